@@ -1,0 +1,11 @@
+# One image for web, worker and beat.
+FROM python:3.11-slim
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 NPL_VAR_DIR=/app/var
+WORKDIR /app
+COPY requirements.txt .
+RUN pip install --no-cache-dir -r requirements.txt
+COPY . .
+RUN DEBUG=0 SECRET_KEY=collectstatic-only-not-a-real-secret-key-0000 ALLOWED_HOSTS=build python manage.py collectstatic --noinput && useradd --system npl && mkdir -p var && chown -R npl var
+USER npl
+EXPOSE 8000
+CMD ["gunicorn", "npl_recovery.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--timeout", "60"]

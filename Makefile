@@ -1,0 +1,39 @@
+# NPL Recovery. `make run` serves the demo; `make test` runs the tests; `make bench` the benchmarks.
+PYTHON ?= python3.11
+VENV ?= .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+# Benchmarks need PostgreSQL: figures on SQLite mean nothing for production.
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/npl_bench
+
+.PHONY: install run test bench lint fmt screenshots clean
+
+$(BIN)/.installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	touch $@
+
+install: $(BIN)/.installed
+
+run: install
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py seed_demo
+	PORT=$(PORT) BIN=$(BIN) ./scripts/run.sh
+
+test: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: install
+	DATABASE_URL=$(BENCH_DATABASE_URL) DATABASE_POOL=0 $(BIN)/python bench/run.py $(BENCH_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+fmt: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean:
+	rm -rf $(VENV) var staticfiles

@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.db import models
+
+from audit.models import AuditEvent
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime.date | datetime.datetime):
+        return value.isoformat()
+    if isinstance(value, models.Model):
+        return value.pk
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def audit_record(
+    *,
+    actor: Any,
+    event_type: str,
+    subject: models.Model,
+    branch_id: int | None = None,
+    old: dict | None = None,
+    new: dict | None = None,
+    reason: str = "",
+) -> AuditEvent:
+    """Write one audit row. Call it inside the transaction of the change it records."""
+    return AuditEvent.objects.create(
+        actor=actor if getattr(actor, "pk", None) else None,
+        event_type=event_type,
+        subject_type=subject._meta.label_lower,
+        subject_id=subject.pk,
+        branch_id=branch_id,
+        old_values=_jsonable(old or {}),
+        new_values=_jsonable(new or {}),
+        reason=reason,
+    )

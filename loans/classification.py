@@ -1,0 +1,303 @@
+"""Loan classification rules: pure Python, no Django.
+
+Given a loan's facts and an as-of date, `classify` returns the five-level class (with the floor
+the rules set) and the four-level class, each with a stable rule code and a reason a loan
+officer can read. Every threshold is a field of `ClassificationPolicy`; the Django side builds
+the policy from settings (loans/policy.py), so a bank changes figures without a code change.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+from enum import StrEnum
+
+
+class FiveLevel(StrEnum):
+    NORMAL = "normal"
+    SPECIAL_MENTION = "special_mention"
+    SUBSTANDARD = "substandard"
+    DOUBTFUL = "doubtful"
+    LOSS = "loss"
+
+    @property
+    def label(self) -> str:
+        return FIVE_LEVEL_LABELS[self]
+
+
+class FourLevel(StrEnum):
+    NORMAL = "normal"
+    OVERDUE = "overdue"
+    IDLE = "idle"
+    BAD_DEBT = "bad_debt"
+
+    @property
+    def label(self) -> str:
+        return FOUR_LEVEL_LABELS[self]
+
+
+FIVE_LEVEL_LABELS = {
+    FiveLevel.NORMAL: "Normal",
+    FiveLevel.SPECIAL_MENTION: "Special mention",
+    FiveLevel.SUBSTANDARD: "Substandard",
+    FiveLevel.DOUBTFUL: "Doubtful",
+    FiveLevel.LOSS: "Loss",
+}
+FOUR_LEVEL_LABELS = {
+    FourLevel.NORMAL: "Normal",
+    FourLevel.OVERDUE: "Overdue",
+    FourLevel.IDLE: "Idle",
+    FourLevel.BAD_DEBT: "Bad debt",
+}
+# Severity rank: a higher number is a worse class.
+FIVE_LEVEL_RANK = {c: i for i, c in enumerate(FiveLevel)}
+FOUR_LEVEL_RANK = {c: i for i, c in enumerate(FourLevel)}
+NON_PERFORMING_FIVE = frozenset({FiveLevel.SUBSTANDARD, FiveLevel.DOUBTFUL, FiveLevel.LOSS})
+NON_PERFORMING_FOUR = frozenset({FourLevel.OVERDUE, FourLevel.IDLE, FourLevel.BAD_DEBT})
+
+_D = Decimal
+
+
+def _default_provision_rates() -> dict[str, Decimal]:
+    return {
+        FiveLevel.NORMAL: _D("0"),
+        FiveLevel.SPECIAL_MENTION: _D("0.02"),
+        FiveLevel.SUBSTANDARD: _D("0.25"),
+        FiveLevel.DOUBTFUL: _D("0.50"),
+        FiveLevel.LOSS: _D("1.00"),
+    }
+
+
+@dataclass(frozen=True)
+class ClassificationPolicy:
+    """Every figure the classification rules use. Defaults follow DOMAIN.md."""
+
+    # Days of delay excused as technical (DPD 1..N stays normal under five levels).
+    technical_delay_days: int = 7
+    substandard_after_days: int = 90  # DPD > 90
+    doubtful_after_days: int = 270  # DPD > 270
+    loss_after_days: int = 360  # DPD > 360
+    # A restructured loan is at least substandard for this long after restructuring.
+    restructured_observation_months: int = 12
+    # A non-performing loan may be upgraded only when arrears are cleared and have stayed
+    # cleared this long (the rules' run of on-time payments, one a month).
+    upgrade_wait_months: int = 3
+    # Four-level scheme: overdue becomes idle after this many years.
+    idle_after_years: int = 2
+    provision_rates: Mapping[str, Decimal] = field(default_factory=_default_provision_rates)
+    general_reserve_rate: Decimal = _D("0.01")
+
+    def __post_init__(self) -> None:
+        ints = (
+            "technical_delay_days",
+            "substandard_after_days",
+            "doubtful_after_days",
+            "loss_after_days",
+            "restructured_observation_months",
+            "upgrade_wait_months",
+            "idle_after_years",
+        )
+        for name in ints:
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise ValueError(f"classification policy: {name} must be a whole number >= 0, got {value!r}")
+        if not (
+            self.technical_delay_days
+            < self.substandard_after_days
+            < self.doubtful_after_days
+            < self.loss_after_days
+        ):
+            raise ValueError(
+                "classification policy: technical_delay_days < substandard_after_days < "
+                "doubtful_after_days < loss_after_days must hold"
+            )
+        missing = set(FiveLevel) - set(self.provision_rates)
+        if missing:
+            raise ValueError(f"classification policy: provision_rates lacks {sorted(missing)}")
+
+
+@dataclass(frozen=True)
+class LoanFacts:
+    overdue_since: date | None
+    restructured_on: date | None = None
+    business_ceased: bool = False
+    written_off: bool = False
+    current_five_level: str | None = None
+    manual_five_level: str | None = None
+    arrears_cleared_on: date | None = None
+
+
+@dataclass(frozen=True)
+class Classification:
+    days_past_due: int
+    five_level_floor: FiveLevel
+    five_level: FiveLevel
+    five_level_rule: str
+    five_level_reason: str
+    four_level: FourLevel
+    four_level_rule: str
+    four_level_reason: str
+
+    @property
+    def is_non_performing(self) -> bool:
+        return self.five_level in NON_PERFORMING_FIVE
+
+
+def days_past_due(overdue_since: date | None, as_of: date) -> int:
+    """DPD = as_of - overdue_since in days: due yesterday is 1, due today (or later) is 0."""
+    if overdue_since is None:
+        return 0
+    return max(0, (as_of - overdue_since).days)
+
+
+def add_months(start: date, months: int) -> date:
+    """The same day `months` calendar months later, clamped to the month's end (Jan 31 + 1 = Feb 28/29)."""
+    month_index = start.month - 1 + months
+    year = start.year + month_index // 12
+    month = month_index % 12 + 1
+    day = min(start.day, calendar.monthrange(year, month)[1])
+    return date(year, month, day)
+
+
+def add_years(start: date, years: int) -> date:
+    return add_months(start, 12 * years)
+
+
+def worse_five(a: str, b: str) -> FiveLevel:
+    return FiveLevel(a) if FIVE_LEVEL_RANK[FiveLevel(a)] >= FIVE_LEVEL_RANK[FiveLevel(b)] else FiveLevel(b)
+
+
+def is_better_five(candidate: str, than: str) -> bool:
+    return FIVE_LEVEL_RANK[FiveLevel(candidate)] < FIVE_LEVEL_RANK[FiveLevel(than)]
+
+
+def five_level_floor_by_dpd(dpd: int, policy: ClassificationPolicy) -> tuple[FiveLevel, str, str]:
+    """The floor the DPD rules alone set: (class, rule code, reason)."""
+    if dpd > policy.loss_after_days:
+        return FiveLevel.LOSS, "dpd_loss", f"{dpd} days past due (more than {policy.loss_after_days})"
+    if dpd > policy.doubtful_after_days:
+        return (
+            FiveLevel.DOUBTFUL,
+            "dpd_doubtful",
+            f"{dpd} days past due (more than {policy.doubtful_after_days})",
+        )
+    if dpd > policy.substandard_after_days:
+        return (
+            FiveLevel.SUBSTANDARD,
+            "dpd_substandard",
+            f"{dpd} days past due (more than {policy.substandard_after_days})",
+        )
+    if dpd > policy.technical_delay_days:
+        return FiveLevel.SPECIAL_MENTION, "dpd_overdue", f"{dpd} days past due"
+    if dpd > 0:
+        return (
+            FiveLevel.NORMAL,
+            "technical_delay",
+            f"{dpd} days past due, excused as a technical delay (up to {policy.technical_delay_days})",
+        )
+    return FiveLevel.NORMAL, "not_overdue", "not overdue"
+
+
+def five_level_floor(
+    facts: LoanFacts, as_of: date, policy: ClassificationPolicy
+) -> tuple[FiveLevel, str, str]:
+    """The worst class the rules require, before manual judgement and upgrade holds."""
+    dpd = days_past_due(facts.overdue_since, as_of)
+    floor, rule, reason = five_level_floor_by_dpd(dpd, policy)
+    if facts.written_off and floor != FiveLevel.LOSS:
+        floor, rule, reason = FiveLevel.LOSS, "written_off", "written off"
+    if (
+        facts.restructured_on is not None
+        and facts.restructured_on
+        <= as_of
+        < add_months(facts.restructured_on, policy.restructured_observation_months)
+        and FIVE_LEVEL_RANK[floor] < FIVE_LEVEL_RANK[FiveLevel.SUBSTANDARD]
+    ):
+        ends = add_months(facts.restructured_on, policy.restructured_observation_months)
+        floor, rule, reason = (
+            FiveLevel.SUBSTANDARD,
+            "restructured_observation",
+            f"restructured on {facts.restructured_on.isoformat()}, observation period until {ends.isoformat()}",
+        )
+    return floor, rule, reason
+
+
+def upgrade_allowed(facts: LoanFacts, as_of: date, policy: ClassificationPolicy) -> bool:
+    """A non-performing loan may move to a better class only with arrears cleared long enough."""
+    if facts.overdue_since is not None and facts.overdue_since < as_of:
+        return False
+    if facts.arrears_cleared_on is None:
+        return False
+    return as_of >= add_months(facts.arrears_cleared_on, policy.upgrade_wait_months)
+
+
+def four_level_class(
+    facts: LoanFacts, as_of: date, policy: ClassificationPolicy
+) -> tuple[FourLevel, str, str]:
+    if facts.written_off:
+        return FourLevel.BAD_DEBT, "written_off", "written off as unrecoverable"
+    dpd = days_past_due(facts.overdue_since, as_of)
+    if facts.business_ceased:
+        return FourLevel.IDLE, "business_ceased", "borrower has stopped operating / project halted"
+    if facts.overdue_since is not None and as_of > add_years(facts.overdue_since, policy.idle_after_years):
+        return (
+            FourLevel.IDLE,
+            "overdue_years",
+            f"overdue since {facts.overdue_since.isoformat()}, more than {policy.idle_after_years} years",
+        )
+    if dpd > 0:
+        return FourLevel.OVERDUE, "overdue", f"{dpd} days overdue"
+    return FourLevel.NORMAL, "not_overdue", "not overdue"
+
+
+def classify(facts: LoanFacts, as_of: date, policy: ClassificationPolicy) -> Classification:
+    dpd = days_past_due(facts.overdue_since, as_of)
+    floor, rule, reason = five_level_floor(facts, as_of, policy)
+    five, five_rule, five_reason = floor, rule, reason
+    if facts.manual_five_level and is_better_five(five, facts.manual_five_level):
+        five, five_rule, five_reason = (
+            FiveLevel(facts.manual_five_level),
+            "manual",
+            "classified worse by a manager",
+        )
+    current = facts.current_five_level
+    if (
+        current
+        and FiveLevel(current) in NON_PERFORMING_FIVE
+        and is_better_five(five, current)
+        and not upgrade_allowed(facts, as_of, policy)
+    ):
+        five, five_rule = FiveLevel(current), "upgrade_held"
+        five_reason = (
+            f"stays {FiveLevel(current).label.lower()}: a non-performing loan is upgraded only after arrears "
+            f"are cleared and stay cleared for {policy.upgrade_wait_months} months"
+        )
+    four, four_rule, four_reason = four_level_class(facts, as_of, policy)
+    return Classification(
+        days_past_due=dpd,
+        five_level_floor=floor,
+        five_level=five,
+        five_level_rule=five_rule,
+        five_level_reason=five_reason,
+        four_level=four,
+        four_level_rule=four_rule,
+        four_level_reason=four_reason,
+    )
+
+
+CENT = Decimal("0.01")
+
+
+def specific_provision(
+    five_level: str, outstanding_principal: Decimal, policy: ClassificationPolicy
+) -> Decimal:
+    """Specific reserve: the class's rate times outstanding principal, to the cent."""
+    rate = Decimal(policy.provision_rates[FiveLevel(five_level)])
+    return (outstanding_principal * rate).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def general_reserve(total_outstanding: Decimal, policy: ClassificationPolicy) -> Decimal:
+    return (total_outstanding * policy.general_reserve_rate).quantize(CENT, rounding=ROUND_HALF_UP)

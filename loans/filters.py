@@ -1,0 +1,42 @@
+import django_filters
+from django.db.models import Q
+
+from loans.models import Borrower, Branch, Loan
+
+
+class LoanFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(method="search", label="Search")
+    five_level_class = django_filters.ChoiceFilter(choices=Loan.FIVE_LEVEL_CHOICES, label="Five-level")
+    four_level_class = django_filters.ChoiceFilter(choices=Loan.FOUR_LEVEL_CHOICES, label="Four-level")
+    branch = django_filters.ModelChoiceFilter(queryset=Branch.objects.none(), label="Branch")
+    borrower__kind = django_filters.ChoiceFilter(choices=Borrower.Kind.choices, label="Borrower kind")
+    non_performing = django_filters.BooleanFilter(method="filter_npl", label="Non-performing")
+
+    class Meta:
+        model = Loan
+        fields = ["q", "five_level_class", "four_level_class", "branch", "borrower__kind", "non_performing"]
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        from loans.access import visible_branch_ids
+
+        ids = visible_branch_ids(user)
+        self.filters["branch"].queryset = (
+            Branch.objects.all() if ids is None else Branch.objects.filter(pk__in=ids)
+        )
+
+    def search(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(
+            Q(loan_no__icontains=value) | Q(borrower__name__icontains=value) | Q(borrower__id_no=value)
+        )
+
+    def filter_npl(self, queryset, name, value):
+        npl = ["substandard", "doubtful", "loss"]
+        if value is None:
+            return queryset
+        return (
+            queryset.filter(five_level_class__in=npl) if value else queryset.exclude(five_level_class__in=npl)
+        )

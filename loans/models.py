@@ -1,0 +1,388 @@
+"""The loan book: branches, staff, borrowers, loans, guarantees, collateral, classification history."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import F, Q
+
+from loans.access import scoped_manager
+from loans.classification import (
+    FIVE_LEVEL_LABELS,
+    FOUR_LEVEL_LABELS,
+    NON_PERFORMING_FIVE,
+    FiveLevel,
+    FourLevel,
+    days_past_due,
+)
+
+
+def money(verbose_name: str | None = None, **kwargs) -> models.DecimalField:
+    return models.DecimalField(verbose_name, max_digits=18, decimal_places=2, **kwargs)
+
+
+class Branch(models.Model):
+    class Kind(models.TextChoices):
+        HEAD_OFFICE = "head_office", "Head office"
+        BRANCH = "branch", "Branch"
+        OUTLET = "outlet", "Outlet"
+        COOPERATIVE = "cooperative", "Credit cooperative"
+
+    code = models.CharField(max_length=20, unique=True)
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.BRANCH)
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+    # Materialised path "/HO/B01/O03/": a subtree is one indexed prefix match.
+    path = models.CharField(max_length=500, editable=False, db_index=True)
+
+    class Meta:
+        ordering = ["path"]
+        verbose_name_plural = "branches"
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+    def compute_path(self) -> str:
+        prefix = self.parent.path if self.parent_id else "/"
+        return f"{prefix}{self.code}/"
+
+    def clean(self) -> None:
+        if self.parent_id and self.pk:
+            node = self.parent
+            while node is not None:
+                if node.pk == self.pk:
+                    raise ValidationError(
+                        {"parent": "A branch cannot be placed under itself or its own sub-branch."}
+                    )
+                node = node.parent
+        if self.kind == self.Kind.HEAD_OFFICE and self.parent_id:
+            raise ValidationError({"parent": "The head office has no parent branch."})
+
+    def save(self, *args, **kwargs) -> None:
+        old_path = None
+        if self.pk:
+            old_path = Branch.objects.filter(pk=self.pk).values_list("path", flat=True).first()
+        self.path = self.compute_path()
+        super().save(*args, **kwargs)
+        if old_path and old_path != self.path:
+            # Move the subtree with its root.
+            for child in (
+                Branch.objects.filter(path__startswith=old_path).exclude(pk=self.pk).order_by("path")
+            ):
+                child.save()
+
+    @property
+    def depth(self) -> int:
+        return self.path.count("/") - 2
+
+
+class Role(models.TextChoices):
+    OFFICER = "officer", "Loan officer"
+    MANAGER = "manager", "Manager"
+    ADMIN = "admin", "Administrator"
+    AUDITOR = "auditor", "Auditor"
+
+
+class User(AbstractUser):
+    """Bank staff. Role and branch decide what the user may see and do (loans/access.py)."""
+
+    Role = Role
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.OFFICER)
+    branch = models.ForeignKey(Branch, null=True, blank=True, on_delete=models.PROTECT, related_name="staff")
+    employee_no = models.CharField(max_length=30, blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+
+    class Meta:
+        ordering = ["username"]
+
+    def __str__(self) -> str:
+        full = self.get_full_name()
+        return f"{full} ({self.username})" if full else self.username
+
+    @property
+    def display_name(self) -> str:
+        return self.get_full_name() or self.username
+
+    @property
+    def is_manager(self) -> bool:
+        return self.role == Role.MANAGER
+
+    @property
+    def is_officer(self) -> bool:
+        return self.role == Role.OFFICER
+
+    @property
+    def is_bank_admin(self) -> bool:
+        return self.is_superuser or self.role == Role.ADMIN
+
+    @property
+    def is_auditor(self) -> bool:
+        return self.role == Role.AUDITOR
+
+
+class Borrower(models.Model):
+    class Kind(models.TextChoices):
+        INDIVIDUAL = "individual", "Individual"
+        ENTERPRISE = "enterprise", "Enterprise"
+        GOVERNMENT_AGENCY = "government_agency", "Government agency"
+        VILLAGE_COLLECTIVE = "village_collective", "Village collective"
+        PUBLIC_INSTITUTION = "public_institution", "Public institution"
+
+    # Kinds whose loans go to the collaborative measure (collect with local government / department).
+    COLLABORATIVE_KINDS = frozenset(
+        {Kind.GOVERNMENT_AGENCY, Kind.ENTERPRISE, Kind.VILLAGE_COLLECTIVE, Kind.PUBLIC_INSTITUTION}
+    )
+
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=30, choices=Kind.choices, default=Kind.INDIVIDUAL)
+    id_no = models.CharField("ID number", max_length=50, unique=True)
+    # Related parties: borrowers of the same group (enterprise group, family) for the
+    # "collect loans by loans" detector.
+    group_code = models.CharField(max_length=50, blank=True, db_index=True)
+    phone = models.CharField(max_length=40, blank=True)
+    address = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = scoped_manager("loans__branch", to_many=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.id_no})"
+
+
+class Loan(models.Model):
+    FiveLevel = FiveLevel
+    FourLevel = FourLevel
+    FIVE_LEVEL_CHOICES = [(c.value, FIVE_LEVEL_LABELS[c]) for c in FiveLevel]
+    FOUR_LEVEL_CHOICES = [(c.value, FOUR_LEVEL_LABELS[c]) for c in FourLevel]
+
+    loan_no = models.CharField("loan number", max_length=40, unique=True)
+    borrower = models.ForeignKey(Borrower, on_delete=models.PROTECT, related_name="loans")
+    branch = models.ForeignKey(Branch, on_delete=models.PROTECT, related_name="loans")
+    product = models.CharField(max_length=100, blank=True)
+    issuing_officer = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="issued_loans"
+    )
+    # "Whoever lends, collects": the issuing officer unless reassigned.
+    responsible_officer = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="responsible_loans"
+    )
+
+    principal = money()
+    outstanding_principal = money()
+    interest_on_balance = money("interest receivable on balance sheet", default=Decimal("0"))
+    interest_off_balance = money("interest receivable off balance sheet", default=Decimal("0"))
+    disbursed_on = models.DateField()
+    maturity_on = models.DateField()
+    # Earliest due date (principal or interest) still unpaid; empty when nothing is overdue.
+    overdue_since = models.DateField(null=True, blank=True)
+    # When overdue_since last became empty: an NPL is upgraded only after arrears stay cleared.
+    arrears_cleared_on = models.DateField(null=True, blank=True)
+    business_ceased = models.BooleanField("business ceased / project halted", default=False)
+    government_directed = models.BooleanField(default=False)
+    restructured_on = models.DateField(null=True, blank=True)
+    written_off_on = models.DateField(null=True, blank=True)
+
+    five_level_class = models.CharField(max_length=20, choices=FIVE_LEVEL_CHOICES, default=FiveLevel.NORMAL)
+    four_level_class = models.CharField(max_length=20, choices=FOUR_LEVEL_CHOICES, default=FourLevel.NORMAL)
+    # A manager's judgement: the loan is at least this bad (never better than the floor).
+    manual_five_level_class = models.CharField(max_length=20, choices=FIVE_LEVEL_CHOICES, blank=True)
+    manual_class_reason = models.TextField(blank=True)
+    # Rule codes behind the stored classes (loans.classification); the readable reason is
+    # recomputed for display, since "95 days past due" changes every day.
+    five_level_rule = models.CharField(max_length=40, blank=True)
+    four_level_rule = models.CharField(max_length=40, blank=True)
+    specific_provision = money(default=Decimal("0"))
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = scoped_manager("branch")
+
+    class Meta:
+        ordering = ["loan_no"]
+        constraints = [
+            models.CheckConstraint(condition=Q(principal__gt=0), name="loan_principal_positive"),
+            models.CheckConstraint(
+                condition=Q(outstanding_principal__gte=0) & Q(outstanding_principal__lte=F("principal")),
+                name="loan_outstanding_within_principal",
+            ),
+            models.CheckConstraint(
+                condition=Q(interest_on_balance__gte=0) & Q(interest_off_balance__gte=0),
+                name="loan_interest_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(maturity_on__gte=F("disbursed_on")), name="loan_maturity_after_disbursal"
+            ),
+        ]
+        indexes = [
+            # Dashboards and the case opener: non-performing loans of a branch by class.
+            models.Index(fields=["branch", "five_level_class"], name="loan_branch_class"),
+            # Officer work lists: "my loans".
+            models.Index(fields=["responsible_officer", "five_level_class"], name="loan_officer_class"),
+            # The loans-by-loans detector looks up a borrower's loans by disbursement date.
+            models.Index(fields=["borrower", "disbursed_on"], name="loan_borrower_disbursed"),
+        ]
+
+    def __str__(self) -> str:
+        return self.loan_no
+
+    @property
+    def total_owed(self) -> Decimal:
+        return self.outstanding_principal + self.interest_on_balance + self.interest_off_balance
+
+    @property
+    def is_non_performing(self) -> bool:
+        return self.five_level_class in NON_PERFORMING_FIVE
+
+    def dpd(self, as_of) -> int:
+        return days_past_due(self.overdue_since, as_of)
+
+    def get_absolute_url(self) -> str:
+        from django.urls import reverse
+
+        return reverse("loans:loan_detail", args=[self.pk])
+
+
+class Guarantor(models.Model):
+    class Kind(models.TextChoices):
+        INDIVIDUAL = "individual", "Individual"
+        ENTERPRISE = "enterprise", "Enterprise"
+        GUARANTEE_COMPANY = "guarantee_company", "Guarantee company"
+
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=30, choices=Kind.choices, default=Kind.INDIVIDUAL)
+    id_no = models.CharField("ID number", max_length=50, unique=True)
+    # Set when the guarantor is also a borrower (a related party for the loans-by-loans detector).
+    borrower = models.ForeignKey(
+        Borrower, null=True, blank=True, on_delete=models.SET_NULL, related_name="as_guarantor"
+    )
+    phone = models.CharField(max_length=40, blank=True)
+
+    objects = scoped_manager("guarantees__loan__branch", to_many=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.id_no})"
+
+
+class Guarantee(models.Model):
+    guarantor = models.ForeignKey(Guarantor, on_delete=models.PROTECT, related_name="guarantees")
+    loan = models.ForeignKey(Loan, on_delete=models.CASCADE, related_name="guarantees")
+    amount = money()
+    signed_on = models.DateField(null=True, blank=True)
+
+    objects = scoped_manager("loan__branch")
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="guarantee_amount_positive"),
+            models.UniqueConstraint(fields=["guarantor", "loan"], name="guarantee_unique_per_loan"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.guarantor.name} guarantees {self.loan.loan_no} for {self.amount}"
+
+
+class Collateral(models.Model):
+    class Kind(models.TextChoices):
+        REAL_ESTATE = "real_estate", "Real estate"
+        LAND_USE_RIGHT = "land_use_right", "Land-use right"
+        VEHICLE = "vehicle", "Vehicle"
+        EQUIPMENT = "equipment", "Machinery and equipment"
+        DEPOSIT = "deposit", "Deposit / certificate"
+        RECEIVABLES = "receivables", "Receivables"
+        OTHER = "other", "Other"
+
+    class LienStatus(models.TextChoices):
+        FREE = "free", "Free"
+        FROZEN = "frozen", "Frozen"
+        SEALED = "sealed", "Sealed"
+        AUCTIONED = "auctioned", "Auctioned"
+
+    loan = models.ForeignKey(Loan, on_delete=models.CASCADE, related_name="collateral")
+    kind = models.CharField(max_length=30, choices=Kind.choices)
+    description = models.CharField(max_length=300)
+    appraised_value = money()
+    appraised_on = models.DateField(null=True, blank=True)
+    lien_status = models.CharField(max_length=20, choices=LienStatus.choices, default=LienStatus.FREE)
+
+    objects = scoped_manager("loan__branch")
+
+    class Meta:
+        verbose_name_plural = "collateral"
+        constraints = [
+            models.CheckConstraint(condition=Q(appraised_value__gte=0), name="collateral_value_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.description}"
+
+
+class ClassificationChange(models.Model):
+    """Every change of class, append-only: never updated or deleted."""
+
+    class Scheme(models.TextChoices):
+        FIVE_LEVEL = "five_level", "Five-level"
+        FOUR_LEVEL = "four_level", "Four-level"
+
+    class Source(models.TextChoices):
+        RULE = "rule", "Rule"
+        MANUAL = "manual", "Manual"
+
+    loan = models.ForeignKey(Loan, on_delete=models.PROTECT, related_name="classification_changes")
+    scheme = models.CharField(max_length=20, choices=Scheme.choices)
+    from_class = models.CharField(max_length=20, blank=True)
+    to_class = models.CharField(max_length=20)
+    source = models.CharField(max_length=10, choices=Source.choices)
+    rule = models.CharField(max_length=40, blank=True)
+    reason = models.CharField(max_length=500, blank=True)
+    actor = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    as_of = models.DateField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = scoped_manager("loan__branch")
+
+    class Meta:
+        ordering = ["-as_of", "-id"]
+        indexes = [models.Index(fields=["loan", "-as_of"], name="classchange_loan_asof")]
+
+    def __str__(self) -> str:
+        return f"{self.loan_id} {self.scheme}: {self.from_class or '-'} -> {self.to_class} ({self.as_of})"
+
+    def save(self, *args, **kwargs) -> None:
+        if self.pk is not None:
+            raise ValidationError("Classification history is append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValidationError("Classification history is append-only.")
+
+
+class ClassificationRun(models.Model):
+    """One run of the classification over the whole book for an as-of date."""
+
+    as_of = models.DateField()
+    actor = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    loans_examined = models.PositiveIntegerField(default=0)
+    loans_changed = models.PositiveIntegerField(default=0)
+    became_non_performing = models.PositiveIntegerField(default=0)
+    left_non_performing = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-started_at"]
+        get_latest_by = "started_at"
+
+    def __str__(self) -> str:
+        return f"classification as of {self.as_of}"

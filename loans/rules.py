@@ -1,0 +1,28 @@
+"""Role predicates and object permissions (django-rules). Scope (which branch) is loans/access.py."""
+
+import rules
+
+
+@rules.predicate
+def is_officer(user) -> bool:
+    return getattr(user, "role", None) == "officer"
+
+
+@rules.predicate
+def is_manager(user) -> bool:
+    return getattr(user, "role", None) == "manager"
+
+
+@rules.predicate
+def is_bank_admin(user) -> bool:
+    return bool(getattr(user, "is_superuser", False)) or getattr(user, "role", None) == "admin"
+
+
+@rules.predicate
+def is_auditor(user) -> bool:
+    return getattr(user, "role", None) == "auditor"
+
+
+rules.add_perm("loans.classify_loan", is_manager | is_bank_admin)
+rules.add_perm("loans.import_loans", is_bank_admin)
+rules.add_perm("loans.export_loans", is_manager | is_bank_admin | is_auditor)

@@ -1,0 +1,395 @@
+"""Writes to the loan book. Views, admin, importer, tasks and commands all call these."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection, transaction
+from django.utils import timezone
+
+from audit.services import audit_record
+from loans.classification import (
+    NON_PERFORMING_FIVE,
+    Classification,
+    FiveLevel,
+    LoanFacts,
+    classify,
+    is_better_five,
+    specific_provision,
+)
+from loans.models import ClassificationChange, ClassificationRun, Loan, User
+from loans.policy import classification_policy
+from loans.signals import loans_reclassified
+
+# The columns classification reads, in this order (see _facts_from_row).
+_FACT_COLUMNS = (
+    "id",
+    "overdue_since",
+    "restructured_on",
+    "business_ceased",
+    "written_off_on",
+    "five_level_class",
+    "four_level_class",
+    "manual_five_level_class",
+    "arrears_cleared_on",
+    "outstanding_principal",
+    "specific_provision",
+    "five_level_rule",
+    "four_level_rule",
+)
+
+
+def _facts_from_row(row: Sequence[Any]) -> LoanFacts:
+    return LoanFacts(
+        overdue_since=row[1],
+        restructured_on=row[2],
+        business_ceased=row[3],
+        written_off=row[4] is not None,
+        current_five_level=row[5],
+        manual_five_level=row[7] or None,
+        arrears_cleared_on=row[8],
+    )
+
+
+def loan_facts(loan: Loan) -> LoanFacts:
+    return _facts_from_row([getattr(loan, c) for c in _FACT_COLUMNS])
+
+
+def loan_classification(*, loan: Loan, as_of: date) -> Classification:
+    """What the rules say about this loan today (for display; writes nothing)."""
+    return classify(loan_facts(loan), as_of, classification_policy())
+
+
+@dataclass
+class _Change:
+    loan_id: int
+    old_five: str
+    new_five: str
+    old_four: str
+    new_four: str
+    five_rule: str
+    four_rule: str
+    five_reason: str
+    four_reason: str
+    provision: Decimal
+    # What we read, so the write only lands if nobody changed the row in between.
+    old_five_rule: str
+    old_four_rule: str
+    old_provision: Decimal
+    outstanding: Decimal
+
+
+@dataclass
+class ReclassifyResult:
+    as_of: date
+    examined: int = 0
+    changed: int = 0
+    became_non_performing: list[int] = field(default_factory=list)
+    left_non_performing: list[int] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def _change_for(row: Sequence[Any], as_of: date) -> _Change | None:
+    policy = classification_policy()
+    result = classify(_facts_from_row(row), as_of, policy)
+    provision = specific_provision(result.five_level, row[9], policy)
+    if (
+        result.five_level == row[5]
+        and result.four_level == row[6]
+        and result.five_level_rule == row[11]
+        and result.four_level_rule == row[12]
+        and provision == row[10]
+    ):
+        return None
+    return _Change(
+        loan_id=row[0],
+        old_five=row[5],
+        new_five=result.five_level.value,
+        old_four=row[6],
+        new_four=result.four_level.value,
+        five_rule=result.five_level_rule,
+        four_rule=result.four_level_rule,
+        five_reason=result.five_level_reason[:500],
+        four_reason=result.four_level_reason[:500],
+        provision=provision,
+        old_five_rule=row[11],
+        old_four_rule=row[12],
+        old_provision=row[10],
+        outstanding=row[9],
+    )
+
+
+_PG_APPLY = """
+WITH v AS (
+    SELECT * FROM unnest(
+        %(ids)s::bigint[], %(old_five)s::text[], %(new_five)s::text[], %(old_four)s::text[],
+        %(new_four)s::text[], %(five_rule)s::text[], %(four_rule)s::text[], %(five_reason)s::text[],
+        %(four_reason)s::text[], %(provision)s::numeric[], %(old_five_rule)s::text[],
+        %(old_four_rule)s::text[], %(old_provision)s::numeric[], %(outstanding)s::numeric[]
+    ) AS v(id, old_five, new_five, old_four, new_four, five_rule, four_rule, five_reason,
+           four_reason, provision, old_five_rule, old_four_rule, old_provision, outstanding)
+), upd AS (
+    UPDATE loans_loan l
+       SET five_level_class = v.new_five, four_level_class = v.new_four,
+           five_level_rule = v.five_rule, four_level_rule = v.four_rule,
+           specific_provision = v.provision, updated_at = %(now)s
+      FROM v
+     WHERE l.id = v.id
+       -- conditional: a row someone else changed since we read it is left for the next run
+       AND l.five_level_class = v.old_five AND l.four_level_class = v.old_four
+       AND l.five_level_rule = v.old_five_rule AND l.four_level_rule = v.old_four_rule
+       AND l.specific_provision = v.old_provision AND l.outstanding_principal = v.outstanding
+    RETURNING l.id
+), hist AS (
+    INSERT INTO loans_classificationchange
+        (loan_id, scheme, from_class, to_class, source, rule, reason, actor_id, as_of, created_at)
+    SELECT v.id, 'five_level', v.old_five, v.new_five, 'rule', v.five_rule, v.five_reason,
+           %(actor)s::bigint, %(as_of)s::date, %(now)s::timestamptz
+      FROM v JOIN upd ON upd.id = v.id WHERE v.old_five <> v.new_five
+    UNION ALL
+    SELECT v.id, 'four_level', v.old_four, v.new_four, 'rule', v.four_rule, v.four_reason,
+           %(actor)s::bigint, %(as_of)s::date, %(now)s::timestamptz
+      FROM v JOIN upd ON upd.id = v.id WHERE v.old_four <> v.new_four
+)
+SELECT id FROM upd
+"""
+
+
+def _apply_changes(changes: list[_Change], *, as_of: date, actor_id: int | None) -> set[int]:
+    """Write a batch of changes set-based; returns the ids actually updated."""
+    if not changes:
+        return set()
+    now = timezone.now()
+    if connection.vendor == "postgresql":
+        params = {
+            "ids": [c.loan_id for c in changes],
+            "old_five": [c.old_five for c in changes],
+            "new_five": [c.new_five for c in changes],
+            "old_four": [c.old_four for c in changes],
+            "new_four": [c.new_four for c in changes],
+            "five_rule": [c.five_rule for c in changes],
+            "four_rule": [c.four_rule for c in changes],
+            "five_reason": [c.five_reason for c in changes],
+            "four_reason": [c.four_reason for c in changes],
+            "provision": [c.provision for c in changes],
+            "old_five_rule": [c.old_five_rule for c in changes],
+            "old_four_rule": [c.old_four_rule for c in changes],
+            "old_provision": [c.old_provision for c in changes],
+            "outstanding": [c.outstanding for c in changes],
+            "actor": actor_id,
+            "as_of": as_of,
+            "now": now,
+        }
+        with connection.cursor() as cursor:
+            cursor.execute(_PG_APPLY, params)
+            return {row[0] for row in cursor.fetchall()}
+    # Portable fallback (SQLite, the embedded default): a conditional update per changed row.
+    updated: set[int] = set()
+    history: list[ClassificationChange] = []
+    for c in changes:
+        n = Loan.objects.filter(
+            pk=c.loan_id,
+            five_level_class=c.old_five,
+            four_level_class=c.old_four,
+            five_level_rule=c.old_five_rule,
+            four_level_rule=c.old_four_rule,
+            specific_provision=c.old_provision,
+            outstanding_principal=c.outstanding,
+        ).update(
+            five_level_class=c.new_five,
+            four_level_class=c.new_four,
+            five_level_rule=c.five_rule,
+            four_level_rule=c.four_rule,
+            specific_provision=c.provision,
+            updated_at=now,
+        )
+        if not n:
+            continue
+        updated.add(c.loan_id)
+        for scheme, old, new, rule, reason in (
+            (ClassificationChange.Scheme.FIVE_LEVEL, c.old_five, c.new_five, c.five_rule, c.five_reason),
+            (ClassificationChange.Scheme.FOUR_LEVEL, c.old_four, c.new_four, c.four_rule, c.four_reason),
+        ):
+            if old != new:
+                history.append(
+                    ClassificationChange(
+                        loan_id=c.loan_id,
+                        scheme=scheme,
+                        from_class=old,
+                        to_class=new,
+                        source=ClassificationChange.Source.RULE,
+                        rule=rule,
+                        reason=reason,
+                        actor_id=actor_id,
+                        as_of=as_of,
+                    )
+                )
+    ClassificationChange.objects.bulk_create(history, batch_size=1000)
+    return updated
+
+
+def _npl_moves(changes: Iterable[_Change], updated: set[int], result: ReclassifyResult) -> None:
+    for c in changes:
+        if c.loan_id not in updated:
+            continue
+        was, now = c.old_five in NON_PERFORMING_FIVE, c.new_five in NON_PERFORMING_FIVE
+        if now and not was:
+            result.became_non_performing.append(c.loan_id)
+        elif was and not now:
+            result.left_non_performing.append(c.loan_id)
+
+
+def _announce(result: ReclassifyResult, actor: User | None) -> None:
+    if result.became_non_performing or result.left_non_performing:
+        became, left = list(result.became_non_performing), list(result.left_non_performing)
+        transaction.on_commit(
+            lambda: loans_reclassified.send(
+                sender=Loan,
+                as_of=result.as_of,
+                actor=actor,
+                became_non_performing=became,
+                left_non_performing=left,
+            )
+        )
+
+
+def loans_reclassify(
+    *,
+    as_of: date,
+    actor: User | None = None,
+    loan_ids: Iterable[int] | None = None,
+    batch_size: int = 5000,
+) -> ReclassifyResult:
+    """Classify the whole book (or the given loans) as of a date, in batches.
+
+    Each batch reads the facts with one keyset query, classifies in Python (the pure rules)
+    and writes only what changed with one set-based statement, in its own transaction.
+    Idempotent and safe to run twice at once: the write is conditional on what was read.
+    """
+    started = time.perf_counter()
+    result = ReclassifyResult(as_of=as_of)
+    run = ClassificationRun.objects.create(as_of=as_of, actor=actor) if loan_ids is None else None
+    base = Loan.objects.all()
+    if loan_ids is not None:
+        base = base.filter(pk__in=list(loan_ids))
+    last_id = 0
+    while True:
+        rows = list(base.filter(pk__gt=last_id).order_by("pk").values_list(*_FACT_COLUMNS)[:batch_size])
+        if not rows:
+            break
+        last_id = rows[-1][0]
+        result.examined += len(rows)
+        changes = [c for c in (_change_for(row, as_of) for row in rows) if c is not None]
+        with transaction.atomic():
+            updated = _apply_changes(changes, as_of=as_of, actor_id=getattr(actor, "pk", None))
+            batch = ReclassifyResult(as_of=as_of)
+            _npl_moves(changes, updated, batch)
+            _announce(batch, actor)
+        result.changed += len(updated)
+        result.became_non_performing += batch.became_non_performing
+        result.left_non_performing += batch.left_non_performing
+    result.seconds = time.perf_counter() - started
+    if run is not None:
+        ClassificationRun.objects.filter(pk=run.pk).update(
+            finished_at=timezone.now(),
+            loans_examined=result.examined,
+            loans_changed=result.changed,
+            became_non_performing=len(result.became_non_performing),
+            left_non_performing=len(result.left_non_performing),
+        )
+    return result
+
+
+def loan_classify(*, loan: Loan, as_of: date, actor: User | None = None) -> Classification:
+    """Classify one loan now (on demand, or after its facts changed) and return the result."""
+    loans_reclassify(as_of=as_of, actor=actor, loan_ids=[loan.pk])
+    loan.refresh_from_db()
+    return loan_classification(loan=loan, as_of=as_of)
+
+
+def _require_manager(actor: User, loan: Loan) -> None:
+    if not (actor.is_manager or actor.is_bank_admin):
+        raise PermissionDenied("Only a manager may classify a loan by hand.")
+    if not Loan.objects.visible_to(actor).filter(pk=loan.pk).exists():
+        raise PermissionDenied("This loan is outside your branches.")
+
+
+@transaction.atomic
+def loan_classify_manually(
+    *, loan: Loan, five_level_class: str, reason: str, actor: User, as_of: date
+) -> Classification:
+    """A manager's judgement: the loan is at least `five_level_class`. Never better than the floor."""
+    _require_manager(actor, loan)
+    if five_level_class not in {c.value for c in FiveLevel}:
+        raise ValidationError({"five_level_class": f"Unknown five-level class {five_level_class!r}."})
+    if not reason or not reason.strip():
+        raise ValidationError({"reason": "Give the reason for classifying this loan by hand."})
+    loan = Loan.objects.select_for_update().get(pk=loan.pk)
+    policy = classification_policy()
+    facts = loan_facts(loan)
+    rules_only = classify(LoanFacts(**{**facts.__dict__, "manual_five_level": None}), as_of, policy)
+    if is_better_five(five_level_class, rules_only.five_level):
+        raise ValidationError(
+            {
+                "five_level_class": (
+                    f"Refused: {FiveLevel(five_level_class).label} is better than the floor the rules set, "
+                    f"{rules_only.five_level.label} ({rules_only.five_level_reason}). A loan may be classified "
+                    "worse than its floor, never better."
+                )
+            }
+        )
+    old = {"manual_five_level_class": loan.manual_five_level_class, "five_level_class": loan.five_level_class}
+    manual = "" if five_level_class == rules_only.five_level else five_level_class
+    loan.manual_five_level_class = manual
+    loan.manual_class_reason = reason.strip() if manual else ""
+    result = classify(LoanFacts(**{**facts.__dict__, "manual_five_level": manual or None}), as_of, policy)
+    provision = specific_provision(result.five_level, loan.outstanding_principal, policy)
+    previous_five = loan.five_level_class
+    loan.five_level_class = result.five_level
+    loan.five_level_rule = result.five_level_rule
+    loan.specific_provision = provision
+    loan.save(
+        update_fields=[
+            "manual_five_level_class",
+            "manual_class_reason",
+            "five_level_class",
+            "five_level_rule",
+            "specific_provision",
+            "updated_at",
+        ]
+    )
+    if previous_five != result.five_level:
+        ClassificationChange.objects.create(
+            loan=loan,
+            scheme=ClassificationChange.Scheme.FIVE_LEVEL,
+            from_class=previous_five,
+            to_class=result.five_level,
+            source=ClassificationChange.Source.MANUAL,
+            rule=result.five_level_rule,
+            reason=reason.strip()[:500],
+            actor=actor,
+            as_of=as_of,
+        )
+        outcome = ReclassifyResult(as_of=as_of)
+        was, now = previous_five in NON_PERFORMING_FIVE, result.five_level in NON_PERFORMING_FIVE
+        if now and not was:
+            outcome.became_non_performing.append(loan.pk)
+        elif was and not now:
+            outcome.left_non_performing.append(loan.pk)
+        _announce(outcome, actor)
+    audit_record(
+        actor=actor,
+        event_type="loan.classified_manually",
+        subject=loan,
+        branch_id=loan.branch_id,
+        old=old,
+        new={"manual_five_level_class": manual, "five_level_class": result.five_level.value},
+        reason=reason.strip(),
+    )
+    return result

@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+from datetime import date
+
+from celery import shared_task
+from django.db import OperationalError
+
+from loans.models import User
+from loans.services import loans_reclassify
+
+
+@shared_task(
+    bind=True,
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    retry_backoff_max=300,
+    max_retries=5,
+    acks_late=True,
+)
+def reclassify_book(self, as_of: str, actor_id: int | None = None) -> dict:
+    """Classify the whole book as of a date (ISO string). Idempotent: safe to run twice."""
+    actor = User.objects.filter(pk=actor_id).first() if actor_id else None
+    result = loans_reclassify(as_of=date.fromisoformat(as_of), actor=actor)
+    return {"examined": result.examined, "changed": result.changed}

@@ -1,0 +1,50 @@
+"""The main menu. Each entry: (label, url name, predicate on the user)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.urls import NoReverseMatch, reverse
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    url_name: str
+    visible: Callable[[object], bool]
+
+
+def _always(user: object) -> bool:
+    return True
+
+
+def _is_staff_admin(user: object) -> bool:
+    return bool(getattr(user, "is_staff", False))
+
+
+NAV_ITEMS: list[NavItem] = [
+    NavItem("Dashboard", "home", _always),
+    NavItem("Loans", "loans:loan_list", _always),
+]
+NAV_TAIL: list[NavItem] = [NavItem("Admin", "admin:index", _is_staff_admin)]
+
+
+def register(item: NavItem) -> None:
+    """Apps add their menu entries at import time (AppConfig.ready)."""
+    if item not in NAV_ITEMS:
+        NAV_ITEMS.append(item)
+
+
+def items_for(user: object, path: str) -> list[dict]:
+    out = []
+    for item in [*NAV_ITEMS, *NAV_TAIL]:
+        if not item.visible(user):
+            continue
+        try:
+            url = reverse(item.url_name)
+        except NoReverseMatch:
+            continue
+        active = path == url if url == "/" else path.startswith(url)
+        out.append({"label": item.label, "url": url, "active": active})
+    return out

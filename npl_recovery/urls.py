@@ -1,0 +1,15 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from loans import views as loan_views
+
+urlpatterns = [
+    path("", loan_views.home, name="home"),
+    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("loans/", include("loans.urls")),
+    path("cases/", include("collections_app.urls")),
+    path("accountability/", include("accountability.urls")),
+    path("admin/", admin.site.urls),
+]
