@@ -19,9 +19,7 @@ class AuditEvent(models.Model):
     subject_type = models.CharField(max_length=60)
     subject_id = models.BigIntegerField()
     # The branch the subject belongs to, so the trail is scoped like everything else.
-    branch = models.ForeignKey(
-        "loans.Branch", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
+    branch = models.ForeignKey("loans.Branch", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     old_values = models.JSONField(default=dict, blank=True)
     new_values = models.JSONField(default=dict, blank=True)
     reason = models.TextField(blank=True)

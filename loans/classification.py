@@ -105,10 +105,7 @@ class ClassificationPolicy:
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise ValueError(f"classification policy: {name} must be a whole number >= 0, got {value!r}")
         if not (
-            self.technical_delay_days
-            < self.substandard_after_days
-            < self.doubtful_after_days
-            < self.loss_after_days
+            self.technical_delay_days < self.substandard_after_days < self.doubtful_after_days < self.loss_after_days
         ):
             raise ValueError(
                 "classification policy: technical_delay_days < substandard_after_days < "
@@ -201,9 +198,7 @@ def five_level_floor_by_dpd(dpd: int, policy: ClassificationPolicy) -> tuple[Fiv
     return FiveLevel.NORMAL, "not_overdue", "not overdue"
 
 
-def five_level_floor(
-    facts: LoanFacts, as_of: date, policy: ClassificationPolicy
-) -> tuple[FiveLevel, str, str]:
+def five_level_floor(facts: LoanFacts, as_of: date, policy: ClassificationPolicy) -> tuple[FiveLevel, str, str]:
     """The worst class the rules require, before manual judgement and upgrade holds."""
     dpd = days_past_due(facts.overdue_since, as_of)
     floor, rule, reason = five_level_floor_by_dpd(dpd, policy)
@@ -211,9 +206,7 @@ def five_level_floor(
         floor, rule, reason = FiveLevel.LOSS, "written_off", "written off"
     if (
         facts.restructured_on is not None
-        and facts.restructured_on
-        <= as_of
-        < add_months(facts.restructured_on, policy.restructured_observation_months)
+        and facts.restructured_on <= as_of < add_months(facts.restructured_on, policy.restructured_observation_months)
         and FIVE_LEVEL_RANK[floor] < FIVE_LEVEL_RANK[FiveLevel.SUBSTANDARD]
     ):
         ends = add_months(facts.restructured_on, policy.restructured_observation_months)
@@ -234,9 +227,7 @@ def upgrade_allowed(facts: LoanFacts, as_of: date, policy: ClassificationPolicy)
     return as_of >= add_months(facts.arrears_cleared_on, policy.upgrade_wait_months)
 
 
-def four_level_class(
-    facts: LoanFacts, as_of: date, policy: ClassificationPolicy
-) -> tuple[FourLevel, str, str]:
+def four_level_class(facts: LoanFacts, as_of: date, policy: ClassificationPolicy) -> tuple[FourLevel, str, str]:
     if facts.written_off:
         return FourLevel.BAD_DEBT, "written_off", "written off as unrecoverable"
     dpd = days_past_due(facts.overdue_since, as_of)
@@ -291,9 +282,7 @@ def classify(facts: LoanFacts, as_of: date, policy: ClassificationPolicy) -> Cla
 CENT = Decimal("0.01")
 
 
-def specific_provision(
-    five_level: str, outstanding_principal: Decimal, policy: ClassificationPolicy
-) -> Decimal:
+def specific_provision(five_level: str, outstanding_principal: Decimal, policy: ClassificationPolicy) -> Decimal:
     """Specific reserve: the class's rate times outstanding principal, to the cent."""
     rate = Decimal(policy.provision_rates[FiveLevel(five_level)])
     return (outstanding_principal * rate).quantize(CENT, rounding=ROUND_HALF_UP)

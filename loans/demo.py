@@ -81,8 +81,20 @@ def _dpd_for(rng: random.Random, band: int | None) -> int | None:
     return band + rng.randint(0, spread)
 
 
+def seed_demo(*, as_of: date) -> str:
+    """Branches, staff and loans, then the classification of the book as of `as_of`."""
+    from loans.services import loans_reclassify
+
+    counts = _seed_book(as_of=as_of)
+    result = loans_reclassify(as_of=as_of)
+    return (
+        f"Loan book: {counts['loans_created']} loans created, {counts['loans']} in the book; "
+        f"classification changed {result.changed}."
+    )
+
+
 @transaction.atomic
-def seed_demo(*, as_of: date) -> dict[str, int]:
+def _seed_book(*, as_of: date) -> dict[str, int]:
     rng = random.Random(20261129)
     branches: dict[str, Branch] = {}
     for code, name, kind, parent in BRANCHES:
@@ -93,9 +105,7 @@ def seed_demo(*, as_of: date) -> dict[str, int]:
     for username, first, last, role, branch, superuser in USERS:
         user = User.objects.filter(username=username).first()
         if user is None:
-            user = User(
-                username=username, first_name=first, last_name=last, role=role, branch=branches[branch]
-            )
+            user = User(username=username, first_name=first, last_name=last, role=role, branch=branches[branch])
             user.email = f"{username}@demo-bank.example"
             user.is_staff = superuser
             user.is_superuser = superuser
@@ -137,9 +147,7 @@ def seed_demo(*, as_of: date) -> dict[str, int]:
             disbursed = as_of - timedelta(days=rng.randint(400, 2000) + (dpd or 0))
             maturity = disbursed + timedelta(days=365 * rng.choice([1, 2, 3, 5]))
             overdue_since = as_of - timedelta(days=dpd) if dpd is not None else None
-            interest_on = (outstanding * Decimal("0.012") * Decimal(min(dpd or 0, 90)) / 30).quantize(
-                Decimal("0.01")
-            )
+            interest_on = (outstanding * Decimal("0.012") * Decimal(min(dpd or 0, 90)) / 30).quantize(Decimal("0.01"))
             interest_off = (outstanding * Decimal("0.012") * Decimal(max((dpd or 0) - 90, 0)) / 30).quantize(
                 Decimal("0.01")
             )
@@ -159,9 +167,7 @@ def seed_demo(*, as_of: date) -> dict[str, int]:
                     "maturity_on": maturity,
                     "overdue_since": overdue_since,
                     "government_directed": kind != Borrower.Kind.INDIVIDUAL and rng.random() < 0.2,
-                    "business_ceased": kind == Borrower.Kind.ENTERPRISE
-                    and (dpd or 0) > 200
-                    and rng.random() < 0.3,
+                    "business_ceased": kind == Borrower.Kind.ENTERPRISE and (dpd or 0) > 200 and rng.random() < 0.3,
                 },
             )
             if not was_created:
@@ -170,18 +176,14 @@ def seed_demo(*, as_of: date) -> dict[str, int]:
             if rng.random() < 0.45:
                 g_name = f"{rng.choice(SURNAMES)} {rng.choice(GIVEN)}"
                 guarantor, _ = Guarantor.objects.get_or_create(id_no=f"G{n:08d}", defaults={"name": g_name})
-                Guarantee.objects.create(
-                    guarantor=guarantor, loan=loan, amount=principal, signed_on=disbursed
-                )
+                Guarantee.objects.create(guarantor=guarantor, loan=loan, amount=principal, signed_on=disbursed)
             if rng.random() < 0.4:
                 kind_c = rng.choice(list(Collateral.Kind))
                 Collateral.objects.create(
                     loan=loan,
                     kind=kind_c,
                     description=f"{kind_c.label} pledged for {loan_no}",
-                    appraised_value=(principal * Decimal(rng.randint(60, 150)) / 100).quantize(
-                        Decimal("0.01")
-                    ),
+                    appraised_value=(principal * Decimal(rng.randint(60, 150)) / 100).quantize(Decimal("0.01")),
                     appraised_on=disbursed,
                 )
     return {"loans_created": created, "loans": Loan.objects.count()}

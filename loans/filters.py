@@ -21,9 +21,7 @@ class LoanFilter(django_filters.FilterSet):
         from loans.access import visible_branch_ids
 
         ids = visible_branch_ids(user)
-        self.filters["branch"].queryset = (
-            Branch.objects.all() if ids is None else Branch.objects.filter(pk__in=ids)
-        )
+        self.filters["branch"].queryset = Branch.objects.all() if ids is None else Branch.objects.filter(pk__in=ids)
 
     def search(self, queryset, name, value):
         value = value.strip()
@@ -37,6 +35,4 @@ class LoanFilter(django_filters.FilterSet):
         npl = ["substandard", "doubtful", "loss"]
         if value is None:
             return queryset
-        return (
-            queryset.filter(five_level_class__in=npl) if value else queryset.exclude(five_level_class__in=npl)
-        )
+        return queryset.filter(five_level_class__in=npl) if value else queryset.exclude(five_level_class__in=npl)

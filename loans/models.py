@@ -34,9 +34,7 @@ class Branch(models.Model):
     code = models.CharField(max_length=20, unique=True)
     name = models.CharField(max_length=200)
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.BRANCH)
-    parent = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
-    )
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
     # Materialised path "/HO/B01/O03/": a subtree is one indexed prefix match.
     path = models.CharField(max_length=500, editable=False, db_index=True)
 
@@ -56,9 +54,7 @@ class Branch(models.Model):
             node = self.parent
             while node is not None:
                 if node.pk == self.pk:
-                    raise ValidationError(
-                        {"parent": "A branch cannot be placed under itself or its own sub-branch."}
-                    )
+                    raise ValidationError({"parent": "A branch cannot be placed under itself or its own sub-branch."})
                 node = node.parent
         if self.kind == self.Kind.HEAD_OFFICE and self.parent_id:
             raise ValidationError({"parent": "The head office has no parent branch."})
@@ -71,9 +67,7 @@ class Branch(models.Model):
         super().save(*args, **kwargs)
         if old_path and old_path != self.path:
             # Move the subtree with its root.
-            for child in (
-                Branch.objects.filter(path__startswith=old_path).exclude(pk=self.pk).order_by("path")
-            ):
+            for child in Branch.objects.filter(path__startswith=old_path).exclude(pk=self.pk).order_by("path"):
                 child.save()
 
     @property

@@ -63,9 +63,7 @@ def book_summary(*, user: Any) -> BookSummary:
         for r in Loan.objects.visible_to(user)
         .order_by()
         .values("five_level_class")
-        .annotate(
-            n=Count("id"), outstanding=Sum("outstanding_principal"), provision=Sum("specific_provision")
-        )
+        .annotate(n=Count("id"), outstanding=Sum("outstanding_principal"), provision=Sum("specific_provision"))
     }
     total = sum((r["outstanding"] or Decimal(0) for r in rows.values()), Decimal(0))
     slices = []

@@ -39,8 +39,7 @@ def _detail_context(request: HttpRequest, loan, manual_form: ManualClassificatio
         "guarantees": loan.guarantees.select_related("guarantor"),
         "collateral": loan.collateral.all(),
         "can_classify": request.user.has_perm("loans.classify_loan"),
-        "manual_form": manual_form
-        or ManualClassificationForm(initial={"five_level_class": loan.five_level_class}),
+        "manual_form": manual_form or ManualClassificationForm(initial={"five_level_class": loan.five_level_class}),
     }
 
 

@@ -176,9 +176,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
 else:
     # Longer than the longest task (a full-book import or the daily checks), so Redis does not
     # hand an unacknowledged long task to a second worker while the first still runs it.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=4 * 3600)
-    }
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=4 * 3600)}
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
@@ -194,6 +192,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Any key of loans.classification.ClassificationPolicy / collections rules may be overridden
 # with the JSON object in NPL_RULES, e.g. NPL_RULES='{"technical_delay_days": 0}'.
 NPL_RULES: dict = json.loads(env.str("NPL_RULES", default="{}"))
+# Demo data, seeded in this order by `manage.py seed_demo` (modules that do not exist are skipped).
+NPL_DEMO_SEEDERS = ["loans.demo.seed_demo", "collections_app.demo.seed_demo", "accountability.demo.seed_demo"]
 # Time of day (HH:MM, TIME_ZONE) at which Celery beat starts the daily checks.
 NPL_DAILY_CHECKS_AT = env.str("NPL_DAILY_CHECKS_AT", default="02:30")
 

@@ -22,6 +22,9 @@ from tests.factories import TEST_PASSWORD, BranchFactory, UserFactory
 
 ROOT = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+# Playwright's sync API runs an event loop in the test thread; the ORM calls that tests make
+# around it are still synchronous. Tests only.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
 def service_missing(message: str) -> None:
@@ -115,9 +118,7 @@ def head_manager(head_office):
 
 @pytest.fixture
 def admin_user(head_office):
-    return UserFactory(
-        username="admin", role=Role.ADMIN, branch=head_office, is_staff=True, is_superuser=True
-    )
+    return UserFactory(username="admin", role=Role.ADMIN, branch=head_office, is_staff=True, is_superuser=True)
 
 
 @pytest.fixture
@@ -261,3 +262,60 @@ def wait_for(predicate: Callable[[], bool], timeout: float = 60, interval: float
             return True
         time.sleep(interval)
     return False
+
+
+# --- browser (Playwright driving Debian's chromium) --------------------------------------------
+
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+SCREENSHOTS = ROOT / "var" / "screenshots"
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    path = chromium_path()
+    if not path:
+        service_missing("Debian's chromium is not installed (apt-get install -y chromium)")
+    return {**browser_type_launch_args, "executable_path": path, "headless": True, "args": CHROMIUM_FLAGS}
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args):
+    return {**browser_context_args, "viewport": {"width": 1400, "height": 900}, "locale": "en-GB"}
+
+
+@pytest.fixture
+def browser_session(live_server, page):
+    """Log a user in through the real login form; returns a helper `go(path)` and `shot(name)`."""
+
+    class Session:
+        def __init__(self) -> None:
+            self.page = page
+            self.base = live_server.url
+
+        def login(self, username: str, password: str = TEST_PASSWORD) -> Session:
+            page.goto(f"{self.base}/login/")
+            page.fill("#id_username", username)
+            page.fill("#id_password", password)
+            page.click("button[type=submit]")
+            page.wait_for_load_state()
+            return self
+
+        def go(self, path: str):
+            return page.goto(f"{self.base}{path}")
+
+        def shot(self, name: str) -> Path:
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            target = SCREENSHOTS / f"{name}.png"
+            page.screenshot(path=str(target), full_page=True)
+            return target
+
+    return Session()

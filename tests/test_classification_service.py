@@ -120,9 +120,7 @@ def test_manual_class_better_than_the_floor_is_refused_with_the_floor_named(bran
     loan = _loan(300, branch=branch)
     loans_reclassify(as_of=AS_OF)
     with pytest.raises(ValidationError) as exc:
-        loan_classify_manually(
-            loan=loan, five_level_class="normal", reason="Trust me", actor=manager, as_of=AS_OF
-        )
+        loan_classify_manually(loan=loan, five_level_class="normal", reason="Trust me", actor=manager, as_of=AS_OF)
     message = exc.value.message_dict["five_level_class"][0]
     assert "better than the floor" in message and "Doubtful" in message
     loan.refresh_from_db()
@@ -146,9 +144,7 @@ def test_officer_may_not_classify_by_hand(branch, officer):
 def test_manager_of_another_branch_may_not_classify(branch, outside_manager):
     loan = _loan(10, branch=branch)
     with pytest.raises(PermissionDenied):
-        loan_classify_manually(
-            loan=loan, five_level_class="loss", reason="x", actor=outside_manager, as_of=AS_OF
-        )
+        loan_classify_manually(loan=loan, five_level_class="loss", reason="x", actor=outside_manager, as_of=AS_OF)
 
 
 def test_history_is_append_only(branch):
