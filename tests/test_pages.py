@@ -1,0 +1,83 @@
+"""Loan pages and admin: they render, and their query counts do not grow with the rows."""
+
+from datetime import date, timedelta
+
+import pytest
+from django.urls import reverse
+
+from loans.services import loans_reclassify
+from tests.factories import CollateralFactory, GuaranteeFactory, LoanFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _book(branch, n):
+    for i in range(n):
+        loan = LoanFactory(branch=branch, overdue_since=date(2026, 1, 1) - timedelta(days=i * 40))
+        GuaranteeFactory(loan=loan)
+        CollateralFactory(loan=loan)
+    loans_reclassify(as_of=date(2026, 6, 30))
+
+
+def _queries_for(client, url, django_assert_max_num_queries, limit):
+    with django_assert_max_num_queries(limit) as ctx:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(ctx.captured_queries)
+
+
+@pytest.mark.parametrize("url_name", ["home", "loans:loan_list"])
+def test_list_pages_make_the_same_number_of_queries_for_3_or_30_loans(
+    client, manager, branch, url_name, django_assert_max_num_queries
+):
+    client.force_login(manager)
+    _book(branch, 3)
+    few = _queries_for(client, reverse(url_name), django_assert_max_num_queries, 12)
+    _book(branch, 27)
+    many = _queries_for(client, reverse(url_name), django_assert_max_num_queries, 12)
+    assert few == many
+
+
+def test_loan_detail_query_count_is_pinned(client, manager, branch, django_assert_max_num_queries):
+    client.force_login(manager)
+    _book(branch, 1)
+    loan = branch.loans.get()
+    GuaranteeFactory(loan=loan)
+    _queries_for(client, reverse("loans:loan_detail", args=[loan.pk]), django_assert_max_num_queries, 12)
+
+
+def test_loan_list_filters_and_sorts(client, manager, branch):
+    client.force_login(manager)
+    _book(branch, 12)
+    html = client.get(reverse("loans:loan_list"), {"five_level_class": "loss", "sort": "-outstanding_principal"})
+    assert html.status_code == 200
+    body = html.content.decode()
+    assert "badge-loss" in body and "badge-normal" not in body
+
+
+def test_dashboard_shows_npl_totals(client, manager, branch):
+    client.force_login(manager)
+    _book(branch, 10)
+    body = client.get(reverse("home")).content.decode()
+    assert "Non-performing balance" in body and "NPL ratio" in body
+
+
+@pytest.mark.parametrize(
+    "model", ["branch", "user", "borrower", "loan", "guarantor", "guarantee", "collateral", "classificationchange"]
+)
+def test_admin_changelists_with_search_render(admin_client, branch, model):
+    _book(branch, 2)
+    response = admin_client.get(reverse(f"admin:loans_{model}_changelist"), {"q": "a"})
+    assert response.status_code == 200
+
+
+def test_admin_reclassify_action(admin_client, branch):
+    loan = LoanFactory(branch=branch, overdue_since=date(2020, 1, 1))
+    response = admin_client.post(
+        reverse("admin:loans_loan_changelist"),
+        {"action": "reclassify_today", "_selected_action": [loan.pk]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    loan.refresh_from_db()
+    assert loan.five_level_class == "loss"
