@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "loans",
     "collections_app",
     "accountability",
+    "notifications",
     "audit",
 ]
 

@@ -11,5 +11,6 @@ urlpatterns = [
     path("loans/", include("loans.urls")),
     path("cases/", include("collections_app.urls")),
     path("accountability/", include("accountability.urls")),
+    path("notifications/", include("notifications.urls")),
     path("admin/", admin.site.urls),
 ]
