@@ -1,0 +1,565 @@
+"""Collection cases: the six measures as a state machine, and the timeline of what was done.
+
+Nobody assigns `measure` or saves inside a transition: collections_app/services.py locks the
+row, calls a transition, saves, writes the audit row, and schedules side effects on commit.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.db import models
+from django.db.models import Exists, F, OuterRef, Q
+from django.urls import reverse
+from django_fsm import ConcurrentTransitionMixin, FSMField, transition
+
+from collections_app.case_rules import (
+    ACTIVE_MEASURES,
+    FINISHED_STATES,
+    MEASURE_LABELS,
+    OPEN_STATES,
+    ActorFacts,
+    CaseFacts,
+    Measure,
+    entry_refusal,
+    move_refusal,
+    sources_of,
+)
+from loans.access import scoped_manager
+from loans.models import Borrower, Branch, Collateral, Guarantee, Loan, User, money
+
+MEASURE_CHOICES = [(m.value, MEASURE_LABELS[m]) for m in Measure]
+_OPEN = [m.value for m in OPEN_STATES]
+_FINISHED = [m.value for m in FINISHED_STATES]
+_ACTIVE = frozenset(m.value for m in ACTIVE_MEASURES)
+
+
+def _entry_condition(target: Measure):
+    def condition(case: CollectionCase) -> bool:
+        return entry_refusal(target, case.entry_facts()) is None
+
+    condition.__name__ = f"entry_condition_{target.value}"
+    condition.__doc__ = f"The entry condition of {target.label} (case_rules.entry_refusal)."
+    return condition
+
+
+def _role_rule(target: Measure):
+    def permission(case: CollectionCase, user: Any) -> bool:
+        return move_refusal(target, case.actor_facts(user)) is None
+
+    permission.__name__ = f"may_move_to_{target.value}"
+    return permission
+
+
+def _move(target: Measure):
+    """The transition decorator of a move to `target`: sources, entry condition and role rule in one place."""
+    return transition(
+        field="measure",
+        source=[s.value for s in sources_of(target)],
+        target=target.value,
+        conditions=[_entry_condition(target)],
+        permission=_role_rule(target),
+    )
+
+
+class CollectionCase(ConcurrentTransitionMixin, models.Model):
+    """One non-performing loan's recovery, driven through the six measures."""
+
+    Measure = Measure
+
+    loan = models.ForeignKey(Loan, on_delete=models.PROTECT, related_name="collection_cases")
+    # = loan.branch, copied so scoping and the queues need no join to the loans table.
+    branch = models.ForeignKey(Branch, on_delete=models.PROTECT, related_name="collection_cases")
+    measure = FSMField(max_length=20, choices=MEASURE_CHOICES, default=Measure.RESPONSIBILITY.value, protected=True)
+    # Holds the loan's claim: an active measure, or written off (the claim is kept). Set by the
+    # transitions; a check constraint keeps it equal to the measure.
+    is_open = models.BooleanField(default=True, editable=False)
+    # The lead responsible officer (shares and history: the accountability app).
+    officer = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="collection_cases")
+    recovery_deadline = models.DateField("recovery time limit")
+    team_members = models.ManyToManyField(User, blank=True, related_name="collection_teams")
+    opened_on = models.DateField()
+    opened_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    opening_reason = models.CharField(max_length=300, blank=True)
+    measure_since = models.DateField()
+    ended_on = models.DateField(null=True, blank=True)
+
+    # Kept by the services for the queue's urgency order (see _refresh_dates in services.py).
+    next_promise_due = models.DateField(null=True, blank=True)
+    limitation_starts_on = models.DateField(null=True, blank=True)
+    limitation_expires_on = models.DateField(null=True, blank=True)
+    # The next date something is due: min(recovery_deadline, next_promise_due, limitation_expires_on).
+    urgency_on = models.DateField()
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = scoped_manager("branch")
+
+    class Meta:
+        ordering = ["urgency_on", "id"]
+        constraints = [
+            # One open case per loan, in the database: the opener's INSERT ... ON CONFLICT relies on it.
+            models.UniqueConstraint(fields=["loan"], condition=Q(is_open=True), name="case_one_open_per_loan"),
+            models.CheckConstraint(
+                condition=Q(is_open=True, measure__in=_OPEN) | Q(is_open=False, measure__in=_FINISHED),
+                name="case_is_open_matches_measure",
+            ),
+            models.CheckConstraint(
+                condition=Q(recovery_deadline__gte=F("opened_on")), name="case_deadline_after_opening"
+            ),
+        ]
+        indexes = [
+            # The officer's queue: WHERE officer_id = %s AND is_open ORDER BY urgency_on, id LIMIT 25.
+            models.Index(fields=["officer", "urgency_on", "id"], condition=Q(is_open=True), name="case_officer_queue"),
+            # A manager's queue: WHERE branch_id IN (subtree) AND is_open ORDER BY urgency_on, id.
+            models.Index(fields=["branch", "urgency_on", "id"], condition=Q(is_open=True), name="case_branch_queue"),
+            # Head office and the daily checks: every open case by urgency (deadline reminders).
+            models.Index(fields=["urgency_on", "id"], condition=Q(is_open=True), name="case_open_urgency"),
+            # Limitation warnings: WHERE is_open AND limitation_expires_on <= %s.
+            models.Index(fields=["limitation_expires_on"], condition=Q(is_open=True), name="case_open_limitation"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Case {self.pk} ({self.loan_id and self.loan.loan_no})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("collections_app:case_detail", args=[self.pk])
+
+    @property
+    def measure_enum(self) -> Measure:
+        return Measure(self.measure)
+
+    @property
+    def is_active(self) -> bool:
+        return self.measure in _ACTIVE
+
+    def days_to_deadline(self, as_of: date) -> int:
+        return (self.recovery_deadline - as_of).days
+
+    # --- what the rules read (no side effects) ---------------------------------------------
+
+    def entry_facts(self) -> CaseFacts:
+        """One query: every fact an entry condition needs."""
+        row = (
+            CollectionCase.objects.filter(pk=self.pk)
+            .annotate(
+                borrower_kind=F("loan__borrower__kind"),
+                government_directed=F("loan__government_directed"),
+                five_level=F("loan__five_level_class"),
+                owed=F("loan__outstanding_principal")
+                + F("loan__interest_on_balance")
+                + F("loan__interest_off_balance"),
+                has_notice=Exists(Notice.objects.filter(case=OuterRef("pk"))),
+                team=models.Subquery(
+                    CollectionCase.team_members.through.objects.filter(collectioncase=OuterRef("pk"))
+                    .order_by()
+                    .values("collectioncase")
+                    .annotate(n=models.Count("*"))
+                    .values("n")[:1]
+                ),
+                has_guarantor=Exists(Guarantee.objects.filter(loan=OuterRef("loan"))),
+                has_collateral=Exists(Collateral.objects.filter(loan=OuterRef("loan"))),
+                has_asset=Exists(AssetInKind.objects.filter(case=OuterRef("pk"))),
+                has_judgment=Exists(
+                    LegalProceeding.objects.filter(case=OuterRef("pk")).filter(
+                        Q(judgment_on__isnull=False) | Q(enforcement_order_on__isnull=False)
+                    )
+                ),
+            )
+            .values(
+                "borrower_kind",
+                "government_directed",
+                "five_level",
+                "owed",
+                "has_notice",
+                "team",
+                "has_guarantor",
+                "has_collateral",
+                "has_asset",
+                "has_judgment",
+            )
+            .get()
+        )
+        return CaseFacts(
+            measure=self.measure,
+            collaborative_borrower=row["borrower_kind"] in Borrower.COLLABORATIVE_KINDS,
+            government_directed=row["government_directed"],
+            notices_served=int(row["has_notice"]),
+            team_size=row["team"] or 0,
+            has_guarantor=row["has_guarantor"],
+            has_collateral=row["has_collateral"],
+            has_asset_in_kind=row["has_asset"],
+            has_judgment_or_enforcement=row["has_judgment"],
+            total_owed=row["owed"] if row["owed"] is not None else Decimal("0"),
+            five_level_class=row["five_level"],
+        )
+
+    def actor_facts(self, user: Any) -> ActorFacts:
+        """The user as the role rules see them for this case."""
+        if not getattr(user, "is_authenticated", False) or not user.is_active:
+            return ActorFacts(user_id=None, role="", in_scope=False, assigned=False)
+        role = user.role or ("admin" if user.is_superuser else "")
+        in_scope = CollectionCase.objects.visible_to(user).filter(pk=self.pk).exists()
+        assigned = self.officer_id == user.pk or (role == "officer" and self.team_members.filter(pk=user.pk).exists())
+        return ActorFacts(user_id=user.pk, role=role, in_scope=in_scope, assigned=assigned)
+
+    # --- transitions: only the case's own fields change here --------------------------------
+
+    def _entered(self, on: date, *, ends: bool = False, still_open: bool = True) -> None:
+        self.measure_since = on
+        if ends:
+            self.ended_on = on
+            self.is_open = still_open
+
+    @_move(Measure.COLLABORATIVE)
+    def to_collaborative(self, *, on: date) -> None:
+        self._entered(on)
+
+    @_move(Measure.LEGAL)
+    def to_legal(self, *, on: date) -> None:
+        self._entered(on)
+
+    @_move(Measure.SPECIAL_TEAM)
+    def to_special_team(self, *, on: date) -> None:
+        self._entered(on)
+
+    @_move(Measure.PRESSURE)
+    def to_pressure(self, *, on: date) -> None:
+        self._entered(on)
+
+    @_move(Measure.DISPOSAL)
+    def to_disposal(self, *, on: date) -> None:
+        self._entered(on)
+
+    @_move(Measure.RECOVERED)
+    def to_recovered(self, *, on: date) -> None:
+        self._entered(on, ends=True, still_open=False)
+
+    @_move(Measure.REVITALISED)
+    def to_revitalised(self, *, on: date) -> None:
+        self._entered(on, ends=True, still_open=False)
+
+    @_move(Measure.WRITTEN_OFF)
+    def to_written_off(self, *, on: date) -> None:
+        # The claim is kept: the case stays open (and the loan's one case) until it is closed.
+        self._entered(on, ends=True, still_open=True)
+
+    @_move(Measure.CLOSED)
+    def to_closed(self, *, on: date) -> None:
+        self._entered(on, ends=True, still_open=False)
+
+    def transition_method(self, target: str):
+        return getattr(self, f"to_{target}")
+
+
+class MeasureChange(models.Model):
+    """The case's path through the measures, append-only."""
+
+    case = models.ForeignKey(CollectionCase, on_delete=models.CASCADE, related_name="measure_changes")
+    from_measure = models.CharField(max_length=20, choices=MEASURE_CHOICES)
+    to_measure = models.CharField(max_length=20, choices=MEASURE_CHOICES)
+    changed_on = models.DateField()
+    actor = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    request = models.ForeignKey("CaseRequest", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = scoped_manager("case__branch")
+
+    class Meta:
+        ordering = ["-changed_on", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.from_measure} -> {self.to_measure} on {self.changed_on}"
+
+
+class CaseRequest(models.Model):
+    """Maker-checker: a move that needs a manager, requested by one person and decided by another."""
+
+    class Status(models.TextChoices):
+        REQUESTED = "requested", "Requested"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+        # The case moved on so that the requested move is no longer possible.
+        LAPSED = "lapsed", "Lapsed"
+
+    case = models.ForeignKey(CollectionCase, on_delete=models.CASCADE, related_name="requests")
+    target = models.CharField(max_length=20, choices=MEASURE_CHOICES)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.REQUESTED)
+    requested_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    requested_on = models.DateField()
+    reason = models.TextField()
+    decided_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = scoped_manager("case__branch")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case", "target"], condition=Q(status="requested"), name="case_request_one_pending"
+            ),
+            # Maker-checker in the database too: nobody decides their own request.
+            models.CheckConstraint(
+                condition=Q(decided_by__isnull=True) | ~Q(decided_by=F("requested_by")),
+                name="case_request_not_own_decision",
+            ),
+        ]
+        indexes = [
+            # The managers' approvals inbox: WHERE status = 'requested' ORDER BY created_at.
+            models.Index(fields=["created_at"], condition=Q(status="requested"), name="case_request_pending"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_target_display()} for case {self.case_id} ({self.status})"
+
+    @property
+    def target_enum(self) -> Measure:
+        return Measure(self.target)
+
+
+class TimelineRecord(models.Model):
+    """What every timeline row has: the case, the business date, who recorded it and when."""
+
+    recorded_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = scoped_manager("case__branch")
+
+    class Meta:
+        abstract = True
+
+
+class Contact(TimelineRecord):
+    class Kind(models.TextChoices):
+        CALL = "call", "Call"
+        VISIT = "visit", "Visit"
+        LETTER = "letter", "Letter"
+        GOVERNMENT_MEETING = "government_meeting", "Meeting with a government body"
+
+    case = models.ForeignKey(CollectionCase, on_delete=models.CASCADE, related_name="contacts")
+    kind = models.CharField(max_length=30, choices=Kind.choices)
+    contacted_on = models.DateField()
+    person = models.CharField("who was contacted", max_length=200, blank=True)
+    summary = models.TextField()
+    # The debtor acknowledged the debt in writing: the limitation period starts again.
+    debt_acknowledged = models.BooleanField("debt acknowledged in writing", default=False)
+
+    class Meta:
+        ordering = ["-contacted_on", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} on {self.contacted_on}"
+
+
+class Notice(TimelineRecord):
+    class Method(models.TextChoices):
+        IN_PERSON = "in_person", "Delivered in person"
+        REGISTERED_MAIL = "registered_mail", "Registered mail"
+        NOTARY = "notary", "Through a notary"
+        PUBLIC = "public", "Public announcement"
+
+    case = models.ForeignKey(CollectionCase, on_delete=models.CASCADE, related_name="notices")
+    served_on = models.DateField()
+    served_to = models.CharField(max_length=200)
+    method = models.CharField(max_length=30, choices=Method.choices, default=Method.IN_PERSON)
+    # The debtor signed the receipt: a served-and-signed notice restarts the limitation period.
+    signed_acknowledgement = models.BooleanField("signed by the debtor", default=False)
+    notes = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-served_on", "-id"]
+
+    def __str__(self) -> str:
+        return f"Notice served on {self.served_on}"
+
+
+class PromiseToPay(TimelineRecord):
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        KEPT = "kept", "Kept"
+        BROKEN = "broken", "Broken"
+
+    case = models.ForeignKey(CollectionCase, on_delete=models.CASCADE, related_name="promises")
+    promised_on = models.DateField()
+    amount = money()
+    due_on = models.DateField()
+    # Recoveries received since the promise, credited to it oldest due first.
+    amount_paid = money(default=Decimal("0"))
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    status_on = models.DateField(null=True, blank=True)
+    notes = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["due_on", "id"]
+        verbose_name = "promise to pay"
+        verbose_name_plural = "promises to pay"
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="promise_amount_positive"),
+            models.CheckConstraint(condition=Q(due_on__gte=F("promised_on")), name="promise_due_after_promise"),
+            models.CheckConstraint(
+                condition=Q(amount_paid__gte=0) & Q(amount_paid__lte=F("amount")), name="promise_paid_within_amount"
+            ),
+        ]
+        indexes = [
+            # The broken-promise check: WHERE status = 'open' AND due_on < %s.
+            models.Index(fields=["due_on"], condition=Q(status="open"), name="promise_open_due"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount:,.2f} due {self.due_on} ({self.status})"
+
+
+class GuarantorDemand(TimelineRecord):
+    case = models.ForeignKey(CollectionCase, on_delete=models.CASCADE, related_name="guarantor_demands")
+    guarantee = models.ForeignKey(Guarantee, on_delete=models.PROTECT, related_name="demands")
+    demanded_on = models.DateField()
+    amount = money()
+    response = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-demanded_on", "-id"]
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="guarantor_demand_amount_positive")]
+
+    def __str__(self) -> str:
+        return f"Demand of {self.amount:,.2f} on {self.demanded_on}"
+
+
+class LegalProceeding(TimelineRecord):
+    case = models.ForeignKey(CollectionCase, on_delete=models.CASCADE, related_name="proceedings")
+    court = models.CharField(max_length=200)
+    case_number = models.CharField("court case number", max_length=100)
+    filed_on = models.DateField()
+    judgment_on = models.DateField(null=True, blank=True)
+    enforcement_order_on = models.DateField(null=True, blank=True)
+    notes = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-filed_on", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(judgment_on__isnull=True) | Q(judgment_on__gte=F("filed_on")),
+                name="proceeding_judgment_after_filing",
+            ),
+            models.CheckConstraint(
+                condition=Q(enforcement_order_on__isnull=True) | Q(enforcement_order_on__gte=F("filed_on")),
+                name="proceeding_enforcement_after_filing",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.court} {self.case_number}"
+
+
+class LegalStep(TimelineRecord):
+    class Kind(models.TextChoices):
+        FREEZE = "freeze", "Freeze"
+        SEAL = "seal", "Seal up"
+        DEDUCT = "deduct", "Deduct"
+        AUCTION = "auction", "Auction"
+
+    proceeding = models.ForeignKey(LegalProceeding, on_delete=models.CASCADE, related_name="steps")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    taken_on = models.DateField()
+    collateral = models.ForeignKey(
+        Collateral, null=True, blank=True, on_delete=models.SET_NULL, related_name="legal_steps"
+    )
+    amount = money(null=True, blank=True)
+    notes = models.TextField(blank=True)
+
+    objects = scoped_manager("proceeding__case__branch")
+
+    class Meta:
+        ordering = ["-taken_on", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} on {self.taken_on}"
+
+
+class AssetInKind(TimelineRecord):
+    """Property accepted in place of money: it settles `credited_amount` of the debt (a recovery in kind)."""
+
+    case = models.ForeignKey(CollectionCase, on_delete=models.CASCADE, related_name="assets")
+    kind = models.CharField(max_length=30, choices=Collateral.Kind.choices)
+    description = models.CharField(max_length=300)
+    taken_on = models.DateField()
+    appraised_value = money()
+    credited_amount = money()
+    disposed_on = models.DateField(null=True, blank=True)
+    disposal_proceeds = money(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-taken_on", "-id"]
+        verbose_name = "asset taken in kind"
+        verbose_name_plural = "assets taken in kind"
+        constraints = [
+            models.CheckConstraint(condition=Q(appraised_value__gt=0), name="asset_value_positive"),
+            models.CheckConstraint(
+                condition=Q(credited_amount__gt=0) & Q(credited_amount__lte=F("appraised_value")),
+                name="asset_credit_within_value",
+            ),
+            models.CheckConstraint(
+                condition=Q(disposed_on__isnull=True, disposal_proceeds__isnull=True)
+                | Q(disposed_on__isnull=False, disposal_proceeds__gte=0),
+                name="asset_disposal_complete",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.description
+
+
+class Recovery(TimelineRecord):
+    """Money (or value in kind) received against the loan, split over principal and interest."""
+
+    class Form(models.TextChoices):
+        CASH = "cash", "Cash"
+        IN_KIND = "in_kind", "In kind"
+
+    class PaidBy(models.TextChoices):
+        BORROWER = "borrower", "Borrower"
+        GUARANTOR = "guarantor", "Guarantor"
+        COURT_ENFORCEMENT = "court_enforcement", "Court enforcement"
+
+    case = models.ForeignKey(CollectionCase, on_delete=models.PROTECT, related_name="recoveries")
+    received_on = models.DateField()
+    amount = money()
+    form = models.CharField(max_length=10, choices=Form.choices, default=Form.CASH)
+    paid_by = models.CharField(max_length=20, choices=PaidBy.choices, default=PaidBy.BORROWER)
+    principal = money("to principal")
+    interest_on_balance = money("to interest on balance sheet")
+    interest_off_balance = money("to interest off balance sheet")
+    asset = models.OneToOneField(AssetInKind, null=True, blank=True, on_delete=models.PROTECT, related_name="recovery")
+    note = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-received_on", "-id"]
+        verbose_name_plural = "recoveries"
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="recovery_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(principal__gte=0) & Q(interest_on_balance__gte=0) & Q(interest_off_balance__gte=0),
+                name="recovery_parts_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(amount=F("principal") + F("interest_on_balance") + F("interest_off_balance")),
+                name="recovery_parts_add_up",
+            ),
+            models.CheckConstraint(
+                condition=Q(form="cash", asset__isnull=True) | Q(form="in_kind", asset__isnull=False),
+                name="recovery_in_kind_has_asset",
+            ),
+        ]
+        indexes = [
+            # Limitation: the last payment per case; recovery totals per case.
+            models.Index(fields=["case", "received_on"], name="recovery_case_received"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount:,.2f} received on {self.received_on}"

@@ -1,0 +1,354 @@
+"""Collection rules: pure Python, no Django.
+
+The six measures and their order, the entry condition of each move, who may make it, how a
+recovery is split between principal and interest, and the limitation date. The model's
+transitions, the services and the case page's move buttons all ask this module, so a rule is
+written once. Figures a bank may change are fields of `CollectionPolicy` (settings.NPL_RULES).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from enum import StrEnum
+
+from loans.classification import add_years
+
+
+class Measure(StrEnum):
+    RESPONSIBILITY = "responsibility"
+    COLLABORATIVE = "collaborative"
+    LEGAL = "legal"
+    SPECIAL_TEAM = "special_team"
+    PRESSURE = "pressure"
+    DISPOSAL = "disposal"
+    RECOVERED = "recovered"
+    REVITALISED = "revitalised"
+    WRITTEN_OFF = "written_off"
+    CLOSED = "closed"
+
+    @property
+    def label(self) -> str:
+        return MEASURE_LABELS[self]
+
+
+MEASURE_LABELS = {
+    Measure.RESPONSIBILITY: "1 Responsibility",
+    Measure.COLLABORATIVE: "2 Collaborative",
+    Measure.LEGAL: "3 Legal",
+    Measure.SPECIAL_TEAM: "4 Special team",
+    Measure.PRESSURE: "5 Pressure",
+    Measure.DISPOSAL: "6 Disposal",
+    Measure.RECOVERED: "Recovered",
+    Measure.REVITALISED: "Revitalised",
+    Measure.WRITTEN_OFF: "Written off",
+    Measure.CLOSED: "Closed",
+}
+# The six measures in escalation order: a case may skip forward, never go back.
+ACTIVE_MEASURES: tuple[Measure, ...] = (
+    Measure.RESPONSIBILITY,
+    Measure.COLLABORATIVE,
+    Measure.LEGAL,
+    Measure.SPECIAL_TEAM,
+    Measure.PRESSURE,
+    Measure.DISPOSAL,
+)
+END_STATES: tuple[Measure, ...] = (Measure.RECOVERED, Measure.REVITALISED, Measure.WRITTEN_OFF, Measure.CLOSED)
+# A written-off case still holds the claim ("written off, claim kept": later money still counts and
+# the limitation period still has to be kept alive), so it stays the loan's one open case until
+# it is closed. Recovered, revitalised and closed cases are finished.
+OPEN_STATES: tuple[Measure, ...] = (*ACTIVE_MEASURES, Measure.WRITTEN_OFF)
+FINISHED_STATES: tuple[Measure, ...] = (Measure.RECOVERED, Measure.REVITALISED, Measure.CLOSED)
+MEASURE_RANK = {m: i for i, m in enumerate(ACTIVE_MEASURES)}
+
+# Moves an officer may make directly; every other move is requested and a manager approves it.
+OFFICER_MOVES = frozenset({Measure.COLLABORATIVE, Measure.PRESSURE, Measure.RECOVERED})
+MANAGER_MOVES = frozenset(
+    {
+        Measure.LEGAL,
+        Measure.SPECIAL_TEAM,
+        Measure.DISPOSAL,
+        Measure.REVITALISED,
+        Measure.WRITTEN_OFF,
+        Measure.CLOSED,
+    }
+)
+MOVE_TARGETS: tuple[Measure, ...] = (*ACTIVE_MEASURES[1:], *END_STATES)
+
+
+def sources_of(target: Measure) -> tuple[Measure, ...]:
+    """The states a move to `target` may start from (forward only, skipping allowed)."""
+    if target in MEASURE_RANK:
+        return tuple(m for m in ACTIVE_MEASURES if MEASURE_RANK[m] < MEASURE_RANK[target])
+    if target == Measure.CLOSED:
+        return (Measure.WRITTEN_OFF,)
+    if target == Measure.RECOVERED:
+        # Money recovered after a write-off still counts: a written-off claim paid in full is recovered.
+        return (*ACTIVE_MEASURES, Measure.WRITTEN_OFF)
+    return ACTIVE_MEASURES
+
+
+def needs_manager(target: Measure) -> bool:
+    return target in MANAGER_MOVES
+
+
+# --- entry conditions --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CaseFacts:
+    """What the entry conditions look at, read once from the database."""
+
+    measure: str
+    collaborative_borrower: bool  # government agency, enterprise, village collective, institution
+    government_directed: bool
+    notices_served: int
+    team_size: int
+    has_guarantor: bool
+    has_collateral: bool
+    has_asset_in_kind: bool
+    has_judgment_or_enforcement: bool
+    total_owed: Decimal
+    five_level_class: str
+
+
+def entry_refusal(target: Measure, facts: CaseFacts) -> str | None:
+    """Why the case may not enter `target` now (None: it may). Conditions of DOMAIN.md."""
+    current = Measure(facts.measure)
+    if current not in sources_of(target):
+        if current == target:
+            return f"The case is already in {target.label.lower()}."
+        if current in MEASURE_RANK and target in MEASURE_RANK:
+            return f"Escalation never goes back: the case is already in {current.label.lower()}."
+        return f"Not possible from {current.label.lower()}."
+    if target == Measure.COLLABORATIVE and not (facts.collaborative_borrower or facts.government_directed):
+        return (
+            "Only for loans to government agencies, enterprises, village collectives and institutions, "
+            "or government-directed loans."
+        )
+    if target == Measure.LEGAL and facts.notices_served < 1:
+        return "Serve and record at least one collection notice first."
+    if target == Measure.SPECIAL_TEAM and facts.team_size < 2:
+        return f"Name a special team of at least 2 members first (now {facts.team_size})."
+    if target == Measure.PRESSURE and not (facts.has_guarantor or facts.has_collateral or facts.has_asset_in_kind):
+        return "The loan has no guarantor, no collateral and no recorded asset."
+    if target == Measure.DISPOSAL and not facts.has_judgment_or_enforcement:
+        return "Record a legal proceeding with a judgment or an enforcement order first."
+    if target == Measure.RECOVERED and facts.total_owed > 0:
+        return f"{facts.total_owed:,.2f} is still outstanding."
+    if target == Measure.REVITALISED and facts.total_owed <= 0:
+        return "Nothing is outstanding: the case is recovered, not revitalised."
+    if target == Measure.WRITTEN_OFF and facts.five_level_class != "loss":
+        return "Only a loss-class loan may be written off."
+    return None
+
+
+# --- who may ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ActorFacts:
+    """The acting user as the role rules see them, relative to one case."""
+
+    user_id: int | None
+    role: str  # officer, manager, admin, auditor ("" for anonymous)
+    in_scope: bool  # the case's branch is within the user's branches
+    assigned: bool  # the case's officer or a member of its special team
+
+
+def may_work(actor: ActorFacts) -> str | None:
+    """Why the user may not work the case (record, request, officer moves). None: they may."""
+    if actor.role == "officer":
+        if not actor.in_scope:
+            return "This case is outside your branch."
+        if not actor.assigned:
+            return "Only the case's responsible officer, its special team or a manager may work this case."
+        return None
+    if actor.role == "manager":
+        return None if actor.in_scope else "This case is outside your branches."
+    if actor.role == "auditor":
+        return "Auditors read; they change nothing."
+    if actor.role == "admin":
+        return "Administrators manage the system; collection work is done by officers and managers."
+    return "You may not work collection cases."
+
+
+def move_refusal(target: Measure, actor: ActorFacts) -> str | None:
+    """The role rule of a move itself (who may perform the transition)."""
+    refusal = may_work(actor)
+    if refusal:
+        return refusal
+    if needs_manager(target) and actor.role != "manager":
+        return f"{target.label} needs a manager's approval."
+    return None
+
+
+def approval_refusal(actor: ActorFacts, requested_by_id: int | None) -> str | None:
+    """Maker-checker: a manager of the case's branches who did not make the request."""
+    if actor.role != "manager":
+        return "Only a manager may approve or reject a request."
+    if not actor.in_scope:
+        return "This case is outside your branches."
+    if requested_by_id is not None and actor.user_id == requested_by_id:
+        return "You made this request: another manager must decide it."
+    return None
+
+
+@dataclass(frozen=True)
+class MoveOption:
+    """One button on the case page: what it does, whether it is possible, and why not."""
+
+    target: Measure
+    mode: str  # "move" (done now) or "request" (a manager approves later)
+    refusal: str | None
+    pending_request_id: int | None = None
+
+    @property
+    def allowed(self) -> bool:
+        return self.refusal is None
+
+    @property
+    def label(self) -> str:
+        verb = "Request" if self.mode == "request" else "Move to"
+        return f"{verb} {self.target.label.lower().lstrip('123456 ')}"
+
+
+def move_options(facts: CaseFacts, actor: ActorFacts, pending: Mapping[str, int] | None = None) -> list[MoveOption]:
+    """Every move reachable from the current state, with the reason a disabled one is disabled.
+
+    Moves that are impossible from here whatever anyone does (backwards, or from an end state)
+    are left out; the rest are shown, disabled with a reason when a condition or role is missing.
+    """
+    pending = pending or {}
+    current = Measure(facts.measure)
+    options = []
+    for target in MOVE_TARGETS:
+        if current not in sources_of(target):
+            continue
+        mode = "request" if needs_manager(target) else "move"
+        refusal = may_work(actor) or entry_refusal(target, facts)
+        pending_id = pending.get(target.value)
+        if refusal is None and pending_id is not None:
+            refusal = "Already requested: waiting for a manager."
+        options.append(MoveOption(target=target, mode=mode, refusal=refusal, pending_request_id=pending_id))
+    return options
+
+
+# --- policy -------------------------------------------------------------------------------------
+
+ALLOCATION_PARTS = ("interest_on_balance", "interest_off_balance", "principal")
+
+
+@dataclass(frozen=True)
+class CollectionPolicy:
+    """Every figure the collection rules use. Defaults follow DOMAIN.md."""
+
+    # Days from opening to the recovery time limit of a new case.
+    recovery_deadline_days: int = 180
+    # The claim dies this long after the last payment, acknowledgement or signed notice.
+    limitation_years: int = 3
+    # The order a recovery pays the debt. Default: interest before principal (the civil-law default
+    # for a payment that does not cover the whole debt), and the older interest first: interest stays
+    # on balance sheet for the first 90 days past due and only then moves off it.
+    recovery_allocation_order: tuple[str, ...] = ALLOCATION_PARTS
+
+    def __post_init__(self) -> None:
+        for name in ("recovery_deadline_days", "limitation_years"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"collection policy: {name} must be a whole number >= 1, got {value!r}")
+        order = tuple(self.recovery_allocation_order)
+        if sorted(order) != sorted(ALLOCATION_PARTS):
+            raise ValueError(
+                "collection policy: recovery_allocation_order must name each of "
+                f"{', '.join(ALLOCATION_PARTS)} once, got {list(order)!r}"
+            )
+        object.__setattr__(self, "recovery_allocation_order", order)
+
+
+# --- recovery allocation ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Owed:
+    principal: Decimal
+    interest_on_balance: Decimal
+    interest_off_balance: Decimal
+
+    @property
+    def total(self) -> Decimal:
+        return self.principal + self.interest_on_balance + self.interest_off_balance
+
+    def minus(self, allocation: Allocation) -> Owed:
+        return Owed(
+            principal=self.principal - allocation.principal,
+            interest_on_balance=self.interest_on_balance - allocation.interest_on_balance,
+            interest_off_balance=self.interest_off_balance - allocation.interest_off_balance,
+        )
+
+
+@dataclass(frozen=True)
+class Allocation:
+    principal: Decimal
+    interest_on_balance: Decimal
+    interest_off_balance: Decimal
+
+    @property
+    def total(self) -> Decimal:
+        return self.principal + self.interest_on_balance + self.interest_off_balance
+
+
+class RecoveryExceedsDebt(ValueError):
+    pass
+
+
+def allocate_recovery(amount: Decimal, owed: Owed, order: Iterable[str] = ALLOCATION_PARTS) -> Allocation:
+    """Split `amount` over the parts of the debt in `order`, each part paid in full before the next.
+
+    Refuses a non-positive amount and an amount above what is owed. Amounts are in cents already.
+    """
+    if amount <= 0:
+        raise RecoveryExceedsDebt("A recovery must be a positive amount.")
+    if amount > owed.total:
+        raise RecoveryExceedsDebt(f"{amount:,.2f} is more than the {owed.total:,.2f} owed.")
+    left = amount
+    parts: dict[str, Decimal] = {}
+    for part in order:
+        take = min(left, getattr(owed, part))
+        parts[part] = take
+        left -= take
+    return Allocation(**parts)
+
+
+# --- limitation and urgency ---------------------------------------------------------------------
+
+
+def limitation_start(
+    *,
+    overdue_since: date | None,
+    last_recovery_on: date | None,
+    last_signed_notice_on: date | None,
+    last_acknowledgement_on: date | None,
+) -> date | None:
+    """The date the limitation period runs from: the latest payment, acknowledgement or signed notice.
+
+    With none recorded it runs from the date the debt fell due (the loan's overdue_since).
+    """
+    dates = [d for d in (overdue_since, last_recovery_on, last_signed_notice_on, last_acknowledgement_on) if d]
+    return max(dates) if dates else None
+
+
+def limitation_expires(start: date | None, policy: CollectionPolicy) -> date | None:
+    return add_years(start, policy.limitation_years) if start else None
+
+
+def urgency_date(*dates: date | None) -> date | None:
+    """The next date something is due on a case: the queue is ordered by it."""
+    present = [d for d in dates if d is not None]
+    return min(present) if present else None
+
+
+def default_recovery_deadline(opened_on: date, policy: CollectionPolicy) -> date:
+    return opened_on + timedelta(days=policy.recovery_deadline_days)

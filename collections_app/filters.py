@@ -1,0 +1,68 @@
+"""The work queue's filters."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import django_filters
+from django.db.models import Q
+from django.utils import timezone
+
+from collections_app.case_rules import MEASURE_LABELS, OPEN_STATES
+from loans.access import visible_branch_ids
+from loans.models import Branch, User
+
+DUE_CHOICES = [
+    ("deadline_passed", "Time limit passed"),
+    ("deadline_30", "Time limit within 30 days"),
+    ("promise_due_7", "Promise due within 7 days"),
+    ("limitation_90", "Limitation runs out within 90 days"),
+]
+
+
+class CaseFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(method="search", label="Search")
+    scope = django_filters.ChoiceFilter(
+        choices=[("mine", "My cases"), ("all", "All I may see")], method="filter_scope", label="Cases", empty_label=None
+    )
+    measure = django_filters.ChoiceFilter(choices=[(m.value, MEASURE_LABELS[m]) for m in OPEN_STATES], label="Measure")
+    officer = django_filters.ModelChoiceFilter(queryset=User.objects.none(), label="Officer")
+    branch = django_filters.ModelChoiceFilter(queryset=Branch.objects.none(), label="Branch")
+    due = django_filters.ChoiceFilter(choices=DUE_CHOICES, method="filter_due", label="Due")
+
+    def __init__(self, data=None, *args, user=None, **kwargs):
+        self.user = user
+        data = data.copy() if data is not None else {}
+        if not data.get("scope"):
+            # Officers start from their own cases; managers, auditors and admins from everything they see.
+            data["scope"] = "mine" if getattr(user, "role", None) == "officer" else "all"
+        super().__init__(data, *args, **kwargs)
+        ids = visible_branch_ids(user)
+        branches = Branch.objects.all() if ids is None else Branch.objects.filter(pk__in=ids)
+        self.filters["branch"].queryset = branches
+        staff = User.objects.filter(is_active=True, role__in=["officer", "manager"])
+        self.filters["officer"].queryset = staff if ids is None else staff.filter(branch__in=ids)
+        if getattr(user, "role", None) == "officer":
+            # An officer's queue is theirs (or their branch's); picking another officer is for managers.
+            del self.filters["officer"]
+
+    def search(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(Q(loan__loan_no__icontains=value) | Q(loan__borrower__name__icontains=value))
+
+    def filter_scope(self, queryset, name, value):
+        return queryset.filter(officer=self.user) if value == "mine" else queryset
+
+    def filter_due(self, queryset, name, value):
+        today = timezone.localdate()
+        if value == "deadline_passed":
+            return queryset.filter(recovery_deadline__lt=today)
+        if value == "deadline_30":
+            return queryset.filter(recovery_deadline__lte=today + timedelta(days=30))
+        if value == "promise_due_7":
+            return queryset.filter(next_promise_due__lte=today + timedelta(days=7))
+        if value == "limitation_90":
+            return queryset.filter(limitation_expires_on__lte=today + timedelta(days=90))
+        return queryset

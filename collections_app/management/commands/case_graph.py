@@ -1,0 +1,29 @@
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from collections_app.graph import to_dot, to_svg
+
+DOCS = Path(settings.BASE_DIR) / "docs"
+
+
+class Command(BaseCommand):
+    help = "Draw the collection case state machine from the code: docs/state-machine.dot and .svg."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--check", action="store_true", help="fail if the committed files differ from the code")
+
+    def handle(self, *args, check: bool = False, **options) -> None:
+        files = {DOCS / "state-machine.dot": to_dot(), DOCS / "state-machine.svg": to_svg()}
+        stale = [p for p, text in files.items() if not p.exists() or p.read_text() != text]
+        if check:
+            if stale:
+                names = ", ".join(str(p.relative_to(settings.BASE_DIR)) for p in stale)
+                raise CommandError(f"{names} out of date: run `manage.py case_graph`.")
+            self.stdout.write("The state-machine picture matches the code.")
+            return
+        DOCS.mkdir(exist_ok=True)
+        for path, text in files.items():
+            path.write_text(text)
+            self.stdout.write(f"wrote {path.relative_to(settings.BASE_DIR)}")

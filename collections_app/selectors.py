@@ -1,0 +1,191 @@
+"""Reads of collection cases, always scoped to the user (or, for the daily checks, to the whole book)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.core.paginator import Page, Paginator
+from django.db.models import CharField, F, Q, QuerySet, Sum, Value
+
+from collections_app.case_rules import ActorFacts, CaseFacts, MoveOption, approval_refusal, move_options
+from collections_app.models import (
+    AssetInKind,
+    CaseRequest,
+    CollectionCase,
+    Contact,
+    GuarantorDemand,
+    LegalProceeding,
+    LegalStep,
+    MeasureChange,
+    Notice,
+    PromiseToPay,
+    Recovery,
+)
+from loans.access import get_for_user_or_404
+
+QUEUE_RELATED = ("loan", "loan__borrower", "branch", "officer")
+
+
+def case_queue(*, user: Any) -> QuerySet[CollectionCase]:
+    """The open cases a user may see, ready for the queue table (one query per page)."""
+    return CollectionCase.objects.visible_to(user).filter(is_open=True).select_related(*QUEUE_RELATED)
+
+
+def case_detail_for_user(*, user: Any, pk: int) -> CollectionCase:
+    return get_for_user_or_404(
+        CollectionCase.objects.select_related(
+            "loan", "loan__borrower", "loan__responsible_officer", "loan__issuing_officer", "branch", "officer"
+        ),
+        user,
+        pk=pk,
+    )
+
+
+@dataclass
+class CaseMoves:
+    facts: CaseFacts
+    actor: ActorFacts
+    options: list[MoveOption]
+    pending: list[CaseRequest]
+
+    @property
+    def may_work(self) -> bool:
+        from collections_app.case_rules import may_work
+
+        return may_work(self.actor) is None
+
+    @property
+    def pending_decisions(self) -> list[tuple[CaseRequest, str | None]]:
+        """Each open request with why this user may not decide it (None: they may)."""
+        return [(r, approval_refusal(self.actor, r.requested_by_id)) for r in self.pending]
+
+
+def case_moves(*, case: CollectionCase, user: Any) -> CaseMoves:
+    """The move buttons of the case page, from the same rules the services enforce."""
+    pending = list(
+        CaseRequest.objects.filter(case=case, status=CaseRequest.Status.REQUESTED).select_related("requested_by")
+    )
+    facts = case.entry_facts()
+    actor = case.actor_facts(user)
+    options = move_options(facts, actor, {r.target: r.pk for r in pending})
+    return CaseMoves(facts=facts, actor=actor, options=options, pending=pending)
+
+
+# --- the timeline -----------------------------------------------------------------------------------
+
+# kind -> (model, business date field, related rows to load, how to reach the case)
+TIMELINE_SOURCES: dict[str, tuple[type, str, tuple[str, ...], str]] = {
+    "contact": (Contact, "contacted_on", ("recorded_by",), "case"),
+    "notice": (Notice, "served_on", ("recorded_by",), "case"),
+    "promise": (PromiseToPay, "promised_on", ("recorded_by",), "case"),
+    "demand": (GuarantorDemand, "demanded_on", ("recorded_by", "guarantee__guarantor"), "case"),
+    "proceeding": (LegalProceeding, "filed_on", ("recorded_by",), "case"),
+    "step": (LegalStep, "taken_on", ("recorded_by", "proceeding", "collateral"), "proceeding__case"),
+    "asset": (AssetInKind, "taken_on", ("recorded_by",), "case"),
+    "recovery": (Recovery, "received_on", ("recorded_by", "asset"), "case"),
+    "move": (MeasureChange, "changed_on", ("actor", "request__requested_by"), "case"),
+    "request": (CaseRequest, "requested_on", ("requested_by", "decided_by"), "case"),
+}
+
+
+@dataclass
+class TimelineEntry:
+    kind: str
+    on: date
+    obj: Any
+
+
+def case_timeline(*, case: CollectionCase, page: int | str = 1, per_page: int = 15) -> tuple[Page, list[TimelineEntry]]:
+    """Everything done on the case, newest first, one page: a UNION of the record tables for the
+    page's keys (plus a count), then one query per kind of record on the page."""
+    parts = [
+        model.objects.filter(**{case_path: case})
+        .order_by()
+        .annotate(
+            k=Value(kind, output_field=CharField()),
+            oid=F("pk"),
+            d=F(date_field),
+            t=F("created_at"),
+        )
+        .values_list("k", "oid", "d", "t")
+        for kind, (model, date_field, _, case_path) in TIMELINE_SOURCES.items()
+    ]
+    union = parts[0].union(*parts[1:], all=True).order_by("-d", "-t", "-oid")
+    paginator = Paginator(union, per_page)
+    page_obj = paginator.get_page(page)
+    keys = list(page_obj.object_list)
+    by_kind: dict[str, list[int]] = {}
+    for kind, oid, _, _ in keys:
+        by_kind.setdefault(kind, []).append(oid)
+    loaded: dict[str, dict[int, Any]] = {}
+    for kind, ids in by_kind.items():
+        model, _, related, _ = TIMELINE_SOURCES[kind]
+        loaded[kind] = model.objects.select_related(*related).in_bulk(ids)
+    entries = [TimelineEntry(kind=k, on=d, obj=loaded[k][oid]) for k, oid, d, _ in keys if oid in loaded[k]]
+    return page_obj, entries
+
+
+@dataclass
+class RecoveryTotals:
+    cash: Decimal
+    in_kind: Decimal
+    principal: Decimal
+    interest_on_balance: Decimal
+    interest_off_balance: Decimal
+
+    @property
+    def total(self) -> Decimal:
+        return self.cash + self.in_kind
+
+
+def recovery_totals(*, case: CollectionCase) -> RecoveryTotals:
+    """Money and value in kind kept apart: one aggregate query."""
+    zero = Decimal("0")
+    row = Recovery.objects.filter(case=case).aggregate(
+        cash=Sum("amount", filter=Q(form=Recovery.Form.CASH)),
+        in_kind=Sum("amount", filter=Q(form=Recovery.Form.IN_KIND)),
+        principal=Sum("principal"),
+        interest_on_balance=Sum("interest_on_balance"),
+        interest_off_balance=Sum("interest_off_balance"),
+    )
+    return RecoveryTotals(**{k: v or zero for k, v in row.items()})
+
+
+def case_proceedings(*, case: CollectionCase) -> QuerySet[LegalProceeding]:
+    return case.proceedings.prefetch_related("steps__collateral").order_by("-filed_on", "-id")
+
+
+def case_open_promises(*, case: CollectionCase) -> QuerySet[PromiseToPay]:
+    return case.promises.filter(status=PromiseToPay.Status.OPEN).order_by("due_on", "id")
+
+
+def pending_requests_for(*, user: Any) -> QuerySet[CaseRequest]:
+    """The approvals inbox: open requests on cases in the user's branches, oldest first."""
+    return (
+        CaseRequest.objects.visible_to(user)
+        .filter(status=CaseRequest.Status.REQUESTED)
+        .select_related("case", "case__loan", "case__loan__borrower", "case__branch", "requested_by")
+        .order_by("created_at", "id")
+    )
+
+
+# --- for the daily checks (accountability) -------------------------------------------------------
+
+
+def open_cases_limitation(*, expiring_on_or_before: date | None = None) -> QuerySet[CollectionCase]:
+    """Open cases (written-off ones included: the claim is kept) with the date the limitation
+    period runs from (`limitation_starts_on`: the last recovery, signed notice or written
+    acknowledgement on the loan, else the date the debt fell due) and when it runs out
+    (`limitation_expires_on`). Ordered by expiry; uses the index case_open_limitation."""
+    qs = CollectionCase.objects.filter(is_open=True, limitation_expires_on__isnull=False)
+    if expiring_on_or_before is not None:
+        qs = qs.filter(limitation_expires_on__lte=expiring_on_or_before)
+    return qs.order_by("limitation_expires_on", "id")
+
+
+def promises_due_unpaid(*, as_of: date) -> QuerySet[PromiseToPay]:
+    """Open promises whose due date has passed by `as_of`: candidates for promise_mark_broken."""
+    return PromiseToPay.objects.filter(status=PromiseToPay.Status.OPEN, due_on__lt=as_of).order_by("due_on", "id")

@@ -1,0 +1,367 @@
+"""The officer's workspace: the work queue, the case page and its forms. Thin: services do the work."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.safestring import mark_safe
+from django.views.decorators.http import require_POST
+from django_htmx.http import HttpResponseClientRedirect
+from django_tables2 import RequestConfig
+
+from collections_app import forms as f
+from collections_app import services
+from collections_app.case_rules import MEASURE_LABELS, Measure
+from collections_app.filters import CaseFilter
+from collections_app.graph import to_svg
+from collections_app.models import CaseRequest
+from collections_app.selectors import (
+    case_detail_for_user,
+    case_moves,
+    case_open_promises,
+    case_proceedings,
+    case_queue,
+    case_timeline,
+    pending_requests_for,
+    recovery_totals,
+)
+from collections_app.tables import CaseTable
+from loans.access import get_for_user_or_404
+from loans.models import Loan
+
+
+def _errors(exc: ValidationError | PermissionDenied) -> str:
+    if isinstance(exc, ValidationError):
+        return " ".join(exc.messages)
+    return str(exc) or "You may not do this."
+
+
+@lru_cache(maxsize=16)
+def _svg(current: str | None) -> str:
+    return to_svg(current=current)
+
+
+# --- the queue -------------------------------------------------------------------------------------
+
+
+@login_required
+def case_list(request: HttpRequest) -> HttpResponse:
+    filterset = CaseFilter(request.GET, queryset=case_queue(user=request.user), user=request.user)
+    table = CaseTable(filterset.qs)
+    RequestConfig(request, paginate={"per_page": 25}).configure(table)
+    return render(request, "collections_app/case_list.html", {"filter": filterset, "table": table})
+
+
+@login_required
+def request_list(request: HttpRequest) -> HttpResponse:
+    page = Paginator(pending_requests_for(user=request.user), 25).get_page(request.GET.get("page"))
+    return render(request, "collections_app/request_list.html", {"page": page})
+
+
+@login_required
+def state_machine_svg(request: HttpRequest) -> HttpResponse:
+    current = request.GET.get("current")
+    return HttpResponse(_svg(current if current in Measure._value2member_map_ else None), content_type="image/svg+xml")
+
+
+# --- the case page ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RecordKind:
+    title: str
+    form: type
+    needs_case: bool
+    save: Callable[..., Any]
+    done: str
+
+
+RECORDS: dict[str, RecordKind] = {
+    "contact": RecordKind(
+        "Log a contact",
+        f.ContactForm,
+        False,
+        lambda case, actor, d: services.contact_record(case=case, actor=actor, **d),
+        "Contact logged.",
+    ),
+    "notice": RecordKind(
+        "Serve a notice",
+        f.NoticeForm,
+        False,
+        lambda case, actor, d: services.notice_serve(case=case, actor=actor, **d),
+        "Notice recorded.",
+    ),
+    "promise": RecordKind(
+        "Promise to pay",
+        f.PromiseForm,
+        False,
+        lambda case, actor, d: services.promise_record(case=case, actor=actor, **d),
+        "Promise recorded.",
+    ),
+    "demand": RecordKind(
+        "Demand from a guarantor",
+        f.GuarantorDemandForm,
+        True,
+        lambda case, actor, d: services.guarantor_demand_record(case=case, actor=actor, **d),
+        "Demand on the guarantor recorded.",
+    ),
+    "proceeding": RecordKind(
+        "File a legal proceeding",
+        f.ProceedingForm,
+        False,
+        lambda case, actor, d: services.legal_proceeding_file(case=case, actor=actor, **d),
+        "Legal proceeding recorded.",
+    ),
+    "judgment": RecordKind(
+        "Judgment or enforcement order",
+        f.ProceedingUpdateForm,
+        True,
+        lambda case, actor, d: services.legal_proceeding_update(actor=actor, **d),
+        "Proceeding updated.",
+    ),
+    "step": RecordKind(
+        "Court enforcement step",
+        f.LegalStepForm,
+        True,
+        lambda case, actor, d: services.legal_step_record(actor=actor, **d),
+        "Enforcement step recorded.",
+    ),
+    "asset": RecordKind(
+        "Take an asset in kind",
+        f.AssetForm,
+        False,
+        lambda case, actor, d: services.asset_take_in_kind(case=case, actor=actor, as_of=timezone.localdate(), **d),
+        "Asset taken in kind and credited to the loan.",
+    ),
+    "dispose": RecordKind(
+        "Dispose of an asset",
+        f.AssetDisposeForm,
+        True,
+        lambda case, actor, d: services.asset_dispose(actor=actor, **d),
+        "Disposal recorded.",
+    ),
+    "recovery": RecordKind(
+        "Record a recovery",
+        f.RecoveryForm,
+        False,
+        lambda case, actor, d: services.recovery_record(case=case, actor=actor, as_of=timezone.localdate(), **d),
+        "Recovery recorded.",
+    ),
+}
+
+
+def _record_form(kind: str, case, data=None):
+    spec = RECORDS[kind]
+    kwargs = {"case": case} if spec.needs_case else {}
+    return spec.form(data, prefix=kind, **kwargs)
+
+
+def _case_context(request: HttpRequest, case, bound: dict | None = None) -> dict:
+    """Everything the case page shows; `bound` carries a form that failed, to show its errors."""
+    bound = bound or {}
+    as_of = timezone.localdate()
+    moves = case_moves(case=case, user=request.user)
+    timeline_page, timeline = case_timeline(case=case, page=request.GET.get("tl") or 1)
+    loan = case.loan
+    record_forms = {}
+    if moves.may_work and case.is_open:
+        for kind in RECORDS:
+            record_forms[kind] = bound.get(kind) or _record_form(kind, case)
+    return {
+        "case": case,
+        "loan": loan,
+        "as_of": as_of,
+        "days_left": case.days_to_deadline(as_of),
+        "moves": moves,
+        "timeline_page": timeline_page,
+        "timeline": timeline,
+        "guarantees": list(loan.guarantees.select_related("guarantor")),
+        "collateral": list(loan.collateral.all()),
+        "proceedings": list(case_proceedings(case=case)),
+        "promises": list(case_open_promises(case=case)[:20]),
+        "assets": list(case.assets.select_related("recovery").order_by("-taken_on", "-id")[:20]),
+        "totals": recovery_totals(case=case),
+        "team": list(case.team_members.order_by("last_name", "username")),
+        "record_forms": record_forms,
+        "record_titles": {k: v.title for k, v in RECORDS.items()},
+        "open_form": next(iter(bound), None),
+        "team_form": bound.get("team") or (f.TeamForm(case=case, prefix="team") if moves.may_work else None),
+        "request_forms": bound.get("request_forms", {}),
+        "state_machine": mark_safe(_svg(case.measure)),  # noqa: S308 (generated by our own code)
+        "measure_labels": MEASURE_LABELS,
+    }
+
+
+@login_required
+def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    case = case_detail_for_user(user=request.user, pk=pk)
+    context = _case_context(request, case)
+    if request.htmx and request.htmx.target == "timeline":
+        return render(request, "collections_app/_timeline.html", context)
+    return render(request, "collections_app/case_detail.html", context)
+
+
+def _done(request: HttpRequest, case, message: str) -> HttpResponse:
+    messages.success(request, message)
+    if request.htmx:
+        return HttpResponseClientRedirect(case.get_absolute_url())
+    return redirect(case)
+
+
+@login_required
+@require_POST
+def record_create(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
+    if kind not in RECORDS and kind != "team":
+        raise Http404("No such record.")
+    case = case_detail_for_user(user=request.user, pk=pk)
+    if kind == "team":
+        form = f.TeamForm(request.POST, case=case, prefix="team")
+        save = lambda d: services.case_team_set(  # noqa: E731
+            case=case, actor=request.user, members=d["members"], reason=d["reason"]
+        )
+        done = "Special team saved."
+    else:
+        spec = RECORDS[kind]
+        form = _record_form(kind, case, request.POST)
+        save = lambda d: spec.save(case, request.user, d)  # noqa: E731
+        done = spec.done
+    if form.is_valid():
+        data = dict(form.cleaned_data)
+        if kind in ("judgment", "step") and data.get("proceeding") is None:
+            form.add_error("proceeding", "Choose the proceeding.")
+        else:
+            if kind in ("judgment", "step") and data["proceeding"].case_id != case.pk:
+                raise Http404("No such proceeding.")
+            if kind == "dispose" and data["asset"].case_id != case.pk:
+                raise Http404("No such asset.")
+            try:
+                save(data)
+            except services.CaseChanged as exc:
+                form.add_error(None, str(exc))
+            except ValidationError as exc:
+                if hasattr(exc, "error_dict"):
+                    for field, errs in exc.message_dict.items():
+                        form.add_error(field if field in form.fields else None, errs)
+                else:
+                    form.add_error(None, exc.messages)
+            except PermissionDenied as exc:
+                form.add_error(None, _errors(exc))
+            else:
+                return _done(request, case, done)
+    if request.htmx:
+        return render(
+            request,
+            "collections_app/_record_form.html",
+            {"case": case, "kind": kind, "form": form, "title": RECORDS[kind].title if kind in RECORDS else "Team"},
+        )
+    context = _case_context(request, case, bound={kind: form})
+    return render(request, "collections_app/case_detail.html", context, status=400)
+
+
+@login_required
+@require_POST
+def case_move_view(request: HttpRequest, pk: int) -> HttpResponse:
+    case = case_detail_for_user(user=request.user, pk=pk)
+    form = f.MoveForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "That move could not be read; reload the page.")
+        return redirect(case)
+    target = Measure(form.cleaned_data["target"])
+    try:
+        services.case_move(
+            case=case,
+            target=target.value,
+            actor=request.user,
+            as_of=timezone.localdate(),
+            reason=form.cleaned_data["reason"],
+            seen_measure=form.cleaned_data["seen_measure"],
+        )
+    except services.CaseChanged as exc:
+        messages.error(request, str(exc))
+    except (ValidationError, PermissionDenied) as exc:
+        messages.error(request, _errors(exc))
+    else:
+        messages.success(request, f"The case moved to {target.label.lower()}.")
+    return redirect(case)
+
+
+@login_required
+@require_POST
+def case_request_view(request: HttpRequest, pk: int) -> HttpResponse:
+    case = case_detail_for_user(user=request.user, pk=pk)
+    form = f.RequestForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Give a reason for the request.")
+        return redirect(case)
+    target = Measure(form.cleaned_data["target"])
+    try:
+        services.case_request_create(
+            case=case,
+            target=target.value,
+            actor=request.user,
+            as_of=timezone.localdate(),
+            reason=form.cleaned_data["reason"],
+            seen_measure=form.cleaned_data["seen_measure"],
+        )
+    except services.CaseChanged as exc:
+        messages.error(request, str(exc))
+    except (ValidationError, PermissionDenied) as exc:
+        messages.error(request, _errors(exc))
+    else:
+        messages.success(request, f"{target.label.lstrip('123456 ')} requested: a manager will decide.")
+    return redirect(case)
+
+
+@login_required
+@require_POST
+def request_decide(request: HttpRequest, request_id: int) -> HttpResponse:
+    case_request = get_for_user_or_404(CaseRequest.objects.select_related("case"), request.user, pk=request_id)
+    case = case_request.case
+    form = f.DecisionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(e for errs in form.errors.values() for e in errs))
+        return redirect(case)
+    decision, reason = form.cleaned_data["decision"], form.cleaned_data["reason"]
+    try:
+        if decision == "approve":
+            services.case_request_approve(
+                request=case_request, actor=request.user, as_of=timezone.localdate(), reason=reason
+            )
+            messages.success(request, f"Approved: the case moved to {case_request.target_enum.label.lower()}.")
+        else:
+            services.case_request_reject(request=case_request, actor=request.user, reason=reason)
+            messages.success(request, "Request rejected.")
+    except services.CaseChanged as exc:
+        messages.error(request, str(exc))
+    except (ValidationError, PermissionDenied) as exc:
+        messages.error(request, _errors(exc))
+    return redirect(case)
+
+
+@login_required
+@require_POST
+def case_open_view(request: HttpRequest, loan_id: int) -> HttpResponse:
+    loan = get_for_user_or_404(Loan, request.user, pk=loan_id)
+    form = f.OpenCaseForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Give the reason for opening a case.")
+        return redirect(loan)
+    try:
+        case = services.case_open(
+            loan=loan, actor=request.user, as_of=timezone.localdate(), reason=form.cleaned_data["reason"]
+        )
+    except (ValidationError, PermissionDenied) as exc:
+        messages.error(request, _errors(exc))
+        return redirect(loan)
+    messages.success(request, f"Case opened for loan {loan.loan_no}.")
+    return redirect(case)
