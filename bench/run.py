@@ -55,7 +55,7 @@ def main() -> int:
     django.setup()
     from django.core.management import call_command
 
-    call_command("migrate", verbosity=0, interactive=False)
+    call_command("migrate", verbosity=0, interactive=False, skip_checks=True)
 
     from bench.common import BenchContext
 

@@ -216,11 +216,11 @@ class Loan(models.Model):
                 condition=Q(maturity_on__gte=F("disbursed_on")), name="loan_maturity_after_disbursal"
             ),
         ]
+        # No index contains a class column on purpose: the daily reclassification rewrites those
+        # columns, and with no indexed column changing (and the fillfactor set in migration 0001)
+        # PostgreSQL updates the row in place (HOT) instead of touching every index. Figures by
+        # class come from aggregates, not from scans of this table.
         indexes = [
-            # Dashboards and the case opener: non-performing loans of a branch by class.
-            models.Index(fields=["branch", "five_level_class"], name="loan_branch_class"),
-            # Officer work lists: "my loans".
-            models.Index(fields=["responsible_officer", "five_level_class"], name="loan_officer_class"),
             # The loans-by-loans detector looks up a borrower's loans by disbursement date.
             models.Index(fields=["borrower", "disbursed_on"], name="loan_borrower_disbursed"),
         ]
@@ -380,3 +380,118 @@ class ClassificationRun(models.Model):
 
     def __str__(self) -> str:
         return f"classification as of {self.as_of}"
+
+
+# --- loan-book imports (loans/importing) -----------------------------------------------------
+
+
+class ImportBatch(models.Model):
+    """One loan-book import or dry run: who, when, which file, progress, counts and errors.
+
+    Written by loans.importing.services only. Progress fields are updated outside the import's
+    own transaction, so a page polling them sees the rows move while the file is read.
+    """
+
+    class Source(models.TextChoices):
+        ADMIN = "admin", "Django admin"
+        PAGE = "page", "Import page"
+        COMMAND = "command", "Command line"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        CHECKED = "checked", "Checked (dry run)"
+        IMPORTED = "imported", "Imported"
+        REJECTED = "rejected", "Rejected: errors in the file"
+        FAILED = "failed", "Failed"
+
+    class Phase(models.TextChoices):
+        WAITING = "waiting", "Waiting for a worker"
+        READING = "reading", "Reading and validating rows"
+        CHECKING = "checking", "Checking across rows"
+        WRITING = "writing", "Writing"
+        DONE = "done", "Done"
+
+    FINISHED = frozenset({Status.CHECKED, Status.IMPORTED, Status.REJECTED, Status.FAILED})
+
+    created_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    source = models.CharField(max_length=10, choices=Source.choices)
+    dry_run = models.BooleanField(default=False)
+    as_of = models.DateField()
+    file_name = models.CharField(max_length=255)
+    # Kept for the worker (and for "import this checked file"); empty for admin and command imports.
+    loans_file = models.FileField(upload_to="imports/%Y/%m/", blank=True)
+    guarantees_file = models.FileField(upload_to="imports/%Y/%m/", blank=True)
+    collateral_file = models.FileField(upload_to="imports/%Y/%m/", blank=True)
+
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    phase = models.CharField(max_length=10, choices=Phase.choices, default=Phase.WAITING)
+    # Progress: rows_total is an estimate until the file has been read.
+    rows_total = models.PositiveIntegerField(default=0)
+    rows_read = models.PositiveIntegerField(default=0)
+    rows_validated = models.PositiveIntegerField(default=0)
+    rows_to_write = models.PositiveIntegerField(default=0)
+    rows_written = models.PositiveIntegerField(default=0)
+
+    # Loans: what was (or, for a dry run, would be) created, updated and left unchanged.
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    # The other sheets and the borrowers: {"guarantees": {"created": 1, ...}, ...}.
+    counts = models.JSONField(default=dict, blank=True)
+    error_count = models.PositiveIntegerField(default=0)
+    # The first problems, each "row R, column C: what is wrong" (at most MAX_STORED_ERRORS).
+    errors = models.JSONField(default=list, blank=True)
+    message = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "import batch"
+        verbose_name_plural = "import batches"
+
+    def __str__(self) -> str:
+        kind = "dry run" if self.dry_run else "import"
+        return f"{kind} #{self.pk} {self.file_name}"
+
+    def get_absolute_url(self) -> str:
+        from django.urls import reverse
+
+        return reverse("loans:import_detail", args=[self.pk])
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in self.FINISHED
+
+    @property
+    def summary(self) -> str:
+        return f"created {self.created}, updated {self.updated}, unchanged {self.unchanged}"
+
+
+class ImportRow(models.Model):
+    """The outcome of one row of an import batch (created, updated or unchanged)."""
+
+    class Outcome(models.TextChoices):
+        CREATED = "created", "Created"
+        UPDATED = "updated", "Updated"
+        UNCHANGED = "unchanged", "Unchanged"
+
+    # The composite index below starts with batch: no separate index on the foreign key.
+    batch = models.ForeignKey(ImportBatch, on_delete=models.CASCADE, related_name="rows", db_index=False)
+    sheet = models.CharField(max_length=12)
+    row_no = models.PositiveIntegerField()
+    # The row's key: the loan number (with the guarantor's ID number or the collateral's description).
+    key = models.CharField(max_length=400)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+
+    class Meta:
+        ordering = ["batch", "sheet", "row_no"]
+        indexes = [
+            # A batch's rows in file order: WHERE batch_id = %s AND sheet = %s ORDER BY row_no.
+            models.Index(fields=["batch", "sheet", "row_no"], name="importrow_batch_sheet_row"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sheet} row {self.row_no}: {self.key} {self.outcome}"
