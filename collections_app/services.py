@@ -496,7 +496,10 @@ def _perform_move(
     )
     # Requests the case has moved past can no longer be approved.
     lapsed = [t.value for t in Measure if Measure(case.measure) not in sources_of(t)]
-    CaseRequest.objects.filter(case=case, status=CaseRequest.Status.REQUESTED, target__in=lapsed).update(
+    pending = CaseRequest.objects.filter(case=case, status=CaseRequest.Status.REQUESTED, target__in=lapsed)
+    if request is not None:
+        pending = pending.exclude(pk=request.pk)
+    pending.update(
         status=CaseRequest.Status.LAPSED,
         decided_at=timezone.now(),
         decision_reason=f"The case moved to {target.label}.",

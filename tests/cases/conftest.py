@@ -14,6 +14,12 @@ from loans.models import Borrower
 from tests.factories import BorrowerFactory, LoanFactory
 
 
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings) -> None:
+    # Every persona gets a password; the default hasher makes that the slowest part of these tests.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def today() -> date:
     return timezone.localdate()

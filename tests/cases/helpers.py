@@ -1,0 +1,71 @@
+"""Story helpers: put a case in the state a test needs, through the services."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+from collections_app import services
+from collections_app.models import CollectionCase
+from loans.models import Borrower, Loan, User
+from tests.factories import CollateralFactory, GuaranteeFactory, UserFactory
+
+
+def satisfy(case: CollectionCase, target: str, *, actor: User, today: date) -> None:
+    """Make the entry condition of `target` true for this case."""
+    loan = case.loan
+    if target == "collaborative":
+        Borrower.objects.filter(pk=loan.borrower_id).update(kind=Borrower.Kind.ENTERPRISE)
+    elif target == "legal":
+        services.notice_serve(case=case, actor=actor, served_on=today, served_to="Wang Wei")
+    elif target == "special_team":
+        members = [UserFactory(username=f"team{i}-{case.pk}", role="officer", branch=case.branch) for i in range(2)]
+        services.case_team_set(case=case, members=members, actor=actor, reason="Big case")
+    elif target == "pressure":
+        GuaranteeFactory(loan=loan)
+    elif target == "disposal":
+        proceeding = services.legal_proceeding_file(
+            case=case, actor=actor, court="County Court", case_number="2026-17", filed_on=today - timedelta(days=30)
+        )
+        services.legal_proceeding_update(proceeding=proceeding, actor=actor, judgment_on=today)
+    elif target == "recovered":
+        Loan.objects.filter(pk=loan.pk).update(
+            outstanding_principal=Decimal("0"), interest_on_balance=Decimal("0"), interest_off_balance=Decimal("0")
+        )
+    elif target in ("written_off", "closed"):
+        Loan.objects.filter(pk=loan.pk).update(five_level_class="loss")
+
+
+def unsatisfy(case: CollectionCase, target: str) -> None:
+    """Make the entry condition of `target` false (the fixtures' default loan is already so for most)."""
+    loan = case.loan
+    if target == "collaborative":
+        Borrower.objects.filter(pk=loan.borrower_id).update(kind=Borrower.Kind.INDIVIDUAL)
+        Loan.objects.filter(pk=loan.pk).update(government_directed=False)
+    elif target == "special_team":
+        case.team_members.set([UserFactory(username=f"solo-{case.pk}", role="officer", branch=case.branch)])
+    elif target == "revitalised":
+        Loan.objects.filter(pk=loan.pk).update(
+            outstanding_principal=Decimal("0"), interest_on_balance=Decimal("0"), interest_off_balance=Decimal("0")
+        )
+    elif target == "written_off":
+        Loan.objects.filter(pk=loan.pk).update(five_level_class="doubtful")
+    elif target == "disposal":
+        services.legal_proceeding_file(
+            case=case, actor=case.officer, court="County Court", case_number="no-judgment", filed_on=date(2026, 1, 5)
+        )
+
+
+def write_off(case: CollectionCase, *, requester: User, approver: User, today: date) -> CollectionCase:
+    Loan.objects.filter(pk=case.loan_id).update(five_level_class="loss")
+    request = services.case_request_create(
+        case=case, target="written_off", actor=requester, as_of=today, reason="Loss, nothing left to collect"
+    )
+    return services.case_request_approve(request=request, actor=approver, as_of=today, reason="Agreed")
+
+
+def fresh(case: CollectionCase) -> CollectionCase:
+    return CollectionCase.objects.get(pk=case.pk)
+
+
+__all__ = ["CollateralFactory", "fresh", "satisfy", "unsatisfy", "write_off"]
