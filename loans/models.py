@@ -478,8 +478,15 @@ class ImportRow(models.Model):
         UPDATED = "updated", "Updated"
         UNCHANGED = "unchanged", "Unchanged"
 
-    # The composite index below starts with batch: no separate index on the foreign key.
-    batch = models.ForeignKey(ImportBatch, on_delete=models.CASCADE, related_name="rows", db_index=False)
+    # One index, the primary key, serves "a batch's rows in file order" (WHERE batch_id = %s AND
+    # sheet = %s ORDER BY row_no): an import writes a row here for every row of its file.
+    pk = models.CompositePrimaryKey("batch_id", "sheet", "row_no")
+    # No database-level foreign key: the rows are written by one INSERT ... SELECT with the id of
+    # the batch being run, and deleted with it (CASCADE, in Django); a key check per row, deferred
+    # to commit, would cost about as much as writing the row itself.
+    batch = models.ForeignKey(
+        ImportBatch, on_delete=models.CASCADE, related_name="rows", db_index=False, db_constraint=False
+    )
     sheet = models.CharField(max_length=12)
     row_no = models.PositiveIntegerField()
     # The row's key: the loan number (with the guarantor's ID number or the collateral's description).
@@ -488,10 +495,6 @@ class ImportRow(models.Model):
 
     class Meta:
         ordering = ["batch", "sheet", "row_no"]
-        indexes = [
-            # A batch's rows in file order: WHERE batch_id = %s AND sheet = %s ORDER BY row_no.
-            models.Index(fields=["batch", "sheet", "row_no"], name="importrow_batch_sheet_row"),
-        ]
 
     def __str__(self) -> str:
         return f"{self.sheet} row {self.row_no}: {self.key} {self.outcome}"

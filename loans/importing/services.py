@@ -1,0 +1,531 @@
+"""Importing the loan book from a file: the one service behind the admin, the import page (and
+its Celery task) and `manage.py import_loans`.
+
+    loan_book_import(files=ImportFiles(loans=path), actor=user, dry_run=False) -> ImportOutcome
+
+1. Stream every sheet (loans, then guarantees and collateral): map the header, check each row
+   as it is read and COPY it into a staging table. Progress goes to the ImportBatch as it moves.
+2. Check across rows on the staging tables (duplicates, one borrower with two names, guarantees
+   of loans that exist nowhere).
+3. Any problem: nothing is written; the batch keeps the problems, each "row R, column C: ...".
+   A dry run records what would be created, updated and left unchanged, and stops.
+4. Otherwise, in one transaction: upsert borrowers, loans (new ones already classified),
+   guarantors, guarantees and collateral; reclassify the loans that changed with
+   loans.services.loans_reclassify; record per-row outcomes and one audit row.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db import connection, transaction
+from django.utils import timezone
+
+from audit.services import audit_record
+from loans.importing.columns import (
+    COLLATERAL,
+    GUARANTEES,
+    LOANS,
+    HeaderMap,
+    SheetSpec,
+    is_header_echo,
+    map_headers,
+)
+from loans.importing.readers import OpenedFile, ReadError, SheetReader, Source, file_name_of, open_sheets
+from loans.importing.staging import COLLATERAL as COLLATERAL_TABLE
+from loans.importing.staging import GUARANTEES as GUARANTEES_TABLE
+from loans.importing.staging import LOANS as LOANS_TABLE
+from loans.importing.staging import Counts, Stage
+from loans.importing.validation import (
+    CollateralChecker,
+    ErrorLog,
+    GuaranteeChecker,
+    LoanChecker,
+    Lookups,
+    NewLoanClasses,
+    SheetChecker,
+)
+from loans.importing.values import quoted
+from loans.models import Branch, ImportBatch, Loan, User
+from loans.policy import classification_policy
+from loans.services import loans_reclassify
+from loans.signals import loans_reclassified
+
+logger = logging.getLogger(__name__)
+
+# Rows per COPY into the staging table; progress is reported between chunks.
+CHUNK_ROWS = 5000
+PROGRESS_EVERY_SECONDS = 0.3
+
+
+@dataclass
+class ImportFiles:
+    """The file(s) of one import: a CSV or XLSX loan book; guarantees and collateral either as
+    sheets of the XLSX file or as separate CSV/XLSX files."""
+
+    loans: Source
+    guarantees: Source | None = None
+    collateral: Source | None = None
+
+    @property
+    def display_name(self) -> str:
+        names = [file_name_of(s) for s in (self.loans, self.guarantees, self.collateral) if s is not None]
+        return " + ".join(names)[:255]
+
+
+@dataclass
+class ImportOutcome:
+    batch: ImportBatch
+
+    @property
+    def ok(self) -> bool:
+        return self.batch.status in (ImportBatch.Status.CHECKED, ImportBatch.Status.IMPORTED)
+
+    @property
+    def created(self) -> int:
+        return self.batch.created
+
+    @property
+    def updated(self) -> int:
+        return self.batch.updated
+
+    @property
+    def unchanged(self) -> int:
+        return self.batch.unchanged
+
+    @property
+    def errors(self) -> list[str]:
+        return list(self.batch.errors)
+
+    @property
+    def error_count(self) -> int:
+        return self.batch.error_count
+
+    @property
+    def summary(self) -> str:
+        return self.batch.summary
+
+
+def can_import(user: Any) -> bool:
+    return bool(user and user.has_perm("loans.import_loans"))
+
+
+def _require_importer(actor: User | None) -> None:
+    # None is the command line run by an operator on the server.
+    if actor is not None and not can_import(actor):
+        raise PermissionDenied("Only an administrator may import the loan book.")
+
+
+def import_batch_create(
+    *,
+    actor: User | None,
+    source: str,
+    dry_run: bool,
+    as_of: date | None = None,
+    file_name: str,
+    files: dict[str, Any] | None = None,
+) -> ImportBatch:
+    """A queued batch (the import page stores the uploaded files with it for the worker)."""
+    _require_importer(actor)
+    batch = ImportBatch(
+        created_by=actor,
+        source=source,
+        dry_run=dry_run,
+        as_of=as_of or timezone.localdate(),
+        file_name=file_name[:255],
+    )
+    for name, upload in (files or {}).items():
+        if upload is not None:
+            getattr(batch, f"{name}_file").save(upload.name, upload, save=False)
+    batch.save()
+    return batch
+
+
+def import_batch_claim(*, batch_id: int) -> ImportBatch | None:
+    """Take a queued batch for this worker; None when another worker has it or it is done.
+    (A conditional UPDATE: two workers given the same task cannot both run it.)"""
+    claimed = ImportBatch.objects.filter(pk=batch_id, status=ImportBatch.Status.QUEUED).update(
+        status=ImportBatch.Status.RUNNING, started_at=timezone.now(), phase=ImportBatch.Phase.READING
+    )
+    return ImportBatch.objects.get(pk=batch_id) if claimed else None
+
+
+def import_batch_run(*, batch: ImportBatch) -> ImportOutcome:
+    """Run a claimed batch from its stored files (the Celery task)."""
+    stored = {name: getattr(batch, f"{name}_file") for name in ("loans", "guarantees", "collateral")}
+    handles = {name: f.open("rb") for name, f in stored.items() if f}
+    try:
+        return loan_book_import(
+            files=ImportFiles(**handles),
+            actor=batch.created_by,
+            dry_run=batch.dry_run,
+            as_of=batch.as_of,
+            source=batch.source,
+            batch=batch,
+        )
+    finally:
+        for handle in handles.values():
+            handle.close()
+
+
+def loan_book_import(
+    *,
+    files: ImportFiles,
+    actor: User | None,
+    dry_run: bool = False,
+    as_of: date | None = None,
+    source: str = ImportBatch.Source.COMMAND,
+    batch: ImportBatch | None = None,
+) -> ImportOutcome:
+    """Import (or, with dry_run, check) a loan-book file. Nothing is written unless every row is
+    right. Returns the outcome; its batch holds the counts, the errors and per-row outcomes."""
+    _require_importer(actor)
+    as_of = as_of or (batch.as_of if batch else timezone.localdate())
+    if batch is None:
+        batch = ImportBatch.objects.create(
+            created_by=actor,
+            source=source,
+            dry_run=dry_run,
+            as_of=as_of,
+            file_name=files.display_name,
+            status=ImportBatch.Status.RUNNING,
+            phase=ImportBatch.Phase.READING,
+            started_at=timezone.now(),
+        )
+    elif batch.status != ImportBatch.Status.RUNNING:
+        ImportBatch.objects.filter(pk=batch.pk).update(
+            status=ImportBatch.Status.RUNNING, phase=ImportBatch.Phase.READING, started_at=timezone.now()
+        )
+    _Import(batch=batch, files=files, actor=actor, dry_run=dry_run, as_of=as_of).run()
+    batch.refresh_from_db()
+    return ImportOutcome(batch)
+
+
+class _Progress:
+    """Moves the batch's counters, outside the import's transaction, a few times a second."""
+
+    def __init__(self, batch_id: int) -> None:
+        self.batch_id = batch_id
+        self.read = 0
+        self._last = 0.0
+
+    def update(self, force: bool = False, **fields: Any) -> None:
+        now = time.monotonic()
+        if not force and not fields and now - self._last < PROGRESS_EVERY_SECONDS:
+            return
+        self._last = now
+        ImportBatch.objects.filter(pk=self.batch_id).update(rows_read=self.read, rows_validated=self.read, **fields)
+
+
+@dataclass
+class _Import:
+    batch: ImportBatch
+    files: ImportFiles
+    actor: User | None
+    dry_run: bool
+    as_of: date
+    errors: ErrorLog = field(default_factory=ErrorLog)
+    present: dict[str, set[str]] = field(default_factory=dict)
+    headers: dict[str, HeaderMap] = field(default_factory=dict)
+    # Wall-clock seconds of each phase, kept with the batch's counts.
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def run(self) -> None:
+        stage = Stage()
+        opened: list[OpenedFile] = []
+        self.progress = _Progress(self.batch.pk)
+        started = time.perf_counter()
+        try:
+            stage.create()
+            sheets = self._open(opened)
+            self.progress.update(force=True, rows_total=sum(s.estimated_rows for s in sheets.values()))
+            lookups = _lookups()
+            self.classes = NewLoanClasses(as_of=self.as_of, policy=classification_policy())
+            makers: dict[str, Callable[[HeaderMap], SheetChecker]] = {
+                "loans": lambda hm: LoanChecker(
+                    hm, self.errors, lookups=lookups, as_of=self.as_of, classes=self.classes
+                ),
+                "guarantees": lambda hm: GuaranteeChecker(hm, self.errors),
+                "collateral": lambda hm: CollateralChecker(hm, self.errors),
+            }
+            tables = {"loans": LOANS_TABLE, "guarantees": GUARANTEES_TABLE, "collateral": COLLATERAL_TABLE}
+            for spec in (LOANS, GUARANTEES, COLLATERAL):
+                reader = sheets.get(spec.code)
+                if reader is not None:
+                    self._read_sheet(spec, reader, makers[spec.code], stage, tables[spec.code])
+            self.progress.update(force=True, rows_total=self.progress.read, phase=ImportBatch.Phase.CHECKING)
+            self.seconds["read"] = time.perf_counter() - started
+            stage.analyze()
+            self._check_across_rows(stage)
+            self.seconds["check"] = time.perf_counter() - started - self.seconds["read"]
+            if self.errors:
+                self._finish(ImportBatch.Status.REJECTED)
+            elif self.dry_run:
+                self._dry_run(stage)
+            else:
+                self._write(stage)
+        except ReadError as exc:
+            self.errors.file(str(exc))
+            self._finish(ImportBatch.Status.REJECTED)
+        except Exception as exc:
+            logger.exception("import %s failed", self.batch.pk)
+            self._fail(exc)
+            raise
+        finally:
+            for f in opened:
+                f.close()
+            try:
+                stage.drop()
+            except Exception:  # noqa: BLE001 - a broken connection drops its temporary tables anyway
+                logger.warning("could not drop the staging tables of import %s", self.batch.pk)
+
+    # --- reading ---------------------------------------------------------------------------
+
+    def _open(self, opened: list[OpenedFile]) -> dict[str, SheetReader]:
+        book = open_sheets(self.files.loans, default=LOANS)
+        opened.append(book)
+        sheets = dict(book.sheets)
+        for spec, source in ((GUARANTEES, self.files.guarantees), (COLLATERAL, self.files.collateral)):
+            if source is not None:
+                extra = open_sheets(source, default=spec)
+                opened.append(extra)
+                if spec.code in extra.sheets:
+                    sheets[spec.code] = extra.sheets[spec.code]
+        return sheets
+
+    def _read_sheet(
+        self,
+        spec: SheetSpec,
+        reader: SheetReader,
+        make_checker: Callable[[HeaderMap], SheetChecker],
+        stage: Stage,
+        table: str,
+    ) -> None:
+        rows = reader.rows
+        first = next(rows, None)
+        if first is None:
+            if spec is LOANS:
+                self.errors.row(spec, 1, "the file is empty; the first row must hold the column headers")
+            return
+        header_row, header_cells = first
+        header_map, problems = map_headers(spec, header_row, header_cells)
+        for problem in problems:
+            if problem.column:
+                self.errors.add(
+                    f"{_sheet_prefix(spec)}row {header_row}, column {problem.column}: {problem.message}",
+                    sheet_order=_order(spec),
+                    row_no=header_row,
+                )
+            else:
+                self.errors.row(spec, header_row, problem.message, column_order=10_000)
+        if any(not p.column for p in problems):
+            return  # a required column is missing: the rows cannot be read meaningfully
+        self.headers[spec.code] = header_map
+        self.present[spec.code] = set(header_map.positions)
+        checker = make_checker(header_map)
+        chunk: list[tuple[int, Any]] = []
+        data_rows = 0
+        for row_no, cells in rows:
+            if data_rows == 0 and row_no == header_row + 1 and is_header_echo(header_map, cells):
+                continue  # the template's second header line (Chinese names)
+            chunk.append((row_no, cells))
+            data_rows += 1
+            if len(chunk) >= CHUNK_ROWS:
+                self._stage_chunk(checker, chunk, stage, table)
+                chunk = []
+        self._stage_chunk(checker, chunk, stage, table)
+        if data_rows == 0 and spec is LOANS:
+            self.errors.row(spec, header_row + 1, "there are no loans below the header row")
+
+    def _stage_chunk(self, checker: SheetChecker, chunk: list[tuple[int, Any]], stage: Stage, table: str) -> None:
+        if chunk:
+            stage.write(table, checker.check_chunk(chunk))
+            self.progress.read += len(chunk)
+            self.progress.update()
+
+    # --- checks across rows ----------------------------------------------------------------
+
+    def _check_across_rows(self, stage: Stage) -> None:
+        if "loans" in self.headers:
+            hm = self.headers["loans"]
+            for (loan_no,), row_no, first in stage.duplicates(LOANS_TABLE, ["loan_no"]):
+                self.errors.cell(LOANS, hm, row_no, "loan_no", f"loan number {quoted(loan_no)} is also in row {first}")
+            self._people_agree(stage, LOANS, LOANS_TABLE, "borrower", hm)
+        if "guarantees" in self.headers:
+            hm = self.headers["guarantees"]
+            for (loan_no, id_no), row_no, first in stage.duplicates(GUARANTEES_TABLE, ["loan_no", "guarantor_id_no"]):
+                self.errors.cell(
+                    GUARANTEES, hm, row_no, "guarantor_id_no",
+                    f"guarantor {quoted(id_no)} of loan {quoted(loan_no)} is also in row {first}",
+                )  # fmt: skip
+            self._people_agree(stage, GUARANTEES, GUARANTEES_TABLE, "guarantor", hm)
+            for row_no, loan_no in stage.unknown_loans(GUARANTEES_TABLE):
+                self.errors.cell(GUARANTEES, hm, row_no, "loan_no", _unknown_loan(loan_no))
+        if "collateral" in self.headers:
+            hm = self.headers["collateral"]
+            for (loan_no, _kind, description), row_no, first in stage.duplicates(
+                COLLATERAL_TABLE, ["loan_no", "kind", "description"]
+            ):
+                self.errors.cell(
+                    COLLATERAL, hm, row_no, "description",
+                    f"{quoted(description)} of loan {quoted(loan_no)} is also in row {first}",
+                )  # fmt: skip
+            for row_no, loan_no in stage.unknown_loans(COLLATERAL_TABLE):
+                self.errors.cell(COLLATERAL, hm, row_no, "loan_no", _unknown_loan(loan_no))
+
+    def _people_agree(self, stage: Stage, spec: SheetSpec, table: str, who: str, hm: HeaderMap) -> None:
+        attributes = [f"{who}_name"] + ([f"{who}_kind"] if f"{who}_kind" in self.present[spec.code] else [])
+        for row_no, values, first_row, first in stage.inconsistent(table, f"{who}_id_no", attributes):
+            for attribute in attributes:
+                if (
+                    values[attribute] is not None
+                    and first[attribute] is not None
+                    and values[attribute] != first[attribute]
+                ):
+                    what = "name" if attribute.endswith("_name") else "kind"
+                    self.errors.cell(
+                        spec, hm, row_no, attribute,
+                        f"the same {who} (ID number in row {first_row}) has the {what} {quoted(first[attribute])} "
+                        f"there but {quoted(values[attribute])} here",
+                    )  # fmt: skip
+
+    # --- outcomes ----------------------------------------------------------------------------
+
+    def _dry_run(self, stage: Stage) -> None:
+        batch_id = self.batch.pk
+        counts: dict[str, dict[str, int]] = {}
+        loans = Counts()
+        if "loans" in self.present:
+            counts["borrowers"] = stage.borrower_counts(self.present["loans"]).as_dict()
+            loans = stage.record_loan_outcomes(batch_id, self.present["loans"])
+        if "guarantees" in self.present:
+            guarantees, guarantors = stage.record_guarantee_outcomes(batch_id, self.present["guarantees"])
+            counts["guarantors"], counts["guarantees"] = guarantors.as_dict(), guarantees.as_dict()
+        if "collateral" in self.present:
+            counts["collateral"] = stage.record_collateral_outcomes(batch_id, self.present["collateral"]).as_dict()
+        self._finish(
+            ImportBatch.Status.CHECKED, loans=loans, counts=counts, rows_to_write=loans.created + loans.updated
+        )
+
+    def _write(self, stage: Stage) -> None:
+        batch_id = self.batch.pk
+        ImportBatch.objects.filter(pk=batch_id).update(phase=ImportBatch.Phase.WRITING)
+        counts: dict[str, dict[str, int]] = {}
+        actor_id = getattr(self.actor, "pk", None)
+        write_started = time.perf_counter()
+        with transaction.atomic():
+            if connection.vendor == "postgresql":
+                # One import writes at a time; a second waits here rather than interleaving.
+                stage.execute("SELECT pg_advisory_xact_lock(hashtext('npl-loan-book-import'))")
+            now = timezone.now()
+            stage.write_classes(self.classes.results)
+            loans, borrowers, updated_ids, new_npl_ids = stage.merge_loans(
+                batch_id=batch_id, present=self.present["loans"], as_of=self.as_of, actor_id=actor_id, now=now
+            )
+            counts["borrowers"] = borrowers.as_dict()
+            if "guarantees" in self.present:
+                guarantees, guarantors = stage.merge_guarantees(batch_id, self.present["guarantees"], now)
+                counts["guarantors"], counts["guarantees"] = guarantors.as_dict(), guarantees.as_dict()
+            if "collateral" in self.present:
+                counts["collateral"] = stage.merge_collateral(batch_id, self.present["collateral"]).as_dict()
+            if updated_ids:
+                # Changed facts (overdue since, balances...) may change the class: the usual service,
+                # which knows each loan's history (manual class, upgrade hold, restructuring).
+                loans_reclassify(as_of=self.as_of, actor=self.actor, loan_ids=updated_ids)
+            if new_npl_ids:
+                _announce_new_non_performing(new_npl_ids, as_of=self.as_of, actor=self.actor)
+            audit_record(
+                actor=self.actor,
+                event_type="loans.imported",
+                subject=self.batch,
+                new={
+                    "file_name": self.batch.file_name,
+                    "as_of": self.as_of,
+                    **loans.as_dict(),
+                    **{k: v for k, v in counts.items()},
+                },
+            )
+            self.seconds["write"] = time.perf_counter() - write_started
+            self._finish(
+                ImportBatch.Status.IMPORTED,
+                loans=loans,
+                counts=counts,
+                rows_to_write=loans.created + loans.updated,
+                rows_written=loans.created + loans.updated,
+            )
+
+    def _finish(self, status: str, *, loans: Counts | None = None, counts: dict | None = None, **fields: Any) -> None:
+        loans = loans or Counts()
+        counts = {**(counts or {}), "seconds": {k: round(v, 3) for k, v in self.seconds.items()}}
+        logger.info(
+            "import %s %s: %s rows, %s error(s), created %s, updated %s, unchanged %s, seconds %s",
+            self.batch.pk, status, self.progress.read, self.errors.count,
+            loans.created, loans.updated, loans.unchanged, counts["seconds"],
+        )  # fmt: skip
+        ImportBatch.objects.filter(pk=self.batch.pk).update(
+            status=status,
+            phase=ImportBatch.Phase.DONE,
+            finished_at=timezone.now(),
+            rows_read=self.progress.read,
+            rows_validated=self.progress.read,
+            created=loans.created,
+            updated=loans.updated,
+            unchanged=loans.unchanged,
+            counts=counts,
+            error_count=self.errors.count,
+            errors=self.errors.messages,
+            **fields,
+        )
+
+    def _fail(self, exc: Exception) -> None:
+        try:
+            ImportBatch.objects.filter(pk=self.batch.pk).update(
+                status=ImportBatch.Status.FAILED,
+                phase=ImportBatch.Phase.DONE,
+                finished_at=timezone.now(),
+                message=f"{type(exc).__name__}: {exc}"[:2000],
+            )
+        except Exception:  # noqa: BLE001 - the connection itself may be what failed
+            logger.warning("could not mark import %s as failed", self.batch.pk)
+
+
+def _announce_new_non_performing(loan_ids: list[int], *, as_of: date, actor: User | None) -> None:
+    """New loans that arrive non-performing: the same signal loans_reclassify sends for loans
+    that become so (the collection app opens their cases)."""
+    ids = list(loan_ids)
+
+    def send() -> None:
+        started = time.perf_counter()
+        loans_reclassified.send(
+            sender=Loan, as_of=as_of, actor=actor, became_non_performing=ids, left_non_performing=[]
+        )
+        logger.info("%s new non-performing loans announced in %.3f s", len(ids), time.perf_counter() - started)
+
+    transaction.on_commit(send)
+
+
+def _lookups() -> Lookups:
+    branches = {code.upper(): pk for pk, code in Branch.objects.values_list("pk", "code")}
+    users: dict[str, tuple[int, bool]] = {}
+    for pk, username, active in User.objects.values_list("pk", "username", "is_active"):
+        users.setdefault(username.lower(), (pk, active))
+        users[username] = (pk, active)
+    return Lookups(branches=branches, users=users)
+
+
+def _sheet_prefix(spec: SheetSpec) -> str:
+    return "" if spec is LOANS else f"{spec.label}, "
+
+
+def _order(spec: SheetSpec) -> int:
+    return {"loans": 0, "guarantees": 1, "collateral": 2}[spec.code]
+
+
+def _unknown_loan(loan_no: str) -> str:
+    return f"loan {quoted(loan_no)} is neither in the Loans sheet nor in the loan book"

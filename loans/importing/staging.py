@@ -1,0 +1,640 @@
+"""The staging tables of one import and the set-based statements that check and merge them.
+
+Checked rows go into temporary tables (private to the database session): on PostgreSQL with
+COPY, elsewhere with executemany. Checks across rows are queries on those tables, and the
+merge into the book is a handful of INSERT ... SELECT / ON CONFLICT statements, so the
+database does the work and memory does not grow with the file.
+
+PostgreSQL merges the loans with one statement: INSERT ... ON CONFLICT (loan_no) DO UPDATE
+... WHERE (something changed) RETURNING, where `xmax = 0` tells an inserted row from an updated
+one, and rows it does not return were unchanged. The portable path (SQLite, the embedded default)
+first records each row's outcome by comparing with the book, then updates and inserts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from django.db import connection as default_connection
+
+LOANS = "npl_stage_loans"
+GUARANTEES = "npl_stage_guarantees"
+COLLATERAL = "npl_stage_collateral"
+CLASSES = "npl_stage_classes"
+
+# name -> (PostgreSQL type, SQLite type)
+_T = {
+    "int": ("integer", "integer"),
+    "bigint": ("bigint", "integer"),
+    "money": ("numeric(18,2)", "decimal"),
+    "date": ("date", "date"),
+    "bool": ("boolean", "bool"),
+}
+
+
+def _type(kind: str, vendor: str) -> str:
+    if kind.startswith("varchar"):
+        return kind
+    pg, lite = _T[kind]
+    return pg if vendor == "postgresql" else lite
+
+
+TABLES: dict[str, tuple[tuple[str, str], ...]] = {
+    LOANS: (
+        ("row_no", "int"),
+        ("loan_no", "varchar(40)"),
+        ("borrower_name", "varchar(200)"),
+        ("borrower_id_no", "varchar(50)"),
+        ("borrower_kind", "varchar(30)"),
+        ("branch_id", "bigint"),
+        ("officer_id", "bigint"),
+        ("product", "varchar(100)"),
+        ("principal", "money"),
+        ("outstanding_principal", "money"),
+        ("interest_on_balance", "money"),
+        ("interest_off_balance", "money"),
+        ("disbursed_on", "date"),
+        ("maturity_on", "date"),
+        ("overdue_since", "date"),
+        ("business_ceased", "bool"),
+        ("government_directed", "bool"),
+        ("class_key", "int"),
+        ("specific_provision", "money"),
+    ),
+    GUARANTEES: (
+        ("row_no", "int"),
+        ("loan_no", "varchar(40)"),
+        ("guarantor_name", "varchar(200)"),
+        ("guarantor_id_no", "varchar(50)"),
+        ("guarantor_kind", "varchar(30)"),
+        ("amount", "money"),
+        ("signed_on", "date"),
+    ),
+    COLLATERAL: (
+        ("row_no", "int"),
+        ("loan_no", "varchar(40)"),
+        ("kind", "varchar(30)"),
+        ("description", "varchar(300)"),
+        ("appraised_value", "money"),
+        ("appraised_on", "date"),
+        ("lien_status", "varchar(20)"),
+    ),
+    CLASSES: (
+        ("class_key", "int"),
+        ("five_level_class", "varchar(20)"),
+        ("four_level_class", "varchar(20)"),
+        ("five_level_rule", "varchar(40)"),
+        ("four_level_rule", "varchar(40)"),
+        ("five_level_reason", "varchar(500)"),
+        ("four_level_reason", "varchar(500)"),
+    ),
+}
+
+NON_PERFORMING = ("substandard", "doubtful", "loss")
+
+# The loan columns an import sets, with the staged expression and the file column that
+# controls it (None: always in the file). An optional column absent from the file leaves the
+# loan's value alone on update.
+LOAN_FIELDS: tuple[tuple[str, str, str | None], ...] = (
+    ("borrower_id", "b.id", None),
+    ("branch_id", "s.branch_id", None),
+    ("responsible_officer_id", "s.officer_id", "officer_username"),
+    ("product", "s.product", "product"),
+    ("principal", "s.principal", None),
+    ("outstanding_principal", "s.outstanding_principal", None),
+    ("interest_on_balance", "s.interest_on_balance", "interest_on_balance"),
+    ("interest_off_balance", "s.interest_off_balance", "interest_off_balance"),
+    ("disbursed_on", "s.disbursed_on", None),
+    ("maturity_on", "s.maturity_on", None),
+    ("overdue_since", "s.overdue_since", "overdue_since"),
+    ("business_ceased", "s.business_ceased", "business_ceased"),
+    ("government_directed", "s.government_directed", "government_directed"),
+)
+
+
+@dataclass
+class Counts:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return {"created": self.created, "updated": self.updated, "unchanged": self.unchanged}
+
+
+class Stage:
+    def __init__(self, connection=None) -> None:
+        self.connection = connection or default_connection
+        self.vendor = self.connection.vendor
+        self.pg = self.vendor == "postgresql"
+
+    # --- tables ------------------------------------------------------------------------------
+
+    def create(self) -> None:
+        self.drop()
+        for table, columns in TABLES.items():
+            cols = ", ".join(f"{name} {_type(kind, self.vendor)}" for name, kind in columns)
+            if not self.pg and columns[0][0] in ("row_no", "class_key"):
+                # SQLite: the row number is the rowid, so lookups by row are cheap.
+                first, rest = columns[0][0], cols.split(", ", 1)[1]
+                cols = f"{first} integer PRIMARY KEY, {rest}"
+            self.execute(f"CREATE TEMPORARY TABLE {table} ({cols})")
+
+    def analyze(self) -> None:
+        """Statistics for the planner: it knows nothing about a freshly filled temporary table."""
+        for table in (LOANS, GUARANTEES, COLLATERAL):
+            self.execute(f"ANALYZE {table}")
+
+    def drop(self) -> None:
+        for table in TABLES:
+            self.execute(f"DROP TABLE IF EXISTS {table}")
+
+    def execute(self, sql: str, params: Sequence[Any] | dict | None = None) -> None:
+        with self.connection.cursor() as cursor:
+            cursor.execute(sql, params)
+
+    def rows(self, sql: str, params: Sequence[Any] | dict | None = None) -> list[tuple]:
+        with self.connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchall()
+
+    def iterate(self, sql: str, params: Sequence[Any] | None = None) -> Iterator[tuple]:
+        with self.connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            while batch := cursor.fetchmany(2000):
+                yield from batch
+
+    def write(self, table: str, rows: Sequence[tuple]) -> None:
+        """Append checked rows (tuples in the table's column order)."""
+        if not rows:
+            return
+        names = [name for name, _ in TABLES[table]]
+        self.connection.ensure_connection()
+        if self.pg:
+            with (
+                self.connection.cursor() as cursor,
+                cursor.copy(f"COPY {table} ({', '.join(names)}) FROM STDIN") as copy,
+            ):
+                for row in rows:
+                    copy.write_row(row)
+            return
+        marks = ", ".join(["%s"] * len(names))
+        with self.connection.cursor() as cursor:
+            cursor.executemany(
+                f"INSERT INTO {table} ({', '.join(names)}) VALUES ({marks})", [_sqlite_row(r) for r in rows]
+            )
+
+    def count(self, table: str) -> int:
+        return self.rows(f"SELECT count(*) FROM {table}")[0][0]
+
+    # --- checks across rows ----------------------------------------------------------------
+
+    def duplicates(self, table: str, key: Sequence[str]) -> Iterator[tuple[tuple, int, int]]:
+        """(key, row, first row with that key) for every row whose key an earlier row already has."""
+        cols = ", ".join(key)
+        not_null = " AND ".join(f"{c} IS NOT NULL" for c in key)
+        sql = f"""
+            SELECT {cols}, row_no FROM {table}
+             WHERE ({cols}) IN (SELECT {cols} FROM {table} WHERE {not_null} GROUP BY {cols} HAVING count(*) > 1)
+             ORDER BY {cols}, row_no
+        """
+        if len(key) == 1:
+            sql = sql.replace(f"({cols}) IN", f"{cols} IN")
+        current, first = None, 0
+        for *values, row_no in self.iterate(sql):
+            if tuple(values) != current:
+                current, first = tuple(values), row_no
+                continue
+            yield current, row_no, first
+
+    def inconsistent(self, table: str, key: str, attributes: Sequence[str]) -> Iterator[tuple[int, dict, int, dict]]:
+        """Rows that give the same person (by ID number) another name or kind than the first row does:
+        (row, its attributes, first row, the first row's attributes)."""
+        differs = " OR ".join(f"s.{a} <> f.{a}" for a in attributes)
+        cols = ", ".join(f"s.{a}" for a in attributes) + ", " + ", ".join(f"f.{a}" for a in attributes)
+        sql = f"""
+            SELECT s.row_no, f.row_no, {cols}
+              FROM (SELECT {key}, min(row_no) AS first_row FROM {table}
+                     WHERE {key} IS NOT NULL GROUP BY {key} HAVING count(*) > 1) d
+              JOIN {table} s ON s.{key} = d.{key}
+              JOIN {table} f ON f.row_no = d.first_row
+             WHERE s.row_no <> f.row_no AND ({differs})
+             ORDER BY s.row_no
+        """
+        n = len(attributes)
+        for row_no, first_row, *values in self.iterate(sql):
+            yield (
+                row_no,
+                dict(zip(attributes, values[:n], strict=True)),
+                first_row,
+                dict(zip(attributes, values[n:], strict=True)),
+            )
+
+    def unknown_loans(self, table: str) -> Iterator[tuple[int, str]]:
+        """Rows of a guarantees/collateral sheet naming a loan neither in the loans sheet nor in the book."""
+        return self.iterate(
+            f"""
+            SELECT s.row_no, s.loan_no FROM {table} s
+             WHERE s.loan_no IS NOT NULL
+               AND NOT EXISTS (SELECT 1 FROM {LOANS} x WHERE x.loan_no = s.loan_no)
+               AND NOT EXISTS (SELECT 1 FROM loans_loan l WHERE l.loan_no = s.loan_no)
+             ORDER BY s.row_no
+            """
+        )
+
+    # --- comparing with the book -----------------------------------------------------------
+
+    def changed(self, pairs: Iterable[tuple[str, str]]) -> str:
+        """SQL that is true when any left value differs from its right value (NULLs compared as values)."""
+        pairs = list(pairs)
+        if self.pg:
+            left = ", ".join(a for a, _ in pairs)
+            right = ", ".join(b for _, b in pairs)
+            return f"ROW({left}) IS DISTINCT FROM ROW({right})"
+        return "(" + " OR ".join(f"{a} IS NOT {b}" for a, b in pairs) + ")"
+
+    def loan_pairs(self, present: set[str], left: str = "l") -> list[tuple[str, str]]:
+        return [
+            (f"{left}.{col}", expr) for col, expr, controlled_by in LOAN_FIELDS if controlled_by in (None, *present)
+        ]
+
+    def _person_counts(self, table: str, id_col: str, target: str, attributes: dict[str, str]) -> Counts:
+        """How many distinct people (borrowers, guarantors) of the sheet are new, changed or the same."""
+        changed = self.changed((f"p.{col}", f"s.{staged}") for col, staged in attributes.items())
+        created, updated, total = self.rows(
+            f"""
+            SELECT COALESCE(SUM(CASE WHEN p.id IS NULL THEN 1 ELSE 0 END), 0),
+                   COALESCE(SUM(CASE WHEN p.id IS NOT NULL AND {changed} THEN 1 ELSE 0 END), 0),
+                   count(*)
+              FROM {table} s LEFT JOIN {target} p ON p.id_no = s.{id_col}
+             WHERE s.row_no IN (SELECT min(row_no) FROM {table} GROUP BY {id_col})
+            """
+        )[0]
+        return Counts(int(created), int(updated), int(total) - int(created) - int(updated))
+
+    def _people_upsert(self, table: str, id_col: str, target: str, attributes: dict[str, str], now: datetime) -> None:
+        """Insert the sheet's new people (first row per ID number wins; the checks made sure the
+        rows agree) and update the name/kind of known ones where the file says otherwise."""
+        prefix = "borrower" if target == "loans_borrower" else "guarantor"
+        if target == "loans_borrower":
+            insert = {"group_code": "''", "phone": "''", "address": "''", "created_at": "%(now)s"}
+            joins, link, link_changed = "", "", ""
+        else:
+            insert = {"borrower_id": "pb.id", "phone": "''"}
+            joins = f"LEFT JOIN loans_borrower pb ON pb.id_no = s.{id_col}"
+            # A guarantor who is also a borrower is a related party (the loans-by-loans detector).
+            link = f", borrower_id = COALESCE({target}.borrower_id, excluded.borrower_id)"
+            link_changed = f" OR ({target}.borrower_id IS NULL AND excluded.borrower_id IS NOT NULL)"
+        columns = {"name": f"s.{prefix}_name", "kind": f"s.{prefix}_kind", "id_no": f"s.{id_col}", **insert}
+        sets = ", ".join(f"{c} = excluded.{c}" for c in attributes)
+        changed = self.changed((f"{target}.{c}", f"excluded.{c}") for c in attributes)
+        self.execute(
+            f"""
+            INSERT INTO {target} ({", ".join(columns)})
+            SELECT {", ".join(columns.values())}
+              FROM {table} s {joins}
+             WHERE s.row_no IN (SELECT min(row_no) FROM {table} GROUP BY {id_col})
+            ON CONFLICT (id_no) DO UPDATE SET {sets}{link} WHERE {changed}{link_changed}
+            """,
+            {"now": now},
+        )
+
+    # --- loans -------------------------------------------------------------------------------
+
+    def borrower_attributes(self, present: set[str]) -> dict[str, str]:
+        attributes = {"name": "borrower_name"}
+        if "borrower_kind" in present:
+            attributes["kind"] = "borrower_kind"
+        return attributes
+
+    def borrower_counts(self, present: set[str]) -> Counts:
+        return self._person_counts(LOANS, "borrower_id_no", "loans_borrower", self.borrower_attributes(present))
+
+    def write_classes(self, classes: Sequence[Any]) -> None:
+        self.write(
+            CLASSES,
+            [
+                (
+                    key,
+                    c.five_level.value,
+                    c.four_level.value,
+                    c.five_level_rule,
+                    c.four_level_rule,
+                    c.five_level_reason[:500],
+                    c.four_level_reason[:500],
+                )
+                for key, c in enumerate(classes)
+            ],
+        )
+
+    def record_loan_outcomes(self, batch_id: int, present: set[str]) -> Counts:
+        """Compare each staged loan with the book and record created / updated / unchanged."""
+        changed = self.changed(self.loan_pairs(present))
+        self.execute(
+            f"""
+            INSERT INTO loans_importrow (batch_id, sheet, row_no, {_key_col()}, outcome)
+            SELECT %s, 'loans', s.row_no, s.loan_no,
+                   CASE WHEN l.id IS NULL THEN 'created' WHEN {changed} THEN 'updated' ELSE 'unchanged' END
+              FROM {LOANS} s
+              LEFT JOIN loans_borrower b ON b.id_no = s.borrower_id_no
+              LEFT JOIN loans_loan l ON l.loan_no = s.loan_no
+            """,
+            [batch_id],
+        )
+        return self.outcome_counts(batch_id, "loans")
+
+    def outcome_counts(self, batch_id: int, sheet: str) -> Counts:
+        counts = Counts()
+        for outcome, n in self.rows(
+            "SELECT outcome, count(*) FROM loans_importrow WHERE batch_id = %s AND sheet = %s GROUP BY outcome",
+            [batch_id, sheet],
+        ):
+            setattr(counts, outcome, n)
+        return counts
+
+    def merge_loans(
+        self, *, batch_id: int, present: set[str], as_of: date, actor_id: int | None, now: datetime
+    ) -> tuple[Counts, Counts, list[int], list[int]]:
+        """Write the staged loans (and their borrowers) into the book.
+
+        Returns (loan counts, borrower counts, ids of updated loans, ids of new non-performing loans).
+        """
+        attributes = self.borrower_attributes(present)
+        borrowers = self.borrower_counts(present)
+        self._people_upsert(LOANS, "borrower_id_no", "loans_borrower", attributes, now)
+        if self.pg:
+            loans, updated_ids, new_npl_ids = self._merge_loans_pg(batch_id, present, as_of, actor_id, now)
+        else:
+            loans, updated_ids, new_npl_ids = self._merge_loans_portable(batch_id, present, as_of, actor_id, now)
+        return loans, borrowers, updated_ids, new_npl_ids
+
+    _INSERT_COLUMNS = (
+        ("loan_no", "s.loan_no"),
+        ("borrower_id", "b.id"),
+        ("branch_id", "s.branch_id"),
+        ("product", "s.product"),
+        ("issuing_officer_id", "s.officer_id"),
+        ("responsible_officer_id", "s.officer_id"),
+        ("principal", "s.principal"),
+        ("outstanding_principal", "s.outstanding_principal"),
+        ("interest_on_balance", "s.interest_on_balance"),
+        ("interest_off_balance", "s.interest_off_balance"),
+        ("disbursed_on", "s.disbursed_on"),
+        ("maturity_on", "s.maturity_on"),
+        ("overdue_since", "s.overdue_since"),
+        ("arrears_cleared_on", "NULL"),
+        ("business_ceased", "s.business_ceased"),
+        ("government_directed", "s.government_directed"),
+        ("restructured_on", "NULL"),
+        ("written_off_on", "NULL"),
+        ("five_level_class", "c.five_level_class"),
+        ("four_level_class", "c.four_level_class"),
+        ("manual_five_level_class", "''"),
+        ("manual_class_reason", "''"),
+        ("five_level_rule", "c.five_level_rule"),
+        ("four_level_rule", "c.four_level_rule"),
+        ("specific_provision", "s.specific_provision"),
+        ("created_at", "%(now)s"),
+        ("updated_at", "%(now)s"),
+    )
+
+    def _update_sets(self, present: set[str], source: str) -> str:
+        """SET clause of an update from the staged row; `source` is EXCLUDED (upsert) or the expressions."""
+        sets = []
+        for col, expr, controlled_by in LOAN_FIELDS:
+            if controlled_by in (None, *present):
+                sets.append(f"{col} = {source}.{col}" if source else f"{col} = {expr}")
+        if "overdue_since" in present:
+            # Arrears cleared now: the upgrade wait of a non-performing loan starts today.
+            new = f"{source}.overdue_since" if source else "s.overdue_since"
+            sets.append(
+                f"arrears_cleared_on = CASE WHEN l.overdue_since IS NOT NULL AND {new} IS NULL "
+                f"THEN %(as_of)s ELSE l.arrears_cleared_on END"
+            )
+        sets.append("updated_at = %(now)s")
+        return ", ".join(sets)
+
+    def _merge_loans_pg(self, batch_id, present, as_of, actor_id, now) -> tuple[Counts, list[int], list[int]]:
+        insert_cols = ", ".join(c for c, _ in self._INSERT_COLUMNS)
+        insert_vals = ", ".join(e for _, e in self._INSERT_COLUMNS)
+        pairs = [(f"l.{col}", f"EXCLUDED.{col}") for col, _, by in LOAN_FIELDS if by in (None, *present)]
+        npl = ", ".join(f"'{c}'" for c in NON_PERFORMING)
+        history = " UNION ALL ".join(
+            f"""SELECT up.id, '{scheme}_level', '', c.{scheme}_level_class, 'rule', c.{scheme}_level_rule,
+                       c.{scheme}_level_reason, %(actor)s::bigint, %(as_of)s::date, %(now)s::timestamptz
+                  FROM up JOIN {LOANS} s ON s.loan_no = up.loan_no JOIN {CLASSES} c ON c.class_key = s.class_key
+                 WHERE up.inserted AND c.{scheme}_level_class <> 'normal'"""
+            for scheme in ("five", "four")
+        )
+        # Rows equal to the book are left out before the upsert: ON CONFLICT would lock (and so
+        # write) every row it meets, changed or not. The upsert's own WHERE still guards against a
+        # row that changed since.
+        sql = f"""
+            WITH up AS (
+                INSERT INTO loans_loan AS l ({insert_cols})
+                SELECT {insert_vals}
+                  FROM {LOANS} s
+                  JOIN loans_borrower b ON b.id_no = s.borrower_id_no
+                  JOIN {CLASSES} c ON c.class_key = s.class_key
+                  LEFT JOIN loans_loan e ON e.loan_no = s.loan_no
+                 WHERE e.id IS NULL OR {self.changed(self.loan_pairs(present, "e"))}
+                ON CONFLICT (loan_no) DO UPDATE SET {self._update_sets(present, "EXCLUDED")}
+                 WHERE {self.changed(pairs)}
+                RETURNING l.id, l.loan_no, (l.xmax = 0) AS inserted, l.five_level_class
+            ), outcome AS (
+                INSERT INTO loans_importrow (batch_id, sheet, row_no, {_key_col()}, outcome)
+                SELECT %(batch)s, 'loans', s.row_no, s.loan_no,
+                       CASE WHEN up.id IS NULL THEN 'unchanged' WHEN up.inserted THEN 'created' ELSE 'updated' END
+                  FROM {LOANS} s LEFT JOIN up ON up.loan_no = s.loan_no
+            ), history AS (
+                INSERT INTO loans_classificationchange
+                    (loan_id, scheme, from_class, to_class, source, rule, reason, actor_id, as_of, created_at)
+                {history}
+            )
+            SELECT up.id, up.inserted FROM up WHERE NOT up.inserted OR up.five_level_class IN ({npl})
+        """
+        params = {"batch": batch_id, "as_of": as_of, "actor": actor_id, "now": now}
+        updated_ids, new_npl_ids = [], []
+        for loan_id, inserted in self.iterate_named(sql, params):
+            (new_npl_ids if inserted else updated_ids).append(loan_id)
+        return self.outcome_counts(batch_id, "loans"), updated_ids, new_npl_ids
+
+    def iterate_named(self, sql: str, params: dict) -> Iterator[tuple]:
+        with self.connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            while batch := cursor.fetchmany(5000):
+                yield from batch
+
+    def _merge_loans_portable(self, batch_id, present, as_of, actor_id, now) -> tuple[Counts, list[int], list[int]]:
+        counts = self.record_loan_outcomes(batch_id, present)
+        of_outcome = (
+            f"SELECT {_key_col()} FROM loans_importrow WHERE batch_id = %(batch)s AND sheet = 'loans' AND outcome = "
+        )
+        params = {"batch": batch_id, "as_of": as_of, "actor": actor_id, "now": now}
+        updated_ids = [
+            r[0]
+            for r in self.rows(
+                f"SELECT l.id FROM loans_loan l WHERE l.loan_no IN ({of_outcome}'updated') ORDER BY l.id", params
+            )
+        ]
+        self.execute(
+            f"""
+            UPDATE loans_loan AS l SET {self._update_sets(present, "")}
+              FROM {LOANS} s JOIN loans_borrower b ON b.id_no = s.borrower_id_no
+             WHERE s.loan_no = l.loan_no AND l.loan_no IN ({of_outcome}'updated')
+            """,
+            params,
+        )
+        insert_cols = ", ".join(c for c, _ in self._INSERT_COLUMNS)
+        insert_vals = ", ".join(e for _, e in self._INSERT_COLUMNS)
+        self.execute(
+            f"""
+            INSERT INTO loans_loan ({insert_cols})
+            SELECT {insert_vals}
+              FROM {LOANS} s
+              JOIN loans_borrower b ON b.id_no = s.borrower_id_no
+              JOIN {CLASSES} c ON c.class_key = s.class_key
+             WHERE s.loan_no IN ({of_outcome}'created')
+            """,
+            params,
+        )
+        for scheme in ("five", "four"):
+            self.execute(
+                f"""
+                INSERT INTO loans_classificationchange
+                    (loan_id, scheme, from_class, to_class, source, rule, reason, actor_id, as_of, created_at)
+                SELECT l.id, '{scheme}_level', '', c.{scheme}_level_class, 'rule', c.{scheme}_level_rule,
+                       c.{scheme}_level_reason, %(actor)s, %(as_of)s, %(now)s
+                  FROM {LOANS} s
+                  JOIN loans_loan l ON l.loan_no = s.loan_no
+                  JOIN {CLASSES} c ON c.class_key = s.class_key
+                 WHERE s.loan_no IN ({of_outcome}'created') AND c.{scheme}_level_class <> 'normal'
+                """,
+                params,
+            )
+        npl = ", ".join(f"'{c}'" for c in NON_PERFORMING)
+        new_npl_ids = [
+            r[0]
+            for r in self.rows(
+                f"SELECT l.id FROM loans_loan l WHERE l.loan_no IN ({of_outcome}'created') "
+                f"AND l.five_level_class IN ({npl}) ORDER BY l.id",
+                params,
+            )
+        ]
+        return counts, updated_ids, new_npl_ids
+
+    # --- guarantees --------------------------------------------------------------------------
+
+    def guarantor_attributes(self, present: set[str]) -> dict[str, str]:
+        attributes = {"name": "guarantor_name"}
+        if "guarantor_kind" in present:
+            attributes["kind"] = "guarantor_kind"
+        return attributes
+
+    def guarantee_pairs(self, present: set[str]) -> list[tuple[str, str]]:
+        pairs = [("g.amount", "s.amount")]
+        if "signed_on" in present:
+            pairs.append(("g.signed_on", "s.signed_on"))
+        return pairs
+
+    def record_guarantee_outcomes(self, batch_id: int, present: set[str]) -> tuple[Counts, Counts]:
+        guarantors = self._person_counts(
+            GUARANTEES, "guarantor_id_no", "loans_guarantor", self.guarantor_attributes(present)
+        )
+        changed = self.changed(self.guarantee_pairs(present))
+        self.execute(
+            f"""
+            INSERT INTO loans_importrow (batch_id, sheet, row_no, {_key_col()}, outcome)
+            SELECT %s, 'guarantees', s.row_no, s.loan_no || ' / ' || s.guarantor_id_no,
+                   CASE WHEN g.id IS NULL THEN 'created' WHEN {changed} THEN 'updated' ELSE 'unchanged' END
+              FROM {GUARANTEES} s
+              LEFT JOIN loans_loan l ON l.loan_no = s.loan_no
+              LEFT JOIN loans_guarantor gr ON gr.id_no = s.guarantor_id_no
+              LEFT JOIN loans_guarantee g ON g.loan_id = l.id AND g.guarantor_id = gr.id
+            """,
+            [batch_id],
+        )
+        return self.outcome_counts(batch_id, "guarantees"), guarantors
+
+    def merge_guarantees(self, batch_id: int, present: set[str], now: datetime) -> tuple[Counts, Counts]:
+        counts, guarantors = self.record_guarantee_outcomes(batch_id, present)
+        self._people_upsert(GUARANTEES, "guarantor_id_no", "loans_guarantor", self.guarantor_attributes(present), now)
+        cols = ["amount"] + (["signed_on"] if "signed_on" in present else [])
+        sets = ", ".join(f"{c} = excluded.{c}" for c in cols)
+        changed = self.changed((f"loans_guarantee.{c}", f"excluded.{c}") for c in cols)
+        self.execute(
+            f"""
+            INSERT INTO loans_guarantee (guarantor_id, loan_id, amount, signed_on)
+            SELECT gr.id, l.id, s.amount, s.signed_on
+              FROM {GUARANTEES} s
+              JOIN loans_guarantor gr ON gr.id_no = s.guarantor_id_no
+              JOIN loans_loan l ON l.loan_no = s.loan_no
+             WHERE true
+            ON CONFLICT (guarantor_id, loan_id) DO UPDATE SET {sets} WHERE {changed}
+            """
+        )
+        return counts, guarantors
+
+    # --- collateral --------------------------------------------------------------------------
+
+    _MATCH = (
+        "m.id = (SELECT min(x.id) FROM loans_collateral x "
+        "WHERE x.loan_id = l.id AND x.kind = s.kind AND x.description = s.description)"
+    )
+
+    def collateral_pairs(self, present: set[str]) -> list[tuple[str, str]]:
+        pairs = [("m.appraised_value", "s.appraised_value")]
+        for col in ("appraised_on", "lien_status"):
+            if col in present:
+                pairs.append((f"m.{col}", f"s.{col}"))
+        return pairs
+
+    def record_collateral_outcomes(self, batch_id: int, present: set[str]) -> Counts:
+        changed = self.changed(self.collateral_pairs(present))
+        self.execute(
+            f"""
+            INSERT INTO loans_importrow (batch_id, sheet, row_no, {_key_col()}, outcome)
+            SELECT %s, 'collateral', s.row_no, s.loan_no || ' / ' || s.description,
+                   CASE WHEN m.id IS NULL THEN 'created' WHEN {changed} THEN 'updated' ELSE 'unchanged' END
+              FROM {COLLATERAL} s
+              LEFT JOIN loans_loan l ON l.loan_no = s.loan_no
+              LEFT JOIN loans_collateral m ON {self._MATCH}
+            """,
+            [batch_id],
+        )
+        return self.outcome_counts(batch_id, "collateral")
+
+    def merge_collateral(self, batch_id: int, present: set[str]) -> Counts:
+        counts = self.record_collateral_outcomes(batch_id, present)
+        pairs = self.collateral_pairs(present)
+        sets = ", ".join(f"{left.removeprefix('m.')} = {right}" for left, right in pairs)
+        self.execute(
+            f"""
+            UPDATE loans_collateral AS m SET {sets}
+              FROM {COLLATERAL} s JOIN loans_loan l ON l.loan_no = s.loan_no
+             WHERE {self._MATCH} AND {self.changed(pairs)}
+            """
+        )
+        self.execute(
+            f"""
+            INSERT INTO loans_collateral (loan_id, kind, description, appraised_value, appraised_on, lien_status)
+            SELECT l.id, s.kind, s.description, s.appraised_value, s.appraised_on, s.lien_status
+              FROM {COLLATERAL} s JOIN loans_loan l ON l.loan_no = s.loan_no
+             WHERE NOT EXISTS (SELECT 1 FROM loans_collateral x
+                                WHERE x.loan_id = l.id AND x.kind = s.kind AND x.description = s.description)
+            """
+        )
+        return counts
+
+
+def _key_col() -> str:
+    # "key" is a reserved word in some dialects; quote it.
+    return '"key"'
+
+
+def _sqlite_row(row: tuple) -> tuple:
+    return tuple(str(v) if isinstance(v, Decimal) else v.isoformat() if isinstance(v, date) else v for v in row)

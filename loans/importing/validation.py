@@ -1,0 +1,444 @@
+"""Checking one row at a time, as it is read, and turning it into a row for the staging table.
+
+Every problem becomes "row R, column C: what is wrong" (R the row number the spreadsheet shows,
+C the column's header as written in the file). Checks that need several rows (duplicate loan
+numbers, one borrower with two names, guarantees of unknown loans) run afterwards on the
+staging table (loans.importing.staging), so nothing here keeps rows in memory.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from loans.classification import Classification, ClassificationPolicy, LoanFacts, classify, specific_provision
+from loans.importing.columns import COLLATERAL, GUARANTEES, LOANS, Column, HeaderMap, Kind, SheetSpec
+from loans.importing.values import (
+    EARLIEST_DATE,
+    LATEST_DATE,
+    CellError,
+    is_blank,
+    parse_amount,
+    parse_bool,
+    parse_choice,
+    parse_date,
+    parse_identifier,
+    parse_text,
+    quoted,
+)
+
+ZERO = Decimal("0.00")
+MAX_STORED_ERRORS = 1000
+
+
+@dataclass
+class ErrorLog:
+    """All problems are counted; the first `limit` are kept, in file order."""
+
+    limit: int = MAX_STORED_ERRORS
+    count: int = 0
+    _items: list[tuple[int, int, int, str]] = field(default_factory=list)
+
+    def add(self, message: str, *, sheet_order: int = 0, row_no: int = 0, column_order: int = 0) -> None:
+        self.count += 1
+        if len(self._items) < self.limit:
+            self._items.append((sheet_order, row_no, column_order, message))
+
+    def cell(self, spec: SheetSpec, header_map: HeaderMap | None, row_no: int, field_name: str, message: str) -> None:
+        column = header_map.header(field_name) if header_map else field_name
+        order = header_map.positions.get(field_name, (999, ""))[0] if header_map else 0
+        self.add(
+            f"{_prefix(spec)}row {row_no}, column {column}: {message}",
+            sheet_order=_SHEET_ORDER.get(spec.code, 9),
+            row_no=row_no,
+            column_order=order,
+        )
+
+    def row(self, spec: SheetSpec, row_no: int, message: str, column_order: int = -1) -> None:
+        self.add(
+            f"{_prefix(spec)}row {row_no}: {message}",
+            sheet_order=_SHEET_ORDER.get(spec.code, 9),
+            row_no=row_no,
+            column_order=column_order,
+        )
+
+    def file(self, message: str) -> None:
+        self.add(message, sheet_order=-1)
+
+    @property
+    def messages(self) -> list[str]:
+        return [m for *_, m in sorted(self._items, key=lambda item: item[:3])]
+
+    def __bool__(self) -> bool:
+        return self.count > 0
+
+
+_SHEET_ORDER = {"loans": 0, "guarantees": 1, "collateral": 2}
+
+
+def _prefix(spec: SheetSpec) -> str:
+    return "" if spec.code == "loans" else f"{spec.label}, "
+
+
+@dataclass(frozen=True)
+class Lookups:
+    """What a row may refer to, loaded once per import: branch codes and staff usernames."""
+
+    branches: dict[str, int]  # upper-case code -> id
+    users: dict[str, tuple[int, bool]]  # username -> (id, is_active)
+
+    def user(self, name: str) -> tuple[int, bool] | None:
+        return self.users.get(name) or self.users.get(name.lower())
+
+
+class NewLoanClasses:
+    """The class a loan gets when it is first imported: the pure rules of loans.classification,
+    computed once per distinct (overdue since, business ceased) and shared by every row with it.
+
+    A new loan has no history (no manual class, restructuring or write-off), so those two facts
+    and the as-of date decide its class. Existing loans that change are reclassified afterwards by
+    loans.services.loans_reclassify, which also knows their history.
+    """
+
+    def __init__(self, *, as_of: date, policy: ClassificationPolicy) -> None:
+        self.as_of = as_of
+        self.policy = policy
+        self._keys: dict[tuple[date | None, bool], int] = {}
+        self.results: list[Classification] = []
+        self._rates: list[Decimal] = []
+
+    def key(self, overdue_since: date | None, business_ceased: bool) -> int:
+        facts_key = (overdue_since, business_ceased)
+        key = self._keys.get(facts_key)
+        if key is None:
+            result = classify(
+                LoanFacts(overdue_since=overdue_since, business_ceased=business_ceased), self.as_of, self.policy
+            )
+            key = self._keys[facts_key] = len(self.results)
+            self.results.append(result)
+            self._rates.append(Decimal(self.policy.provision_rates[result.five_level]))
+        return key
+
+    def provision(self, key: int, outstanding: Decimal) -> Decimal:
+        if not self._rates[key]:
+            return ZERO
+        return specific_provision(self.results[key].five_level, outstanding, self.policy)
+
+
+def _parser_for(column: Column) -> Callable[[Any], Any]:
+    if column.kind == Kind.TEXT:
+        return lambda v, n=column.max_length: parse_text(v, max_length=n)
+    if column.kind == Kind.IDENTIFIER:
+        return lambda v, n=column.max_length: parse_identifier(v, max_length=n)
+    if column.kind == Kind.AMOUNT:
+        return parse_amount
+    if column.kind == Kind.DATE:
+        return parse_date
+    if column.kind == Kind.BOOL:
+        return parse_bool
+    if column.kind == Kind.CHOICE:
+        choices, expected = column.choice_map(), column.expected_choices()
+        return lambda v: parse_choice(v, choices=choices, expected=expected)
+    raise ValueError(column.kind)
+
+
+# --- fast paths --------------------------------------------------------------------------------
+# A whole column of a chunk is parsed with one list comprehension that handles the common,
+# well-formed cells with C-level calls; every other cell (blank, unusual or wrong) is marked
+# _SLOW and goes through the parser above, which gives the message. A fast path only accepts
+# what its parser accepts, with the same value.
+
+_SLOW = object()
+_MISSING = object()
+_FAST_AMOUNT = re.compile(r"\d{1,16}(?:\.\d{1,2})?").fullmatch
+_BOOL_FAST: dict[Any, bool] = {True: True, False: False}
+for _word in ("yes", "y", "true", "t", "是"):
+    _BOOL_FAST.update({_word: True, _word.upper(): True, _word.capitalize(): True})
+for _word in ("no", "n", "false", "f", "否"):
+    _BOOL_FAST.update({_word: False, _word.upper(): False, _word.capitalize(): False})
+_BOOL_FAST.update({"1": True, "0": False})
+
+
+def _fast_text(raw: list[Any], n: int) -> list[Any]:
+    return [s if (v.__class__ is str and (s := v.strip()) and len(s) <= n) else _SLOW for v in raw]
+
+
+def _fast_identifier(raw: list[Any], n: int) -> list[Any]:
+    # Anything with an "e" might be scientific notation (1.10101E+17): the full parser decides.
+    return [
+        s if (v.__class__ is str and (s := v.strip()) and len(s) <= n and "e" not in s and "E" not in s) else _SLOW
+        for v in raw
+    ]
+
+
+def _fast_amount(raw: list[Any]) -> list[Any]:
+    D, match = Decimal, _FAST_AMOUNT  # noqa: N806
+    return [
+        D(v)
+        if ((c := v.__class__) is str and match(v))
+        else D(repr(v))
+        if (c is float and 0 <= v < 1e16 and round(v, 2) == v)
+        else _SLOW
+        for v in raw
+    ]
+
+
+def _fast_date(raw: list[Any]) -> list[Any]:
+    iso, first, last = date.fromisoformat, EARLIEST_DATE, LATEST_DATE
+    return [
+        iso(v)
+        if ((c := v.__class__) is str and len(v) == 10 and v[4] == "-" and v[7] == "-" and "1900" <= v <= "2199-12-31")
+        else v
+        if (c is date and first <= v <= last)
+        else _SLOW
+        for v in raw
+    ]
+
+
+def _fast_lookup(table: dict[Any, Any]) -> Callable[[list[Any]], list[Any]]:
+    get = table.get
+    return lambda raw: [get(v, _SLOW) for v in raw]
+
+
+def _fast_parser(column: Column) -> Callable[[list[Any]], list[Any]]:
+    if column.kind == Kind.TEXT:
+        return lambda raw, n=column.max_length: _fast_text(raw, n)
+    if column.kind == Kind.IDENTIFIER:
+        return lambda raw, n=column.max_length: _fast_identifier(raw, n)
+    if column.kind == Kind.AMOUNT:
+        return _fast_amount
+    if column.kind == Kind.DATE:
+        return _fast_date
+    if column.kind == Kind.BOOL:
+        return _fast_lookup(_BOOL_FAST)
+    if column.kind == Kind.CHOICE:
+        table: dict[Any, str] = {}
+        for code, spellings in column.choices.items():
+            for spelling in (code, *spellings):
+                table[spelling] = table[spelling.lower()] = code
+        return _fast_lookup(table)
+    raise ValueError(column.kind)
+
+
+_DEFAULTS: dict[str, Any] = {Kind.AMOUNT: ZERO, Kind.BOOL: False, Kind.DATE: None, Kind.TEXT: "", Kind.CHOICE: None}
+
+
+class SheetChecker:
+    """Checks one sheet's rows a chunk at a time and returns the rows for the staging table.
+
+    Parsing is by column (see the fast paths above); the sheet's row rules (amounts, dates,
+    references) then run over the parsed columns. A cell in error becomes None in its row.
+    """
+
+    spec: SheetSpec
+    # The staging table's columns, in order (see loans.importing.staging).
+    stage_columns: tuple[str, ...] = ()
+
+    def __init__(self, header_map: HeaderMap, errors: ErrorLog) -> None:
+        self.header_map = header_map
+        self.errors = errors
+        self.width = header_map.width
+        self._plan = [
+            (
+                column,
+                header_map.positions.get(column.field, (-1, ""))[0],
+                _fast_parser(column),
+                _parser_for(column),
+                self.default_for(column),
+            )
+            for column in self.spec.columns
+        ]
+
+    def default_for(self, column: Column) -> Any:
+        return _DEFAULTS.get(column.kind)
+
+    def error(self, row_no: int, field_name: str, message: str) -> None:
+        self.errors.cell(self.spec, self.header_map, row_no, field_name, message)
+
+    def check_chunk(self, rows: Sequence[tuple[int, Sequence[Any]]]) -> list[tuple]:
+        row_nos = [row_no for row_no, _ in rows]
+        width = self.width
+        cells = [c if len(c) >= width else [*c, *([None] * (width - len(c)))] for _, c in rows]
+        values: dict[str, list[Any]] = {}
+        for column, index, fast, slow, default in self._plan:
+            if index < 0:
+                values[column.field] = [default] * len(cells)
+                continue
+            raw = [c[index] for c in cells]
+            values[column.field] = self._parse_column(column, raw, row_nos, fast, slow, default)
+        self.rules(values, row_nos)
+        return list(zip(row_nos, *(values[name] for name in self.stage_columns[1:]), strict=True))
+
+    def _parse_column(self, column: Column, raw: list[Any], row_nos: list[int], fast, slow, default) -> list[Any]:
+        try:
+            out = fast(raw)
+        except (ValueError, ArithmeticError):
+            out = [_SLOW] * len(raw)  # a cell the fast path could not take: the full parser does them all
+        for i in [i for i, v in enumerate(out) if v is _SLOW]:
+            value = raw[i]
+            if is_blank(value):
+                if column.required:
+                    self.error(row_nos[i], column.field, "is empty; a value is required")
+                    out[i] = None
+                else:
+                    out[i] = default
+                continue
+            try:
+                out[i] = slow(value)
+            except CellError as exc:
+                self.error(row_nos[i], column.field, str(exc))
+                out[i] = None
+        return out
+
+    def rules(self, values: dict[str, list[Any]], row_nos: list[int]) -> None:
+        """The sheet's rules across the fields of a row; a field that breaks one becomes None."""
+
+    def not_negative(self, values: dict[str, list[Any]], row_nos: list[int], name: str) -> None:
+        column = values[name]
+        for i, amount in enumerate(column):
+            if amount is not None and amount < 0:
+                self.error(row_nos[i], name, f"{quoted(str(amount))} is negative; an amount must not be below 0")
+                column[i] = None
+
+    def positive(self, values: dict[str, list[Any]], row_nos: list[int], name: str) -> None:
+        column = values[name]
+        for i, amount in enumerate(column):
+            if amount is not None and amount <= 0:
+                self.error(row_nos[i], name, f"{quoted(str(amount))} must be greater than 0")
+                column[i] = None
+
+
+class LoanChecker(SheetChecker):
+    spec = LOANS
+    stage_columns = (
+        "row_no",
+        "loan_no",
+        "borrower_name",
+        "borrower_id_no",
+        "borrower_kind",
+        "branch_id",
+        "officer_id",
+        "product",
+        "principal",
+        "outstanding_principal",
+        "interest_on_balance",
+        "interest_off_balance",
+        "disbursed_on",
+        "maturity_on",
+        "overdue_since",
+        "business_ceased",
+        "government_directed",
+        "class_key",
+        "specific_provision",
+    )
+
+    def __init__(
+        self, header_map: HeaderMap, errors: ErrorLog, *, lookups: Lookups, as_of: date, classes: NewLoanClasses
+    ) -> None:
+        super().__init__(header_map, errors)
+        self.lookups = lookups
+        self.as_of = as_of
+        self.classes = classes
+
+    def default_for(self, column: Column) -> Any:
+        if column.field == "borrower_kind":
+            return "individual"
+        return super().default_for(column)
+
+    def rules(self, values: dict[str, list[Any]], row_nos: list[int]) -> None:
+        values["branch_id"] = self._branch_ids(values["branch_code"], row_nos)
+        values["officer_id"] = self._officer_ids(values["officer_username"], row_nos)
+        self.positive(values, row_nos, "principal")
+        for name in ("outstanding_principal", "interest_on_balance", "interest_off_balance"):
+            self.not_negative(values, row_nos, name)
+        principal, outstanding = values["principal"], values["outstanding_principal"]
+        disbursed, maturity, overdue = values["disbursed_on"], values["maturity_on"], values["overdue_since"]
+        as_of = self.as_of
+        for i, p, o, d, m, od in zip(
+            range(len(row_nos)), principal, outstanding, disbursed, maturity, overdue, strict=True
+        ):
+            if p is not None and o is not None and o > p:
+                self.error(
+                    row_nos[i], "outstanding_principal", f"{quoted(str(o))} is more than the principal {quoted(str(p))}"
+                )
+                outstanding[i] = None
+            if d is not None and m is not None and m < d:
+                self.error(
+                    row_nos[i], "maturity_on", f"{m.isoformat()} is before the disbursement date {d.isoformat()}"
+                )
+            if od is not None:
+                if d is not None and od < d:
+                    self.error(
+                        row_nos[i], "overdue_since", f"{od.isoformat()} is before the disbursement date {d.isoformat()}"
+                    )
+                elif od > as_of:
+                    self.error(
+                        row_nos[i],
+                        "overdue_since",
+                        f"{od.isoformat()} is later than the as-of date {as_of.isoformat()}",
+                    )
+        keys = [
+            self.classes.key(od, bool(ceased)) if o is not None else None
+            for od, ceased, o in zip(overdue, values["business_ceased"], outstanding, strict=True)
+        ]
+        provision = self.classes.provision
+        values["class_key"] = keys
+        values["specific_provision"] = [
+            provision(k, o) if k is not None else None for k, o in zip(keys, outstanding, strict=True)
+        ]
+
+    def _branch_ids(self, codes: list[Any], row_nos: list[int]) -> list[Any]:
+        branches = self.lookups.branches
+        ids = [(branches.get(c) or branches.get(c.upper(), _MISSING)) if c else None for c in codes]
+        for i in [i for i, v in enumerate(ids) if v is _MISSING]:
+            self.error(row_nos[i], "branch_code", f"unknown branch code {quoted(codes[i])}")
+            ids[i] = None
+        return ids
+
+    def _officer_ids(self, usernames: list[Any], row_nos: list[int]) -> list[Any]:
+        users = self.lookups.users
+        found = [users.get(u, _MISSING) if u else None for u in usernames]
+        ids: list[Any] = []
+        for i, user in enumerate(found):
+            if user is _MISSING:
+                user = self.lookups.user(usernames[i])
+            if user is None:
+                ids.append(None)
+                if usernames[i]:
+                    self.error(row_nos[i], "officer_username", f"unknown user {quoted(usernames[i])}")
+            elif not user[1]:
+                ids.append(None)
+                self.error(row_nos[i], "officer_username", f"user {quoted(usernames[i])} is no longer active")
+            else:
+                ids.append(user[0])
+        return ids
+
+
+class GuaranteeChecker(SheetChecker):
+    spec = GUARANTEES
+    stage_columns = ("row_no", "loan_no", "guarantor_name", "guarantor_id_no", "guarantor_kind", "amount", "signed_on")
+
+    def default_for(self, column: Column) -> Any:
+        if column.field == "guarantor_kind":
+            return "individual"
+        return super().default_for(column)
+
+    def rules(self, values: dict[str, list[Any]], row_nos: list[int]) -> None:
+        self.positive(values, row_nos, "amount")
+
+
+class CollateralChecker(SheetChecker):
+    spec = COLLATERAL
+    stage_columns = ("row_no", "loan_no", "kind", "description", "appraised_value", "appraised_on", "lien_status")
+
+    def default_for(self, column: Column) -> Any:
+        if column.field == "lien_status":
+            return "free"
+        return super().default_for(column)
+
+    def rules(self, values: dict[str, list[Any]], row_nos: list[int]) -> None:
+        self.not_negative(values, row_nos, "appraised_value")
