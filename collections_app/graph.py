@@ -121,8 +121,8 @@ def to_svg(current: str | None = None) -> str:
                 d = f"M{sx + _BOX_W},{sy + _BOX_H // 2} L{tx},{ty + _BOX_H // 2}"
             else:
                 span = j - i
-                x1 = sx + _BOX_W // 2 + 6 * span
-                x2 = tx + _BOX_W // 2 - 6 * span
+                x1 = sx + _BOX_W // 2 + 9 * span
+                x2 = tx + _BOX_W // 2 - 9 * span
                 lift = 22 + 24 * (span - 1) + 4 * i
                 d = f"M{x1},{sy} C{x1},{sy - lift} {x2},{ty - lift} {x2},{ty}"
             out.append(
@@ -144,7 +144,8 @@ def to_svg(current: str | None = None) -> str:
             out.append(
                 f'<path d="M{cx},{_TOP_Y + _BOX_H} L{cx},{_BUS_Y}" stroke="#64748b" stroke-width="2" fill="none"/>'
             )
-        out.append(f'<text x="{last_x + 12}" y="{_BUS_Y + 4}" fill="#475569" font-size="12">from any measure</text>')
+        label_x = _active_x(2) + _BOX_W // 2 + 14
+        out.append(f'<text x="{label_x}" y="{_BUS_Y - 7}" fill="#475569" font-size="12">from any measure</text>')
         for t in bus_targets:
             tx, ty = _pos(t)
             cx = tx + _BOX_W // 2

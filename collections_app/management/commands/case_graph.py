@@ -19,11 +19,11 @@ class Command(BaseCommand):
         stale = [p for p, text in files.items() if not p.exists() or p.read_text() != text]
         if check:
             if stale:
-                names = ", ".join(str(p.relative_to(settings.BASE_DIR)) for p in stale)
+                names = ", ".join(f"docs/{p.name}" for p in stale)
                 raise CommandError(f"{names} out of date: run `manage.py case_graph`.")
             self.stdout.write("The state-machine picture matches the code.")
             return
         DOCS.mkdir(exist_ok=True)
         for path, text in files.items():
             path.write_text(text)
-            self.stdout.write(f"wrote {path.relative_to(settings.BASE_DIR)}")
+            self.stdout.write(f"wrote docs/{path.name}")
