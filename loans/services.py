@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import queue
+import threading
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -259,6 +261,39 @@ def _announce(result: ReclassifyResult, actor: User | None) -> None:
         )
 
 
+class _BackgroundWriter:
+    """Runs `write(batch)` in one thread, in submission order; errors come back on submit/finish."""
+
+    def __init__(self, write: Any) -> None:
+        self._write = write
+        self._queue: queue.Queue = queue.Queue(maxsize=2)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._work, name="reclassify-writer", daemon=True)
+        self._thread.start()
+
+    def _work(self) -> None:
+        try:
+            while (batch := self._queue.get()) is not None:
+                if self._error is None:
+                    try:
+                        self._write(batch)
+                    except BaseException as exc:  # handed back to the submitting thread
+                        self._error = exc
+        finally:
+            connection.close()
+
+    def submit(self, batch: list) -> None:
+        if self._error is not None:
+            raise self._error
+        self._queue.put(batch)
+
+    def finish(self) -> None:
+        self._queue.put(None)
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+
+
 def loans_reclassify(
     *,
     as_of: date,
@@ -278,22 +313,38 @@ def loans_reclassify(
     base = Loan.objects.all()
     if loan_ids is not None:
         base = base.filter(pk__in=list(loan_ids))
-    last_id = 0
-    while True:
-        rows = list(base.filter(pk__gt=last_id).order_by("pk").values_list(*_FACT_COLUMNS)[:batch_size])
-        if not rows:
-            break
-        last_id = rows[-1][0]
-        result.examined += len(rows)
-        changes = [c for c in (_change_for(row, as_of) for row in rows) if c is not None]
+    actor_id = getattr(actor, "pk", None)
+
+    def write(changes: list[_Change]) -> None:
         with transaction.atomic():
-            updated = _apply_changes(changes, as_of=as_of, actor_id=getattr(actor, "pk", None))
+            updated = _apply_changes(changes, as_of=as_of, actor_id=actor_id)
             batch = ReclassifyResult(as_of=as_of)
             _npl_moves(changes, updated, batch)
             _announce(batch, actor)
         result.changed += len(updated)
         result.became_non_performing += batch.became_non_performing
         result.left_non_performing += batch.left_non_performing
+
+    # On PostgreSQL, outside a caller's transaction, a second thread (with its own connection)
+    # writes batch k while this one reads and classifies batch k+1: both cores work.
+    pipelined = connection.vendor == "postgresql" and not connection.in_atomic_block and loan_ids is None
+    writer = _BackgroundWriter(write) if pipelined else None
+    last_id = 0
+    try:
+        while True:
+            rows = list(base.filter(pk__gt=last_id).order_by("pk").values_list(*_FACT_COLUMNS)[:batch_size])
+            if not rows:
+                break
+            last_id = rows[-1][0]
+            result.examined += len(rows)
+            changes = [c for c in (_change_for(row, as_of) for row in rows) if c is not None]
+            if writer is not None:
+                writer.submit(changes)
+            else:
+                write(changes)
+    finally:
+        if writer is not None:
+            writer.finish()
     result.seconds = time.perf_counter() - started
     if run is not None:
         ClassificationRun.objects.filter(pk=run.pk).update(

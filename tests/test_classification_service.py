@@ -156,3 +156,33 @@ def test_history_is_append_only(branch):
         change.save()
     with pytest.raises(ValidationError):
         change.delete()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_pipelined_run_on_postgresql_writes_every_batch_once(require_postgres, branch):
+    """Outside a transaction, PostgreSQL writes batches in a second thread while the next is read."""
+    for dpd in range(0, 600, 20):
+        _loan(dpd, branch=branch)
+    result = loans_reclassify(as_of=AS_OF, batch_size=4)
+    assert result.examined == 30 and result.changed == 30
+    assert (
+        ClassificationChange.objects.filter(scheme="five_level").count()
+        == Loan.objects.exclude(five_level_class="normal").count()
+    )
+    assert loans_reclassify(as_of=AS_OF, batch_size=4).changed == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_pipelined_run_reports_a_write_error(require_postgres, branch, monkeypatch):
+    import loans.services as services
+
+    for dpd in (100, 200, 300, 400, 500):
+        _loan(dpd, branch=branch)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(services, "_apply_changes", broken)
+    with pytest.raises(RuntimeError, match="disk full"):
+        loans_reclassify(as_of=AS_OF, batch_size=2)
+    assert not ClassificationChange.objects.exists()
