@@ -359,3 +359,37 @@ def test_another_loans_proceeding_cannot_be_updated_through_this_case(login, cas
 
 
 __all__ = ["LoanFactory"]
+
+
+def test_the_admin_lists_cases_read_only(client, admin_user, case):
+    client.force_login(admin_user)
+    assert client.get(reverse("admin:collections_app_collectioncase_changelist")).status_code == 200
+    assert client.get(reverse("admin:collections_app_collectioncase_change", args=[case.pk])).status_code == 200
+    assert client.get(reverse("admin:collections_app_collectioncase_add")).status_code == 403
+    assert client.get(reverse("admin:collections_app_recovery_changelist")).status_code == 200
+
+
+def test_the_open_cases_command_opens_and_is_idempotent(make_npl, today):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    make_npl()
+    out = StringIO()
+    call_command("open_cases", "--as-of", today.isoformat(), stdout=out)
+    assert "Opened 1 case(s)" in out.getvalue()
+    call_command("open_cases", stdout=out)
+    assert CollectionCase.objects.count() == 1
+
+
+def test_the_demo_seeds_cases_and_histories_once(db, today):
+    from collections_app.demo import seed_demo
+    from loans.demo import seed_demo as seed_loans
+
+    seed_loans(as_of=today)
+    first = seed_demo(as_of=today)
+    assert "demo histories written" in first and " 5 demo" in first
+    counts = (CollectionCase.objects.count(), Contact.objects.count(), Recovery.objects.count())
+    second = seed_demo(as_of=today)
+    assert "0 opened" in second and " 0 demo" in second
+    assert (CollectionCase.objects.count(), Contact.objects.count(), Recovery.objects.count()) == counts
