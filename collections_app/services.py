@@ -481,7 +481,8 @@ def _perform_move(
         raise ValidationError(f"{target.label} is not possible from {MEASURE_LABELS[Measure(old)].lower()}.") from exc
     try:
         # ConcurrentTransitionMixin: UPDATE ... WHERE measure = <the state this instance was read in>.
-        case.save(update_fields=["measure", "measure_since", "ended_on", "is_open", "updated_at"])
+        with transaction.atomic():  # a savepoint, so the state can still be read after a lost race
+            case.save(update_fields=["measure", "measure_since", "ended_on", "is_open", "updated_at"])
     except ConcurrentTransition as exc:
         now = CollectionCase.objects.filter(pk=case.pk).values_list("measure", flat=True).first()
         raise CaseChanged(now) from exc
