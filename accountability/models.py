@@ -1,0 +1,608 @@
+"""Accountability: who answers for each non-performing loan, what they earned or owe, and what the
+daily checks found.
+
+Writes go through accountability/services.py (people) and accountability/daily_checks.py (the
+checks). Nobody assigns `AccountabilityRecord.state`: the services call its transitions.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from django.db import models
+from django.db.models import F, Q
+from django.urls import reverse
+from django.utils import timezone
+from django_fsm import ConcurrentTransitionMixin, FSMField, transition
+
+from accountability.rules import RewardType, SanctionType, WatchReason, decision_refusal
+from collections_app.models import CollectionCase, PromiseToPay, Recovery
+from loans.access import ScopedQuerySet, scoped_manager
+from loans.models import Branch, Loan, User, money
+
+# --- responsibility -----------------------------------------------------------------------------
+
+
+class ResponsibilityAssignment(models.Model):
+    """One division of responsibility for a case: who answers for it, in what shares, until when.
+
+    A new division ends the current one (`ended_on`) and starts another; nothing is overwritten.
+    """
+
+    case = models.ForeignKey(CollectionCase, on_delete=models.PROTECT, related_name="responsibility_assignments")
+    # = case.loan and case.branch, copied so scoping and the checks need no join.
+    loan = models.ForeignKey(Loan, on_delete=models.PROTECT, related_name="responsibility_assignments")
+    branch = models.ForeignKey(Branch, on_delete=models.PROTECT, related_name="+")
+    # The officer with the largest share; mirrored to case.officer (collections_app).
+    lead_officer = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    recovery_deadline = models.DateField("recovery time limit")
+    starts_on = models.DateField()
+    ended_on = models.DateField(null=True, blank=True)
+    reason = models.CharField(max_length=300, blank=True)
+    end_reason = models.CharField(max_length=300, blank=True)
+    # What the officers were promised for recovering within the time limit.
+    promised_reward = models.CharField(
+        max_length=20,
+        choices=[(RewardType.BONUS.value, "Bonus"), (RewardType.COMMENDATION.value, "Commendation")],
+        default=RewardType.BONUS.value,
+    )
+    assigned_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = scoped_manager("branch")
+
+    class Meta:
+        ordering = ["-starts_on", "-id"]
+        constraints = [
+            # One current division per case; the earlier ones are history.
+            models.UniqueConstraint(
+                fields=["case"], condition=Q(ended_on__isnull=True), name="responsibility_one_current_per_case"
+            ),
+            models.CheckConstraint(
+                condition=Q(ended_on__isnull=True) | Q(ended_on__gte=F("starts_on")),
+                name="responsibility_ends_after_start",
+            ),
+        ]
+        indexes = [
+            # Reminders and missed time limits: WHERE ended_on IS NULL AND recovery_deadline BETWEEN ...
+            models.Index(
+                fields=["recovery_deadline", "id"],
+                condition=Q(ended_on__isnull=True),
+                name="resp_current_deadline",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Responsibility for case {self.case_id} until {self.recovery_deadline}"
+
+    @property
+    def is_current(self) -> bool:
+        return self.ended_on is None
+
+    def days_left(self, as_of: date) -> int:
+        return (self.recovery_deadline - as_of).days
+
+
+class ResponsibilityShare(models.Model):
+    """An officer's share of one division. The shares of a division add up to 100% (the services
+    check it; on PostgreSQL a deferred constraint trigger checks it again at commit)."""
+
+    assignment = models.ForeignKey(ResponsibilityAssignment, on_delete=models.CASCADE, related_name="shares")
+    officer = models.ForeignKey(User, on_delete=models.PROTECT, related_name="responsibility_shares")
+    share = models.DecimalField("share (%)", max_digits=5, decimal_places=2)
+
+    objects = scoped_manager("assignment__branch")
+
+    class Meta:
+        ordering = ["-share", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["assignment", "officer"], name="responsibility_share_once_per_officer"),
+            models.CheckConstraint(condition=Q(share__gt=0) & Q(share__lte=100), name="responsibility_share_range"),
+        ]
+        indexes = [
+            # "My responsibilities": WHERE officer_id = %s, joined to the current assignments.
+            models.Index(fields=["officer", "assignment"], name="responsibility_share_officer"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.officer_id}: {self.share}%"
+
+
+# --- sanctions and rewards ------------------------------------------------------------------------
+
+
+class RecordKind(models.TextChoices):
+    SANCTION = "sanction", "Sanction"
+    REWARD = "reward", "Reward"
+
+
+class RecordType(models.TextChoices):
+    WAGE_STOP = SanctionType.WAGE_STOP.value, "Wage stop"
+    SUSPENSION = SanctionType.SUSPENSION.value, "Suspension"
+    LAYOFF = SanctionType.LAYOFF.value, "Layoff"
+    COMPENSATION = SanctionType.COMPENSATION.value, "Compensation"
+    LEGAL_ACTION = SanctionType.LEGAL_ACTION.value, "Legal action"
+    COMMENDATION = RewardType.COMMENDATION.value, "Commendation"
+    BONUS = RewardType.BONUS.value, "Bonus"
+
+
+SANCTION_TYPES = [t.value for t in SanctionType]
+REWARD_TYPES = [t.value for t in RewardType]
+AMOUNT_TYPES = [SanctionType.COMPENSATION.value, RewardType.BONUS.value]
+
+
+class RecordState(models.TextChoices):
+    PROPOSED = "proposed", "Proposed"
+    IMPOSED = "imposed", "Imposed"
+    WAIVED = "waived", "Waived"
+    TO_BE_LIFTED = "to_be_lifted", "To be lifted"
+    LIFTED = "lifted", "Lifted"
+    HONOURED = "honoured", "Honoured"
+
+
+# States a manager still has to act on; "to be lifted" first (recovered in time: without delay).
+OPEN_RECORD_STATES = [RecordState.TO_BE_LIFTED.value, RecordState.PROPOSED.value, RecordState.IMPOSED.value]
+TO_DECIDE_STATES = [RecordState.TO_BE_LIFTED.value, RecordState.PROPOSED.value]
+
+
+class RecordOrigin(models.TextChoices):
+    MISSED_DEADLINE = "missed_deadline", "Time limit missed"
+    RECOVERED_IN_TIME = "recovered_in_time", "Recovered within the time limit"
+    MANUAL = "manual", "Proposed by a manager"
+
+
+def _may_decide(record: AccountabilityRecord, user: Any) -> bool:
+    return record.decision_refusal(user) is None
+
+
+def _is_sanction(record: AccountabilityRecord) -> bool:
+    return record.kind == RecordKind.SANCTION
+
+
+def _is_reward(record: AccountabilityRecord) -> bool:
+    return record.kind == RecordKind.REWARD
+
+
+class RecordQuerySet(ScopedQuerySet):
+    branch_lookup = "branch"
+
+    def visible_to(self, user: Any) -> RecordQuerySet:
+        """The branch scope, and an officer sees only the records about themselves."""
+        qs = super().visible_to(user)
+        if getattr(user, "role", None) == "officer":
+            qs = qs.filter(officer=user)
+        return qs
+
+
+class AccountabilityRecord(ConcurrentTransitionMixin, models.Model):
+    """A sanction or a reward for one officer. The system (or a manager) proposes; another manager
+    decides: proposed -> imposed / waived -> lifted (sanction) or honoured (reward)."""
+
+    Kind = RecordKind
+    Type = RecordType
+    State = RecordState
+    Origin = RecordOrigin
+
+    kind = models.CharField(max_length=10, choices=RecordKind.choices)
+    record_type = models.CharField("type", max_length=20, choices=RecordType.choices)
+    state = FSMField(max_length=20, choices=RecordState.choices, default=RecordState.PROPOSED, protected=True)
+    origin = models.CharField(max_length=20, choices=RecordOrigin.choices, default=RecordOrigin.MANUAL)
+
+    officer = models.ForeignKey(User, on_delete=models.PROTECT, related_name="accountability_records")
+    # The branch of the loan concerned (else the officer's): scoping like everything else.
+    branch = models.ForeignKey(Branch, on_delete=models.PROTECT, related_name="+")
+    case = models.ForeignKey(
+        CollectionCase, null=True, blank=True, on_delete=models.PROTECT, related_name="accountability_records"
+    )
+    loan = models.ForeignKey(Loan, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    assignment = models.ForeignKey(
+        ResponsibilityAssignment, null=True, blank=True, on_delete=models.PROTECT, related_name="records"
+    )
+    # The officer's share of the division concerned, and its time limit.
+    share = models.DecimalField("share (%)", max_digits=5, decimal_places=2, null=True, blank=True)
+    deadline = models.DateField("time limit concerned", null=True, blank=True)
+
+    # Compensation owed or bonus earned.
+    amount = money(null=True, blank=True)
+    # What a reward is based on, money and value in kind kept apart: a bonus counts cash only.
+    cash_recovered = money(null=True, blank=True)
+    in_kind_value = money("value taken in kind", null=True, blank=True)
+
+    reason = models.TextField("why proposed")
+    proposed_on = models.DateField()
+    proposed_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    decided_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_reason = models.TextField(blank=True)
+    closed_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    closed_at = models.DateTimeField(null=True, blank=True)
+    close_reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = RecordQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # One proposal per division, officer and type from each check: a rerun proposes nothing twice.
+            models.UniqueConstraint(
+                fields=["assignment", "officer", "record_type"],
+                condition=Q(origin__in=["missed_deadline", "recovered_in_time"]),
+                name="record_one_proposal_per_event",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="sanction", record_type__in=SANCTION_TYPES)
+                | Q(kind="reward", record_type__in=REWARD_TYPES),
+                name="record_type_matches_kind",
+            ),
+            models.CheckConstraint(
+                condition=Q(record_type__in=AMOUNT_TYPES, amount__gt=0)
+                | (~Q(record_type__in=AMOUNT_TYPES) & Q(amount__isnull=True)),
+                name="record_amount_for_compensation_and_bonus",
+            ),
+            models.CheckConstraint(
+                condition=Q(state__in=["proposed", "imposed", "waived", "to_be_lifted", "lifted"], kind="sanction")
+                | Q(state__in=["proposed", "imposed", "waived", "honoured"], kind="reward"),
+                name="record_state_matches_kind",
+            ),
+            # Maker-checker in the database too: nobody decides or closes their own record, and
+            # nobody decides what they proposed.
+            models.CheckConstraint(
+                condition=Q(decided_by__isnull=True) | ~Q(decided_by=F("officer")),
+                name="record_not_decided_by_its_officer",
+            ),
+            models.CheckConstraint(
+                condition=Q(decided_by__isnull=True) | Q(proposed_by__isnull=True) | ~Q(decided_by=F("proposed_by")),
+                name="record_not_decided_by_its_proposer",
+            ),
+            models.CheckConstraint(
+                condition=Q(closed_by__isnull=True) | ~Q(closed_by=F("officer")),
+                name="record_not_closed_by_its_officer",
+            ),
+        ]
+        indexes = [
+            # The board's "decide first": WHERE state IN ('to_be_lifted', 'proposed') [AND branch_id IN ...].
+            models.Index(
+                fields=["branch", "created_at"],
+                condition=Q(state__in=["to_be_lifted", "proposed"]),
+                name="record_to_decide",
+            ),
+            # Records by officer: WHERE officer_id = %s [AND state = ...].
+            models.Index(fields=["officer", "state"], name="record_officer_state"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_record_type_display()} for {self.officer_id} ({self.get_state_display()})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("accountability:record_detail", args=[self.pk])
+
+    @property
+    def is_sanction(self) -> bool:
+        return self.kind == RecordKind.SANCTION
+
+    @property
+    def state_label(self) -> str:
+        if self.kind == RecordKind.REWARD and self.state == RecordState.IMPOSED:
+            return "Granted"
+        return self.get_state_display()
+
+    def decision_refusal(self, user: Any, *, in_scope: bool | None = None) -> str | None:
+        """Why `user` may not decide this record (None: they may). Rules in accountability.rules.
+
+        `in_scope` may be passed when the record was read through `visible_to(user)` already.
+        """
+        if not getattr(user, "is_authenticated", False) or not user.is_active:
+            return "Log in first."
+        if in_scope is None:
+            in_scope = AccountabilityRecord.objects.visible_to(user).filter(pk=self.pk).exists()
+        return decision_refusal(
+            role=user.role,
+            actor_id=user.pk,
+            in_scope=in_scope,
+            officer_id=self.officer_id,
+            proposed_by_id=self.proposed_by_id,
+        )
+
+    # --- transitions: only the record's own fields change here ---------------------------------
+
+    @transition(field=state, source=RecordState.PROPOSED, target=RecordState.IMPOSED, permission=_may_decide)
+    def impose(self, *, by: User, reason: str) -> None:
+        self.decided_by, self.decided_at, self.decision_reason = by, timezone.now(), reason
+
+    @transition(field=state, source=RecordState.PROPOSED, target=RecordState.WAIVED, permission=_may_decide)
+    def waive(self, *, by: User, reason: str) -> None:
+        self.decided_by, self.decided_at, self.decision_reason = by, timezone.now(), reason
+
+    @transition(
+        field=state,
+        source=[RecordState.PROPOSED, RecordState.IMPOSED],
+        target=RecordState.TO_BE_LIFTED,
+        conditions=[_is_sanction],
+    )
+    def mark_to_be_lifted(self, *, reason: str) -> None:
+        self.close_reason = reason
+
+    @transition(
+        field=state,
+        source=[RecordState.IMPOSED, RecordState.TO_BE_LIFTED],
+        target=RecordState.LIFTED,
+        conditions=[_is_sanction],
+        permission=_may_decide,
+    )
+    def lift(self, *, by: User, reason: str) -> None:
+        self.closed_by, self.closed_at, self.close_reason = by, timezone.now(), reason
+
+    @transition(
+        field=state,
+        source=[RecordState.PROPOSED, RecordState.IMPOSED],
+        target=RecordState.HONOURED,
+        conditions=[_is_reward],
+        permission=_may_decide,
+    )
+    def honour(self, *, by: User, reason: str) -> None:
+        if self.decided_by_id is None:
+            self.decided_by, self.decided_at, self.decision_reason = by, timezone.now(), reason
+        self.closed_by, self.closed_at, self.close_reason = by, timezone.now(), reason
+
+
+# --- what the daily checks found ------------------------------------------------------------------
+
+
+class DeadlineReminder(models.Model):
+    """A reminder sent to a division's officers before its time limit: one per window (30/7/1)."""
+
+    assignment = models.ForeignKey(ResponsibilityAssignment, on_delete=models.CASCADE, related_name="reminders")
+    days_before = models.PositiveSmallIntegerField()
+    deadline = models.DateField()
+    sent_on = models.DateField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = scoped_manager("assignment__branch")
+
+    class Meta:
+        ordering = ["-sent_on", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["assignment", "days_before"], name="reminder_once_per_window"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.days_before}-day reminder, division {self.assignment_id}"
+
+
+class LimitationWarning(models.Model):
+    """A warning that a case's claim runs out (90/30 days before), one per window and expiry date."""
+
+    case = models.ForeignKey(CollectionCase, on_delete=models.CASCADE, related_name="limitation_warnings")
+    days_before = models.PositiveSmallIntegerField()
+    expires_on = models.DateField()
+    sent_on = models.DateField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = scoped_manager("case__branch")
+
+    class Meta:
+        ordering = ["-sent_on", "-id"]
+        constraints = [
+            # A new payment or acknowledgement moves the expiry: the warnings start again.
+            models.UniqueConstraint(
+                fields=["case", "days_before", "expires_on"], name="limitation_warning_once_per_window"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.days_before}-day limitation warning, case {self.case_id}"
+
+
+class PromiseAlert(models.Model):
+    """A promise to pay falling due today, or found broken: one per promise and event."""
+
+    class Event(models.TextChoices):
+        DUE = "due", "Due today"
+        BROKEN = "broken", "Broken"
+
+    promise = models.ForeignKey(PromiseToPay, on_delete=models.CASCADE, related_name="+")
+    case = models.ForeignKey(CollectionCase, on_delete=models.CASCADE, related_name="+")
+    event = models.CharField(max_length=10, choices=Event.choices)
+    found_on = models.DateField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = scoped_manager("case__branch")
+
+    class Meta:
+        ordering = ["-found_on", "-id"]
+        constraints = [models.UniqueConstraint(fields=["promise", "event"], name="promise_alert_once")]
+
+    def __str__(self) -> str:
+        return f"Promise {self.promise_id} {self.event}"
+
+
+class LoansByLoansFlag(models.Model):
+    """A new loan to the borrower of an overdue loan (or a related party) close to a repayment of it:
+    possibly "collecting loans by loans". A manager reviews it."""
+
+    class Relation(models.TextChoices):
+        SAME_BORROWER = "same_borrower", "Same borrower"
+        GUARANTOR = "guarantor", "Guarantor of the overdue loan"
+        SAME_GROUP = "same_group", "Same group"
+
+    class Status(models.TextChoices):
+        OPEN = "open", "To review"
+        CONFIRMED = "confirmed", "Confirmed"
+        CLEARED = "cleared", "Cleared (explained)"
+
+    new_loan = models.ForeignKey(Loan, on_delete=models.CASCADE, related_name="+")
+    overdue_loan = models.ForeignKey(Loan, on_delete=models.CASCADE, related_name="+")
+    repayment = models.ForeignKey(Recovery, on_delete=models.CASCADE, related_name="+")
+    relation = models.CharField(max_length=20, choices=Relation.choices)
+    # The branch of the new loan (whose lending is in question).
+    branch = models.ForeignKey(Branch, on_delete=models.PROTECT, related_name="+")
+    lending_officer = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    repaid_on = models.DateField()
+    repaid_amount = money()
+    disbursed_on = models.DateField()
+    new_loan_principal = money()
+    found_on = models.DateField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    reviewed_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    review_note = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = scoped_manager("branch")
+
+    class Meta:
+        ordering = ["-found_on", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["new_loan", "repayment"], name="loans_by_loans_once_per_pair"),
+        ]
+        indexes = [models.Index(fields=["branch", "status"], name="loans_by_loans_branch_status")]
+
+    @property
+    def days_apart(self) -> int:
+        return (self.disbursed_on - self.repaid_on).days
+
+    def __str__(self) -> str:
+        return f"Loan {self.new_loan_id} near a repayment of loan {self.overdue_loan_id}"
+
+
+class WatchListEntry(models.Model):
+    """A performing loan that may turn bad, as found on `as_of` (one row per day and loan; old days
+    are pruned, the month-end snapshot keeps the long history)."""
+
+    as_of = models.DateField()
+    loan = models.ForeignKey(Loan, on_delete=models.CASCADE, related_name="+")
+    branch = models.ForeignKey(Branch, on_delete=models.PROTECT, related_name="+")
+    officer = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    five_level_class = models.CharField(max_length=20, choices=Loan.FIVE_LEVEL_CHOICES)
+    days_past_due = models.PositiveIntegerField()
+    outstanding_principal = money()
+    # Comma-separated accountability.rules.WatchReason codes.
+    reasons = models.CharField(max_length=100)
+    # The first day of the loan's current stay on the list.
+    first_seen_on = models.DateField()
+
+    objects = scoped_manager("branch")
+
+    class Meta:
+        ordering = ["-as_of", "-days_past_due", "id"]
+        verbose_name_plural = "watch list entries"
+        constraints = [models.UniqueConstraint(fields=["as_of", "loan"], name="watch_list_once_per_day")]
+        indexes = [
+            models.Index(fields=["as_of", "branch"], name="watch_list_day_branch"),
+            models.Index(fields=["officer", "as_of"], name="watch_list_officer_day"),
+        ]
+
+    @property
+    def reason_codes(self) -> list[WatchReason]:
+        return [WatchReason(r) for r in self.reasons.split(",") if r]
+
+    def __str__(self) -> str:
+        return f"Loan {self.loan_id} on the watch list of {self.as_of}"
+
+
+class MonthEndClose(models.Model):
+    """The claim on a month's snapshot: inserted first, in the snapshot's transaction, so a second
+    run (or a second worker) for the same month finds it taken and writes nothing."""
+
+    month = models.DateField(unique=True, help_text="The first day of the month.")
+    as_of = models.DateField(help_text="The month's last day, whose closing figures the rows hold.")
+    taken_at = models.DateTimeField(default=timezone.now)
+    rows = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-month"]
+
+    def __str__(self) -> str:
+        return f"Month end {self.month:%Y-%m}"
+
+
+class MonthEndSnapshot(models.Model):
+    """Figures at a month's end per branch and responsible officer: what dashboards trend from.
+
+    Small by design (months x branches x officers rows); a dashboard sums the rows of a branch
+    subtree and never reads the loans table. Money recovered and value taken in kind are kept apart.
+    """
+
+    month = models.DateField(help_text="The first day of the month.")
+    branch = models.ForeignKey(Branch, on_delete=models.PROTECT, related_name="+")
+    officer = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+
+    loans = models.PositiveIntegerField(default=0)
+    outstanding_principal = money(default=0)
+    normal_count = models.PositiveIntegerField(default=0)
+    normal_balance = money(default=0)
+    special_mention_count = models.PositiveIntegerField(default=0)
+    special_mention_balance = money(default=0)
+    substandard_count = models.PositiveIntegerField(default=0)
+    substandard_balance = money(default=0)
+    doubtful_count = models.PositiveIntegerField(default=0)
+    doubtful_balance = money(default=0)
+    loss_count = models.PositiveIntegerField(default=0)
+    loss_balance = money(default=0)
+    npl_count = models.PositiveIntegerField(default=0)
+    npl_balance = money("non-performing balance", default=0)
+    specific_provision = money(default=0)
+    # Recoveries received in the month.
+    cash_recovered = money(default=0)
+    in_kind_value = money("value taken in kind", default=0)
+    open_cases = models.PositiveIntegerField(default=0)
+    cases_past_deadline = models.PositiveIntegerField(default=0)
+
+    objects = scoped_manager("branch")
+
+    class Meta:
+        ordering = ["-month", "branch", "officer"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["month", "branch", "officer"],
+                condition=Q(officer__isnull=False),
+                name="snapshot_once_per_month_branch_officer",
+            ),
+            # Loans without a responsible officer: one row per month and branch.
+            models.UniqueConstraint(
+                fields=["month", "branch"], condition=Q(officer__isnull=True), name="snapshot_once_per_month_branch"
+            ),
+        ]
+        indexes = [
+            # Trends of a branch subtree: WHERE branch_id IN (...) AND month BETWEEN ... GROUP BY month.
+            models.Index(fields=["branch", "month"], name="snapshot_branch_month"),
+            # An officer's trend.
+            models.Index(fields=["officer", "month"], name="snapshot_officer_month"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} branch {self.branch_id} officer {self.officer_id}"
+
+
+class DailyCheckRun(models.Model):
+    """One run of one daily check (by beat, the command or a rerun): when, where, what it did."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    check_name = models.CharField(max_length=40)
+    as_of = models.DateField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    counts = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    # Which process ran it: "celery@host pid 123" or "command".
+    runner = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        indexes = [models.Index(fields=["check_name", "as_of"], name="daily_check_run_name_day")]
+
+    def __str__(self) -> str:
+        return f"{self.check_name} as of {self.as_of}: {self.status}"
+
+    @property
+    def seconds(self) -> float | None:
+        if self.finished_at is None:
+            return None
+        return (self.finished_at - self.started_at).total_seconds()

@@ -75,6 +75,9 @@ class AccountabilityPolicy:
     bonus_rate: Decimal = Decimal("0.01")
     # "Loans by loans": a new loan within this many days of a repayment on an overdue loan.
     loans_by_loans_window_days: int = 30
+    # A case recovered within its time limit earns its reward when found by the daily check up to
+    # this many days later (the recovery itself triggers it at once; this is the catch-up).
+    reward_lookback_days: int = 90
     # Watch list: a special-mention loan this many days (or fewer) before the substandard floor.
     watch_days_before_substandard: int = 30
     # Watch list: downgraded from normal to special mention within this many days.
@@ -104,6 +107,7 @@ class AccountabilityPolicy:
         object.__setattr__(self, "missed_deadline_sanctions", sanctions)
         ints = (
             "loans_by_loans_window_days",
+            "reward_lookback_days",
             "watch_days_before_substandard",
             "watch_drift_days",
             "watch_list_keep_days",
@@ -237,3 +241,21 @@ def is_month_end(as_of: date) -> bool:
 
 def month_start(as_of: date) -> date:
     return as_of.replace(day=1)
+
+
+# --- who decides ----------------------------------------------------------------------------------
+
+
+def decision_refusal(
+    *, role: str, actor_id: int | None, in_scope: bool, officer_id: int | None, proposed_by_id: int | None
+) -> str | None:
+    """Maker-checker for sanctions and rewards: why this user may not decide (None: they may)."""
+    if role != "manager":
+        return "Only a manager decides sanctions and rewards."
+    if not in_scope:
+        return "This record is outside your branches."
+    if actor_id is not None and actor_id == officer_id:
+        return "This record is about you: another manager must decide it."
+    if proposed_by_id is not None and actor_id == proposed_by_id:
+        return "You proposed this record: another manager must decide it."
+    return None

@@ -1,0 +1,47 @@
+"""Reactions to other apps' events."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.db.models.signals import post_save
+from django.dispatch import receiver
+from django.utils import timezone
+from django_fsm.signals import post_transition
+
+from collections_app.case_rules import Measure
+from collections_app.models import CollectionCase
+
+
+@receiver(post_transition, sender=CollectionCase, dispatch_uid="accountability_case_recovered")
+def case_recovered(sender: Any, instance: CollectionCase, target: str, **kwargs: Any) -> None:
+    """Recovered within the time limit -> rewards proposed and sanctions to be lifted, without delay:
+    queued when the move commits (the daily check `recovered_in_time` catches anything missed)."""
+    if target != Measure.RECOVERED:
+        return
+    from accountability.tasks import case_recovered as task
+
+    case_id = instance.pk
+    as_of = (instance.ended_on or timezone.localdate()).isoformat()
+    transaction.on_commit(lambda: _queue(task, case_id, as_of))
+
+
+@receiver(post_save, sender=CollectionCase, dispatch_uid="accountability_case_opened")
+def case_opened(sender: Any, instance: CollectionCase, created: bool, **kwargs: Any) -> None:
+    """A case opened by hand gets its first division of responsibility when it commits."""
+    if not created:
+        return
+    from accountability.services import responsibility_assign_defaults
+
+    case_id = instance.pk
+    transaction.on_commit(lambda: responsibility_assign_defaults(as_of=timezone.localdate(), case_ids=[case_id]))
+
+
+def _queue(task: Any, case_id: int, as_of: str) -> None:
+    import logging
+
+    try:
+        task.delay(case_id, as_of)
+    except Exception:  # the daily check catches up; the move itself is committed
+        logging.getLogger(__name__).warning("could not queue rewards for case %s", case_id, exc_info=True)

@@ -1,0 +1,618 @@
+"""Writes of accountability: divisions of responsibility, sanctions and rewards.
+
+Every function takes keyword arguments and the acting user (`actor`; None is the system, i.e.
+the daily checks), runs in one transaction, writes an audit event in it, and creates its
+notifications in it (they are e-mailed after commit). The daily checks are in daily_checks.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection, transaction
+from django.db.models import Q, Sum
+from django.urls import reverse
+from django.utils import timezone
+from django_fsm import ConcurrentTransition, can_proceed
+
+from accountability.directory import ManagerDirectory
+from accountability.models import (
+    AccountabilityRecord,
+    RecordKind,
+    RecordOrigin,
+    RecordState,
+    RecordType,
+    ResponsibilityAssignment,
+    ResponsibilityShare,
+)
+from accountability.policy import accountability_policy
+from accountability.rules import (
+    TYPES_WITH_AMOUNT,
+    RewardType,
+    SanctionType,
+    bonus_amount,
+    recovered_in_time,
+    shares_problem,
+)
+from audit.services import audit_record
+from collections_app.case_rules import Measure
+from collections_app.models import CollectionCase, Recovery
+from collections_app.services import case_set_responsibility
+from loans.models import Loan, Role, User
+from notifications.services import NotificationDraft, notifications_send
+
+CENT = Decimal("0.01")
+
+
+class RecordChanged(Exception):
+    """Someone decided the record between the moment the user saw it and their action."""
+
+    def __init__(self, now: str | None = None) -> None:
+        where = f" It is now {RecordState(now).label.lower()}." if now else ""
+        super().__init__(f"Someone decided this record while you were looking at it.{where} Reload and try again.")
+
+
+def _money(value: Any, field: str) -> Decimal:
+    try:
+        amount = Decimal(str(value)).quantize(CENT, rounding=ROUND_HALF_UP)
+    except (InvalidOperation, TypeError, ValueError) as exc:
+        raise ValidationError({field: "Enter an amount of money."}) from exc
+    return amount
+
+
+def _require_reason(reason: str, field: str = "reason") -> str:
+    if not reason or not reason.strip():
+        raise ValidationError({field: "Give a reason."})
+    return reason.strip()
+
+
+def _case_url(case_id: int) -> str:
+    return reverse("collections_app:case_detail", args=[case_id])
+
+
+def _require_manager_of_case(actor: Any, case: CollectionCase) -> None:
+    if getattr(actor, "role", None) != Role.MANAGER:
+        raise PermissionDenied("Only a manager divides responsibility for a case.")
+    if not CollectionCase.objects.visible_to(actor).filter(pk=case.pk).exists():
+        raise PermissionDenied("This case is outside your branches.")
+
+
+# --- responsibility -----------------------------------------------------------------------------
+
+
+def _shares_snapshot(assignment: ResponsibilityAssignment | None) -> dict[str, Any]:
+    if assignment is None:
+        return {}
+    return {
+        "assignment": assignment.pk,
+        "recovery_deadline": assignment.recovery_deadline,
+        "shares": {str(s.officer_id): str(s.share) for s in assignment.shares.all()},
+    }
+
+
+@transaction.atomic
+def responsibility_assign(
+    *,
+    case: CollectionCase,
+    shares: Sequence[tuple[User, Decimal]],
+    recovery_deadline: date,
+    reason: str,
+    actor: User,
+    as_of: date,
+    promised_reward: str = RewardType.BONUS.value,
+) -> ResponsibilityAssignment:
+    """A new division of responsibility: ends the current one (kept as history) and starts this one.
+
+    `shares` are (officer, percent) pairs adding up to 100; the largest share leads and becomes the
+    case's officer; the time limit becomes the case's (collections_app.case_set_responsibility).
+    """
+    _require_manager_of_case(actor, case)
+    reason = _require_reason(reason)
+    pairs = [(officer, Decimal(str(share))) for officer, share in shares]
+    problem = shares_problem([share for _, share in pairs])
+    if problem:
+        raise ValidationError({"shares": problem})
+    officer_ids = [officer.pk for officer, _ in pairs]
+    if len(set(officer_ids)) != len(officer_ids):
+        raise ValidationError({"shares": "Name each officer once."})
+    if promised_reward not in {t.value for t in RewardType}:
+        raise ValidationError({"promised_reward": "Choose a bonus or a commendation."})
+    case = CollectionCase.objects.select_for_update(of=("self",)).select_related("loan").get(pk=case.pk)
+    if not case.is_open or case.measure == Measure.WRITTEN_OFF:
+        raise ValidationError(f"The case is {case.get_measure_display().lower()}: responsibility is no longer divided.")
+    for officer, _ in pairs:
+        if not officer.is_active or officer.role not in (Role.OFFICER, Role.MANAGER):
+            raise ValidationError({"shares": f"{officer.display_name} is not an active officer or manager."})
+        if not CollectionCase.objects.visible_to(officer).filter(pk=case.pk).exists():
+            raise ValidationError({"shares": f"{officer.display_name} does not work in the case's branch."})
+    if recovery_deadline < as_of:
+        raise ValidationError({"recovery_deadline": "The time limit cannot be in the past."})
+    current = (
+        ResponsibilityAssignment.objects.select_for_update()
+        .filter(case=case, ended_on__isnull=True)
+        .prefetch_related("shares")
+        .first()
+    )
+    old = _shares_snapshot(current)
+    if current is not None:
+        if as_of < current.starts_on:
+            raise ValidationError(f"The current division starts on {current.starts_on}: a new one cannot start before.")
+        current.ended_on = as_of
+        current.end_reason = reason[:300]
+        current.save(update_fields=["ended_on", "end_reason"])
+    lead = max(pairs, key=lambda p: p[1])[0]  # ties: the first named
+    assignment = ResponsibilityAssignment(
+        case=case,
+        loan_id=case.loan_id,
+        branch_id=case.branch_id,
+        lead_officer=lead,
+        recovery_deadline=recovery_deadline,
+        starts_on=as_of,
+        reason=reason[:300],
+        promised_reward=promised_reward,
+        assigned_by=actor,
+    )
+    assignment.full_clean(exclude=["case", "loan", "branch", "lead_officer", "assigned_by"])
+    assignment.save()
+    ResponsibilityShare.objects.bulk_create(
+        [ResponsibilityShare(assignment=assignment, officer=officer, share=share) for officer, share in pairs]
+    )
+    case_set_responsibility(case=case, officer=lead, recovery_deadline=recovery_deadline, actor=actor, reason=reason)
+    # "Whoever lends, collects" unless reassigned: the loan's responsible officer follows the lead.
+    Loan.objects.filter(pk=case.loan_id).exclude(responsible_officer=lead).update(
+        responsible_officer=lead, updated_at=timezone.now()
+    )
+    new = _shares_snapshot(assignment)
+    audit_record(
+        actor=actor,
+        event_type="responsibility.assigned",
+        subject=assignment,
+        branch_id=assignment.branch_id,
+        old=old,
+        new=new,
+        reason=reason,
+    )
+    loan_no = case.loan.loan_no
+    drafts = [
+        NotificationDraft(
+            recipient_id=officer.pk,
+            kind="responsibility.assigned",
+            key=f"responsibility.assigned:{assignment.pk}:{officer.pk}",
+            title=f"Loan {loan_no}: you are responsible for {share.normalize():f}% until {recovery_deadline:%Y-%m-%d}",
+            body=f"{actor.display_name} divided responsibility for loan {loan_no}: {reason}",
+            url=_case_url(case.pk),
+        )
+        for officer, share in pairs
+        if officer.pk != actor.pk
+    ]
+    if current is not None:
+        dropped = set(old.get("shares", {})) - {str(i) for i in officer_ids}
+        drafts += [
+            NotificationDraft(
+                recipient_id=int(officer_id),
+                kind="responsibility.ended",
+                key=f"responsibility.ended:{current.pk}:{officer_id}",
+                title=f"Loan {loan_no}: you are no longer responsible",
+                body=f"{actor.display_name} divided responsibility anew: {reason}",
+                url=_case_url(case.pk),
+            )
+            for officer_id in sorted(dropped)
+        ]
+    notifications_send(drafts=drafts)
+    return assignment
+
+
+_PG_DEFAULTS = """
+WITH ins AS (
+    INSERT INTO accountability_responsibilityassignment (
+        case_id, loan_id, branch_id, lead_officer_id, recovery_deadline, starts_on, ended_on, reason,
+        end_reason, promised_reward, assigned_by_id, created_at)
+    SELECT c.id, c.loan_id, c.branch_id, c.officer_id, c.recovery_deadline, c.opened_on, NULL, %(reason)s,
+           '', 'bonus', NULL, %(now)s
+      FROM collections_app_collectioncase c
+     WHERE c.is_open AND c.officer_id IS NOT NULL
+       AND (%(ids)s::bigint[] IS NULL OR c.id = ANY(%(ids)s::bigint[]))
+       AND NOT EXISTS (SELECT 1 FROM accountability_responsibilityassignment a WHERE a.case_id = c.id)
+    -- the partial unique index responsibility_one_current_per_case: a concurrent run adds nothing
+    ON CONFLICT DO NOTHING
+    RETURNING id, lead_officer_id
+)
+INSERT INTO accountability_responsibilityshare (assignment_id, officer_id, share)
+SELECT id, lead_officer_id, 100 FROM ins
+"""
+
+DEFAULT_REASON = "Opened with the case: whoever lends, collects (100%, the case's time limit)."
+
+
+def responsibility_assign_defaults(*, as_of: date, case_ids: Iterable[int] | None = None) -> int:
+    """Give every open case that has never had a division its first one: the case's officer, 100%,
+    with the case's time limit. Set-based and idempotent; returns how many divisions were created.
+
+    Cases without an officer are left for a manager (the board lists them).
+    """
+    ids = None if case_ids is None else sorted(set(case_ids))
+    if ids is not None and not ids:
+        return 0
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(_PG_DEFAULTS, {"reason": DEFAULT_REASON, "now": timezone.now(), "ids": ids})
+                return cursor.rowcount
+        cases = CollectionCase.objects.filter(is_open=True, officer__isnull=False).exclude(
+            pk__in=ResponsibilityAssignment.objects.values("case_id")
+        )
+        if ids is not None:
+            cases = cases.filter(pk__in=ids)
+        created = 0
+        now = timezone.now()
+        rows = list(cases.values_list("pk", "loan_id", "branch_id", "officer_id", "recovery_deadline", "opened_on"))
+        for start in range(0, len(rows), 1000):
+            chunk = rows[start : start + 1000]
+            assignments = ResponsibilityAssignment.objects.bulk_create(
+                [
+                    ResponsibilityAssignment(
+                        case_id=case_id,
+                        loan_id=loan_id,
+                        branch_id=branch_id,
+                        lead_officer_id=officer_id,
+                        recovery_deadline=deadline,
+                        starts_on=opened_on,
+                        reason=DEFAULT_REASON,
+                        created_at=now,
+                    )
+                    for case_id, loan_id, branch_id, officer_id, deadline, opened_on in chunk
+                ]
+            )
+            ResponsibilityShare.objects.bulk_create(
+                [ResponsibilityShare(assignment=a, officer_id=a.lead_officer_id, share=100) for a in assignments]
+            )
+            created += len(assignments)
+        return created
+
+
+# --- sanctions and rewards ------------------------------------------------------------------------
+
+
+def _kind_of(record_type: str) -> str:
+    if record_type in {t.value for t in SanctionType}:
+        return RecordKind.SANCTION
+    if record_type in {t.value for t in RewardType}:
+        return RecordKind.REWARD
+    raise ValidationError({"record_type": f"Unknown type {record_type!r}."})
+
+
+def _record_drafts_for_managers(
+    record: AccountabilityRecord, *, title: str, body: str, exclude: Iterable[int] = ()
+) -> list[NotificationDraft]:
+    skip = {record.officer_id, *exclude}
+    return [
+        NotificationDraft(
+            recipient_id=manager_id,
+            kind="record.to_decide",
+            key=f"record.to_decide:{record.pk}:{record.state}:{manager_id}",
+            title=title,
+            body=body,
+            url=record.get_absolute_url(),
+        )
+        for manager_id in ManagerDirectory.build().for_branch(record.branch_id)
+        if manager_id not in skip
+    ]
+
+
+@transaction.atomic
+def record_propose(
+    *,
+    officer: User,
+    record_type: str,
+    reason: str,
+    actor: User,
+    as_of: date,
+    case: CollectionCase | None = None,
+    amount: Decimal | str | None = None,
+) -> AccountabilityRecord:
+    """A manager proposes a sanction or reward for an officer (e.g. compensation for an NPL formed by
+    human factors); another manager decides it."""
+    if getattr(actor, "role", None) != Role.MANAGER:
+        raise PermissionDenied("Only a manager proposes sanctions and rewards.")
+    if actor.pk == officer.pk:
+        raise PermissionDenied("Nobody proposes a sanction or reward for themselves.")
+    reason = _require_reason(reason)
+    kind = _kind_of(record_type)
+    if case is not None:
+        if not CollectionCase.objects.visible_to(actor).filter(pk=case.pk).exists():
+            raise PermissionDenied("This case is outside your branches.")
+        branch_id = case.branch_id
+    else:
+        if (
+            officer.branch_id is None
+            or not User.objects.filter(pk=officer.pk, branch__in=_visible_branches(actor)).exists()
+        ):
+            raise PermissionDenied("This officer works outside your branches.")
+        branch_id = officer.branch_id
+    if record_type in TYPES_WITH_AMOUNT:
+        if amount in (None, ""):
+            raise ValidationError({"amount": "Give the amount."})
+        amount = _money(amount, "amount")
+        if amount <= 0:
+            raise ValidationError({"amount": "The amount must be more than zero."})
+    else:
+        amount = None
+    record = AccountabilityRecord(
+        kind=kind,
+        record_type=record_type,
+        origin=RecordOrigin.MANUAL,
+        officer=officer,
+        branch_id=branch_id,
+        case=case,
+        loan_id=case.loan_id if case else None,
+        amount=amount,
+        reason=reason,
+        proposed_on=as_of,
+        proposed_by=actor,
+    )
+    record.full_clean(exclude=["state", "officer", "branch", "case", "loan", "proposed_by"])
+    record.save()
+    audit_record(
+        actor=actor,
+        event_type="accountability.proposed",
+        subject=record,
+        branch_id=branch_id,
+        new={"officer": officer.pk, "type": record_type, "amount": amount, "case": case.pk if case else None},
+        reason=reason,
+    )
+    label = record.get_record_type_display()
+    notifications_send(
+        drafts=[
+            NotificationDraft(
+                recipient_id=officer.pk,
+                kind="record.proposed",
+                key=f"record.proposed:{record.pk}",
+                title=f"{label} proposed for you",
+                body=reason,
+                url=record.get_absolute_url(),
+            ),
+            *_record_drafts_for_managers(
+                record,
+                title=f"To decide: {label.lower()} for {officer.display_name}",
+                body=f"Proposed by {actor.display_name}: {reason}",
+                exclude=[actor.pk],
+            ),
+        ]
+    )
+    return record
+
+
+def _visible_branches(user: Any):
+    from loans.access import visible_branch_ids
+    from loans.models import Branch
+
+    ids = visible_branch_ids(user)
+    return Branch.objects.all() if ids is None else Branch.objects.filter(pk__in=ids)
+
+
+_DECISIONS = {
+    "impose": ("accountability.imposed", False),
+    "waive": ("accountability.waived", True),
+    "lift": ("accountability.lifted", False),
+    "honour": ("accountability.honoured", False),
+}
+
+
+@transaction.atomic
+def record_decide(
+    *, record: AccountabilityRecord, decision: str, actor: User, reason: str = "", seen_state: str | None = None
+) -> AccountabilityRecord:
+    """A manager decides: impose, waive (with a reason), lift or honour.
+
+    Maker-checker: never the record's officer nor its proposer (rules.decision_refusal; the
+    database has the same check). `seen_state` is the state the manager saw: if the record changed
+    since, or changes while this runs, RecordChanged is raised and nothing is written.
+    """
+    if decision not in _DECISIONS:
+        raise ValidationError(f"Unknown decision {decision!r}.")
+    event_type, reason_required = _DECISIONS[decision]
+    reason = _require_reason(reason) if reason_required else (reason or "").strip()
+    locked = AccountabilityRecord.objects.select_for_update(of=("self",)).filter(pk=record.pk).first()
+    if locked is None:
+        raise ValidationError("This record no longer exists.")
+    if seen_state is not None and locked.state != seen_state:
+        raise RecordChanged(locked.state)
+    refusal = locked.decision_refusal(actor)
+    if refusal:
+        raise PermissionDenied(refusal)
+    method = getattr(locked, decision)
+    if not can_proceed(method):
+        raise ValidationError(
+            f"{decision.capitalize()} is not possible for a {locked.get_kind_display().lower()} "
+            f"that is {locked.state_label.lower()}."
+        )
+    old_state = locked.state
+    method(by=actor, reason=reason)
+    try:
+        locked.save()
+    except ConcurrentTransition as exc:  # pragma: no cover - the row lock above makes this a last resort
+        raise RecordChanged(
+            AccountabilityRecord.objects.filter(pk=record.pk).values_list("state", flat=True).first()
+        ) from exc
+    audit_record(
+        actor=actor,
+        event_type=event_type,
+        subject=locked,
+        branch_id=locked.branch_id,
+        old={"state": old_state},
+        new={"state": locked.state},
+        reason=reason,
+    )
+    label = locked.get_record_type_display()
+    notifications_send(
+        drafts=[
+            NotificationDraft(
+                recipient_id=locked.officer_id,
+                kind="record.decided",
+                key=f"record.decided:{locked.pk}:{locked.state}",
+                title=f"{label}: {locked.state_label.lower()}",
+                body=f"{actor.display_name} decided: {reason}" if reason else f"Decided by {actor.display_name}.",
+                url=locked.get_absolute_url(),
+            )
+        ]
+    )
+    return locked
+
+
+# --- a loan recovered within its time limit -------------------------------------------------------
+
+
+def _recovered_totals(case_id: int) -> tuple[Decimal, Decimal]:
+    sums = Recovery.objects.filter(case_id=case_id).aggregate(
+        cash=Sum("amount", filter=Q(form=Recovery.Form.CASH)),
+        in_kind=Sum("amount", filter=Q(form=Recovery.Form.IN_KIND)),
+    )
+    return sums["cash"] or Decimal(0), sums["in_kind"] or Decimal(0)
+
+
+@transaction.atomic
+def case_recovered_in_time(*, case: CollectionCase, as_of: date) -> list[AccountabilityRecord]:
+    """The promised reward for each responsible officer, and open sanctions to be lifted.
+
+    For a case that ended recovered on or before its time limit; does nothing otherwise, and
+    nothing the second time (the division's row lock and the unique proposal per officer and type).
+    Money recovered and value taken in kind are kept apart: a bonus is a share of the cash.
+    """
+    case = CollectionCase.objects.select_related("loan").get(pk=case.pk)
+    if case.measure != Measure.RECOVERED or case.ended_on is None:
+        return []
+    assignment = (
+        ResponsibilityAssignment.objects.select_for_update(no_key=True).filter(case=case, ended_on__isnull=True).first()
+    )
+    if assignment is None or not recovered_in_time(case.ended_on, assignment.recovery_deadline):
+        return []
+    if AccountabilityRecord.objects.filter(assignment=assignment, origin=RecordOrigin.RECOVERED_IN_TIME).exists():
+        return []
+    policy = accountability_policy()
+    cash, in_kind = _recovered_totals(case.pk)
+    loan_no = case.loan.loan_no
+    created: list[AccountabilityRecord] = []
+    for share in assignment.shares.all():
+        amount = bonus_amount(cash_recovered=cash, share_percent=share.share, policy=policy)
+        if assignment.promised_reward == RewardType.BONUS and amount > 0:
+            record_type, what = RecordType.BONUS, f"a bonus of {amount:,.2f} ({policy.bonus_rate:%} of the cash)"
+        else:
+            record_type, what, amount = RecordType.COMMENDATION, "a commendation", None
+        created.append(
+            AccountabilityRecord(
+                kind=RecordKind.REWARD,
+                record_type=record_type,
+                origin=RecordOrigin.RECOVERED_IN_TIME,
+                officer_id=share.officer_id,
+                branch_id=case.branch_id,
+                case=case,
+                loan_id=case.loan_id,
+                assignment=assignment,
+                share=share.share,
+                deadline=assignment.recovery_deadline,
+                amount=amount,
+                cash_recovered=cash,
+                in_kind_value=in_kind,
+                reason=(
+                    f"Loan {loan_no} recovered on {case.ended_on:%Y-%m-%d}, within its time limit "
+                    f"{assignment.recovery_deadline:%Y-%m-%d} ({share.share.normalize():f}% responsibility): "
+                    f"{what} as promised. Cash recovered {cash:,.2f}; value taken in kind {in_kind:,.2f}."
+                ),
+                proposed_on=as_of,
+            )
+        )
+    AccountabilityRecord.objects.bulk_create(created)
+    for record in created:
+        audit_record(
+            actor=None,
+            event_type="accountability.proposed",
+            subject=record,
+            branch_id=record.branch_id,
+            new={"officer": record.officer_id, "type": record.record_type, "amount": record.amount},
+            reason=record.reason,
+        )
+    # Sanctions on this case still open are to be lifted: recovered in time, without delay.
+    to_lift = list(
+        AccountabilityRecord.objects.select_for_update(of=("self",)).filter(
+            case=case, kind=RecordKind.SANCTION, state__in=[RecordState.PROPOSED, RecordState.IMPOSED]
+        )
+    )
+    for sanction in to_lift:
+        old = sanction.state
+        sanction.mark_to_be_lifted(reason=f"Loan {loan_no} recovered within its time limit.")
+        sanction.save()
+        audit_record(
+            actor=None,
+            event_type="accountability.to_be_lifted",
+            subject=sanction,
+            branch_id=sanction.branch_id,
+            old={"state": old},
+            new={"state": sanction.state},
+            reason=sanction.close_reason,
+        )
+    drafts = [
+        NotificationDraft(
+            recipient_id=r.officer_id,
+            kind="record.proposed",
+            key=f"record.proposed:{r.pk}",
+            title=f"Loan {loan_no} recovered in time: {r.get_record_type_display().lower()} proposed",
+            body=r.reason,
+            url=r.get_absolute_url(),
+        )
+        for r in created
+    ]
+    managers = ManagerDirectory.build().for_branch(case.branch_id)
+    n_lift = len(to_lift)
+    title = f"Loan {loan_no} recovered in time: {len(created)} reward(s) to honour" + (
+        f", {n_lift} sanction(s) to lift" if n_lift else ""
+    )
+    drafts += [
+        NotificationDraft(
+            recipient_id=manager_id,
+            kind="record.recovered_in_time",
+            key=f"recovered_in_time:{assignment.pk}:{manager_id}",
+            title=title,
+            body="Recovered within the time limit: honour the reward and lift the sanctions without delay.",
+            url=reverse("accountability:board") + f"?case={case.pk}",
+        )
+        for manager_id in managers
+    ]
+    notifications_send(drafts=drafts)
+    return created
+
+
+# --- prevention ------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def loans_by_loans_review(*, flag: Any, status: str, note: str, actor: User) -> Any:
+    """A manager confirms a "loans by loans" flag or clears it with an explanation."""
+    from accountability.models import LoansByLoansFlag
+
+    if getattr(actor, "role", None) != Role.MANAGER:
+        raise PermissionDenied("Only a manager reviews a loans-by-loans flag.")
+    if not LoansByLoansFlag.objects.visible_to(actor).filter(pk=flag.pk).exists():
+        raise PermissionDenied("This flag is outside your branches.")
+    if status not in (LoansByLoansFlag.Status.CONFIRMED, LoansByLoansFlag.Status.CLEARED):
+        raise ValidationError({"status": "Confirm or clear the flag."})
+    note = _require_reason(note, "note")
+    flag = LoansByLoansFlag.objects.select_for_update().get(pk=flag.pk)
+    if flag.lending_officer_id == actor.pk:
+        raise PermissionDenied("You lent this loan: another manager reviews it.")
+    old = {"status": flag.status}
+    flag.status, flag.reviewed_by, flag.review_note = status, actor, note
+    flag.save(update_fields=["status", "reviewed_by", "review_note"])
+    audit_record(
+        actor=actor,
+        event_type="loans_by_loans.reviewed",
+        subject=flag,
+        branch_id=flag.branch_id,
+        old=old,
+        new={"status": status},
+        reason=note,
+    )
+    return flag

@@ -1,0 +1,135 @@
+"""Celery tasks: thin wrappers that take ids and ISO dates, call the services, and own their retries.
+
+Every check is idempotent (accountability/daily_checks.py), so a retry, a redelivery after a worker
+was lost (acks_late + reject_on_worker_lost) or a second worker running it at once adds nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from celery import shared_task
+from django.db import IntegrityError, InterfaceError, OperationalError
+from django.utils import timezone
+from kombu.exceptions import OperationalError as BrokerError
+
+from accountability.daily_checks import CHECKS, check_run
+from accountability.models import DailyCheckRun
+
+# Transient: a lost or busy database (deadlock, serialisation failure, restart), a broker hiccup
+# while a task queues e-mails, or a unique key taken by a concurrent run (the rerun skips it).
+TRANSIENT_ERRORS = (OperationalError, InterfaceError, IntegrityError, BrokerError, ConnectionError, TimeoutError)
+
+TASK_OPTIONS = {
+    "bind": True,
+    "autoretry_for": TRANSIENT_ERRORS,
+    "retry_backoff": 15,
+    "retry_backoff_max": 600,
+    "retry_jitter": True,
+    "max_retries": 6,
+    "acks_late": True,
+    "reject_on_worker_lost": True,
+}
+# How long a check waits for today's reclassification that is still running (beat starts them later).
+WAIT_FOR_RECLASSIFY = timedelta(hours=2)
+
+
+def business_date(as_of: str | None, days_ago: int = 0) -> date:
+    day = date.fromisoformat(as_of) if as_of else timezone.localdate()
+    return day - timedelta(days=days_ago)
+
+
+def _reclassification_running(as_of: date) -> bool:
+    runs = DailyCheckRun.objects.filter(check_name="reclassify", as_of=as_of)
+    if runs.filter(status=DailyCheckRun.Status.DONE).exists():
+        return False
+    return runs.filter(
+        status=DailyCheckRun.Status.RUNNING, started_at__gte=timezone.now() - WAIT_FOR_RECLASSIFY
+    ).exists()
+
+
+def _run(task, name: str, as_of: str | None, days_ago: int) -> dict:
+    day = business_date(as_of, days_ago)
+    if CHECKS[name].after_reclassify and _reclassification_running(day):
+        raise task.retry(countdown=120, max_retries=60)
+    run = check_run(name=name, as_of=day, runner=f"celery {task.request.hostname or ''}".strip())
+    return {"run": run.pk, "as_of": day.isoformat(), **run.counts}
+
+
+@shared_task(name="accountability.check_reclassify", **TASK_OPTIONS)
+def check_reclassify(self, as_of: str | None = None, days_ago: int = 0) -> dict:
+    return _run(self, "reclassify", as_of, days_ago)
+
+
+@shared_task(name="accountability.check_deadline_reminders", **TASK_OPTIONS)
+def check_deadline_reminders(self, as_of: str | None = None, days_ago: int = 0) -> dict:
+    return _run(self, "deadline_reminders", as_of, days_ago)
+
+
+@shared_task(name="accountability.check_deadline_missed", **TASK_OPTIONS)
+def check_deadline_missed(self, as_of: str | None = None, days_ago: int = 0) -> dict:
+    return _run(self, "deadline_missed", as_of, days_ago)
+
+
+@shared_task(name="accountability.check_recovered_in_time", **TASK_OPTIONS)
+def check_recovered_in_time(self, as_of: str | None = None, days_ago: int = 0) -> dict:
+    return _run(self, "recovered_in_time", as_of, days_ago)
+
+
+@shared_task(name="accountability.check_promises", **TASK_OPTIONS)
+def check_promises(self, as_of: str | None = None, days_ago: int = 0) -> dict:
+    return _run(self, "promises", as_of, days_ago)
+
+
+@shared_task(name="accountability.check_limitation", **TASK_OPTIONS)
+def check_limitation(self, as_of: str | None = None, days_ago: int = 0) -> dict:
+    return _run(self, "limitation", as_of, days_ago)
+
+
+@shared_task(name="accountability.check_loans_by_loans", **TASK_OPTIONS)
+def check_loans_by_loans(self, as_of: str | None = None, days_ago: int = 0) -> dict:
+    return _run(self, "loans_by_loans", as_of, days_ago)
+
+
+@shared_task(name="accountability.check_watch_list", **TASK_OPTIONS)
+def check_watch_list(self, as_of: str | None = None, days_ago: int = 0) -> dict:
+    return _run(self, "watch_list", as_of, days_ago)
+
+
+@shared_task(name="accountability.check_month_end_snapshot", **TASK_OPTIONS)
+def check_month_end_snapshot(self, as_of: str | None = None, days_ago: int = 0) -> dict:
+    return _run(self, "month_end_snapshot", as_of, days_ago)
+
+
+CHECK_TASKS = {
+    "reclassify": check_reclassify,
+    "deadline_reminders": check_deadline_reminders,
+    "deadline_missed": check_deadline_missed,
+    "recovered_in_time": check_recovered_in_time,
+    "promises": check_promises,
+    "limitation": check_limitation,
+    "loans_by_loans": check_loans_by_loans,
+    "watch_list": check_watch_list,
+    "month_end_snapshot": check_month_end_snapshot,
+}
+
+
+def checks_chain(*, as_of: date, only: list[str] | None = None, queue: str | None = None):
+    """All checks (or `only`) for one date as a Celery chain, in order: each after the one before."""
+    from celery import chain
+
+    names = [n for n in CHECKS if not only or n in only]
+    options = {"queue": queue} if queue else {}
+    return chain(*(CHECK_TASKS[n].si(as_of=as_of.isoformat()).set(**options) for n in names))
+
+
+@shared_task(name="accountability.case_recovered", **TASK_OPTIONS)
+def case_recovered(self, case_id: int, as_of: str) -> int:
+    """Queued on commit when a case moves to recovered: rewards and lifts, without delay."""
+    from accountability.services import case_recovered_in_time
+    from collections_app.models import CollectionCase
+
+    case = CollectionCase.objects.filter(pk=case_id).first()
+    if case is None:
+        return 0
+    return len(case_recovered_in_time(case=case, as_of=date.fromisoformat(as_of)))

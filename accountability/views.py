@@ -1,0 +1,305 @@
+"""Accountability pages. Thin: the selectors read, the services write."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+from django_tables2 import RequestConfig
+
+from accountability import selectors
+from accountability.export import records_csv
+from accountability.filters import FlagFilter, RecordFilter, WatchListFilter
+from accountability.forms import DecisionForm, DivisionForm, FlagReviewForm, ProposalForm, officers_for_case
+from accountability.models import AccountabilityRecord, LoansByLoansFlag, RecordState
+from accountability.services import (
+    RecordChanged,
+    loans_by_loans_review,
+    record_decide,
+    record_propose,
+    responsibility_assign,
+)
+from accountability.tables import FlagTable, RecordTable, WatchListTable
+from collections_app.models import CollectionCase
+from loans.access import get_for_user_or_404, visible_branch_ids
+from loans.models import Role, User
+
+BOARD_ROLES = ("manager", "admin", "auditor")
+
+
+def _errors(exc: ValidationError | PermissionDenied) -> str:
+    if isinstance(exc, ValidationError):
+        return " ".join(exc.messages)
+    return str(exc) or "You may not do this."
+
+
+def _require_board(user) -> None:
+    if user.role not in BOARD_ROLES and not user.is_superuser:
+        raise PermissionDenied("The accountability board is for managers, administrators and auditors.")
+
+
+# --- the officer's page ------------------------------------------------------------------------------
+
+
+@login_required
+def mine(request: HttpRequest) -> HttpResponse:
+    """My responsibilities: time limits, days left, amounts; my sanctions and rewards; my watch list."""
+    as_of = timezone.localdate()
+    page = Paginator(selectors.my_responsibilities(user=request.user), 25).get_page(request.GET.get("page"))
+    for share in page.object_list:
+        share.days_left = share.assignment.days_left(as_of)
+    watch_day = selectors.latest_watch_list_day()
+    return render(
+        request,
+        "accountability/mine.html",
+        {
+            "as_of": as_of,
+            "page_obj": page,
+            "summary": selectors.my_summary(user=request.user, as_of=as_of),
+            "records": list(selectors.my_records(user=request.user)[:10]),
+            "watch_day": watch_day,
+            "watched": list(
+                selectors.watch_list_for_user(user=request.user, as_of=watch_day)
+                .filter(officer=request.user)
+                .order_by("-days_past_due")[:10]
+            ),
+        },
+    )
+
+
+# --- the manager's board -----------------------------------------------------------------------------
+
+
+@login_required
+def board(request: HttpRequest) -> HttpResponse:
+    _require_board(request.user)
+    as_of = timezone.localdate()
+    filterset = RecordFilter(
+        request.GET or None, queryset=selectors.records_for_user(user=request.user), user=request.user
+    )
+    if request.GET.get("export") == "csv":
+        return records_csv(filterset.qs.order_by("-proposed_on", "-id"))
+    table = RecordTable(filterset.qs)
+    RequestConfig(request, paginate={"per_page": 25}).configure(table)
+    to_decide = list(selectors.records_to_decide(user=request.user)[:20])
+    for record in to_decide:
+        record.refusal = record.decision_refusal(request.user, in_scope=True)  # read via visible_to
+        record.decisions = _decisions_for(record)
+    officers = selectors.records_by_officer(user=request.user, as_of=as_of)
+    officer_page = Paginator(officers, 15).get_page(request.GET.get("officers"))
+    export_query = request.GET.copy()
+    export_query["export"] = "csv"
+    return render(
+        request,
+        "accountability/board.html",
+        {
+            "as_of": as_of,
+            "filter": filterset,
+            "table": table,
+            "to_decide": to_decide,
+            "to_decide_total": selectors.records_to_decide(user=request.user).count(),
+            "officer_page": officer_page,
+            "export_url": f"?{export_query.urlencode()}",
+            "runs": selectors.last_check_runs(),
+        },
+    )
+
+
+@login_required
+def record_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    record = selectors.record_detail_for_user(user=request.user, pk=pk)
+    return render(
+        request,
+        "accountability/record_detail.html",
+        {
+            "record": record,
+            "refusal": record.decision_refusal(request.user, in_scope=True),  # read via visible_to
+            "history": selectors.record_history(record=record),
+            "decisions": _decisions_for(record),
+        },
+    )
+
+
+def _decisions_for(record: AccountabilityRecord) -> list[tuple[str, str]]:
+    """The buttons a decider sees for the record's state (the transitions decide what is allowed)."""
+    if record.state == RecordState.PROPOSED:
+        first = ("impose", "Impose") if record.is_sanction else ("honour", "Grant and honour")
+        return [first, ("waive", "Waive")]
+    if record.state == RecordState.TO_BE_LIFTED or (record.state == RecordState.IMPOSED and record.is_sanction):
+        return [("lift", "Lift")]
+    if record.state == RecordState.IMPOSED:
+        return [("honour", "Honour")]
+    return []
+
+
+@login_required
+@require_POST
+def record_decide_view(request: HttpRequest, pk: int) -> HttpResponse:
+    record = selectors.record_detail_for_user(user=request.user, pk=pk)
+    form = DecisionForm(request.POST)
+    back = request.POST.get("next") or record.get_absolute_url()
+    if not back.startswith("/"):
+        back = record.get_absolute_url()
+    if not form.is_valid():
+        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+        return redirect(back)
+    try:
+        record = record_decide(
+            record=record,
+            decision=form.cleaned_data["decision"],
+            actor=request.user,
+            reason=form.cleaned_data["reason"],
+            seen_state=form.cleaned_data["seen_state"],
+        )
+    except RecordChanged as exc:
+        messages.warning(request, str(exc))
+    except (ValidationError, PermissionDenied) as exc:
+        messages.error(request, _errors(exc))
+    else:
+        messages.success(
+            request,
+            f"{record.get_record_type_display()} for {record.officer.display_name}: {record.state_label.lower()}.",
+        )
+    return redirect(back)
+
+
+@login_required
+def record_new(request: HttpRequest) -> HttpResponse:
+    if request.user.role != Role.MANAGER:
+        raise PermissionDenied("Only a manager proposes sanctions and rewards.")
+    ids = visible_branch_ids(request.user)
+    officers = User.objects.filter(is_active=True, role__in=[Role.OFFICER, Role.MANAGER]).exclude(pk=request.user.pk)
+    if ids is not None:
+        officers = officers.filter(branch__in=ids)
+    case = None
+    case_id = request.POST.get("case") or request.GET.get("case")
+    if case_id and str(case_id).isdigit():
+        case = get_for_user_or_404(CollectionCase.objects.select_related("loan"), request.user, pk=int(case_id))
+    form = ProposalForm(
+        request.POST or None,
+        officers=officers.order_by("last_name", "username"),
+        initial={"case": case.pk if case else None, "officer": case.officer_id if case else None},
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            record = record_propose(
+                officer=form.cleaned_data["officer"],
+                record_type=form.cleaned_data["record_type"],
+                reason=form.cleaned_data["reason"],
+                amount=form.cleaned_data["amount"],
+                case=case,
+                actor=request.user,
+                as_of=timezone.localdate(),
+            )
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        except PermissionDenied as exc:
+            form.add_error(None, _errors(exc))
+        else:
+            messages.success(request, "Proposed: another manager decides it.")
+            return redirect(record)
+    return render(
+        request,
+        "accountability/record_form.html",
+        {"form": form, "case": case},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+# --- responsibility of a case ---------------------------------------------------------------------------
+
+
+@login_required
+def case_responsibility(request: HttpRequest, case_pk: int) -> HttpResponse:
+    case = selectors.case_for_user(user=request.user, pk=case_pk)
+    as_of = timezone.localdate()
+    may_divide = request.user.role == Role.MANAGER and case.is_open and case.measure != "written_off"
+    form = None
+    if may_divide:
+        current = next((d for d in selectors.case_divisions(case=case) if d.ended_on is None), None)
+        initial = {"recovery_deadline": current.recovery_deadline if current else case.recovery_deadline}
+        if current:
+            initial["promised_reward"] = current.promised_reward
+            for i, share in enumerate(current.shares.all(), start=1):
+                initial[f"officer_{i}"], initial[f"share_{i}"] = str(share.officer_id), share.share
+        form = DivisionForm(request.POST or None, officers=officers_for_case(case), initial=initial)
+        if request.method == "POST" and form.is_valid():
+            try:
+                responsibility_assign(
+                    case=case,
+                    shares=form.cleaned_data["shares"],
+                    recovery_deadline=form.cleaned_data["recovery_deadline"],
+                    promised_reward=form.cleaned_data["promised_reward"],
+                    reason=form.cleaned_data["reason"],
+                    actor=request.user,
+                    as_of=as_of,
+                )
+            except ValidationError as exc:
+                for field, errors in exc.message_dict.items():
+                    form.add_error(field if field in form.fields else None, errors)
+            except PermissionDenied as exc:
+                form.add_error(None, _errors(exc))
+            else:
+                messages.success(request, "New division of responsibility recorded; the earlier one is kept.")
+                return redirect("accountability:case_responsibility", case_pk=case.pk)
+    elif request.method == "POST":
+        raise PermissionDenied("Only a manager of the case's branches divides responsibility.")
+    divisions = selectors.case_divisions(case=case)
+    records = selectors.records_for_user(user=request.user).filter(case=case).order_by("-created_at")[:20]
+    return render(
+        request,
+        "accountability/case_responsibility.html",
+        {"case": case, "as_of": as_of, "divisions": divisions, "form": form, "records": records},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+# --- prevention ---------------------------------------------------------------------------------------
+
+
+@login_required
+def prevention(request: HttpRequest) -> HttpResponse:
+    tab = "loans_by_loans" if request.GET.get("tab") == "loans_by_loans" else "watch_list"
+    context = {"tab": tab, "is_manager": request.user.role == Role.MANAGER}
+    if tab == "watch_list":
+        day = selectors.latest_watch_list_day()
+        filterset = WatchListFilter(
+            request.GET or None, queryset=selectors.watch_list_for_user(user=request.user, as_of=day), user=request.user
+        )
+        table = WatchListTable(filterset.qs)
+        context.update({"day": day})
+    else:
+        filterset = FlagFilter(
+            request.GET or None, queryset=selectors.flags_for_user(user=request.user), user=request.user
+        )
+        table = FlagTable(filterset.qs)
+        context["review_form"] = FlagReviewForm()
+    RequestConfig(request, paginate={"per_page": 25}).configure(table)
+    context.update({"filter": filterset, "table": table})
+    return render(request, "accountability/prevention.html", context)
+
+
+@login_required
+@require_POST
+def flag_review(request: HttpRequest, pk: int) -> HttpResponse:
+    flag = get_for_user_or_404(LoansByLoansFlag, request.user, pk=pk)
+    form = FlagReviewForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose confirm or clear, and write a note.")
+    else:
+        try:
+            loans_by_loans_review(
+                flag=flag, status=form.cleaned_data["status"], note=form.cleaned_data["note"], actor=request.user
+            )
+        except (ValidationError, PermissionDenied) as exc:
+            messages.error(request, _errors(exc))
+        else:
+            messages.success(request, "Flag reviewed.")
+    return redirect(reverse("accountability:prevention") + "?tab=loans_by_loans")

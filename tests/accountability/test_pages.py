@@ -1,0 +1,353 @@
+"""The accountability pages: who sees what, the decisions through the page, export, query counts."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from accountability.daily_checks import check_run
+from accountability.models import AccountabilityRecord, LoansByLoansFlag, ResponsibilityAssignment
+from accountability.services import record_propose
+from tests.accountability.conftest import divide, open_npl_case
+from tests.factories import LoanFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def today():
+    return timezone.localdate()
+
+
+@pytest.fixture
+def late_case(branch, officer, today):
+    """A case whose time limit passed yesterday, with its sanction proposed."""
+    case = open_npl_case(branch=branch, officer=officer, opened_on=today - timedelta(days=200), loan_no="RIV-LATE")
+    check_run(name="deadline_missed", as_of=today)
+    return case
+
+
+def _book(branch, officer, today, n):
+    for _ in range(n):
+        open_npl_case(branch=branch, officer=officer, opened_on=today - timedelta(days=200))
+    check_run(name="deadline_missed", as_of=today)
+
+
+# --- my responsibilities --------------------------------------------------------------------------
+
+
+def test_officer_sees_time_limits_days_left_and_amounts(client, branch, officer, officer2, manager, today):
+    case = open_npl_case(branch=branch, officer=officer, opened_on=today - timedelta(days=10), loan_no="RIV-MINE")
+    divide(
+        case,
+        manager,
+        [(officer, Decimal("75")), (officer2, Decimal("25"))],
+        deadline=today + timedelta(days=5),
+        as_of=today,
+    )
+    client.force_login(officer)
+    html = client.get(reverse("accountability:mine")).content.decode()
+    assert "RIV-MINE" in html and "75%" in html
+    assert 'data-days-left="5"' in html and "5 days" in html
+    assert "81,500.00" in html  # still owed: 80,000 + 1,000 + 500
+    assert "61,125.00" in html  # my part: 75%
+
+
+def test_my_responsibilities_query_count_does_not_grow(client, branch, officer, today, django_assert_max_num_queries):
+    client.force_login(officer)
+    _book(branch, officer, today, 2)
+    with django_assert_max_num_queries(16) as few:
+        assert client.get(reverse("accountability:mine")).status_code == 200
+    _book(branch, officer, today, 12)
+    with django_assert_max_num_queries(16) as many:
+        client.get(reverse("accountability:mine"))
+    assert len(few.captured_queries) == len(many.captured_queries)
+
+
+# --- the board -----------------------------------------------------------------------------------
+
+
+def test_board_shows_proposals_to_decide_first(client, late_case, manager, officer):
+    client.force_login(manager)
+    html = client.get(reverse("accountability:board")).content.decode()
+    assert "Decide first" in html and "RIV-LATE" in html and "Wage stop" in html
+    assert 'value="impose"' in html and 'value="waive"' in html
+
+
+@pytest.mark.parametrize("persona", ["officer", "outsider"])
+def test_officers_may_not_open_the_board(client, request, persona):
+    client.force_login(request.getfixturevalue(persona))
+    assert client.get(reverse("accountability:board")).status_code == 403
+
+
+def test_auditor_reads_the_board_but_cannot_decide(client, late_case, auditor):
+    client.force_login(auditor)
+    html = client.get(reverse("accountability:board")).content.decode()
+    assert "RIV-LATE" in html and "Only a manager decides" in html
+    record = AccountabilityRecord.objects.get()
+    client.post(
+        reverse("accountability:record_decide", args=[record.pk]), {"decision": "impose", "seen_state": "proposed"}
+    )
+    record.refresh_from_db()
+    assert record.state == "proposed"
+
+
+def test_manager_imposes_through_the_page_and_the_officer_is_told(client, late_case, manager, officer):
+    record = AccountabilityRecord.objects.get()
+    client.force_login(manager)
+    response = client.post(
+        reverse("accountability:record_decide", args=[record.pk]),
+        {"decision": "impose", "seen_state": "proposed", "reason": "Repeated delays", "next": "/accountability/board/"},
+    )
+    assert response.status_code == 302 and response["Location"] == "/accountability/board/"
+    record.refresh_from_db()
+    assert (record.state, record.decided_by, record.decision_reason) == ("imposed", manager, "Repeated delays")
+    assert officer.notifications.filter(kind="record.decided").exists()
+
+
+def test_a_stale_page_is_told_the_record_changed(client, late_case, manager, manager2):
+    record = AccountabilityRecord.objects.get()
+    client.force_login(manager2)
+    client.post(
+        reverse("accountability:record_decide", args=[record.pk]),
+        {"decision": "waive", "seen_state": "proposed", "reason": "Sick leave"},
+    )
+    client.force_login(manager)
+    response = client.post(
+        reverse("accountability:record_decide", args=[record.pk]),
+        {"decision": "impose", "seen_state": "proposed"},
+        follow=True,
+    )
+    assert "Someone decided this record" in response.content.decode()
+    record.refresh_from_db()
+    assert record.state == "waived"
+
+
+def test_waiving_without_a_reason_is_refused_on_the_page(client, late_case, manager):
+    record = AccountabilityRecord.objects.get()
+    client.force_login(manager)
+    response = client.post(
+        reverse("accountability:record_decide", args=[record.pk]),
+        {"decision": "waive", "seen_state": "proposed"},
+        follow=True,
+    )
+    assert "Say why it is waived" in response.content.decode()
+    record.refresh_from_db()
+    assert record.state == "proposed"
+
+
+def test_board_query_count_does_not_grow(client, branch, officer, manager, today, django_assert_max_num_queries):
+    client.force_login(manager)
+    _book(branch, officer, today, 2)
+    with django_assert_max_num_queries(30) as few:
+        assert client.get(reverse("accountability:board")).status_code == 200
+    _book(branch, officer, today, 15)
+    with django_assert_max_num_queries(30) as many:
+        client.get(reverse("accountability:board"))
+    assert len(few.captured_queries) == len(many.captured_queries)
+
+
+def test_board_filters_by_state_and_officer(client, late_case, manager, officer, officer2):
+    client.force_login(manager)
+    assert "RIV-LATE" in client.get(reverse("accountability:board") + f"?officer={officer.pk}").content.decode()
+    html = client.get(reverse("accountability:board") + f"?officer={officer2.pk}&state=imposed").content.decode()
+    assert "No record matches" in html
+
+
+def test_export_is_a_csv_of_the_filtered_records_with_formulas_neutralised(client, late_case, manager, officer2, today):
+    record_propose(
+        officer=officer2,
+        record_type="compensation",
+        amount="1200",
+        reason='=HYPERLINK("evil")',
+        actor=manager,
+        as_of=today,
+    )
+    client.force_login(manager)
+    response = client.get(reverse("accountability:board") + "?export=csv&record_type=compensation")
+    assert response["Content-Type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode().lstrip("\ufeff"))))
+    assert rows[0][:3] == ["No.", "Proposed on", "Officer"]
+    assert len(rows) == 2
+    data = dict(zip(rows[0], rows[1], strict=True))
+    assert data["Reason"] == '\'=HYPERLINK("evil")' and data["Amount"] == "1200.00" and data["Officer"] == "officer2"
+
+
+def test_outside_manager_sees_no_record_and_gets_404_for_one(client, late_case, outside_manager):
+    record = AccountabilityRecord.objects.get()
+    client.force_login(outside_manager)
+    assert "RIV-LATE" not in client.get(reverse("accountability:board")).content.decode()
+    assert client.get(reverse("accountability:record_detail", args=[record.pk])).status_code == 404
+
+
+def test_an_officer_sees_their_own_record_but_not_a_colleagues(client, late_case, officer, officer2):
+    record = AccountabilityRecord.objects.get()
+    client.force_login(officer)
+    html = client.get(reverse("accountability:record_detail", args=[record.pk])).content.decode()
+    assert "Wage stop for" in html and "Only a manager decides" in html
+    client.force_login(officer2)
+    assert client.get(reverse("accountability:record_detail", args=[record.pk])).status_code == 404
+
+
+def test_record_page_shows_its_history(client, late_case, manager):
+    record = AccountabilityRecord.objects.get()
+    client.force_login(manager)
+    html = client.get(reverse("accountability:record_detail", args=[record.pk])).content.decode()
+    assert "accountability.proposed" in html and "the daily checks" in html
+
+
+# --- proposals and divisions through the pages ----------------------------------------------------
+
+
+def test_manager_proposes_compensation_for_an_npl_formed_by_human_factors(client, npl_case, manager, officer):
+    client.force_login(manager)
+    url = reverse("accountability:record_new") + f"?case={npl_case.pk}"
+    assert client.get(url).status_code == 200
+    response = client.post(
+        url, {"officer": officer.pk, "record_type": "compensation", "reason": "Lent against rules", "case": npl_case.pk}
+    )
+    assert response.status_code == 400 and "Give the amount" in response.content.decode()
+    client.post(
+        url,
+        {
+            "officer": officer.pk,
+            "record_type": "compensation",
+            "amount": "5000",
+            "case": npl_case.pk,
+            "reason": "Lent against the credit rules",
+        },
+    )
+    record = AccountabilityRecord.objects.get()
+    assert (record.kind, record.amount, record.proposed_by, record.case) == (
+        "sanction",
+        Decimal("5000.00"),
+        manager,
+        npl_case,
+    )
+
+
+def test_officers_may_not_propose(client, officer):
+    client.force_login(officer)
+    assert client.get(reverse("accountability:record_new")).status_code == 403
+
+
+def test_manager_divides_responsibility_on_the_page(client, npl_case, manager, officer, officer2, today):
+    client.force_login(manager)
+    url = reverse("accountability:case_responsibility", args=[npl_case.pk])
+    html = client.get(url).content.decode()
+    assert "New division of responsibility" in html
+    deadline = (today + timedelta(days=90)).isoformat()
+    bad = client.post(
+        url,
+        {
+            "officer_1": officer.pk,
+            "share_1": "60",
+            "officer_2": officer2.pk,
+            "share_2": "30",
+            "recovery_deadline": deadline,
+            "promised_reward": "bonus",
+            "reason": "Split",
+        },
+    )
+    assert bad.status_code == 400 and "add up to 90%" in bad.content.decode()
+    client.post(
+        url,
+        {
+            "officer_1": officer.pk,
+            "share_1": "60",
+            "officer_2": officer2.pk,
+            "share_2": "40",
+            "recovery_deadline": deadline,
+            "promised_reward": "bonus",
+            "reason": "Split",
+        },
+    )
+    current = ResponsibilityAssignment.objects.get(case=npl_case, ended_on__isnull=True)
+    assert sorted((s.officer.username, s.share) for s in current.shares.all()) == [
+        ("officer", Decimal("60.00")),
+        ("officer2", Decimal("40.00")),
+    ]
+    html = client.get(url).content.decode()
+    assert html.count("current") >= 1 and "Opened with the case" in html  # the first division is kept
+
+
+def test_officer_reads_the_division_but_cannot_change_it(client, npl_case, officer, officer2):
+    client.force_login(officer)
+    url = reverse("accountability:case_responsibility", args=[npl_case.pk])
+    assert "New division" not in client.get(url).content.decode()
+    assert client.post(url, {"officer_1": officer2.pk, "share_1": "100"}).status_code == 403
+
+
+def test_outsider_gets_404_for_a_case_division(client, npl_case, outsider):
+    client.force_login(outsider)
+    assert client.get(reverse("accountability:case_responsibility", args=[npl_case.pk])).status_code == 404
+
+
+# --- prevention ---------------------------------------------------------------------------------------
+
+
+def test_prevention_lists_the_latest_watch_list_scoped_to_the_user(client, branch, other_branch, officer, today):
+    LoanFactory(
+        branch=branch, responsible_officer=officer, loan_no="RIV-WATCH", overdue_since=today - timedelta(days=3)
+    )
+    LoanFactory(branch=other_branch, loan_no="HIL-WATCH", overdue_since=today - timedelta(days=3))
+    check_run(name="watch_list", as_of=today)
+    client.force_login(officer)
+    html = client.get(reverse("accountability:prevention")).content.decode()
+    assert "RIV-WATCH" in html and "HIL-WATCH" not in html and "Past due while still normal" in html
+
+
+def test_manager_reviews_a_loans_by_loans_flag(client, npl_case, branch, officer, manager):
+    from collections_app.services import recovery_record
+
+    recovery_record(
+        case=npl_case, actor=officer, received_on=date(2026, 3, 2), amount=Decimal("3000"), as_of=date(2026, 3, 2)
+    )
+    LoanFactory(
+        branch=branch,
+        borrower=npl_case.loan.borrower,
+        issuing_officer=officer,
+        loan_no="RIV-NEW",
+        disbursed_on=date(2026, 3, 9),
+        maturity_on=date(2027, 3, 9),
+    )
+    check_run(name="loans_by_loans", as_of=date(2026, 3, 9))
+    client.force_login(manager)
+    html = client.get(reverse("accountability:prevention") + "?tab=loans_by_loans").content.decode()
+    assert "RIV-NEW" in html and "To review" in html
+    flag = LoansByLoansFlag.objects.get()
+    client.post(reverse("accountability:flag_review", args=[flag.pk]), {"status": "confirmed", "note": "Evergreening"})
+    flag.refresh_from_db()
+    assert (flag.status, flag.reviewed_by) == ("confirmed", manager)
+
+
+def test_prevention_query_count_does_not_grow(client, branch, officer, today, django_assert_max_num_queries):
+    client.force_login(officer)
+    for tab in ("watch_list", "loans_by_loans"):
+        LoanFactory(branch=branch, responsible_officer=officer, overdue_since=today - timedelta(days=3))
+        check_run(name="watch_list", as_of=today)
+        with django_assert_max_num_queries(14) as few:
+            client.get(reverse("accountability:prevention") + f"?tab={tab}")
+        for _ in range(10):
+            LoanFactory(branch=branch, responsible_officer=officer, overdue_since=today - timedelta(days=3))
+        from accountability.models import WatchListEntry
+
+        WatchListEntry.objects.all().delete()
+        check_run(name="watch_list", as_of=today)
+        with django_assert_max_num_queries(14) as many:
+            client.get(reverse("accountability:prevention") + f"?tab={tab}")
+        assert len(few.captured_queries) == len(many.captured_queries)
+
+
+def test_menu_shows_the_pages_by_role(client, officer, manager):
+    client.force_login(officer)
+    html = client.get(reverse("accountability:mine")).content.decode()
+    assert "My responsibilities" in html and ">Accountability<" not in html
+    client.force_login(manager)
+    assert ">Accountability<" in client.get(reverse("accountability:mine")).content.decode()
