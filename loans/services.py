@@ -127,21 +127,38 @@ def _change_for(row: Sequence[Any], as_of: date) -> _Change | None:
     )
 
 
+# A per-connection scratch table, emptied at every commit: COPY is the cheapest way to hand
+# PostgreSQL a batch (binary adaptation of 14 arrays cost twice as much).
+_PG_BATCH_TABLE = """
+CREATE TEMP TABLE IF NOT EXISTS reclassify_batch (
+    id bigint, old_five text, new_five text, old_four text, new_four text, five_rule text,
+    four_rule text, five_reason text, four_reason text, provision numeric, old_five_rule text,
+    old_four_rule text, old_provision numeric, outstanding numeric
+) ON COMMIT DELETE ROWS
+"""
+_PG_BATCH_COLUMNS = (
+    "loan_id",
+    "old_five",
+    "new_five",
+    "old_four",
+    "new_four",
+    "five_rule",
+    "four_rule",
+    "five_reason",
+    "four_reason",
+    "provision",
+    "old_five_rule",
+    "old_four_rule",
+    "old_provision",
+    "outstanding",
+)
 _PG_APPLY = """
-WITH v AS (
-    SELECT * FROM unnest(
-        %(ids)s::bigint[], %(old_five)s::text[], %(new_five)s::text[], %(old_four)s::text[],
-        %(new_four)s::text[], %(five_rule)s::text[], %(four_rule)s::text[], %(five_reason)s::text[],
-        %(four_reason)s::text[], %(provision)s::numeric[], %(old_five_rule)s::text[],
-        %(old_four_rule)s::text[], %(old_provision)s::numeric[], %(outstanding)s::numeric[]
-    ) AS v(id, old_five, new_five, old_four, new_four, five_rule, four_rule, five_reason,
-           four_reason, provision, old_five_rule, old_four_rule, old_provision, outstanding)
-), upd AS (
+WITH upd AS (
     UPDATE loans_loan l
        SET five_level_class = v.new_five, four_level_class = v.new_four,
            five_level_rule = v.five_rule, four_level_rule = v.four_rule,
            specific_provision = v.provision, updated_at = %(now)s
-      FROM v
+      FROM reclassify_batch v
      WHERE l.id = v.id
        -- conditional: a row someone else changed since we read it is left for the next run
        AND l.five_level_class = v.old_five AND l.four_level_class = v.old_four
@@ -153,11 +170,11 @@ WITH v AS (
         (loan_id, scheme, from_class, to_class, source, rule, reason, actor_id, as_of, created_at)
     SELECT v.id, 'five_level', v.old_five, v.new_five, 'rule', v.five_rule, v.five_reason,
            %(actor)s::bigint, %(as_of)s::date, %(now)s::timestamptz
-      FROM v JOIN upd ON upd.id = v.id WHERE v.old_five <> v.new_five
+      FROM reclassify_batch v JOIN upd ON upd.id = v.id WHERE v.old_five <> v.new_five
     UNION ALL
     SELECT v.id, 'four_level', v.old_four, v.new_four, 'rule', v.four_rule, v.four_reason,
            %(actor)s::bigint, %(as_of)s::date, %(now)s::timestamptz
-      FROM v JOIN upd ON upd.id = v.id WHERE v.old_four <> v.new_four
+      FROM reclassify_batch v JOIN upd ON upd.id = v.id WHERE v.old_four <> v.new_four
 )
 SELECT id FROM upd
 """
@@ -169,28 +186,17 @@ def _apply_changes(changes: list[_Change], *, as_of: date, actor_id: int | None)
         return set()
     now = timezone.now()
     if connection.vendor == "postgresql":
-        params = {
-            "ids": [c.loan_id for c in changes],
-            "old_five": [c.old_five for c in changes],
-            "new_five": [c.new_five for c in changes],
-            "old_four": [c.old_four for c in changes],
-            "new_four": [c.new_four for c in changes],
-            "five_rule": [c.five_rule for c in changes],
-            "four_rule": [c.four_rule for c in changes],
-            "five_reason": [c.five_reason for c in changes],
-            "four_reason": [c.four_reason for c in changes],
-            "provision": [c.provision for c in changes],
-            "old_five_rule": [c.old_five_rule for c in changes],
-            "old_four_rule": [c.old_four_rule for c in changes],
-            "old_provision": [c.old_provision for c in changes],
-            "outstanding": [c.outstanding for c in changes],
-            "actor": actor_id,
-            "as_of": as_of,
-            "now": now,
-        }
+        # The scratch table empties on commit: this must run inside the batch's transaction.
+        assert connection.in_atomic_block, "_apply_changes runs inside transaction.atomic()"
         with connection.cursor() as cursor:
-            cursor.execute(_PG_APPLY, params)
-            return {row[0] for row in cursor.fetchall()}
+            cursor.execute(_PG_BATCH_TABLE)
+            with cursor.cursor.copy("COPY reclassify_batch FROM STDIN") as copy:
+                for c in changes:
+                    copy.write_row([getattr(c, name) for name in _PG_BATCH_COLUMNS])
+            cursor.execute(_PG_APPLY, {"actor": actor_id, "as_of": as_of, "now": now})
+            updated = {row[0] for row in cursor.fetchall()}
+            cursor.execute("TRUNCATE reclassify_batch")
+            return updated
     # Portable fallback (SQLite, the embedded default): a conditional update per changed row.
     updated: set[int] = set()
     history: list[ClassificationChange] = []
