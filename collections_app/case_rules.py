@@ -211,8 +211,21 @@ class MoveOption:
 
     @property
     def label(self) -> str:
-        verb = "Request" if self.mode == "request" else "Move to"
-        return f"{verb} {self.target.label.lower().lstrip('123456 ')}"
+        return MOVE_LABELS[self.target]
+
+
+# The case page's button for each move.
+MOVE_LABELS = {
+    Measure.COLLABORATIVE: "Move to collaborative",
+    Measure.LEGAL: "Request legal action",
+    Measure.SPECIAL_TEAM: "Request a special team",
+    Measure.PRESSURE: "Move to pressure",
+    Measure.DISPOSAL: "Request disposal",
+    Measure.RECOVERED: "Mark recovered",
+    Measure.REVITALISED: "Request revitalisation",
+    Measure.WRITTEN_OFF: "Request write-off",
+    Measure.CLOSED: "Request closing",
+}
 
 
 def move_options(facts: CaseFacts, actor: ActorFacts, pending: Mapping[str, int] | None = None) -> list[MoveOption]:

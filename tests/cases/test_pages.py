@@ -169,7 +169,7 @@ def test_the_case_page_shows_facts_timeline_and_the_possible_moves(login, case, 
         'data-state="pressure"',
     ):
         assert text in html, text
-    assert "Move to recovered" in html and "outstanding" in html  # disabled, with the reason
+    assert "Mark recovered" in html and "outstanding" in html  # disabled, with the reason
     assert "Request disposal" in html and "Record a legal proceeding with a judgment" in html
 
 
