@@ -198,6 +198,8 @@ NPL_RULES: dict = json.loads(env.str("NPL_RULES", default="{}"))
 NPL_DEMO_SEEDERS = ["loans.demo.seed_demo", "collections_app.demo.seed_demo", "accountability.demo.seed_demo"]
 # Time of day (HH:MM, TIME_ZONE) at which Celery beat starts the daily checks.
 NPL_DAILY_CHECKS_AT = env.str("NPL_DAILY_CHECKS_AT", default="02:30")
+# Rows the daily checks handle per transaction: a killed run keeps every finished batch.
+NPL_DAILY_CHECKS_BATCH_SIZE = env.int("NPL_DAILY_CHECKS_BATCH_SIZE", default=1000)
 
 LOGGING = {
     "version": 1,
