@@ -12,9 +12,11 @@ from loans.models import (
     Collateral,
     Guarantee,
     Guarantor,
+    ImportBatch,
     Loan,
     User,
 )
+from loans.resources import LoanBookAdminMixin
 from loans.services import loans_reclassify
 
 
@@ -75,7 +77,7 @@ class ClassificationChangeInline(admin.TabularInline):
 
 
 @admin.register(Loan)
-class LoanAdmin(ScopedAdminMixin, admin.ModelAdmin):
+class LoanAdmin(ScopedAdminMixin, LoanBookAdminMixin, admin.ModelAdmin):
     list_display = [
         "loan_no",
         "borrower",
@@ -171,3 +173,26 @@ class ClassificationRunAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+
+@admin.register(ImportBatch)
+class ImportBatchAdmin(admin.ModelAdmin):
+    """Every import and dry run, read-only: who, when, which file, counts and errors (the rows on
+    the app's import page)."""
+
+    list_display = ["id", "created_at", "created_by", "source", "dry_run", "file_name", "status", "created",
+                    "updated", "unchanged", "error_count"]  # fmt: skip
+    list_filter = ["status", "source", "dry_run"]
+    search_fields = ["file_name", "created_by__username"]
+    list_select_related = ["created_by"]
+    date_hierarchy = "created_at"
+    readonly_fields = [f.name for f in ImportBatch._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def view_on_site(self, obj):
+        return obj.get_absolute_url()

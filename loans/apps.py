@@ -4,3 +4,12 @@ from django.apps import AppConfig
 class LoansConfig(AppConfig):
     name = "loans"
     verbose_name = "Loan book"
+
+    def ready(self) -> None:
+        # Menu entries of the import page and the exports (issue 5).
+        from loans.exporting import can_export
+        from loans.importing.services import can_import
+        from npl_recovery.navigation import NavItem, register
+
+        register(NavItem("Import", "loans:import_start", can_import))
+        register(NavItem("Exports", "loans:export_index", can_export))

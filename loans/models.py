@@ -469,6 +469,19 @@ class ImportBatch(models.Model):
     def summary(self) -> str:
         return f"created {self.created}, updated {self.updated}, unchanged {self.unchanged}"
 
+    @property
+    def progress_percent(self) -> int:
+        """Reading and checking each row is most of the work (to 80%); then the checks across
+        rows (to 85%) and the write (to 100%)."""
+        if self.is_finished:
+            return 100
+        if self.phase == self.Phase.WAITING:
+            return 0
+        if self.phase == self.Phase.READING:
+            total = max(self.rows_total, self.rows_read, 1)
+            return min(79, int(80 * self.rows_read / total))
+        return 85 if self.phase == self.Phase.WRITING else 80
+
 
 class ImportRow(models.Model):
     """The outcome of one row of an import batch (created, updated or unchanged)."""

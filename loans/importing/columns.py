@@ -7,7 +7,8 @@ column also accepts its Chinese name.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import itertools
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -238,3 +239,27 @@ def is_header_echo(header_map: HeaderMap, cells: Sequence[Any]) -> bool:
 def sheet_for_name(name: str) -> SheetSpec | None:
     key = normalise_word(name)
     return next((s for s in SHEETS if key in s.sheet_names), None)
+
+
+# Title rows above the header ("Loan book, June 2026") are skipped: the header is the first of the
+# first few rows that names at least two known columns.
+HEADER_SEARCH_ROWS = 10
+
+
+def find_header(
+    spec: SheetSpec, rows: Iterator[tuple[int, list[Any]]]
+) -> tuple[tuple[int, list[Any]], Iterator] | None:
+    """(header row, the remaining rows), or None for a sheet without any row."""
+    known = _aliases(spec.columns)
+    seen: list[tuple[int, list[Any]]] = []
+    for row in rows:
+        seen.append(row)
+        names = sum(1 for cell in row[1] if not is_blank(cell) and normalise_word(format_cell(cell)) in known)
+        if names >= 2:
+            return row, rows
+        if len(seen) >= HEADER_SEARCH_ROWS:
+            break
+    if not seen:
+        return None
+    # No row looks like a header: take the first, so its columns are reported as unknown.
+    return seen[0], itertools.chain(seen[1:], rows)

@@ -155,7 +155,9 @@ def _open_workbook(stream: IO[bytes], default: SheetSpec, opened: OpenedFile) ->
     except Exception:  # calamine raises several types for zip/xml/format problems
         raise ReadError(NOT_A_SPREADSHEET) from None
     opened._close.append(workbook.close)
-    names = [m.name for m in workbook.sheets_metadata if m.visible.name == "Visible"] or workbook.sheet_names
+    from python_calamine import SheetVisibleEnum
+
+    names = [m.name for m in workbook.sheets_metadata if m.visible == SheetVisibleEnum.Visible] or workbook.sheet_names
     claimed: dict[str, str] = {}
     for name in names:
         spec = sheet_for_name(name)

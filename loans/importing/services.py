@@ -34,6 +34,7 @@ from loans.importing.columns import (
     LOANS,
     HeaderMap,
     SheetSpec,
+    find_header,
     is_header_echo,
     map_headers,
 )
@@ -308,12 +309,12 @@ class _Import:
         table: str,
     ) -> None:
         rows = reader.rows
-        first = next(rows, None)
-        if first is None:
+        found = find_header(spec, rows)
+        if found is None:
             if spec is LOANS:
                 self.errors.row(spec, 1, "the file is empty; the first row must hold the column headers")
             return
-        header_row, header_cells = first
+        (header_row, header_cells), rows = found
         header_map, problems = map_headers(spec, header_row, header_cells)
         for problem in problems:
             if problem.column:

@@ -1,0 +1,182 @@
+"""The import page (admins), its progress and results, the template download, and the export
+downloads. Thin: the work is in loans.importing.services and loans.exporting."""
+
+from __future__ import annotations
+
+from django import forms
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+from django_htmx.http import HttpResponseClientRefresh
+
+from loans.exporting import EXPORTS, FORMATS, available_exports, can_export, export_response
+from loans.filters import LoanFilter
+from loans.importing.columns import SHEETS
+from loans.importing.services import can_import, import_batch_create
+from loans.importing.template import XLSX_CONTENT_TYPE, template_csv, template_xlsx
+from loans.models import ImportBatch, ImportRow
+
+ROWS_PER_PAGE = 100
+
+
+class ImportUploadForm(forms.Form):
+    loans_file = forms.FileField(
+        label="Loan book (CSV or XLSX)",
+        help_text="An XLSX file may also hold the Guarantees and Collateral sheets.",
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.xlsx,.xls"}),
+    )
+    guarantees_file = forms.FileField(
+        label="Guarantees (CSV, optional)",
+        required=False,
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.xlsx"}),
+    )
+    collateral_file = forms.FileField(
+        label="Collateral (CSV, optional)",
+        required=False,
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.xlsx"}),
+    )
+    as_of = forms.DateField(label="As of", widget=forms.DateInput(attrs={"type": "date"}))
+    dry_run = forms.BooleanField(
+        label="Dry run: check the file and count what would change, write nothing", required=False, initial=True
+    )
+
+
+def _require_importer(request: HttpRequest) -> None:
+    if not can_import(request.user):
+        raise PermissionDenied("Only an administrator may import the loan book.")
+
+
+def _may_view_batches(user) -> bool:
+    return can_import(user) or getattr(user, "is_auditor", False)
+
+
+def _batch_for(request: HttpRequest, pk: int) -> ImportBatch:
+    if not _may_view_batches(request.user):
+        raise Http404("No import batch found.")
+    return get_object_or_404(ImportBatch.objects.select_related("created_by"), pk=pk)
+
+
+def _enqueue(batch: ImportBatch) -> None:
+    from loans.tasks import import_loan_book
+
+    queue = getattr(settings, "NPL_IMPORT_QUEUE", None)
+    transaction.on_commit(lambda: import_loan_book.apply_async(args=[batch.pk], queue=queue))
+
+
+@login_required
+def import_start(request: HttpRequest) -> HttpResponse:
+    _require_importer(request)
+    form = ImportUploadForm(request.POST or None, request.FILES or None, initial={"as_of": timezone.localdate()})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        uploads = {name: data.get(f"{name}_file") for name in ("loans", "guarantees", "collateral")}
+        with transaction.atomic():
+            batch = import_batch_create(
+                actor=request.user,
+                source=ImportBatch.Source.PAGE,
+                dry_run=data["dry_run"],
+                as_of=data["as_of"],
+                file_name=" + ".join(u.name for u in uploads.values() if u),
+                files=uploads,
+            )
+            _enqueue(batch)
+        return redirect(batch)
+    batches = ImportBatch.objects.select_related("created_by")[:20]
+    return render(request, "loans/import.html", {"form": form, "batches": batches, "sheets": SHEETS})
+
+
+@login_required
+def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    batch = _batch_for(request, pk)
+    outcome = request.GET.get("outcome", "")
+    sheet = request.GET.get("sheet", "loans")
+    rows = ImportRow.objects.filter(batch=batch, sheet=sheet).order_by("row_no")
+    if outcome in ImportRow.Outcome.values:
+        rows = rows.filter(outcome=outcome)
+    page = Paginator(rows, ROWS_PER_PAGE).get_page(request.GET.get("page"))
+    context = {
+        "batch": batch,
+        "page": page,
+        "outcome": outcome,
+        "sheet": sheet,
+        "sheets": [s for s in SHEETS if s.code in batch.counts or s.code == "loans"],
+        "can_run": can_import(request.user)
+        and batch.dry_run
+        and batch.status == ImportBatch.Status.CHECKED
+        and bool(batch.loans_file),
+    }
+    return render(request, "loans/import_detail.html", context)
+
+
+@login_required
+def import_progress(request: HttpRequest, pk: int) -> HttpResponse:
+    batch = _batch_for(request, pk)
+    if batch.is_finished and request.htmx and request.GET.get("polling"):
+        # Finished while the page watched: reload it to show the results.
+        return HttpResponseClientRefresh()
+    return render(request, "loans/import_progress.html", {"batch": batch})
+
+
+@login_required
+@require_POST
+def import_run_checked(request: HttpRequest, pk: int) -> HttpResponse:
+    """Import for real a file whose dry run passed: a new batch over the same stored files."""
+    _require_importer(request)
+    checked = _batch_for(request, pk)
+    if not (checked.dry_run and checked.status == ImportBatch.Status.CHECKED and checked.loans_file):
+        raise PermissionDenied("Only a dry run that passed can be imported from here.")
+    with transaction.atomic():
+        batch = ImportBatch.objects.create(
+            created_by=request.user,
+            source=ImportBatch.Source.PAGE,
+            dry_run=False,
+            as_of=checked.as_of,
+            file_name=checked.file_name,
+            loans_file=checked.loans_file.name,
+            guarantees_file=checked.guarantees_file.name,
+            collateral_file=checked.collateral_file.name,
+        )
+        _enqueue(batch)
+    return redirect(batch)
+
+
+@login_required
+def import_template(request: HttpRequest, fmt: str) -> HttpResponse:
+    if fmt == "xlsx":
+        response = HttpResponse(template_xlsx(), content_type=XLSX_CONTENT_TYPE)
+        response["Content-Disposition"] = 'attachment; filename="loan-book-template.xlsx"'
+        return response
+    spec = next((s for s in SHEETS if s.code == request.GET.get("sheet", "loans")), None)
+    if fmt != "csv" or spec is None:
+        raise Http404
+    response = HttpResponse(template_csv(spec), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{spec.code}-template.csv"'
+    return response
+
+
+@login_required
+def export_index(request: HttpRequest) -> HttpResponse:
+    if not can_export(request.user):
+        raise PermissionDenied("Exports are for managers, administrators and auditors.")
+    return render(request, "loans/export.html", {"exports": available_exports(), "formats": FORMATS})
+
+
+@login_required
+def export_download(request: HttpRequest, name: str, fmt: str) -> HttpResponse:
+    if not can_export(request.user):
+        raise PermissionDenied("Exports are for managers, administrators and auditors.")
+    spec = EXPORTS.get(name)
+    if spec is None or not spec.available or fmt not in FORMATS:
+        raise Http404
+    queryset = spec.queryset(request.user)
+    if name == "loans":
+        # The loan list's filters, so its Export button exports what the list shows.
+        queryset = LoanFilter(request.GET or None, queryset=queryset, user=request.user).qs
+    as_of = timezone.localdate()
+    return export_response(spec, queryset, fmt=fmt, as_of=as_of, filename=f"{name}-{as_of:%Y%m%d}")

@@ -1,0 +1,161 @@
+"""Helpers for the import tests: loan-book files in memory, the bank they refer to, snapshots."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+from typing import Any
+
+import pytest
+
+from audit.models import AuditEvent
+from loans.importing.columns import COLLATERAL_COLUMNS, GUARANTEE_COLUMNS, LOAN_COLUMNS
+from loans.importing.services import ImportFiles, loan_book_import
+from loans.models import (
+    Borrower,
+    ClassificationChange,
+    Collateral,
+    Guarantee,
+    Guarantor,
+    ImportBatch,
+    Loan,
+    Role,
+)
+from tests.factories import UserFactory
+
+AS_OF = date(2026, 6, 30)
+LOAN_HEADER = [c.field for c in LOAN_COLUMNS]
+LOAN_HEADER_ZH = [c.chinese for c in LOAN_COLUMNS]
+GUARANTEE_HEADER = [c.field for c in GUARANTEE_COLUMNS]
+COLLATERAL_HEADER = [c.field for c in COLLATERAL_COLUMNS]
+
+
+def loan_row(**values: Any) -> dict[str, Any]:
+    row = {
+        "loan_no": "L-0001",
+        "borrower_name": "Zhang Wei",
+        "borrower_id_no": "110101199001011234",
+        "borrower_kind": "individual",
+        "branch_code": "B01",
+        "officer_username": "officer",
+        "product": "Working capital",
+        "principal": "100,000.00",
+        "outstanding_principal": "80000",
+        "interest_on_balance": "1000",
+        "interest_off_balance": "500",
+        "disbursed_on": "2024-01-15",
+        "maturity_on": "2027-01-15",
+        "overdue_since": "",
+        "business_ceased": "no",
+        "government_directed": "no",
+    }
+    row.update(values)
+    return row
+
+
+def three_loans() -> list[dict[str, Any]]:
+    """A normal loan, a loss loan (DPD > 360) and an enterprise's special-mention loan."""
+    return [
+        loan_row(),
+        loan_row(
+            loan_no="L-0002",
+            borrower_name="Li Na",
+            borrower_id_no="220101198505052345",
+            principal="500000",
+            outstanding_principal="450,000.50",
+            overdue_since="2025/01/20",
+        ),
+        loan_row(
+            loan_no="L-0003",
+            borrower_name="Riverside Textiles",
+            borrower_id_no="91110000MA01",
+            borrower_kind="企业",
+            branch_code="O11",
+            officer_username="outlet_officer",
+            overdue_since="20260601",
+            government_directed="是",
+        ),
+    ]
+
+
+def csv_bytes(rows: list[Any], header: list[str] | None = LOAN_HEADER, *, chinese: bool = False) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    if header is not None:
+        writer.writerow(header)
+    if chinese:
+        writer.writerow(LOAN_HEADER_ZH)
+    for row in rows:
+        writer.writerow([row.get(h, "") for h in header] if isinstance(row, dict) else row)
+    return out.getvalue().encode("utf-8")
+
+
+def xlsx_bytes(sheets: dict[str, list[list[Any]]]) -> bytes:
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    workbook.remove(workbook.active)
+    for title, rows in sheets.items():
+        sheet = workbook.create_sheet(title)
+        for row in rows:
+            sheet.append(row)
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+def named(content: bytes, name: str) -> io.BytesIO:
+    handle = io.BytesIO(content)
+    handle.name = name
+    return handle
+
+
+def run_import(
+    content: bytes,
+    *,
+    name: str = "book.csv",
+    dry_run: bool = False,
+    actor=None,
+    as_of: date = AS_OF,
+    guarantees: bytes | None = None,
+    collateral: bytes | None = None,
+):
+    files = ImportFiles(
+        loans=named(content, name),
+        guarantees=named(guarantees, "guarantees.csv") if guarantees is not None else None,
+        collateral=named(collateral, "collateral.csv") if collateral is not None else None,
+    )
+    return loan_book_import(files=files, actor=actor, dry_run=dry_run, as_of=as_of)
+
+
+def book_state() -> dict[str, Any]:
+    """Everything an import may write to, for "the database is unchanged" checks."""
+    loan_fields = [f.attname for f in Loan._meta.concrete_fields if f.attname not in ("created_at", "updated_at")]
+    return {
+        "loans": list(Loan.objects.order_by("loan_no").values_list(*loan_fields)),
+        "borrowers": list(Borrower.objects.order_by("id_no").values_list("id_no", "name", "kind")),
+        "guarantors": list(Guarantor.objects.order_by("id_no").values_list("id_no", "name", "kind")),
+        "guarantees": list(Guarantee.objects.order_by("id").values_list("guarantor_id", "loan_id", "amount")),
+        "collateral": list(Collateral.objects.order_by("id").values_list("loan_id", "kind", "appraised_value")),
+        "history": ClassificationChange.objects.count(),
+        "audit": AuditEvent.objects.count(),
+    }
+
+
+@pytest.fixture
+def bank(branch, outlet, other_branch, officer, outlet_officer, admin_user):
+    """The branches and staff the files refer to (B01, O11, B02; officer, outlet_officer)."""
+    UserFactory(username="retired", role=Role.OFFICER, branch=branch, is_active=False)
+    return {"branch": branch, "outlet": outlet, "other_branch": other_branch}
+
+
+@pytest.fixture
+def batches():
+    return ImportBatch.objects
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    # The personas get a real password; a fast hasher keeps the many small tests here quick.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
