@@ -1,6 +1,7 @@
 import django_filters
 from django.db.models import Q
 
+from loans.classification import NON_PERFORMING_FIVE
 from loans.models import Borrower, Branch, Loan
 
 
@@ -10,7 +11,12 @@ class LoanFilter(django_filters.FilterSet):
     four_level_class = django_filters.ChoiceFilter(choices=Loan.FOUR_LEVEL_CHOICES, label="Four-level")
     branch = django_filters.ModelChoiceFilter(queryset=Branch.objects.none(), label="Branch")
     borrower__kind = django_filters.ChoiceFilter(choices=Borrower.Kind.choices, label="Borrower kind")
-    non_performing = django_filters.BooleanFilter(method="filter_npl", label="Non-performing")
+    non_performing = django_filters.ChoiceFilter(
+        method="filter_npl",
+        label="Non-performing",
+        choices=[("yes", "Non-performing"), ("no", "Performing")],
+        empty_label="Any",
+    )
 
     class Meta:
         model = Loan
@@ -32,7 +38,9 @@ class LoanFilter(django_filters.FilterSet):
         )
 
     def filter_npl(self, queryset, name, value):
-        npl = ["substandard", "doubtful", "loss"]
-        if value is None:
-            return queryset
-        return queryset.filter(five_level_class__in=npl) if value else queryset.exclude(five_level_class__in=npl)
+        npl = [c.value for c in NON_PERFORMING_FIVE]
+        if value == "yes":
+            return queryset.filter(five_level_class__in=npl)
+        if value == "no":
+            return queryset.exclude(five_level_class__in=npl)
+        return queryset

@@ -81,3 +81,12 @@ def test_admin_reclassify_action(admin_client, branch):
     assert response.status_code == 200
     loan.refresh_from_db()
     assert loan.five_level_class == "loss"
+
+
+def test_loan_list_non_performing_filter(client, manager, branch):
+    client.force_login(manager)
+    _book(branch, 12)
+    body = client.get(reverse("loans:loan_list"), {"non_performing": "yes"}).content.decode()
+    assert "badge-loss" in body and "badge-normal" not in body and "badge-special_mention" not in body
+    body = client.get(reverse("loans:loan_list"), {"non_performing": "no"}).content.decode()
+    assert "badge-loss" not in body and "badge-substandard" not in body
