@@ -58,8 +58,13 @@ def _svg(current: str | None) -> str:
 def case_list(request: HttpRequest) -> HttpResponse:
     filterset = CaseFilter(request.GET, queryset=case_queue(user=request.user), user=request.user)
     table = CaseTable(filterset.qs)
+    table.today = timezone.localdate()
     RequestConfig(request, paginate={"per_page": 25}).configure(table)
-    return render(request, "collections_app/case_list.html", {"filter": filterset, "table": table})
+    return render(
+        request,
+        "collections_app/case_list.html",
+        {"filter": filterset, "table": table},
+    )
 
 
 @login_required

@@ -1,4 +1,5 @@
 from django import template
+from django.utils.html import format_html
 
 from collections_app.models import CollectionCase
 
@@ -14,3 +15,18 @@ def loan_case(loan) -> CollectionCase | None:
         .only("id", "measure", "is_open", "opened_on", "loan_id")
         .first()
     )
+
+
+@register.filter
+def due_badge(value, today):
+    """A date with how soon it is due: late in red, within 30 days in amber."""
+    if value is None:
+        return "—"
+    days = (value - today).days
+    if days < 0:
+        return format_html('{} <span class="badge badge-bad">{} days late</span>', value.isoformat(), -days)
+    if days <= 30:
+        return format_html(
+            '{} <span class="badge badge-warn">{} day{}</span>', value.isoformat(), days, "" if days == 1 else "s"
+        )
+    return value.isoformat()
