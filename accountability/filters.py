@@ -65,12 +65,8 @@ class WatchListFilter(django_filters.FilterSet):
         choices=[c for c in Loan.FIVE_LEVEL_CHOICES if c[0] in ("normal", "special_mention")], label="Class"
     )
     branch = django_filters.ModelChoiceFilter(queryset=Branch.objects.none())
-    mine = django_filters.BooleanFilter(
-        method="only_mine", label="Only my loans", widget=django_filters.widgets.BooleanWidget()
-    )
-    new = django_filters.BooleanFilter(
-        method="only_new", label="New today", widget=django_filters.widgets.BooleanWidget()
-    )
+    mine = django_filters.BooleanFilter(method="only_mine", label="Only my loans", widget=forms.CheckboxInput())
+    new = django_filters.BooleanFilter(method="only_new", label="New today", widget=forms.CheckboxInput())
 
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)

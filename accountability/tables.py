@@ -121,8 +121,8 @@ class FlagTable(tables.Table):
         verbose_name="Overdue loan",
         linkify=lambda record: record.overdue_loan.get_absolute_url(),
     )
-    repaid_on = tables.DateColumn(format="Y-m-d", verbose_name="Repaid")
-    repaid_amount = tables.Column(verbose_name="Repaid", attrs=NUM)
+    repaid_on = tables.DateColumn(format="Y-m-d", verbose_name="Repaid on")
+    repaid_amount = tables.Column(verbose_name="Amount repaid", attrs=NUM)
     lending_officer = tables.Column(accessor="lending_officer__username", verbose_name="Lent by", default="—")
     status = tables.Column(verbose_name="Status")
     review = tables.TemplateColumn(template_name="accountability/_flag_review.html", verbose_name="", orderable=False)

@@ -54,6 +54,7 @@ def mine(request: HttpRequest) -> HttpResponse:
     page = Paginator(selectors.my_responsibilities(user=request.user), 25).get_page(request.GET.get("page"))
     for share in page.object_list:
         share.days_left = share.assignment.days_left(as_of)
+        share.days_late = -share.days_left
     watch_day = selectors.latest_watch_list_day()
     return render(
         request,

@@ -105,8 +105,9 @@ def _book(branch, officer, n_cases: int) -> list[CollectionCase]:
     """`n_cases` NPLs opened on OPENED: their time limits are missed on MISSED; one promise each."""
     cases = [open_npl_case(branch=branch, officer=officer) for _ in range(n_cases)]
     for case in cases[: max(1, n_cases // 5)]:
-        promise_record(case=case, actor=officer, promised_on=OPENED, amount=Decimal("1000"),
-                       due_on=MISSED - timedelta(days=1))
+        promise_record(
+            case=case, actor=officer, promised_on=OPENED, amount=Decimal("1000"), due_on=MISSED - timedelta(days=1)
+        )
     return cases
 
 
@@ -155,8 +156,9 @@ def test_the_recovery_page_action_reaches_the_worker_on_commit(celery_worker_fac
     app.conf.task_default_queue = celery_worker_factory.queue  # this process's on-commit sends go there
     try:
         celery_worker_factory()
-        recovery_record(case=case, actor=officer, received_on=date(2026, 2, 1), amount=Decimal("81500"),
-                        as_of=date(2026, 2, 1))
+        recovery_record(
+            case=case, actor=officer, received_on=date(2026, 2, 1), amount=Decimal("81500"), as_of=date(2026, 2, 1)
+        )
         assert wait_for(lambda: AccountabilityRecord.objects.filter(kind="reward").exists(), timeout=60)
     finally:
         app.conf.task_default_queue = "celery"
