@@ -31,7 +31,7 @@ from collections_app.models import CollectionCase, PromiseToPay
 from collections_app.services import promise_record
 from notifications.models import Notification
 from tests.accountability.conftest import OPENED, open_npl_case
-from tests.conftest import ROOT, database_url_for_subprocess, wait_for
+from tests.conftest import ROOT, wait_for
 
 # The day after the default time limit of the cases opened on OPENED (180 days).
 MISSED = OPENED + timedelta(days=181)
