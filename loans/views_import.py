@@ -22,7 +22,7 @@ from loans.importing.services import can_import, import_batch_create
 from loans.importing.template import XLSX_CONTENT_TYPE, template_csv, template_xlsx
 from loans.models import ImportBatch, ImportRow
 
-ROWS_PER_PAGE = 100
+ROWS_PER_PAGE = 50
 
 
 class ImportUploadForm(forms.Form):

@@ -159,3 +159,39 @@ def batches():
 def _fast_passwords(settings):
     # The personas get a real password; a fast hasher keeps the many small tests here quick.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def eager_celery():
+    """Tasks run in the calling thread (for tests that are not about the worker)."""
+    from npl_recovery.celery import app
+
+    saved = app.conf.task_always_eager, app.conf.task_eager_propagates
+    app.conf.task_always_eager = app.conf.task_eager_propagates = True
+    yield app
+    app.conf.task_always_eager, app.conf.task_eager_propagates = saved
+
+
+def admin_import(client, content: bytes, name: str, *, confirm: bool = True):
+    """Through the Django admin: upload (dry run), then confirm. Returns the two responses."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    fmt = "1" if name.endswith(".xlsx") else "0"
+    upload = SimpleUploadedFile(name, content)
+    dry = client.post("/admin/loans/loan/import/", {"import_file": upload, "format": fmt, "resource": "0"})
+    if not confirm or "confirm_form" not in (dry.context or {}):
+        return dry, None
+    initial = dry.context["confirm_form"].initial
+    done = client.post("/admin/loans/loan/process_import/", {**initial, "resource": initial.get("resource") or "0"})
+    return dry, done
+
+
+def page_import(client, content: bytes, name: str, *, dry_run: bool = False, as_of: date = AS_OF, **extra):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    data = {"loans_file": SimpleUploadedFile(name, content), "as_of": as_of.isoformat()}
+    if dry_run:
+        data["dry_run"] = "on"
+    for key, value in extra.items():
+        data[key] = SimpleUploadedFile(f"{key}.csv", value)
+    return client.post("/loans/import/", data)

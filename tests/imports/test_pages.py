@@ -1,0 +1,147 @@
+"""The import page (admins only), its progress and results, and the template download."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.utils import timezone
+from openpyxl import load_workbook
+
+from loans.importing.columns import COLLATERAL_COLUMNS, GUARANTEE_COLUMNS, LOAN_COLUMNS
+from loans.models import ImportBatch, ImportRow, Loan
+from tests.imports.conftest import AS_OF, book_state, csv_bytes, loan_row, page_import, three_loans
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize("persona", ["officer", "manager", "auditor"])
+def test_only_administrators_may_open_the_import_page(bank, persona, request, client):
+    client.force_login(request.getfixturevalue(persona))
+    assert client.get("/loans/import/").status_code == 403
+    assert client.post("/loans/import/", {}).status_code == 403
+
+
+def test_the_menu_shows_import_to_administrators_and_exports_to_managers(bank, admin_user, manager, officer, client):
+    client.force_login(admin_user)
+    page = client.get("/loans/").content.decode()
+    assert 'href="/loans/import/"' in page and 'href="/loans/export/"' in page
+    client.force_login(manager)
+    page = client.get("/loans/").content.decode()
+    assert 'href="/loans/import/"' not in page and 'href="/loans/export/"' in page
+    client.force_login(officer)
+    assert 'href="/loans/export/"' not in client.get("/loans/").content.decode()
+
+
+def test_an_upload_returns_at_once_and_the_worker_does_the_import(bank, admin_user, client,
+                                                                  django_capture_on_commit_callbacks):  # fmt: skip
+    client.force_login(admin_user)
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = page_import(client, csv_bytes(three_loans()), "june.csv")
+    batch = ImportBatch.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/loans/import/{batch.pk}/"
+    assert (batch.status, batch.source, batch.file_name, batch.created_by) == ("queued", "page", "june.csv", admin_user)
+    assert len(callbacks) == 1 and not Loan.objects.exists()  # the task is queued on commit
+
+    page = client.get(response["Location"]).content.decode()
+    assert "Waiting for a worker" in page and 'hx-trigger="every 1s"' in page
+
+
+def test_a_dry_run_then_import_from_the_page(
+    bank, admin_user, client, eager_celery, django_capture_on_commit_callbacks
+):
+    client.force_login(admin_user)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = page_import(client, csv_bytes(three_loans()), "june.csv", dry_run=True)
+    checked = ImportBatch.objects.get()
+    assert checked.status == "checked" and not Loan.objects.exists()
+    page = client.get(response["Location"]).content.decode()
+    assert 'id="count-created">3<' in page and "Import this file now" in page
+    assert 'hx-trigger="every 1s"' not in page  # finished: no more polling
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(f"/loans/import/{checked.pk}/run/")
+    imported = ImportBatch.objects.exclude(pk=checked.pk).get()
+    assert response["Location"] == imported.get_absolute_url()
+    assert (imported.status, imported.dry_run, imported.created) == ("imported", False, 3)
+    assert Loan.objects.count() == 3
+    page = client.get(imported.get_absolute_url()).content.decode()
+    assert "L-0002" in page and "Import this file now" not in page
+
+
+def test_a_bad_file_on_the_page_lists_the_problems_and_writes_nothing(bank, admin_user, client, eager_celery,
+                                                                      django_capture_on_commit_callbacks):  # fmt: skip
+    client.force_login(admin_user)
+    before = book_state()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = page_import(client, csv_bytes([loan_row(branch_code="B99")]), "bad.csv")
+    page = client.get(response["Location"]).content.decode()
+    assert "row 2, column branch_code: unknown branch code “B99”" in page
+    assert "nothing was written" in page and "Import this file now" not in page
+    assert book_state() == before
+
+
+def test_the_progress_survives_a_reload_and_the_finished_page_reloads_itself(bank, admin_user, client):
+    client.force_login(admin_user)
+    batch = ImportBatch.objects.create(
+        created_by=admin_user, source="page", as_of=AS_OF, file_name="big.csv", status="running",
+        phase="reading", rows_total=1000, rows_read=400, rows_validated=400,
+    )  # fmt: skip
+    for _ in range(2):  # the numbers come from the database, not from the page that started the upload
+        page = client.get(f"/loans/import/{batch.pk}/").content.decode()
+        assert 'aria-valuenow="32"' in page and "read <span" in page and "400" in page
+    fragment = client.get(f"/loans/import/{batch.pk}/progress/?polling=1", HTTP_HX_REQUEST="true")
+    assert 'hx-trigger="every 1s"' in fragment.content.decode()
+    ImportBatch.objects.filter(pk=batch.pk).update(status="imported", phase="done")
+    done = client.get(f"/loans/import/{batch.pk}/progress/?polling=1", HTTP_HX_REQUEST="true")
+    assert done["HX-Refresh"] == "true"
+
+
+def test_batches_are_for_administrators_and_auditors(bank, admin_user, auditor, officer, client):
+    batch = ImportBatch.objects.create(created_by=admin_user, source="page", as_of=AS_OF, file_name="x.csv")
+    client.force_login(auditor)
+    assert client.get(batch.get_absolute_url()).status_code == 200
+    client.force_login(officer)
+    assert client.get(batch.get_absolute_url()).status_code == 404
+
+
+def test_the_rows_of_a_batch_are_listed_by_outcome(bank, admin_user, client, django_assert_max_num_queries):
+    from tests.imports.conftest import run_import
+
+    run_import(csv_bytes(three_loans()[:1]))
+    outcome = run_import(csv_bytes(three_loans()))
+    client.force_login(admin_user)
+    with django_assert_max_num_queries(8):
+        page = client.get(f"/loans/import/{outcome.batch.pk}/?outcome=created").content.decode()
+    assert "L-0002" in page and "L-0003" in page and "<td>L-0001</td>" not in page
+    assert ImportRow.objects.filter(batch=outcome.batch).count() == 3
+
+
+def test_the_template_has_every_column_a_chinese_line_and_an_example(bank, admin_user, client):
+    client.force_login(admin_user)
+    response = client.get("/loans/import/template.xlsx")
+    workbook = load_workbook(io.BytesIO(response.content))
+    assert workbook.sheetnames == ["Loans", "Guarantees", "Collateral"]
+    for title, columns in (
+        ("Loans", LOAN_COLUMNS),
+        ("Guarantees", GUARANTEE_COLUMNS),
+        ("Collateral", COLLATERAL_COLUMNS),
+    ):
+        rows = list(workbook[title].iter_rows(values_only=True))
+        assert list(rows[0]) == [c.field for c in columns]
+        assert list(rows[1]) == [c.chinese for c in columns]
+        assert len(rows) == 3 and all(v is not None for v in rows[2][:3])
+    assert workbook["Loans"]["L3"].is_date  # disbursed_on: a real spreadsheet date
+    csv_text = client.get("/loans/import/template.csv?sheet=loans").content.decode("utf-8-sig").splitlines()
+    assert csv_text[0].startswith("loan_no,borrower_name") and csv_text[1].startswith("贷款编号,借款人名称")
+
+
+def test_the_template_as_downloaded_imports_its_example(bank, admin_user, client):
+    from tests.imports.conftest import run_import
+
+    client.force_login(admin_user)
+    content = client.get("/loans/import/template.xlsx").content
+    outcome = run_import(content, name="template.xlsx", as_of=timezone.localdate())
+    assert outcome.ok, outcome.errors
+    assert outcome.summary == "created 1, updated 0, unchanged 0"
+    assert outcome.batch.counts["guarantees"]["created"] == outcome.batch.counts["collateral"]["created"] == 1

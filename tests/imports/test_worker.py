@@ -1,0 +1,41 @@
+"""The import page's task on a real Celery worker process (Redis in CI)."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from loans.importing.services import import_batch_create
+from loans.models import ImportBatch, Loan
+from loans.tasks import import_loan_book
+from tests.conftest import wait_for
+from tests.imports.conftest import AS_OF, csv_bytes, loan_row, three_loans
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_a_real_worker_imports_an_uploaded_file_and_a_second_delivery_does_nothing(
+    bank, admin_user, celery_worker_factory
+):
+    rows = three_loans() + [loan_row(loan_no=f"W-{i:05d}", borrower_id_no=f"WID-{i:05d}") for i in range(2000)]
+    batch = import_batch_create(
+        actor=admin_user,
+        source=ImportBatch.Source.PAGE,
+        dry_run=False,
+        as_of=AS_OF,
+        file_name="book.csv",
+        files={"loans": SimpleUploadedFile("book.csv", csv_bytes(rows))},
+    )
+    celery_worker_factory()
+    import_loan_book.apply_async(args=[batch.pk], queue=celery_worker_factory.queue)
+    assert wait_for(lambda: ImportBatch.objects.get(pk=batch.pk).is_finished, timeout=120)
+    batch.refresh_from_db()
+    assert batch.status == "imported", (batch.errors, batch.message)
+    assert (batch.created, batch.rows_read, batch.rows_written) == (2003, 2003, 2003)
+    assert Loan.objects.count() == 2003
+
+    # Delivered again (acks_late after a lost worker, say): the batch is done, nothing runs twice.
+    import_loan_book.apply_async(args=[batch.pk], queue=celery_worker_factory.queue)
+    assert wait_for(lambda: False, timeout=3) is False
+    assert ImportBatch.objects.get(pk=batch.pk).finished_at == batch.finished_at
+    assert Loan.objects.count() == 2003
