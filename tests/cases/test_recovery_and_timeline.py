@@ -287,3 +287,24 @@ def test_recorded_recoveries_plus_what_the_loan_still_owes_equal_the_original_de
             parts = Recovery.objects.filter(case=case).order_by("-id").first()
             assert parts.principal + parts.interest_on_balance + parts.interest_off_balance == parts.amount
         transaction.set_rollback(True)
+
+
+def test_the_bank_sets_the_allocation_order_and_time_limit_in_npl_rules(settings, npl_loan, officer, today):
+    settings.NPL_RULES = {
+        "recovery_allocation_order": ["principal", "interest_on_balance", "interest_off_balance"],
+        "recovery_deadline_days": 90,
+    }
+    case = services.case_open(loan=npl_loan, actor=officer, as_of=today, reason="x")
+    assert case.recovery_deadline == today + timedelta(days=90)
+    recovery = services.recovery_record(case=case, actor=officer, received_on=today, amount=Decimal("100"))
+    assert (recovery.principal, recovery.interest_on_balance) == (Decimal("100.00"), Decimal("0.00"))
+
+
+def test_a_bad_npl_rules_value_stops_with_its_name(settings):
+    from django.core.exceptions import ImproperlyConfigured
+
+    from collections_app.policy import collection_policy
+
+    settings.NPL_RULES = {"recovery_allocation_order": ["principal"]}
+    with pytest.raises(ImproperlyConfigured, match="recovery_allocation_order"):
+        collection_policy()
