@@ -14,7 +14,6 @@ from django.views.decorators.http import require_POST
 from django_tables2 import RequestConfig
 
 from accountability import selectors
-from accountability.export import records_csv
 from accountability.filters import FlagFilter, RecordFilter, WatchListFilter
 from accountability.forms import DecisionForm, DivisionForm, FlagReviewForm, ProposalForm, officers_for_case
 from accountability.models import AccountabilityRecord, LoansByLoansFlag, RecordState
@@ -28,6 +27,7 @@ from accountability.services import (
 from accountability.tables import FlagTable, RecordTable, WatchListTable
 from collections_app.models import CollectionCase
 from loans.access import get_for_user_or_404, visible_branch_ids
+from loans.exporting import ACCOUNTABILITY_EXPORT, FORMATS, export_response
 from loans.models import Role, User
 
 BOARD_ROLES = ("manager", "admin", "auditor")
@@ -84,8 +84,16 @@ def board(request: HttpRequest) -> HttpResponse:
     filterset = RecordFilter(
         request.GET or None, queryset=selectors.records_for_user(user=request.user), user=request.user
     )
-    if request.GET.get("export") == "csv":
-        return records_csv(filterset.qs.order_by("-proposed_on", "-id"))
+    if request.GET.get("export") in FORMATS:
+        # The book's exporter (loans/exporting.py): streamed, formulas neutralised; here the board's
+        # filtered records.
+        return export_response(
+            ACCOUNTABILITY_EXPORT,
+            filterset.qs.order_by("proposed_on", "id"),
+            fmt=request.GET["export"],
+            as_of=as_of,
+            filename=f"accountability-{as_of:%Y%m%d}",
+        )
     table = RecordTable(filterset.qs)
     RequestConfig(request, paginate={"per_page": 25}).configure(table)
     to_decide = list(selectors.records_to_decide(user=request.user)[:20])
@@ -96,6 +104,8 @@ def board(request: HttpRequest) -> HttpResponse:
     officer_page = Paginator(officers, 15).get_page(request.GET.get("officers"))
     export_query = request.GET.copy()
     export_query["export"] = "csv"
+    xlsx_query = request.GET.copy()
+    xlsx_query["export"] = "xlsx"
     return render(
         request,
         "accountability/board.html",
@@ -107,6 +117,7 @@ def board(request: HttpRequest) -> HttpResponse:
             "to_decide_total": selectors.records_to_decide(user=request.user).count(),
             "officer_page": officer_page,
             "export_url": f"?{export_query.urlencode()}",
+            "export_xlsx_url": f"?{xlsx_query.urlencode()}",
             "runs": selectors.last_check_runs(),
         },
     )

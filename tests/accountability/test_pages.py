@@ -173,10 +173,23 @@ def test_export_is_a_csv_of_the_filtered_records_with_formulas_neutralised(clien
     response = client.get(reverse("accountability:board") + "?export=csv&record_type=compensation")
     assert response["Content-Type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode().lstrip("\ufeff"))))
-    assert rows[0][:3] == ["No.", "Proposed on", "Officer"]
-    assert len(rows) == 2
+    assert rows[0][:3] == ["record_id", "proposed_on", "officer_username"]
+    assert len(rows) == 2  # the filter applies: the wage stop is not exported
     data = dict(zip(rows[0], rows[1], strict=True))
-    assert data["Reason"] == '\'=HYPERLINK("evil")' and data["Amount"] == "1200.00" and data["Officer"] == "officer2"
+    assert data["reason"] == '\'=HYPERLINK("evil")' and data["amount"] == "1200.00"
+    assert data["officer_username"] == "officer2" and data["type"] == "Compensation"
+
+
+def test_export_as_excel(client, late_case, manager):
+    client.force_login(manager)
+    response = client.get(reverse("accountability:board") + "?export=xlsx")
+    assert response["Content-Type"].startswith("application/vnd.openxmlformats")
+
+
+def test_an_outside_manager_exports_nothing_of_riverside(client, late_case, outside_manager):
+    client.force_login(outside_manager)
+    response = client.get(reverse("accountability:board") + "?export=csv")
+    assert len(b"".join(response.streaming_content).decode().strip().splitlines()) == 1  # the header only
 
 
 def test_outside_manager_sees_no_record_and_gets_404_for_one(client, late_case, outside_manager):
