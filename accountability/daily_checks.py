@@ -92,17 +92,21 @@ def _claim(queryset: QuerySet, *, after: int, size: int) -> list[int]:
     )
 
 
-def _in_batches(queryset: QuerySet, handle: Callable[[list[int]], int], *, size: int | None = None) -> int:
-    """Claim and handle `queryset`'s rows batch by batch, each batch in its own transaction.
+def _in_batches(
+    candidates: Callable[[int], QuerySet], handle: Callable[[list[int]], int], *, size: int | None = None
+) -> int:
+    """Claim and handle the candidates batch by batch, each batch in its own transaction.
 
-    `handle(ids)` re-reads the claimed rows through the same queryset (a fresh snapshot, under the
-    lock) and returns how many results it produced.
+    `candidates(after)` is the queryset of rows still to do with an id above `after` (its "no result
+    yet" subquery narrowed the same way, so each claim reads one batch's worth, not everything done
+    so far). `handle(ids)` re-reads the claimed rows through it (a fresh snapshot, under the lock)
+    and returns how many results it produced.
     """
     size = size or batch_size()
     done, last_id = 0, 0
     while True:
         with transaction.atomic():
-            ids = _claim(queryset, after=last_id, size=size)
+            ids = _claim(candidates(last_id), after=last_id, size=size)
             if not ids:
                 return done
             last_id = ids[-1]
@@ -149,15 +153,27 @@ def check_deadline_reminders(*, as_of: date) -> Counts:
     counts: Counts = {}
     for threshold in policy.reminder_days_before:
         low, high = threshold_window(threshold, policy.reminder_days_before, as_of)
-        candidates = (
-            ResponsibilityAssignment.objects.filter(ended_on__isnull=True, recovery_deadline__range=(low, high))
-            .filter(_active_open_cases())
-            .exclude(Exists(DeadlineReminder.objects.filter(assignment=OuterRef("pk"), days_before=threshold)))
-        )
 
-        def handle(ids: list[int], threshold: int = threshold, candidates: QuerySet = candidates) -> int:
+        def candidates(after: int, threshold: int = threshold, low: date = low, high: date = high) -> QuerySet:
+            return (
+                ResponsibilityAssignment.objects.filter(
+                    pk__gt=after, ended_on__isnull=True, recovery_deadline__range=(low, high)
+                )
+                .filter(_active_open_cases())
+                .exclude(
+                    Exists(
+                        DeadlineReminder.objects.filter(
+                            assignment=OuterRef("pk"), assignment_id__gt=after, days_before=threshold
+                        )
+                    )
+                )
+            )
+
+        def handle(ids: list[int], threshold: int = threshold, candidates: Callable = candidates) -> int:
             rows = list(
-                candidates.filter(pk__in=ids).values_list("pk", "recovery_deadline", "case_id", "loan__loan_no")
+                candidates(ids[0] - 1)
+                .filter(pk__in=ids)
+                .values_list("pk", "recovery_deadline", "case_id", "loan__loan_no")
             )
             if not rows:
                 return 0
@@ -205,19 +221,25 @@ def check_deadline_missed(*, as_of: date) -> Counts:
     responsible officer and tell the managers. One proposal per division, officer and type."""
     policy = accountability_policy()
     sanction_types = policy.missed_deadline_sanctions
-    candidates = (
-        ResponsibilityAssignment.objects.filter(ended_on__isnull=True, recovery_deadline__lt=as_of)
-        .filter(_active_open_cases())
-        .exclude(
-            Exists(AccountabilityRecord.objects.filter(assignment=OuterRef("pk"), origin=RecordOrigin.MISSED_DEADLINE))
+
+    def candidates(after: int) -> QuerySet:
+        return (
+            ResponsibilityAssignment.objects.filter(pk__gt=after, ended_on__isnull=True, recovery_deadline__lt=as_of)
+            .filter(_active_open_cases())
+            .exclude(
+                Exists(
+                    AccountabilityRecord.objects.filter(
+                        assignment=OuterRef("pk"), assignment_id__gt=after, origin=RecordOrigin.MISSED_DEADLINE
+                    )
+                )
+            )
         )
-    )
 
     def handle(ids: list[int]) -> int:
         rows = list(
-            candidates.filter(pk__in=ids).values_list(
-                "pk", "recovery_deadline", "case_id", "loan_id", "branch_id", "loan__loan_no"
-            )
+            candidates(ids[0] - 1)
+            .filter(pk__in=ids)
+            .values_list("pk", "recovery_deadline", "case_id", "loan_id", "branch_id", "loan__loan_no")
         )
         if not rows:
             return 0
@@ -395,7 +417,10 @@ def check_promises(*, as_of: date) -> Counts:
         notifications_send(drafts=_promise_drafts(rows, "broken", as_of))
         return len(rows)
 
-    return {"due_today": _in_batches(due_today, handle_due), "broken": _in_batches(broken_candidates, handle_broken)}
+    return {
+        "due_today": _in_batches(lambda after: due_today, handle_due),
+        "broken": _in_batches(lambda after: broken_candidates, handle_broken),
+    }
 
 
 def _promise_drafts(rows: Iterable[tuple], event: str, as_of: date) -> list[NotificationDraft]:
@@ -440,17 +465,26 @@ def check_limitation(*, as_of: date) -> Counts:
     counts: Counts = {}
     for threshold in policy.limitation_warning_days:
         low, high = threshold_window(threshold, policy.limitation_warning_days, as_of)
-        candidates = CollectionCase.objects.filter(is_open=True, limitation_expires_on__range=(low, high)).exclude(
-            Exists(
-                LimitationWarning.objects.filter(
-                    case=OuterRef("pk"), days_before=threshold, expires_on=OuterRef("limitation_expires_on")
+
+        def candidates(after: int, threshold: int = threshold, low: date = low, high: date = high) -> QuerySet:
+            return CollectionCase.objects.filter(
+                pk__gt=after, is_open=True, limitation_expires_on__range=(low, high)
+            ).exclude(
+                Exists(
+                    LimitationWarning.objects.filter(
+                        case=OuterRef("pk"),
+                        case_id__gt=after,
+                        days_before=threshold,
+                        expires_on=OuterRef("limitation_expires_on"),
+                    )
                 )
             )
-        )
 
-        def handle(ids: list[int], threshold: int = threshold, candidates: QuerySet = candidates) -> int:
+        def handle(ids: list[int], threshold: int = threshold, candidates: Callable = candidates) -> int:
             rows = list(
-                candidates.filter(pk__in=ids).values_list(
+                candidates(ids[0] - 1)
+                .filter(pk__in=ids)
+                .values_list(
                     "pk", "limitation_expires_on", "officer_id", "branch_id", "loan__loan_no", "limitation_starts_on"
                 )
             )
@@ -663,34 +697,39 @@ def check_watch_list(*, as_of: date) -> Counts:
         "outstanding_principal",
     )
 
-    def downgrades(loan_ids: list[int]) -> dict[int, date]:
-        return dict(
-            ClassificationChange.objects.filter(
-                loan_id__in=loan_ids,
-                scheme=ClassificationChange.Scheme.FIVE_LEVEL,
-                from_class=FiveLevel.NORMAL,
-                to_class=FiveLevel.SPECIAL_MENTION,
-                as_of__range=(drift_since, as_of),
-            )
-            .order_by()
-            .values("loan_id")
-            .annotate(on=Max("as_of"))
-            .values_list("loan_id", "on")
+    # Every downgrade from normal to special mention in the drift window, once (small: a window's
+    # worth of downgrades, not the book).
+    downgraded_on = dict(
+        ClassificationChange.objects.filter(
+            scheme=ClassificationChange.Scheme.FIVE_LEVEL,
+            from_class=FiveLevel.NORMAL,
+            to_class=FiveLevel.SPECIAL_MENTION,
+            as_of__range=(drift_since, as_of),
         )
+        .order_by()
+        .values("loan_id")
+        .annotate(on=Max("as_of"))
+        .values_list("loan_id", "on")
+    )
 
-    def store(rows: list[tuple], drift: dict[int, date]) -> int:
+    def store(rows: list[tuple]) -> int:
+        ids = [r[0] for r in rows]
+        # A rerun (or a second worker) skips what is on today's list already.
+        done = set(WatchListEntry.objects.filter(as_of=as_of, loan_id__in=ids).values_list("loan_id", flat=True))
         first_seen = {}
         if previous_day is not None:
             first_seen = dict(
-                WatchListEntry.objects.filter(as_of=previous_day, loan_id__in=[r[0] for r in rows]).values_list(
+                WatchListEntry.objects.filter(as_of=previous_day, loan_id__in=ids).values_list(
                     "loan_id", "first_seen_on"
                 )
             )
         entries = []
         for pk, branch_id, officer_id, five, overdue_since, outstanding in rows:
+            if pk in done:
+                continue
             dpd = days_past_due(overdue_since, as_of)
             reasons = watch_reasons(
-                WatchFacts(five, dpd, drift.get(pk)), as_of, policy, substandard_after_days=substandard_after
+                WatchFacts(five, dpd, downgraded_on.get(pk)), as_of, policy, substandard_after_days=substandard_after
             )
             if reasons:
                 entries.append(
@@ -710,35 +749,26 @@ def check_watch_list(*, as_of: date) -> Counts:
             WatchListEntry.objects.bulk_create(entries, ignore_conflicts=True)
         return len(entries)
 
-    listed, last_id, size = 0, 0, max(batch_size(), 5000)
+    added, last_id, size = 0, 0, max(batch_size(), 5000)
     overdue = Loan.objects.filter(five_level_class__in=performing, overdue_since__lt=as_of)
     while True:
         rows = list(overdue.filter(pk__gt=last_id).order_by("pk").values_list(*columns)[:size])
         if not rows:
             break
         last_id = rows[-1][0]
-        listed += store(rows, downgrades([r[0] for r in rows if r[3] == FiveLevel.SPECIAL_MENTION]))
+        added += store(rows)
     # Downgraded by a manager's judgement without being overdue.
-    drifted = downgrades(
-        list(
-            ClassificationChange.objects.filter(
-                scheme=ClassificationChange.Scheme.FIVE_LEVEL,
-                from_class=FiveLevel.NORMAL,
-                to_class=FiveLevel.SPECIAL_MENTION,
-                as_of__range=(drift_since, as_of),
-                loan__five_level_class=FiveLevel.SPECIAL_MENTION,
-            )
-            .filter(Q(loan__overdue_since__isnull=True) | Q(loan__overdue_since__gte=as_of))
-            .values_list("loan_id", flat=True)
-            .distinct()
+    for chunk in _chunks(sorted(downgraded_on), size):
+        rows = list(
+            Loan.objects.filter(pk__in=chunk, five_level_class=FiveLevel.SPECIAL_MENTION)
+            .filter(Q(overdue_since__isnull=True) | Q(overdue_since__gte=as_of))
+            .values_list(*columns)
         )
-    )
-    if drifted:
-        for chunk in _chunks(sorted(drifted), size):
-            rows = list(Loan.objects.filter(pk__in=chunk).values_list(*columns))
-            listed += store(rows, drifted)
+        if rows:
+            added += store(rows)
+    listed = WatchListEntry.objects.filter(as_of=as_of).count()
     told = _notify_officers_of_watch_list(as_of)
-    return {"listed": listed, "officers_told": told, "pruned": pruned}
+    return {"listed": listed, "added": added, "officers_told": told, "pruned": pruned}
 
 
 def _notify_officers_of_watch_list(as_of: date) -> int:

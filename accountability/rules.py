@@ -83,7 +83,7 @@ class AccountabilityPolicy:
     # Watch list: downgraded from normal to special mention within this many days.
     watch_drift_days: int = 90
     # Watch-list rows are kept this long (the month-end snapshot keeps the long history).
-    watch_list_keep_days: int = 92
+    watch_list_keep_days: int = 35
 
     def __post_init__(self) -> None:
         object.__setattr__(

@@ -29,6 +29,10 @@ TASK_OPTIONS = {
     "max_retries": 6,
     "acks_late": True,
     "reject_on_worker_lost": True,
+    # A check never outlives the broker's visibility timeout (4 h by default), after which Redis
+    # would hand the unacknowledged message to a second worker while the first still runs it.
+    "soft_time_limit": 2 * 3600,
+    "time_limit": 2 * 3600 + 300,
 }
 # How long a check waits for today's reclassification that is still running (beat starts them later).
 WAIT_FOR_RECLASSIFY = timedelta(hours=2)

@@ -410,3 +410,29 @@ def test_a_failing_check_is_recorded_as_failed(monkeypatch, shared_case):
         check_run(name="promises", as_of=date(2026, 7, 1))
     failed = DailyCheckRun.objects.get(check_name="promises")
     assert failed.status == "failed" and "disk on fire" in failed.error
+
+
+# --- the Celery tasks' own logic (in-process; the real worker is in test_worker.py) -------------------
+
+
+def test_a_check_waits_while_todays_reclassification_is_still_running(shared_case):
+    from celery.exceptions import Retry
+
+    from accountability.tasks import check_deadline_missed
+
+    DailyCheckRun.objects.create(check_name="reclassify", as_of=date(2026, 7, 1))  # running
+    with pytest.raises(Retry):
+        check_deadline_missed.apply(kwargs={"as_of": "2026-07-01"}, throw=True)
+    assert not AccountabilityRecord.objects.exists()
+    DailyCheckRun.objects.filter(check_name="reclassify").update(status="done")
+    result = check_deadline_missed.apply(kwargs={"as_of": "2026-07-01"}, throw=True).get()
+    assert result["sanctions_proposed"] == 2 and result["as_of"] == "2026-07-01"
+
+
+def test_beat_passes_no_date_and_the_task_uses_today_or_yesterday(monkeypatch):
+    from accountability.tasks import business_date
+
+    monkeypatch.setattr("django.utils.timezone.localdate", lambda: date(2026, 7, 1))
+    assert business_date(None) == date(2026, 7, 1)
+    assert business_date(None, days_ago=1) == date(2026, 6, 30)
+    assert business_date("2026-05-31") == date(2026, 5, 31)

@@ -364,3 +364,18 @@ def test_menu_shows_the_pages_by_role(client, officer, manager):
     assert "My responsibilities" in html and ">Accountability<" not in html
     client.force_login(manager)
     assert ">Accountability<" in client.get(reverse("accountability:mine")).content.decode()
+
+
+def test_case_division_page_query_count_does_not_grow_with_history(
+    client, npl_case, manager, officer, officer2, today, django_assert_max_num_queries
+):
+    client.force_login(manager)
+    url = reverse("accountability:case_responsibility", args=[npl_case.pk])
+    with django_assert_max_num_queries(40) as few:
+        assert client.get(url).status_code == 200
+    for i in range(4):
+        divide(npl_case, manager, [(officer, Decimal("50")), (officer2, Decimal("50"))], today + timedelta(days=30 + i),
+               as_of=today, reason=f"Division {i}")
+    with django_assert_max_num_queries(40) as many:
+        client.get(url)
+    assert len(few.captured_queries) == len(many.captured_queries)
