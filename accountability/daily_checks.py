@@ -593,6 +593,7 @@ def check_loans_by_loans(*, as_of: date) -> Counts:
         ):
             new_loans_of[row[1]].append(row)
 
+    # One flag per new loan and overdue loan: the repayment closest to the disbursement is kept.
     flags: dict[tuple[int, int], LoansByLoansFlag] = {}
     relations = (
         (LoansByLoansFlag.Relation.SAME_BORROWER, lambda r: {r.borrower_id}),
@@ -612,67 +613,78 @@ def check_loans_by_loans(*, as_of: date) -> Counts:
                         continue
                     if not loans_by_loans(r.received_on, disbursed_on, policy):
                         continue
-                    # The closest relation wins (same borrower, then guarantor, then group).
-                    flags.setdefault(
-                        (loan_id, r.pk),
-                        LoansByLoansFlag(
-                            new_loan_id=loan_id,
-                            overdue_loan_id=r.loan_id,
-                            repayment_id=r.pk,
-                            relation=relation,
-                            branch_id=branch_id,
-                            lending_officer_id=officer_id,
-                            repaid_on=r.received_on,
-                            repaid_amount=r.amount,
-                            disbursed_on=disbursed_on,
-                            new_loan_principal=principal,
-                            found_on=as_of,
-                        ),
+                    key = (loan_id, r.loan_id)
+                    kept = flags.get(key)
+                    if kept is not None and (
+                        kept.relation != relation  # the closest relation was found first
+                        or abs((kept.disbursed_on - kept.repaid_on).days) <= abs((disbursed_on - r.received_on).days)
+                    ):
+                        continue
+                    flags[key] = LoansByLoansFlag(
+                        new_loan_id=loan_id,
+                        overdue_loan_id=r.loan_id,
+                        repayment_id=r.pk,
+                        relation=relation,
+                        branch_id=branch_id,
+                        lending_officer_id=officer_id,
+                        repaid_on=r.received_on,
+                        repaid_amount=r.amount,
+                        disbursed_on=disbursed_on,
+                        new_loan_principal=principal,
+                        found_on=as_of,
                     )
     found = list(flags.values())
     existing: set[tuple[int, int]] = set()
     for chunk in _chunks(found):
         existing |= set(
             LoansByLoansFlag.objects.filter(
-                new_loan_id__in={f.new_loan_id for f in chunk}, repayment_id__in={f.repayment_id for f in chunk}
-            ).values_list("new_loan_id", "repayment_id")
+                new_loan_id__in={f.new_loan_id for f in chunk}, overdue_loan_id__in={f.overdue_loan_id for f in chunk}
+            ).values_list("new_loan_id", "overdue_loan_id")
         )
-    fresh = [f for f in found if (f.new_loan_id, f.repayment_id) not in existing]
-    loan_nos = (
-        dict(
-            Loan.objects.filter(pk__in={f.new_loan_id for f in fresh} | {f.overdue_loan_id for f in fresh}).values_list(
-                "pk", "loan_no"
-            )
-        )
-        if fresh
-        else {}
-    )
-    directory = ManagerDirectory.build() if fresh else None
-    created = 0
+    fresh = [f for f in found if (f.new_loan_id, f.overdue_loan_id) not in existing]
     for chunk in _chunks(fresh, batch_size()):
         with transaction.atomic():
             LoansByLoansFlag.objects.bulk_create(chunk, ignore_conflicts=True)
-            drafts = []
-            for f in chunk:
-                assert directory is not None
-                new_no, old_no = loan_nos.get(f.new_loan_id, "?"), loan_nos.get(f.overdue_loan_id, "?")
-                for manager_id in directory.for_branch(f.branch_id):
-                    drafts.append(
-                        NotificationDraft(
-                            recipient_id=manager_id,
-                            kind="loans_by_loans.flag",
-                            key=f"loans_by_loans:{f.new_loan_id}:{f.repayment_id}:{manager_id}",
-                            title=f"Loans by loans? New loan {new_no} near a repayment of overdue loan {old_no}",
-                            body=(
-                                f"{f.get_relation_display()}: {f.repaid_amount:,.2f} repaid on {f.repaid_on:%Y-%m-%d}, "
-                                f"new loan of {f.new_loan_principal:,.2f} disbursed on {f.disbursed_on:%Y-%m-%d}."
-                            ),
-                            url=reverse("accountability:prevention") + "?tab=loans_by_loans",
-                        )
-                    )
-            notifications_send(drafts=drafts)
-        created += len(chunk)
-    return {"repayments": len(repayments), "flags": created}
+    told = _notify_managers_of_flags(as_of)
+    return {"repayments": len(repayments), "flags": len(fresh), "managers_told": told}
+
+
+def _notify_managers_of_flags(as_of: date) -> int:
+    """One message per manager and day: the new loans flagged in their branches (from the database,
+    so a rerun after a kill counts what the first run did too)."""
+    per_branch = dict(
+        LoansByLoansFlag.objects.filter(found_on=as_of)
+        .order_by()
+        .values("branch_id")
+        .annotate(n=Count("new_loan_id", distinct=True))
+        .values_list("branch_id", "n")
+    )
+    if not per_branch:
+        return 0
+    directory = ManagerDirectory.build()
+    per_manager: dict[int, int] = defaultdict(int)
+    for branch_id, n in per_branch.items():
+        for manager_id in directory.for_branch(branch_id):
+            per_manager[manager_id] += n
+    url = reverse("accountability:prevention") + "?tab=loans_by_loans&status=open"
+    with transaction.atomic():
+        notifications_send(
+            drafts=[
+                NotificationDraft(
+                    recipient_id=manager_id,
+                    kind="loans_by_loans.flag",
+                    key=f"loans_by_loans:{as_of.isoformat()}:{manager_id}",
+                    title=f"Loans by loans? {n} new loan(s) close to a repayment of an overdue loan",
+                    body=(
+                        f"The checks of {as_of:%Y-%m-%d} found new loans to the borrower of an overdue loan, or to "
+                        "a related party, disbursed close to a repayment of it. Confirm or clear each."
+                    ),
+                    url=url,
+                )
+                for manager_id, n in sorted(per_manager.items())
+            ]
+        )
+    return len(per_manager)
 
 
 # --- 8. the prevention watch list -----------------------------------------------------------------

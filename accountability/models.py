@@ -455,7 +455,8 @@ class LoansByLoansFlag(models.Model):
     class Meta:
         ordering = ["-found_on", "-id"]
         constraints = [
-            models.UniqueConstraint(fields=["new_loan", "repayment"], name="loans_by_loans_once_per_pair"),
+            # One flag per new loan and overdue loan (the closest repayment is named).
+            models.UniqueConstraint(fields=["new_loan", "overdue_loan"], name="loans_by_loans_once_per_loan_pair"),
         ]
         indexes = [models.Index(fields=["branch", "status"], name="loans_by_loans_branch_status")]
 

@@ -248,6 +248,19 @@ def test_a_new_loan_to_the_same_borrower_within_30_days_of_a_repayment_is_flagge
     assert "Loans by loans?" in notes(manager, "loans_by_loans.flag")[0].title
 
 
+def test_two_repayments_near_one_new_loan_make_one_flag_naming_the_closest(repaid, branch, officer, manager):
+    recovery_record(
+        case=repaid, actor=officer, received_on=date(2026, 3, 20), amount=Decimal("1000"), as_of=date(2026, 3, 20)
+    )
+    LoanFactory(
+        branch=branch, borrower=repaid.loan.borrower, disbursed_on=date(2026, 3, 22), maturity_on=date(2027, 3, 22)
+    )
+    assert run("loans_by_loans", date(2026, 3, 22)) == {"repayments": 2, "flags": 1, "managers_told": 1}
+    flag = LoansByLoansFlag.objects.get()
+    assert (flag.repaid_on, flag.repaid_amount) == (date(2026, 3, 20), Decimal("1000.00"))
+    assert len(notes(manager, "loans_by_loans.flag")) == 1
+
+
 def test_a_new_loan_31_days_after_the_repayment_is_not_flagged(repaid, branch):
     LoanFactory(
         branch=branch, borrower=repaid.loan.borrower, disbursed_on=date(2026, 4, 2), maturity_on=date(2027, 4, 2)

@@ -374,8 +374,14 @@ def test_case_division_page_query_count_does_not_grow_with_history(
     with django_assert_max_num_queries(40) as few:
         assert client.get(url).status_code == 200
     for i in range(4):
-        divide(npl_case, manager, [(officer, Decimal("50")), (officer2, Decimal("50"))], today + timedelta(days=30 + i),
-               as_of=today, reason=f"Division {i}")
+        divide(
+            npl_case,
+            manager,
+            [(officer, Decimal("50")), (officer2, Decimal("50"))],
+            today + timedelta(days=30 + i),
+            as_of=today,
+            reason=f"Division {i}",
+        )
     with django_assert_max_num_queries(40) as many:
         client.get(url)
     assert len(few.captured_queries) == len(many.captured_queries)
