@@ -36,18 +36,6 @@ RUN_DAY = BENCH_AS_OF  # 2026-06-30, a month's end
 FIRST_DAY = BENCH_AS_OF - timedelta(days=1)
 
 
-def _make_book(n: int) -> dict:
-    from django.db import IntegrityError
-
-    try:
-        return make_book(n_loans=n)
-    except IntegrityError:
-        # A rebuild (other parameters) trips over audit rows that still name the old bench branches
-        # (make_book truncates the book's tables, not the audit trail): drop those and build again.
-        sql("DELETE FROM audit_auditevent WHERE branch_id IN (SELECT id FROM loans_branch WHERE code LIKE 'BN%%')")
-        return make_book(n_loans=n)
-
-
 def _rss_mb() -> float:
     return psutil.Process().memory_info().rss / 1024 / 1024
 
@@ -221,7 +209,7 @@ def run(ctx: BenchContext) -> None:
     # large) and the peak memory would measure that log, not the checks.
     settings.DEBUG = False
     n = 100_000 if ctx.quick else 1_000_000
-    build, book = timed(lambda: _make_book(n))
+    build, book = timed(lambda: make_book(n_loans=n))
     ctx.report("book ready (built or reused)", seconds=build, loans=book["loans"])
     try:
         info = _prepare(ctx)
