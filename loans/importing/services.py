@@ -148,17 +148,48 @@ def import_batch_create(
     return batch
 
 
+# Advisory-lock namespace of running batches ("NPLI"): the worker running a batch holds the lock
+# on (namespace, batch id) for as long as its database session lives.
+_RUN_LOCK = 0x4E504C49
+
+
+def _lock_batch(batch_id: int) -> bool:
+    if connection.vendor != "postgresql":
+        return True
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [_RUN_LOCK, batch_id])
+        return bool(cursor.fetchone()[0])
+
+
+def _unlock_batch(batch_id: int) -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [_RUN_LOCK, batch_id])
+
+
 def import_batch_claim(*, batch_id: int) -> ImportBatch | None:
-    """Take a queued batch for this worker; None when another worker has it or it is done.
-    (A conditional UPDATE: two workers given the same task cannot both run it.)"""
-    claimed = ImportBatch.objects.filter(pk=batch_id, status=ImportBatch.Status.QUEUED).update(
-        status=ImportBatch.Status.RUNNING, started_at=timezone.now(), phase=ImportBatch.Phase.READING
-    )
-    return ImportBatch.objects.get(pk=batch_id) if claimed else None
+    """Take a batch for this worker; None when another worker runs it or it is finished.
+
+    A queued batch is taken with a conditional UPDATE, so two workers given the same task cannot
+    both run it. On PostgreSQL a batch left "running" by a worker that died is taken again: its
+    write is one transaction, so nothing of it was written, and no live worker holds its lock.
+    """
+    if not _lock_batch(batch_id):
+        return None
+    fields = {"status": ImportBatch.Status.RUNNING, "started_at": timezone.now(), "phase": ImportBatch.Phase.READING}
+    claimed = ImportBatch.objects.filter(pk=batch_id, status=ImportBatch.Status.QUEUED).update(**fields)
+    if not claimed and connection.vendor == "postgresql":
+        claimed = ImportBatch.objects.filter(pk=batch_id, status=ImportBatch.Status.RUNNING).update(
+            **fields, rows_read=0, rows_validated=0
+        )
+    if not claimed:
+        _unlock_batch(batch_id)
+        return None
+    return ImportBatch.objects.get(pk=batch_id)
 
 
 def import_batch_run(*, batch: ImportBatch) -> ImportOutcome:
-    """Run a claimed batch from its stored files (the Celery task)."""
+    """Run a claimed batch from its stored files (the Celery task), then let go of its lock."""
     stored = {name: getattr(batch, f"{name}_file") for name in ("loans", "guarantees", "collateral")}
     handles = {name: f.open("rb") for name, f in stored.items() if f}
     try:
@@ -173,6 +204,7 @@ def import_batch_run(*, batch: ImportBatch) -> ImportOutcome:
     finally:
         for handle in handles.values():
             handle.close()
+        _unlock_batch(batch.pk)
 
 
 def loan_book_import(
@@ -244,6 +276,7 @@ class _Import:
         started = time.perf_counter()
         try:
             stage.create()
+            stage.tune()
             sheets = self._open(opened)
             self.progress.update(force=True, rows_total=sum(s.estimated_rows for s in sheets.values()))
             lookups = _lookups()
@@ -256,6 +289,8 @@ class _Import:
                 "collateral": lambda hm: CollateralChecker(hm, self.errors),
             }
             tables = {"loans": LOANS_TABLE, "guarantees": GUARANTEES_TABLE, "collateral": COLLATERAL_TABLE}
+            if "loans" not in sheets:
+                raise ReadError("the workbook has no Loans sheet (a sheet named Loans or 贷款, or a first sheet)")
             for spec in (LOANS, GUARANTEES, COLLATERAL):
                 reader = sheets.get(spec.code)
                 if reader is not None:
@@ -283,6 +318,7 @@ class _Import:
                 f.close()
             try:
                 stage.drop()
+                stage.untune()
             except Exception:  # noqa: BLE001 - a broken connection drops its temporary tables anyway
                 logger.warning("could not drop the staging tables of import %s", self.batch.pk)
 

@@ -144,6 +144,18 @@ class Stage:
                 cols = f"{first} integer PRIMARY KEY, {rest}"
             self.execute(f"CREATE TEMPORARY TABLE {table} ({cols})")
 
+    # Memory for the sorts and hashes of the checks and the merge: with PostgreSQL's default (4MB)
+    # they spill to disk from about a hundred thousand rows. Set for this session, reset after.
+    WORK_MEM = "64MB"
+
+    def tune(self) -> None:
+        if self.pg:
+            self.execute(f"SET work_mem = '{self.WORK_MEM}'")
+
+    def untune(self) -> None:
+        if self.pg:
+            self.execute("RESET work_mem")
+
     def analyze(self) -> None:
         """Statistics for the planner: it knows nothing about a freshly filled temporary table."""
         for table in (LOANS, GUARANTEES, COLLATERAL):
@@ -194,36 +206,35 @@ class Stage:
     # --- checks across rows ----------------------------------------------------------------
 
     def duplicates(self, table: str, key: Sequence[str]) -> Iterator[tuple[tuple, int, int]]:
-        """(key, row, first row with that key) for every row whose key an earlier row already has."""
+        """(key, row, first row with that key) for every row whose key an earlier row already has,
+        in row order (one sort by the key: a window, no self-join)."""
         cols = ", ".join(key)
         not_null = " AND ".join(f"{c} IS NOT NULL" for c in key)
         sql = f"""
-            SELECT {cols}, row_no FROM {table}
-             WHERE ({cols}) IN (SELECT {cols} FROM {table} WHERE {not_null} GROUP BY {cols} HAVING count(*) > 1)
-             ORDER BY {cols}, row_no
+            SELECT {cols}, row_no, first_row FROM (
+                SELECT {cols}, row_no, min(row_no) OVER (PARTITION BY {cols}) AS first_row
+                  FROM {table} WHERE {not_null}
+            ) x
+             WHERE row_no <> first_row
+             ORDER BY row_no
         """
-        if len(key) == 1:
-            sql = sql.replace(f"({cols}) IN", f"{cols} IN")
-        current, first = None, 0
-        for *values, row_no in self.iterate(sql):
-            if tuple(values) != current:
-                current, first = tuple(values), row_no
-                continue
-            yield current, row_no, first
+        for *values, row_no, first in self.iterate(sql):
+            yield tuple(values), row_no, first
 
     def inconsistent(self, table: str, key: str, attributes: Sequence[str]) -> Iterator[tuple[int, dict, int, dict]]:
         """Rows that give the same person (by ID number) another name or kind than the first row does:
         (row, its attributes, first row, the first row's attributes)."""
-        differs = " OR ".join(f"s.{a} <> f.{a}" for a in attributes)
-        cols = ", ".join(f"s.{a}" for a in attributes) + ", " + ", ".join(f"f.{a}" for a in attributes)
+        firsts = ", ".join(f"first_value({a}) OVER w AS first_{a}" for a in attributes)
+        differs = " OR ".join(f"{a} <> first_{a}" for a in attributes)
+        cols = ", ".join(attributes) + ", " + ", ".join(f"first_{a}" for a in attributes)
         sql = f"""
-            SELECT s.row_no, f.row_no, {cols}
-              FROM (SELECT {key}, min(row_no) AS first_row FROM {table}
-                     WHERE {key} IS NOT NULL GROUP BY {key} HAVING count(*) > 1) d
-              JOIN {table} s ON s.{key} = d.{key}
-              JOIN {table} f ON f.row_no = d.first_row
-             WHERE s.row_no <> f.row_no AND ({differs})
-             ORDER BY s.row_no
+            SELECT row_no, first_row, {cols} FROM (
+                SELECT row_no, {", ".join(attributes)}, first_value(row_no) OVER w AS first_row, {firsts}
+                  FROM {table} WHERE {key} IS NOT NULL
+                WINDOW w AS (PARTITION BY {key} ORDER BY row_no)
+            ) x
+             WHERE row_no <> first_row AND ({differs})
+             ORDER BY row_no
         """
         n = len(attributes)
         for row_no, first_row, *values in self.iterate(sql):
@@ -276,9 +287,12 @@ class Stage:
         )[0]
         return Counts(int(created), int(updated), int(total) - int(created) - int(updated))
 
-    def _people_upsert(self, table: str, id_col: str, target: str, attributes: dict[str, str], now: datetime) -> None:
+    def _people_upsert(
+        self, table: str, id_col: str, target: str, attributes: dict[str, str], now: datetime
+    ) -> Counts | None:
         """Insert the sheet's new people (first row per ID number wins; the checks made sure the
-        rows agree) and update the name/kind of known ones where the file says otherwise."""
+        rows agree) and update the name/kind of known ones where the file says otherwise.
+        On PostgreSQL the counts come back with the statement (xmax = 0: inserted)."""
         prefix = "borrower" if target == "loans_borrower" else "guarantor"
         if target == "loans_borrower":
             insert = {"group_code": "''", "phone": "''", "address": "''", "created_at": "%(now)s"}
@@ -292,16 +306,26 @@ class Stage:
         columns = {"name": f"s.{prefix}_name", "kind": f"s.{prefix}_kind", "id_no": f"s.{id_col}", **insert}
         sets = ", ".join(f"{c} = excluded.{c}" for c in attributes)
         changed = self.changed((f"{target}.{c}", f"excluded.{c}") for c in attributes)
-        self.execute(
-            f"""
+        upsert = f"""
             INSERT INTO {target} ({", ".join(columns)})
             SELECT {", ".join(columns.values())}
               FROM {table} s {joins}
              WHERE s.row_no IN (SELECT min(row_no) FROM {table} GROUP BY {id_col})
             ON CONFLICT (id_no) DO UPDATE SET {sets}{link} WHERE {changed}{link_changed}
+        """
+        if not self.pg:
+            self.execute(upsert, {"now": now})
+            return None
+        created, updated, total = self.rows(
+            f"""
+            WITH up AS ({upsert} RETURNING (xmax = 0) AS inserted)
+            SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted),
+                   (SELECT count(DISTINCT {id_col}) FROM {table})
+              FROM up
             """,
             {"now": now},
-        )
+        )[0]
+        return Counts(created, updated, total - created - updated)
 
     # --- loans -------------------------------------------------------------------------------
 
@@ -364,8 +388,8 @@ class Stage:
         Returns (loan counts, borrower counts, ids of updated loans, ids of new non-performing loans).
         """
         attributes = self.borrower_attributes(present)
-        borrowers = self.borrower_counts(present)
-        self._people_upsert(LOANS, "borrower_id_no", "loans_borrower", attributes, now)
+        borrowers = None if self.pg else self.borrower_counts(present)
+        borrowers = self._people_upsert(LOANS, "borrower_id_no", "loans_borrower", attributes, now) or borrowers
         if self.pg:
             loans, updated_ids, new_npl_ids = self._merge_loans_pg(batch_id, present, as_of, actor_id, now)
         else:

@@ -265,3 +265,10 @@ def test_only_the_first_thousand_problems_are_kept_but_all_are_counted():
     assert outcome.error_count == 1200 and len(outcome.errors) == 1000
     assert outcome.errors[0] == "row 2, column branch_code: unknown branch code “B99”"
     assert book_state() == before
+
+
+def test_a_workbook_with_only_a_guarantees_sheet_is_refused():
+    content = xlsx_bytes({"Guarantees": [GUARANTEE_HEADER, ["OLD-1", "Li Na", "G-1", "", "100", ""]]})
+    assert rejected(content, name="book.xlsx") == [
+        "the workbook has no Loans sheet (a sheet named Loans or 贷款, or a first sheet)"
+    ]

@@ -39,3 +39,35 @@ def test_a_real_worker_imports_an_uploaded_file_and_a_second_delivery_does_nothi
     assert wait_for(lambda: False, timeout=3) is False
     assert ImportBatch.objects.get(pk=batch.pk).finished_at == batch.finished_at
     assert Loan.objects.count() == 2003
+
+
+def test_a_batch_left_running_by_a_dead_worker_is_taken_again_but_not_a_live_ones(bank, admin_user, require_postgres):
+    import psycopg
+    from django.db import connection
+
+    from loans.importing.services import _RUN_LOCK, import_batch_claim, import_batch_run
+
+    batch = import_batch_create(
+        actor=admin_user,
+        source=ImportBatch.Source.PAGE,
+        dry_run=False,
+        as_of=AS_OF,
+        file_name="book.csv",
+        files={"loans": SimpleUploadedFile("book.csv", csv_bytes(three_loans()))},
+    )
+    ImportBatch.objects.filter(pk=batch.pk).update(status="running", rows_read=7)  # its worker was killed
+
+    s = connection.settings_dict
+    other = psycopg.connect(
+        dbname=s["NAME"], user=s["USER"], host=s["HOST"] or "127.0.0.1", port=s["PORT"] or 5432, autocommit=True
+    )
+    with other:
+        other.execute("SELECT pg_advisory_lock(%s, %s)", [_RUN_LOCK, batch.pk])  # a live worker has it
+        assert import_batch_claim(batch_id=batch.pk) is None
+        other.execute("SELECT pg_advisory_unlock(%s, %s)", [_RUN_LOCK, batch.pk])
+
+    claimed = import_batch_claim(batch_id=batch.pk)
+    assert claimed is not None and claimed.rows_read == 0
+    assert import_batch_run(batch=claimed).batch.status == "imported"
+    assert import_batch_claim(batch_id=batch.pk) is None  # finished
+    assert Loan.objects.count() == 3
