@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 from django_tables2 import RequestConfig
 
@@ -155,8 +156,8 @@ def _decisions_for(record: AccountabilityRecord) -> list[tuple[str, str]]:
 def record_decide_view(request: HttpRequest, pk: int) -> HttpResponse:
     record = selectors.record_detail_for_user(user=request.user, pk=pk)
     form = DecisionForm(request.POST)
-    back = request.POST.get("next") or record.get_absolute_url()
-    if not back.startswith("/"):
+    back = request.POST.get("next") or ""
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=False):
         back = record.get_absolute_url()
     if not form.is_valid():
         messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))

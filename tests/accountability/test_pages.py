@@ -111,6 +111,16 @@ def test_manager_imposes_through_the_page_and_the_officer_is_told(client, late_c
     assert officer.notifications.filter(kind="record.decided").exists()
 
 
+def test_the_return_address_after_a_decision_stays_on_this_site(client, late_case, manager):
+    record = AccountabilityRecord.objects.get()
+    client.force_login(manager)
+    response = client.post(
+        reverse("accountability:record_decide", args=[record.pk]),
+        {"decision": "impose", "seen_state": "proposed", "next": "//evil.example/"},
+    )
+    assert response["Location"] == record.get_absolute_url()
+
+
 def test_a_stale_page_is_told_the_record_changed(client, late_case, manager, manager2):
     record = AccountabilityRecord.objects.get()
     client.force_login(manager2)
