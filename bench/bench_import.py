@@ -193,6 +193,33 @@ def load_loans(data: bytes) -> tuple[float, float]:
     return statement, time.perf_counter() - started
 
 
+def import_in_own_process(path: Path) -> dict[str, Any]:
+    """Import `path` in a fresh Python process; its peak memory and time."""
+    script = (
+        "import django, json, resource, time\n"
+        "django.setup()\n"
+        "from bench.bench_import import receivers_muted, run_import\n"
+        "from pathlib import Path\n"
+        "with receivers_muted():\n"
+        "    started = time.perf_counter()\n"
+        f"    outcome = run_import(Path({str(path)!r}))\n"
+        "    seconds = time.perf_counter() - started\n"
+        "hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM:')]\n"
+        "print(json.dumps({'ru_maxrss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,\n"
+        "                  'vmhwm_mb': int(hwm[0].split()[1]) / 1024 if hwm else None,\n"
+        "                  'seconds': seconds, 'created': outcome.created}))\n"
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "npl_recovery.settings", "PYTHONPATH": str(ROOT)}
+    child = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True)
+    if child.returncode != 0:
+        raise RuntimeError(f"the import of {path.name} failed:\n{child.stderr[-3000:]}")
+    result = json.loads(child.stdout.strip().splitlines()[-1])
+    # Linux keeps ru_maxrss across exec: a child started from this (large) process reports at least
+    # the parent's peak. VmHWM is the high-water mark of the child's own memory since its exec.
+    result["peak_mb"] = result["vmhwm_mb"] or result["ru_maxrss_mb"]
+    return result
+
+
 def run(ctx: BenchContext) -> None:
     with receivers_muted():
         _run(ctx)
@@ -298,37 +325,27 @@ def _run(ctx: BenchContext) -> None:
     write_csv(big_csv, big)
     reset_book()
     settle()
-    script = (
-        "import django, json, resource, time\n"
-        "django.setup()\n"
-        "from bench.bench_import import receivers_muted, run_import\n"
-        "from pathlib import Path\n"
-        "with receivers_muted():\n"
-        "    started = time.perf_counter()\n"
-        f"    outcome = run_import(Path({str(big_csv)!r}))\n"
-        "    seconds = time.perf_counter() - started\n"
-        "hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM:')]\n"
-        "print(json.dumps({'ru_maxrss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,\n"
-        "                  'vmhwm_mb': int(hwm[0].split()[1]) / 1024 if hwm else None,\n"
-        "                  'seconds': seconds, 'created': outcome.created}))\n"
-    )
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "npl_recovery.settings", "PYTHONPATH": str(ROOT)}
-    child = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True)
-    if child.returncode != 0:
-        raise RuntimeError(f"the 1,000,000-row import failed:\n{child.stderr[-3000:]}")
-    result = json.loads(child.stdout.strip().splitlines()[-1])
-    # Linux keeps ru_maxrss across exec: a child started from this (large) process reports at least
-    # the parent's peak. VmHWM is the high-water mark of the child's own memory since its exec.
-    peak = result["vmhwm_mb"] or result["ru_maxrss_mb"]
+    result = import_in_own_process(big_csv)
     ctx.report(
         f"peak memory, {big:,}-row CSV import",
         seconds=result["seconds"],
         target="< 500 MB",
-        peak_rss_mb=round(peak),
+        peak_rss_mb=round(result["peak_mb"]),
         ru_maxrss_mb=round(result["ru_maxrss_mb"]),
         parent_rss_mb=round(peak_rss_mb()),
         rows=result["created"],
         csv_mb=round(big_csv.stat().st_size / 2**20),
+    )
+    # For information: python-calamine keeps an XLSX sheet's cells (compactly, in Rust) while the
+    # rows are handed over one at a time, so an XLSX import's memory grows with the sheet.
+    reset_book()
+    settle()
+    result = import_in_own_process(book_xlsx)
+    ctx.report(
+        f"peak memory, {n:,}-row XLSX import",
+        seconds=result["seconds"],
+        peak_rss_mb=round(result["peak_mb"]),
+        xlsx_mb=round(book_xlsx.stat().st_size / 2**20, 1),
     )
 
     reset_book()  # the next benchmark builds its own book

@@ -87,7 +87,7 @@ class LoanBookResult(Result):
     def __init__(self, batch: ImportBatch | None) -> None:
         super().__init__()
         self.batch = batch
-        self.diff_headers = ["Row", "Loan number", "Outcome"]
+        self.diff_headers = ["Row", "Loan number"]
 
 
 _TYPES = {
@@ -115,7 +115,8 @@ def result_from_batch(batch: ImportBatch) -> LoanBookResult:
         row_result = RowResult()
         row_result.import_type = _TYPES[row.outcome]
         row_result.object_repr = row.key
-        row_result.diff = [row.row_no, row.key, row.get_outcome_display()]
+        row_result.diff = [row.row_no, row.key]
+        row_result.outcome_label = row.get_outcome_display()
         result.append_row_result(row_result)
     return result
 
