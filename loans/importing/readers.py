@@ -136,7 +136,8 @@ def _csv_rows(stream: IO[bytes], encoding: str, head: bytes) -> Iterator[tuple[i
     try:
         for cells in reader:
             row_no += 1
-            if not any(cells) or not "".join(cells).strip():
+            # Blank: no text at all, or only spaces (the join runs only when the first cell is blank).
+            if not any(cells) or (not cells[0].strip() and not "".join(cells).strip()):
                 continue
             yield row_no, cells
     except UnicodeDecodeError:

@@ -107,24 +107,25 @@ class NewLoanClasses:
     def __init__(self, *, as_of: date, policy: ClassificationPolicy) -> None:
         self.as_of = as_of
         self.policy = policy
-        self._keys: dict[tuple[date | None, bool], int] = {}
+        # (overdue since, business ceased) -> key; the key indexes results and provision_free.
+        self.known: dict[tuple[date | None, bool], int] = {}
         self.results: list[Classification] = []
-        self._rates: list[Decimal] = []
+        self.provision_free: list[bool] = []
 
     def key(self, overdue_since: date | None, business_ceased: bool) -> int:
         facts_key = (overdue_since, business_ceased)
-        key = self._keys.get(facts_key)
+        key = self.known.get(facts_key)
         if key is None:
             result = classify(
                 LoanFacts(overdue_since=overdue_since, business_ceased=business_ceased), self.as_of, self.policy
             )
-            key = self._keys[facts_key] = len(self.results)
+            key = self.known[facts_key] = len(self.results)
             self.results.append(result)
-            self._rates.append(Decimal(self.policy.provision_rates[result.five_level]))
+            self.provision_free.append(not Decimal(self.policy.provision_rates[result.five_level]))
         return key
 
     def provision(self, key: int, outstanding: Decimal) -> Decimal:
-        if not self._rates[key]:
+        if self.provision_free[key]:
             return ZERO
         return specific_provision(self.results[key].five_level, outstanding, self.policy)
 
@@ -260,20 +261,23 @@ class SheetChecker:
         self.errors.cell(self.spec, self.header_map, row_no, field_name, message)
 
     def check_chunk(self, rows: Sequence[tuple[int, Sequence[Any]]]) -> list[tuple]:
+        if not rows:
+            return []
         row_nos = [row_no for row_no, _ in rows]
         width = self.width
         cells = [c if len(c) >= width else [*c, *([None] * (width - len(c)))] for _, c in rows]
+        # One transpose (in C) gives every column of the chunk.
+        columns = list(zip(*cells, strict=False))
         values: dict[str, list[Any]] = {}
         for column, index, fast, slow, default in self._plan:
             if index < 0:
                 values[column.field] = [default] * len(cells)
                 continue
-            raw = [c[index] for c in cells]
-            values[column.field] = self._parse_column(column, raw, row_nos, fast, slow, default)
+            values[column.field] = self._parse_column(column, columns[index], row_nos, fast, slow, default)
         self.rules(values, row_nos)
         return list(zip(row_nos, *(values[name] for name in self.stage_columns[1:]), strict=True))
 
-    def _parse_column(self, column: Column, raw: list[Any], row_nos: list[int], fast, slow, default) -> list[Any]:
+    def _parse_column(self, column: Column, raw: Sequence[Any], row_nos: list[int], fast, slow, default) -> list[Any]:
         try:
             out = fast(raw)
         except (ValueError, ArithmeticError):
@@ -381,14 +385,16 @@ class LoanChecker(SheetChecker):
                         "overdue_since",
                         f"{od.isoformat()} is later than the as-of date {as_of.isoformat()}",
                     )
+        known, key = self.classes.known.get, self.classes.key
         keys = [
-            self.classes.key(od, bool(ceased)) if o is not None else None
+            (k if (k := known((od, ceased))) is not None else key(od, ceased)) if o is not None else None
             for od, ceased, o in zip(overdue, values["business_ceased"], outstanding, strict=True)
         ]
-        provision = self.classes.provision
+        free, provision = self.classes.provision_free, self.classes.provision
         values["class_key"] = keys
         values["specific_provision"] = [
-            provision(k, o) if k is not None else None for k, o in zip(keys, outstanding, strict=True)
+            (ZERO if free[k] else provision(k, o)) if k is not None else None
+            for k, o in zip(keys, outstanding, strict=True)
         ]
 
     def _branch_ids(self, codes: list[Any], row_nos: list[int]) -> list[Any]:
