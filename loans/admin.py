@@ -194,5 +194,8 @@ class ImportBatchAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None) -> bool:
         return False
 
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # the record of who imported what is kept
+
     def view_on_site(self, obj):
         return obj.get_absolute_url()

@@ -60,3 +60,15 @@ def test_only_administrators_import_in_the_admin(bank, client):
     staff_manager = UserFactory(username="staff_manager", role=Role.MANAGER, branch=bank["branch"], is_staff=True)
     client.force_login(staff_manager)
     assert client.get("/admin/loans/loan/import/").status_code == 403
+
+
+def test_import_batches_can_be_looked_at_later_in_the_admin_but_not_changed(bank, admin_user, client):
+    client.force_login(admin_user)
+    admin_import(client, csv_bytes(three_loans()), "june.csv")
+    batch = ImportBatch.objects.get(dry_run=False)
+    listing = client.get("/admin/loans/importbatch/").content.decode()
+    assert "june.csv" in listing and "Imported" in listing
+    page = client.get(f"/admin/loans/importbatch/{batch.pk}/change/")
+    assert page.status_code == 200 and "created" in page.content.decode()
+    assert client.post(f"/admin/loans/importbatch/{batch.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert ImportBatch.objects.filter(pk=batch.pk).exists()
