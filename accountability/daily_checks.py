@@ -61,7 +61,7 @@ from audit.models import AuditEvent
 from collections_app.case_rules import Measure
 from collections_app.models import CollectionCase, PromiseToPay, Recovery
 from collections_app.selectors import promises_due_unpaid
-from collections_app.services import cases_open_for_non_performing, promise_mark_broken
+from collections_app.services import cases_open_for_non_performing, promises_mark_broken
 from loans.classification import NON_PERFORMING_FIVE, FiveLevel, days_past_due
 from loans.models import Borrower, ClassificationChange, Guarantee, Loan
 from loans.policy import classification_policy
@@ -392,21 +392,14 @@ def check_promises(*, as_of: date) -> Counts:
     broken_candidates = promises_due_unpaid(as_of=as_of).filter(case__is_open=True)
 
     def handle_broken(ids: list[int]) -> int:
-        promises = list(broken_candidates.filter(pk__in=ids).select_related("case", "case__loan"))
-        rows = []
-        for promise in promises:
-            if promise_mark_broken(promise=promise, actor=None, as_of=as_of):
-                rows.append(
-                    (
-                        promise.pk,
-                        promise.case_id,
-                        promise.amount,
-                        promise.amount_paid,
-                        promise.case.officer_id,
-                        promise.case.branch_id,
-                        promise.case.loan.loan_no,
-                    )
-                )
+        marked = promises_mark_broken(
+            promise_ids=broken_candidates.filter(pk__in=ids).values_list("pk", flat=True), actor=None, as_of=as_of
+        )
+        rows = list(
+            PromiseToPay.objects.filter(pk__in=marked).values_list(
+                "pk", "case_id", "amount", "amount_paid", "case__officer_id", "case__branch_id", "case__loan__loan_no"
+            )
+        )
         PromiseAlert.objects.bulk_create(
             [
                 PromiseAlert(promise_id=r[0], case_id=r[1], event=PromiseAlert.Event.BROKEN, found_on=as_of)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -44,3 +45,34 @@ def audit_record(
         new_values=_jsonable(new or {}),
         reason=reason,
     )
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    subject_id: int
+    branch_id: int | None
+    old: dict
+    new: dict
+    reason: str = ""
+
+
+def audit_records_bulk(*, actor: Any, event_type: str, subject_type: str, rows: list[AuditRow]) -> int:
+    """Many audit rows of one event type in one INSERT (set-based jobs). Same transaction rule."""
+    actor_id = getattr(actor, "pk", None)
+    AuditEvent.objects.bulk_create(
+        [
+            AuditEvent(
+                actor_id=actor_id,
+                event_type=event_type,
+                subject_type=subject_type,
+                subject_id=row.subject_id,
+                branch_id=row.branch_id,
+                old_values=_jsonable(row.old),
+                new_values=_jsonable(row.new),
+                reason=row.reason,
+            )
+            for row in rows
+        ],
+        batch_size=1000,
+    )
+    return len(rows)

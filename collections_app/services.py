@@ -20,7 +20,7 @@ from django.utils import timezone
 from django_fsm import ConcurrentTransition, TransitionNotAllowed
 
 from audit.models import AuditEvent
-from audit.services import audit_record
+from audit.services import AuditRow, audit_record, audit_records_bulk
 from collections_app.case_rules import (
     MEASURE_LABELS,
     Measure,
@@ -758,22 +758,44 @@ def promise_record(
 @transaction.atomic
 def promise_mark_broken(*, promise: PromiseToPay, actor: User | None, as_of: date) -> bool:
     """Mark an open promise broken once its due date has passed unpaid. Idempotent: False if nothing changed."""
-    changed = PromiseToPay.objects.filter(pk=promise.pk, status=PromiseToPay.Status.OPEN, due_on__lt=as_of).update(
-        status=PromiseToPay.Status.BROKEN, status_on=as_of
+    changed = promises_mark_broken(promise_ids=[promise.pk], actor=actor, as_of=as_of)
+    if changed:
+        promise.refresh_from_db()
+    return bool(changed)
+
+
+@transaction.atomic
+def promises_mark_broken(*, promise_ids: Iterable[int], actor: User | None, as_of: date) -> list[int]:
+    """Set-based: mark every open promise among `promise_ids` whose due date has passed as broken.
+
+    Claims the rows (skip_locked, so two workers split the work), refreshes the cases' dates once
+    and writes one audit row per promise. Returns the ids actually marked; idempotent.
+    """
+    claimed = list(
+        PromiseToPay.objects.select_for_update(skip_locked=True)
+        .filter(pk__in=list(promise_ids), status=PromiseToPay.Status.OPEN, due_on__lt=as_of)
+        .values_list("pk", "case_id", "case__branch_id", "due_on", "amount_paid")
     )
-    if not changed:
-        return False
-    promise.refresh_from_db()
-    case = promise.case
-    _refresh_dates(case)
-    _audit(
-        case,
-        actor,
-        "case.promise_broken",
-        old={"promise": promise.pk, "status": "open"},
-        new={"promise": promise.pk, "status": "broken", "due_on": promise.due_on, "amount_paid": promise.amount_paid},
+    if not claimed:
+        return []
+    ids = [row[0] for row in claimed]
+    PromiseToPay.objects.filter(pk__in=ids).update(status=PromiseToPay.Status.BROKEN, status_on=as_of)
+    cases_refresh_dates(case_ids={row[1] for row in claimed})
+    audit_records_bulk(
+        actor=actor,
+        event_type="case.promise_broken",
+        subject_type=CollectionCase._meta.label_lower,
+        rows=[
+            AuditRow(
+                subject_id=case_id,
+                branch_id=branch_id,
+                old={"promise": pk, "status": "open"},
+                new={"promise": pk, "status": "broken", "due_on": due_on, "amount_paid": paid},
+            )
+            for pk, case_id, branch_id, due_on, paid in claimed
+        ],
     )
-    return True
+    return ids
 
 
 @transaction.atomic
