@@ -45,6 +45,10 @@ def items_for(user: object, path: str) -> list[dict]:
             url = reverse(item.url_name)
         except NoReverseMatch:
             continue
-        active = path == url if url == "/" else path.startswith(url)
-        out.append({"label": item.label, "url": url, "active": active})
+        out.append({"label": item.label, "url": url, "active": False})
+    # The entry whose URL is the longest prefix of the path is the active one ("/loans/import/"
+    # lights "Import", not "Loans" too).
+    matches = [e for e in out if (path == e["url"] if e["url"] == "/" else path.startswith(e["url"]))]
+    if matches:
+        max(matches, key=lambda e: len(e["url"]))["active"] = True
     return out
