@@ -37,6 +37,7 @@ from collections_app.selectors import (
 )
 from collections_app.tables import CaseTable
 from loans.access import get_for_user_or_404
+from loans.exporting import can_export
 from loans.models import Loan
 
 
@@ -63,7 +64,7 @@ def case_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "collections_app/case_list.html",
-        {"filter": filterset, "table": table},
+        {"filter": filterset, "table": table, "can_export": can_export(request.user)},
     )
 
 

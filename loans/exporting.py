@@ -27,6 +27,7 @@ from django.http import FileResponse, HttpResponse, StreamingHttpResponse
 from loans.classification import FIVE_LEVEL_LABELS, FOUR_LEVEL_LABELS, days_past_due
 from loans.importing.columns import LOAN_COLUMNS
 from loans.models import Loan
+from loans.rules import role_allows
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 FORMATS = ("csv", "xlsx")
@@ -466,4 +467,4 @@ def available_exports() -> list[ExportSpec]:
 
 
 def can_export(user: Any) -> bool:
-    return bool(user and user.has_perm("loans.export_loans"))
+    return role_allows(user, "loans.export_loans")

@@ -11,6 +11,7 @@ from django_tables2 import RequestConfig
 
 from loans.filters import LoanFilter
 from loans.forms import ManualClassificationForm
+from loans.rules import role_allows
 from loans.selectors import book_summary, loan_detail_for_user, loan_history, loans_for_user
 from loans.services import loan_classification, loan_classify, loan_classify_manually
 from loans.tables import LoanTable
@@ -38,7 +39,7 @@ def _detail_context(request: HttpRequest, loan, manual_form: ManualClassificatio
         "history": loan_history(loan=loan)[:50],
         "guarantees": loan.guarantees.select_related("guarantor"),
         "collateral": loan.collateral.all(),
-        "can_classify": request.user.has_perm("loans.classify_loan"),
+        "can_classify": role_allows(request.user, "loans.classify_loan"),
         "manual_form": manual_form or ManualClassificationForm(initial={"five_level_class": loan.five_level_class}),
     }
 
@@ -53,7 +54,7 @@ def loan_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def loan_classify_now(request: HttpRequest, pk: int) -> HttpResponse:
     loan = loan_detail_for_user(user=request.user, pk=pk)
-    if not request.user.has_perm("loans.classify_loan"):
+    if not role_allows(request.user, "loans.classify_loan"):
         raise PermissionDenied("Only a manager may reclassify a loan.")
     result = loan_classify(loan=loan, as_of=timezone.localdate(), actor=request.user)
     messages.success(request, f"Classified: {result.five_level.label} / {result.four_level.label}.")

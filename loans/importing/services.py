@@ -55,6 +55,7 @@ from loans.importing.validation import (
 from loans.importing.values import quoted
 from loans.models import Branch, ImportBatch, Loan, User
 from loans.policy import classification_policy
+from loans.rules import role_allows
 from loans.services import loans_reclassify
 from loans.signals import loans_reclassified
 
@@ -114,7 +115,7 @@ class ImportOutcome:
 
 
 def can_import(user: Any) -> bool:
-    return bool(user and user.has_perm("loans.import_loans"))
+    return role_allows(user, "loans.import_loans")
 
 
 def _require_importer(actor: User | None) -> None:
