@@ -351,6 +351,12 @@ def loans_reclassify(
     finally:
         if writer is not None:
             writer.finish()
+    if connection.vendor == "postgresql" and result.changed > max(10_000, result.examined // 10):
+        # Many loans changed class: refresh the planner's statistics now rather than when
+        # autovacuum gets to it, so the checks that follow (case opening, reminders) plan on
+        # today's classes.
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE loans_loan")
     result.seconds = time.perf_counter() - started
     if run is not None:
         ClassificationRun.objects.filter(pk=run.pk).update(
