@@ -44,6 +44,7 @@ from collections_app.models import CollectionCase, Recovery
 from collections_app.services import case_set_responsibility
 from loans.models import Loan, Role, User
 from notifications.services import NotificationDraft, notifications_send
+from npl_recovery.db import analyze_after_bulk_write
 
 CENT = Decimal("0.01")
 
@@ -241,7 +242,11 @@ def responsibility_assign_defaults(*, as_of: date, case_ids: Iterable[int] | Non
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute(_PG_DEFAULTS, {"reason": DEFAULT_REASON, "now": timezone.now(), "ids": ids})
-                return cursor.rowcount
+                created = cursor.rowcount
+            analyze_after_bulk_write(
+                ResponsibilityAssignment._meta.db_table, ResponsibilityShare._meta.db_table, rows=created
+            )
+            return created
         cases = CollectionCase.objects.filter(is_open=True, officer__isnull=False).exclude(
             pk__in=ResponsibilityAssignment.objects.values("case_id")
         )

@@ -108,6 +108,7 @@ def _prepare(ctx: BenchContext) -> dict:
         "WHERE is_open"
     )
     cases = sql("SELECT count(*) FROM collections_app_collectioncase WHERE is_open")[0][0]
+    sql("ANALYZE collections_app_collectioncase")
     divisions_s, divisions = timed(lambda: responsibility_assign_defaults(as_of=FIRST_DAY))
     ctx.report(
         "setup: first division of responsibility for every open case (set-based)",

@@ -55,6 +55,7 @@ from collections_app.policy import collection_policy
 from loans.classification import NON_PERFORMING_FIVE, add_months
 from loans.models import Collateral, Guarantee, Loan, User
 from loans.policy import classification_policy
+from npl_recovery.db import analyze_after_bulk_write
 
 CENT = Decimal("0.01")
 CASE_SUBJECT = CollectionCase._meta.label_lower
@@ -315,6 +316,8 @@ def cases_open_for_non_performing(
                     },
                 )
                 opened = cursor.rowcount
+            # The first divisions of responsibility are made from these rows next.
+            analyze_after_bulk_write(CollectionCase._meta.db_table, rows=opened)
             if opened and ids is not None and len(ids) <= 5000:
                 # Loans with an earlier (finished) case keep their limitation history.
                 _refresh_reopened(ids)

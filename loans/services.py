@@ -28,6 +28,7 @@ from loans.classification import (
 from loans.models import ClassificationChange, ClassificationRun, Loan, User
 from loans.policy import classification_policy
 from loans.signals import loans_reclassified
+from npl_recovery.db import analyze_after_bulk_write
 
 # The columns classification reads, in this order (see _facts_from_row).
 _FACT_COLUMNS = (
@@ -351,12 +352,8 @@ def loans_reclassify(
     finally:
         if writer is not None:
             writer.finish()
-    if connection.vendor == "postgresql" and result.changed > max(10_000, result.examined // 10):
-        # Many loans changed class: refresh the planner's statistics now rather than when
-        # autovacuum gets to it, so the checks that follow (case opening, reminders) plan on
-        # today's classes.
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE loans_loan")
+    # Many loans changed class: the checks that follow (case opening, reminders) plan on today's.
+    analyze_after_bulk_write(Loan._meta.db_table, rows=result.changed)
     result.seconds = time.perf_counter() - started
     if run is not None:
         ClassificationRun.objects.filter(pk=run.pk).update(

@@ -186,3 +186,10 @@ def test_pipelined_run_reports_a_write_error(require_postgres, branch, monkeypat
     with pytest.raises(RuntimeError, match="disk full"):
         loans_reclassify(as_of=AS_OF, batch_size=2)
     assert not ClassificationChange.objects.exists()
+
+
+def test_statistics_are_refreshed_only_after_a_large_write(require_postgres):
+    from npl_recovery.db import analyze_after_bulk_write
+
+    assert analyze_after_bulk_write("loans_loan", rows=10) is False
+    assert analyze_after_bulk_write("loans_loan", rows=50_000) is True
