@@ -207,6 +207,16 @@ def responsibility_assign(
     return assignment
 
 
+# Which open cases never had a division. Read in a statement of its own: an anti-join against the
+# table that the same statement inserts into goes quadratic when the planner believes that table
+# empty (statistics taken before the first run), scanning it again for every case.
+_PG_DEFAULTS_TODO = """
+SELECT c.id FROM collections_app_collectioncase c
+ WHERE c.is_open AND c.officer_id IS NOT NULL
+   AND (%(ids)s::bigint[] IS NULL OR c.id = ANY(%(ids)s::bigint[]))
+   AND NOT EXISTS (SELECT 1 FROM accountability_responsibilityassignment a WHERE a.case_id = c.id)
+ ORDER BY c.id
+"""
 _PG_DEFAULTS = """
 WITH ins AS (
     INSERT INTO accountability_responsibilityassignment (
@@ -215,9 +225,7 @@ WITH ins AS (
     SELECT c.id, c.loan_id, c.branch_id, c.officer_id, c.recovery_deadline, c.opened_on, NULL, %(reason)s,
            '', 'bonus', NULL, %(now)s
       FROM collections_app_collectioncase c
-     WHERE c.is_open AND c.officer_id IS NOT NULL
-       AND (%(ids)s::bigint[] IS NULL OR c.id = ANY(%(ids)s::bigint[]))
-       AND NOT EXISTS (SELECT 1 FROM accountability_responsibilityassignment a WHERE a.case_id = c.id)
+     WHERE c.id = ANY(%(todo)s::bigint[])
     -- the partial unique index responsibility_one_current_per_case: a concurrent run adds nothing
     ON CONFLICT DO NOTHING
     RETURNING id, lead_officer_id
@@ -241,8 +249,14 @@ def responsibility_assign_defaults(*, as_of: date, case_ids: Iterable[int] | Non
     with transaction.atomic():
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
-                cursor.execute(_PG_DEFAULTS, {"reason": DEFAULT_REASON, "now": timezone.now(), "ids": ids})
-                created = cursor.rowcount
+                cursor.execute(_PG_DEFAULTS_TODO, {"ids": ids})
+                todo = [row[0] for row in cursor.fetchall()]
+                created = 0
+                now = timezone.now()
+                for start in range(0, len(todo), 20_000):
+                    chunk = todo[start : start + 20_000]
+                    cursor.execute(_PG_DEFAULTS, {"reason": DEFAULT_REASON, "now": now, "todo": chunk})
+                    created += cursor.rowcount
             analyze_after_bulk_write(
                 ResponsibilityAssignment._meta.db_table, ResponsibilityShare._meta.db_table, rows=created
             )

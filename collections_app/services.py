@@ -244,6 +244,21 @@ def case_open(*, loan: Loan, actor: User, as_of: date, reason: str) -> Collectio
     return case
 
 
+# Which loans need a case, read in a statement of its own: an anti-join against the table that the
+# same statement inserts into goes quadratic when the planner believes that table empty.
+_PG_OPEN_TODO = """
+SELECT l.id FROM loans_loan l
+ WHERE l.five_level_class IN ('substandard', 'doubtful', 'loss')
+   AND l.outstanding_principal + l.interest_on_balance + l.interest_off_balance > 0
+   AND (%(ids)s::bigint[] IS NULL OR l.id = ANY(%(ids)s::bigint[]))
+   -- a loan holding a case, or whose last case was closed (recourse exhausted), gets no new one
+   AND NOT EXISTS (SELECT 1 FROM collections_app_collectioncase c
+                    WHERE c.loan_id = l.id AND (c.is_open OR c.measure = 'closed'))
+   -- a revitalised loan in its observation period is non-performing by the floor, not by arrears
+   AND NOT (l.restructured_on IS NOT NULL AND l.restructured_on > %(observation_start)s
+            AND l.overdue_since IS NULL)
+ ORDER BY l.id
+"""
 _PG_OPEN = """
 WITH ins AS (
     INSERT INTO collections_app_collectioncase (
@@ -257,15 +272,8 @@ WITH ins AS (
            LEAST(%(deadline)s::date, (l.overdue_since + make_interval(years => %(years)s))::date),
            %(now)s, %(now)s
       FROM loans_loan l
-     WHERE l.five_level_class IN ('substandard', 'doubtful', 'loss')
-       AND l.outstanding_principal + l.interest_on_balance + l.interest_off_balance > 0
-       AND (%(ids)s::bigint[] IS NULL OR l.id = ANY(%(ids)s::bigint[]))
-       -- a loan holding a case, or whose last case was closed (recourse exhausted), gets no new one
-       AND NOT EXISTS (SELECT 1 FROM collections_app_collectioncase c
-                        WHERE c.loan_id = l.id AND (c.is_open OR c.measure = 'closed'))
-       -- a revitalised loan in its observation period is non-performing by the floor, not by arrears
-       AND NOT (l.restructured_on IS NOT NULL AND l.restructured_on > %(observation_start)s
-                AND l.overdue_since IS NULL)
+     WHERE l.id = ANY(%(todo)s::bigint[])
+    -- case_one_open_per_loan: a concurrent run opens nothing more
     ON CONFLICT DO NOTHING
     RETURNING id, branch_id, loan_id, officer_id
 )
@@ -284,8 +292,9 @@ def cases_open_for_non_performing(
 ) -> int:
     """Open a case for every non-performing loan that has none open; returns how many were opened.
 
-    Set-based (one INSERT ... SELECT on PostgreSQL) and idempotent: the partial unique index
-    `case_one_open_per_loan` makes a second run, or two runs at once, open nothing more.
+    Set-based on PostgreSQL (one SELECT of the loans, then INSERT ... SELECT in chunks) and
+    idempotent: the partial unique index `case_one_open_per_loan` makes a second run, or two runs
+    at once, open nothing more.
     `loan_ids` limits it to some loans (the classification signal passes the loans that just
     became non-performing).
     """
@@ -300,22 +309,25 @@ def cases_open_for_non_performing(
     with transaction.atomic():
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
-                cursor.execute(
-                    _PG_OPEN,
-                    {
-                        "as_of": as_of,
-                        "deadline": deadline,
-                        "deadline_text": deadline.isoformat(),
-                        "years": policy.limitation_years,
-                        "actor": actor_id,
-                        "reason": reason,
-                        "now": timezone.now(),
-                        "ids": ids,
-                        "observation_start": observation_start,
-                        "subject": CASE_SUBJECT,
-                    },
-                )
-                opened = cursor.rowcount
+                cursor.execute(_PG_OPEN_TODO, {"ids": ids, "observation_start": observation_start})
+                todo = [row[0] for row in cursor.fetchall()]
+                opened = 0
+                for start in range(0, len(todo), 20_000):
+                    cursor.execute(
+                        _PG_OPEN,
+                        {
+                            "as_of": as_of,
+                            "deadline": deadline,
+                            "deadline_text": deadline.isoformat(),
+                            "years": policy.limitation_years,
+                            "actor": actor_id,
+                            "reason": reason,
+                            "now": timezone.now(),
+                            "todo": todo[start : start + 20_000],
+                            "subject": CASE_SUBJECT,
+                        },
+                    )
+                    opened += cursor.rowcount
             # The first divisions of responsibility are made from these rows next.
             analyze_after_bulk_write(CollectionCase._meta.db_table, rows=opened)
             if opened and ids is not None and len(ids) <= 5000:
