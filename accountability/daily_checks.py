@@ -305,16 +305,13 @@ def check_deadline_missed(*, as_of: date) -> Counts:
     return {"sanctions_proposed": proposed, "managers_told": managers}
 
 
-def _notify_managers_of_missed(as_of: date) -> int:
-    """One message per manager and day: how many proposals wait in their branches (from the
-    database, so a rerun after a kill counts what the first run did too)."""
-    per_branch = dict(
-        AccountabilityRecord.objects.filter(origin=RecordOrigin.MISSED_DEADLINE, proposed_on=as_of)
-        .order_by()
-        .values("branch_id")
-        .annotate(n=Count("assignment_id", distinct=True))
-        .values_list("branch_id", "n")
-    )
+def _notify_managers_per_branch(
+    per_branch: dict[int, int], *, kind: str, key: str, title: Callable[[int], str], body: str, url: str
+) -> int:
+    """One message per manager and day, with the sum of the counts of the branches they oversee.
+
+    The counts come from the database, so a rerun after a kill counts what the first run did too.
+    """
     if not per_branch:
         return 0
     directory = ManagerDirectory.build()
@@ -322,22 +319,40 @@ def _notify_managers_of_missed(as_of: date) -> int:
     for branch_id, n in per_branch.items():
         for manager_id in directory.for_branch(branch_id):
             per_manager[manager_id] += n
-    board = reverse("accountability:board")
     with transaction.atomic():
         notifications_send(
             drafts=[
                 NotificationDraft(
                     recipient_id=manager_id,
-                    kind="deadline.missed",
-                    key=f"deadline.missed:{as_of.isoformat()}:{manager_id}",
-                    title=f"{n} recovery time limit(s) missed: sanctions proposed for you to decide",
-                    body=f"The checks of {as_of:%Y-%m-%d} found loans not recovered by their time limit.",
-                    url=f"{board}?origin=missed_deadline&state=proposed",
+                    kind=kind,
+                    key=f"{key}:{manager_id}",
+                    title=title(n),
+                    body=body,
+                    url=url,
                 )
                 for manager_id, n in sorted(per_manager.items())
             ]
         )
     return len(per_manager)
+
+
+def _notify_managers_of_missed(as_of: date) -> int:
+    """How many proposals for missed time limits wait in each manager's branches."""
+    per_branch = dict(
+        AccountabilityRecord.objects.filter(origin=RecordOrigin.MISSED_DEADLINE, proposed_on=as_of)
+        .order_by()
+        .values("branch_id")
+        .annotate(n=Count("assignment_id", distinct=True))
+        .values_list("branch_id", "n")
+    )
+    return _notify_managers_per_branch(
+        per_branch,
+        kind="deadline.missed",
+        key=f"deadline.missed:{as_of.isoformat()}",
+        title=lambda n: f"{n} recovery time limit(s) missed: sanctions proposed for you to decide",
+        body=f"The checks of {as_of:%Y-%m-%d} found loans not recovered by their time limit.",
+        url=f"{reverse('accountability:board')}?origin=missed_deadline&state=proposed",
+    )
 
 
 # --- 4. recovered within the time limit (catch-up) -----------------------------------------------
@@ -643,8 +658,7 @@ def check_loans_by_loans(*, as_of: date) -> Counts:
 
 
 def _notify_managers_of_flags(as_of: date) -> int:
-    """One message per manager and day: the new loans flagged in their branches (from the database,
-    so a rerun after a kill counts what the first run did too)."""
+    """The new loans flagged today in each manager's branches."""
     per_branch = dict(
         LoansByLoansFlag.objects.filter(found_on=as_of)
         .order_by()
@@ -652,32 +666,17 @@ def _notify_managers_of_flags(as_of: date) -> int:
         .annotate(n=Count("new_loan_id", distinct=True))
         .values_list("branch_id", "n")
     )
-    if not per_branch:
-        return 0
-    directory = ManagerDirectory.build()
-    per_manager: dict[int, int] = defaultdict(int)
-    for branch_id, n in per_branch.items():
-        for manager_id in directory.for_branch(branch_id):
-            per_manager[manager_id] += n
-    url = reverse("accountability:prevention") + "?tab=loans_by_loans&status=open"
-    with transaction.atomic():
-        notifications_send(
-            drafts=[
-                NotificationDraft(
-                    recipient_id=manager_id,
-                    kind="loans_by_loans.flag",
-                    key=f"loans_by_loans:{as_of.isoformat()}:{manager_id}",
-                    title=f"Loans by loans? {n} new loan(s) close to a repayment of an overdue loan",
-                    body=(
-                        f"The checks of {as_of:%Y-%m-%d} found new loans to the borrower of an overdue loan, or to "
-                        "a related party, disbursed close to a repayment of it. Confirm or clear each."
-                    ),
-                    url=url,
-                )
-                for manager_id, n in sorted(per_manager.items())
-            ]
-        )
-    return len(per_manager)
+    return _notify_managers_per_branch(
+        per_branch,
+        kind="loans_by_loans.flag",
+        key=f"loans_by_loans:{as_of.isoformat()}",
+        title=lambda n: f"Loans by loans? {n} new loan(s) close to a repayment of an overdue loan",
+        body=(
+            f"The checks of {as_of:%Y-%m-%d} found new loans to the borrower of an overdue loan, or to "
+            "a related party, disbursed close to a repayment of it. Confirm or clear each."
+        ),
+        url=reverse("accountability:prevention") + "?tab=loans_by_loans&status=open",
+    )
 
 
 # --- 8. the prevention watch list -----------------------------------------------------------------

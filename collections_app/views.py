@@ -274,17 +274,24 @@ def record_create(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
     return render(request, "collections_app/case_detail.html", context, status=400)
 
 
-@login_required
-@require_POST
-def case_move_view(request: HttpRequest, pk: int) -> HttpResponse:
+def _case_step(
+    request: HttpRequest,
+    pk: int,
+    form_class: type,
+    *,
+    invalid: str,
+    service: Callable[..., object],
+    done: Callable[[Measure], str],
+) -> HttpResponse:
+    """A move or a request from the case page: read the form, call the service, say what happened."""
     case = case_detail_for_user(user=request.user, pk=pk)
-    form = f.MoveForm(request.POST)
+    form = form_class(request.POST)
     if not form.is_valid():
-        messages.error(request, "That move could not be read; reload the page.")
+        messages.error(request, invalid)
         return redirect(case)
     target = Measure(form.cleaned_data["target"])
     try:
-        services.case_move(
+        service(
             case=case,
             target=target.value,
             actor=request.user,
@@ -297,35 +304,34 @@ def case_move_view(request: HttpRequest, pk: int) -> HttpResponse:
     except (ValidationError, PermissionDenied) as exc:
         messages.error(request, _errors(exc))
     else:
-        messages.success(request, f"The case moved to {target.label.lower()}.")
+        messages.success(request, done(target))
     return redirect(case)
+
+
+@login_required
+@require_POST
+def case_move_view(request: HttpRequest, pk: int) -> HttpResponse:
+    return _case_step(
+        request,
+        pk,
+        f.MoveForm,
+        invalid="That move could not be read; reload the page.",
+        service=services.case_move,
+        done=lambda target: f"The case moved to {target.label.lower()}.",
+    )
 
 
 @login_required
 @require_POST
 def case_request_view(request: HttpRequest, pk: int) -> HttpResponse:
-    case = case_detail_for_user(user=request.user, pk=pk)
-    form = f.RequestForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, "Give a reason for the request.")
-        return redirect(case)
-    target = Measure(form.cleaned_data["target"])
-    try:
-        services.case_request_create(
-            case=case,
-            target=target.value,
-            actor=request.user,
-            as_of=timezone.localdate(),
-            reason=form.cleaned_data["reason"],
-            seen_measure=form.cleaned_data["seen_measure"],
-        )
-    except services.CaseChanged as exc:
-        messages.error(request, str(exc))
-    except (ValidationError, PermissionDenied) as exc:
-        messages.error(request, _errors(exc))
-    else:
-        messages.success(request, f"{target.label.lstrip('123456 ')} requested: a manager will decide.")
-    return redirect(case)
+    return _case_step(
+        request,
+        pk,
+        f.RequestForm,
+        invalid="Give a reason for the request.",
+        service=services.case_request_create,
+        done=lambda target: f"{target.label.lstrip('123456 ')} requested: a manager will decide.",
+    )
 
 
 @login_required
