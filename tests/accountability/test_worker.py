@@ -199,6 +199,10 @@ def test_a_worker_killed_in_the_middle_of_a_run_loses_and_duplicates_nothing(
         assert wait_for(lambda: AccountabilityRecord.objects.count() >= 10, timeout=60), worker.output()
         (child,) = psutil.Process(worker.proc.pid).children()
         child.kill()  # the process running the task dies mid-run (batches 1..k committed)
+        child.wait(timeout=10)
+        # A COMMIT the child sent just before dying still lands: give it a moment, far less than the
+        # rerun needs to commit its first batch (a new child, then 5 rows at 50 ms each).
+        time.sleep(0.1)
         killed_at = AccountabilityRecord.objects.count()
         assert 0 < killed_at < n
         # acks_late + reject_on_worker_lost: the message goes back to the queue and a new child reruns it.
