@@ -51,6 +51,11 @@ class ExportColumn:
     def cell(self, row: dict[str, Any], as_of: date) -> Any:
         return row[self.value] if isinstance(self.value, str) else self.value(row, as_of)
 
+    @property
+    def needs(self) -> tuple[str, ...]:
+        """The row keys this column reads (a function declares them with `_reads`)."""
+        return (self.value,) if isinstance(self.value, str) else self.value.reads
+
 
 @dataclass(frozen=True)
 class ExportSpec:
@@ -59,7 +64,6 @@ class ExportSpec:
     columns: tuple[ExportColumn, ...]
     # The scoped queryset for a user, annotated and ordered; rows are read with .values(*fields).
     queryset: Callable[[Any], QuerySet]
-    fields: tuple[str, ...]
     description: str = ""
     # The model's app must be installed (cases, recoveries and accountability live in other apps).
     model_label: str = "loans.Loan"
@@ -67,6 +71,11 @@ class ExportSpec:
     @property
     def available(self) -> bool:
         return _model(self.model_label) is not None
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """What .values() reads: every key the columns need, once, in column order."""
+        return tuple(dict.fromkeys(key for column in self.columns for key in column.needs))
 
     @property
     def headers(self) -> list[str]:
@@ -194,24 +203,54 @@ def _model(label: str) -> Any:
         return None
 
 
-def _full_name(prefix: str) -> Callable[[dict[str, Any], date], str]:
+RowValue = Callable[[dict[str, Any], date], Any]
+
+
+def _reads(*keys: str) -> Callable[[RowValue], RowValue]:
+    """Declare the row keys a computed column reads, so the spec can select them."""
+
+    def mark(func: RowValue) -> RowValue:
+        func.reads = keys  # type: ignore[attr-defined]
+        return func
+
+    return mark
+
+
+def _full_name(prefix: str) -> RowValue:
+    first, last = f"{prefix}first_name", f"{prefix}last_name"
+
+    @_reads(first, last)
     def value(row: dict[str, Any], as_of: date) -> str:
-        return " ".join(p for p in (row[f"{prefix}first_name"], row[f"{prefix}last_name"]) if p)
+        return " ".join(p for p in (row[first], row[last]) if p)
 
     return value
 
 
-def _label(key: str, labels: dict[str, str]) -> Callable[[dict[str, Any], date], str]:
-    return lambda row, as_of: labels.get(row[key], row[key] or "")
-
-
-def _choice_label(model_label: str, field: str, key: str) -> Callable[[dict[str, Any], date], str]:
+def _label(key: str, labels: dict[str, str]) -> RowValue:
+    @_reads(key)
     def value(row: dict[str, Any], as_of: date) -> str:
-        model = _model(model_label)
-        labels = dict(model._meta.get_field(field).flatchoices) if model else {}
         return labels.get(row[key], row[key] or "")
 
     return value
+
+
+def _choice_label(model_label: str, field: str, key: str) -> RowValue:
+    labels: dict[str, str] = {}
+
+    @_reads(key)
+    def value(row: dict[str, Any], as_of: date) -> str:
+        # The choices are read once per export, not once per cell.
+        if not labels:
+            model = _model(model_label)
+            labels.update(dict(model._meta.get_field(field).flatchoices) if model else {})
+        return labels.get(row[key], row[key] or "")
+
+    return value
+
+
+@_reads("overdue_since")
+def _days_past_due(row: dict[str, Any], as_of: date) -> int:
+    return days_past_due(row["overdue_since"], as_of)
 
 
 _FIVE = {k.value: v for k, v in FIVE_LEVEL_LABELS.items()}
@@ -258,23 +297,13 @@ LOANS_EXPORT = ExportSpec(
         *(ExportColumn(c.field, _LOAN_IMPORT_VALUES[c.field]) for c in LOAN_COLUMNS),
         ExportColumn("branch_name", "branch__name"),
         ExportColumn("responsible_officer", _full_name("responsible_officer__")),
-        ExportColumn("days_past_due", lambda row, as_of: days_past_due(row["overdue_since"], as_of)),
+        ExportColumn("days_past_due", _days_past_due),
         ExportColumn("five_level_class", _label("five_level_class", _FIVE)),
         ExportColumn("four_level_class", _label("four_level_class", _FOUR)),
         ExportColumn("specific_provision", "specific_provision"),
         ExportColumn("case_measure", _choice_label("collections_app.CollectionCase", "measure", "case_measure")),
     ),
     queryset=loans_queryset,
-    fields=(
-        *_LOAN_IMPORT_VALUES.values(),
-        "branch__name",
-        "responsible_officer__first_name",
-        "responsible_officer__last_name",
-        "five_level_class",
-        "four_level_class",
-        "specific_provision",
-        "case_measure",
-    ),
 )
 
 
@@ -326,28 +355,6 @@ CASES_EXPORT = ExportSpec(
         ExportColumn("value_recovered_in_kind", "in_kind_recovered"),
     ),
     queryset=cases_queryset,
-    fields=(
-        "id",
-        "loan__loan_no",
-        "loan__borrower__name",
-        "branch__code",
-        "branch__name",
-        "measure",
-        "is_open",
-        "officer__username",
-        "officer__first_name",
-        "officer__last_name",
-        "recovery_deadline",
-        "opened_on",
-        "measure_since",
-        "ended_on",
-        "loan__outstanding_principal",
-        "loan__five_level_class",
-        "next_promise_due",
-        "limitation_expires_on",
-        "cash_recovered",
-        "in_kind_recovered",
-    ),
 )
 
 
@@ -378,22 +385,6 @@ RECOVERIES_EXPORT = ExportSpec(
         ExportColumn("recorded_by", "recorded_by__username"),
     ),
     queryset=recoveries_queryset,
-    fields=(
-        "id",
-        "case_id",
-        "case__loan__loan_no",
-        "case__loan__borrower__name",
-        "case__branch__code",
-        "received_on",
-        "amount",
-        "form",
-        "paid_by",
-        "principal",
-        "interest_on_balance",
-        "interest_off_balance",
-        "note",
-        "recorded_by__username",
-    ),
 )
 
 
@@ -431,30 +422,6 @@ ACCOUNTABILITY_EXPORT = ExportSpec(
         ExportColumn("closed_at", "closed_at"),
     ),
     queryset=accountability_queryset,
-    fields=(
-        "id",
-        "proposed_on",
-        "officer__username",
-        "officer__first_name",
-        "officer__last_name",
-        "branch__code",
-        "kind",
-        "record_type",
-        "state",
-        "origin",
-        "loan__loan_no",
-        "case_id",
-        "share",
-        "deadline",
-        "amount",
-        "cash_recovered",
-        "in_kind_value",
-        "reason",
-        "decided_by__username",
-        "decided_at",
-        "decision_reason",
-        "closed_at",
-    ),
 )
 
 EXPORTS: dict[str, ExportSpec] = {
