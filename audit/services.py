@@ -76,3 +76,20 @@ def audit_records_bulk(*, actor: Any, event_type: str, subject_type: str, rows: 
         batch_size=1000,
     )
     return len(rows)
+
+
+# The system is the actor of rule-based writes that no person asked for (the daily reclassification,
+# case opening by the checks, first divisions): their rows carry no actor, and each run writes one
+# event that says what ran and points to the history rows it wrote.
+SYSTEM_EVENT_PREFIX = "system."
+
+
+def audit_system_run(*, event_type: str, subject: models.Model, summary: dict, reason: str = "") -> AuditEvent:
+    """One audit row for one run of a rule-based write (actor: the system).
+
+    `subject` is the run's own record (a ClassificationRun, a DailyCheckRun, ...); `summary` names
+    the history rows the run wrote (their ids or id range and counts) so an auditor can follow them.
+    """
+    if not event_type.startswith(SYSTEM_EVENT_PREFIX):
+        event_type = SYSTEM_EVENT_PREFIX + event_type
+    return audit_record(actor=None, event_type=event_type, subject=subject, new=summary, reason=reason)
