@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
 
 from loans.access import scoped_manager
 from loans.classification import (
@@ -90,6 +92,8 @@ class User(AbstractUser):
     branch = models.ForeignKey(Branch, null=True, blank=True, on_delete=models.PROTECT, related_name="staff")
     employee_no = models.CharField(max_length=30, blank=True)
     phone = models.CharField(max_length=40, blank=True)
+    # The interface language the user chose in the header; blank: the browser's.
+    language = models.CharField(_("language"), max_length=10, choices=settings.LANGUAGES, blank=True, default="")
 
     class Meta:
         ordering = ["username"]

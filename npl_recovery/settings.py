@@ -60,9 +60,13 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The browser's language (Accept-Language) or the language cookie; the user's saved choice
+    # overrides both once they are known (npl_recovery.i18n.UserLanguageMiddleware below).
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "npl_recovery.i18n.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -83,7 +87,10 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "npl_recovery.context_processors.navigation",
+                "django.template.context_processors.i18n",
             ],
+            # Every template may translate and format amounts and dates without a {% load %}.
+            "builtins": ["django.templatetags.i18n", "npl_recovery.templatetags.formatting"],
         },
     },
 ]
@@ -123,7 +130,12 @@ AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=10)
 AXES_COOLOFF_TIME = 1  # hours
 AXES_RESET_ON_SUCCESS = True
 
+# The fallback when neither the user's choice, the cookie nor the browser names a language we have.
 LANGUAGE_CODE = env.str("LANGUAGE_CODE", default="en")
+LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+# Our own date and number formats per language (npl_recovery/formats/<lang>/formats.py).
+FORMAT_MODULE_PATH = ["npl_recovery.formats"]
 TIME_ZONE = env.str("TIME_ZONE", default="Asia/Shanghai")
 USE_I18N = True
 USE_TZ = True
