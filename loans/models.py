@@ -18,6 +18,7 @@ from loans.classification import (
     FourLevel,
     days_past_due,
 )
+from loans.names import person_name
 
 
 def money(verbose_name: str | None = None, **kwargs) -> models.DecimalField:
@@ -97,6 +98,10 @@ class User(AbstractUser):
     def __str__(self) -> str:
         full = self.get_full_name()
         return f"{full} ({self.username})" if full else self.username
+
+    def get_full_name(self) -> str:
+        # As the person's language writes it: 张伟, "Wei Zhang" (loans/names.py).
+        return person_name(self.first_name, self.last_name)
 
     @property
     def display_name(self) -> str:
