@@ -434,10 +434,10 @@ class ImportBatch(models.Model):
 
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     phase = models.CharField(max_length=10, choices=Phase.choices, default=Phase.WAITING)
-    # Each start by a worker and each sending again of a lost batch (npl_recovery/jobs.py); after
-    # NPL_JOB_MAX_ATTEMPTS the batch is failed instead. queued_at: when it was last sent (else
-    # created_at), for finding a batch whose message the broker lost.
-    attempts = models.PositiveSmallIntegerField(default=0)
+    # Times the batch was handed to the workers: once when it is created, once more each time the
+    # recovery of lost jobs sends it again (npl_recovery/jobs.py); with NPL_JOB_MAX_ATTEMPTS spent,
+    # a lost batch is failed instead. queued_at: when it was last sent again (else created_at).
+    attempts = models.PositiveSmallIntegerField(default=1)
     queued_at = models.DateTimeField(null=True, blank=True)
     # Progress: rows_total is an estimate until the file has been read.
     rows_total = models.PositiveIntegerField(default=0)

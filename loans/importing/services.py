@@ -151,7 +151,6 @@ def import_batch_create(
         dry_run=dry_run,
         as_of=as_of or timezone.localdate(),
         file_name=file_name[:255],
-        attempts=1,  # it is sent to the workers once created
     )
     for name, upload in (files or {}).items():
         if upload is not None:
@@ -308,7 +307,6 @@ def loan_book_import(
                 status=ImportBatch.Status.RUNNING,
                 phase=ImportBatch.Phase.READING,
                 started_at=timezone.now(),
-                attempts=1,
             )
             _lock_batch(batch.pk)
     elif batch.status != ImportBatch.Status.RUNNING:
