@@ -53,3 +53,11 @@ def test_the_recovery_settings_are_checked_and_named(settings):
     settings.NPL_JOB_STALE_MINUTES = "soon"
     with pytest.raises(ImproperlyConfigured, match="NPL_JOB_STALE_MINUTES"):
         queued_stale_after()
+
+
+@pytest.mark.django_db
+def test_with_nothing_lost_the_recovery_costs_two_queries(django_assert_num_queries):
+    ImportBatch.objects.create(source="command", as_of=date(2026, 6, 30), file_name="done.csv", status="imported")
+    DailyCheckRun.objects.create(check_name="limitation", as_of=date(2026, 6, 30), status="done")
+    with django_assert_num_queries(2):  # one look per kind of job; beat runs it every ten minutes
+        assert jobs_recover_stale(now=timezone.now()) == []
