@@ -27,6 +27,7 @@ from django.http import FileResponse, HttpResponse, StreamingHttpResponse
 from loans.classification import FIVE_LEVEL_LABELS, FOUR_LEVEL_LABELS, days_past_due
 from loans.importing.columns import LOAN_COLUMNS
 from loans.models import Loan
+from loans.names import person_name
 from loans.rules import role_allows
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -221,7 +222,7 @@ def _full_name(prefix: str) -> RowValue:
 
     @_reads(first, last)
     def value(row: dict[str, Any], as_of: date) -> str:
-        return " ".join(p for p in (row[first], row[last]) if p)
+        return person_name(row[first] or "", row[last] or "")
 
     return value
 

@@ -20,6 +20,7 @@ from loans.classification import (
     FourLevel,
     days_past_due,
 )
+from loans.names import person_name
 
 
 def money(verbose_name: str | None = None, **kwargs) -> models.DecimalField:
@@ -101,6 +102,10 @@ class User(AbstractUser):
     def __str__(self) -> str:
         full = self.get_full_name()
         return f"{full} ({self.username})" if full else self.username
+
+    def get_full_name(self) -> str:
+        # As the person's language writes it: 张伟, "Wei Zhang" (loans/names.py).
+        return person_name(self.first_name, self.last_name)
 
     @property
     def display_name(self) -> str:
@@ -433,6 +438,11 @@ class ImportBatch(models.Model):
 
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     phase = models.CharField(max_length=10, choices=Phase.choices, default=Phase.WAITING)
+    # Times the batch was handed to the workers: once when it is created, once more each time the
+    # recovery of lost jobs sends it again (npl_recovery/jobs.py); with NPL_JOB_MAX_ATTEMPTS spent,
+    # a lost batch is failed instead. queued_at: when it was last sent again (else created_at).
+    attempts = models.PositiveSmallIntegerField(default=1)
+    queued_at = models.DateTimeField(null=True, blank=True)
     # Progress: rows_total is an estimate until the file has been read.
     rows_total = models.PositiveIntegerField(default=0)
     rows_read = models.PositiveIntegerField(default=0)

@@ -215,6 +215,10 @@ NPL_DEMO_SEEDERS = ["loans.demo.seed_demo", "collections_app.demo.seed_demo", "a
 NPL_DAILY_CHECKS_AT = env.str("NPL_DAILY_CHECKS_AT", default="02:30")
 # Rows the daily checks handle per transaction: a killed run keeps every finished batch.
 NPL_DAILY_CHECKS_BATCH_SIZE = env.int("NPL_DAILY_CHECKS_BATCH_SIZE", default=1000)
+# Jobs a gone worker left behind (npl_recovery/jobs.py): a queued job no worker took within
+# NPL_JOB_STALE_MINUTES is sent again; a job is started or sent at most NPL_JOB_MAX_ATTEMPTS times.
+NPL_JOB_STALE_MINUTES = env.int("NPL_JOB_STALE_MINUTES", default=30)
+NPL_JOB_MAX_ATTEMPTS = env.int("NPL_JOB_MAX_ATTEMPTS", default=3)
 
 LOGGING = {
     "version": 1,

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('loans', '0002_import_batches'),
+        ('loans', '0003_i14_import_batch_attempts'),
     ]
 
     operations = [
