@@ -1,7 +1,7 @@
 """Accountability: who answers for each non-performing loan, what they earned or owe, and what the
 daily checks found.
 
-Writes go through accountability/services.py (people) and accountability/daily_checks.py (the
+Writes go through accountability/services.py (people) and accountability/daily_checks/ (the
 checks). Nobody assigns `AccountabilityRecord.state`: the services call its transitions.
 """
 

@@ -2,7 +2,7 @@
 
 Every function takes keyword arguments and the acting user (`actor`; None is the system, i.e.
 the daily checks), runs in one transaction, writes an audit event in it, and creates its
-notifications in it (they are e-mailed after commit). The daily checks are in daily_checks.py.
+notifications in it (they are e-mailed after commit). The daily checks are in daily_checks/.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Celery tasks: thin wrappers that take ids and ISO dates, call the services, and own their retries.
 
-Every check is idempotent (accountability/daily_checks.py), so a retry, a redelivery after a worker
+Every check is idempotent (accountability/daily_checks/), so a retry, a redelivery after a worker
 was lost (acks_late + reject_on_worker_lost) or a second worker running it at once adds nothing.
 """
 

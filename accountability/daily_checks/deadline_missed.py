@@ -1,0 +1,130 @@
+"""3. A time limit missed: sanctions proposed, managers told."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+
+from django.db.models import Count, Exists, OuterRef, QuerySet
+from django.urls import reverse
+
+from accountability.daily_checks.batching import Counts, _in_batches
+from accountability.daily_checks.notify import active_open_cases, notify_managers_per_branch
+from accountability.models import (
+    AccountabilityRecord,
+    RecordKind,
+    RecordOrigin,
+    ResponsibilityAssignment,
+    ResponsibilityShare,
+)
+from accountability.policy import accountability_policy
+from audit.models import AuditEvent
+from notifications.services import NotificationDraft, notifications_send
+
+
+def check_deadline_missed(*, as_of: date) -> Counts:
+    """A time limit passed with the loan not recovered: propose the policy's sanctions for each
+    responsible officer and tell the managers. One proposal per division, officer and type."""
+    policy = accountability_policy()
+    sanction_types = policy.missed_deadline_sanctions
+
+    def candidates(after: int) -> QuerySet:
+        return (
+            ResponsibilityAssignment.objects.filter(pk__gt=after, ended_on__isnull=True, recovery_deadline__lt=as_of)
+            .filter(active_open_cases())
+            .exclude(
+                Exists(
+                    AccountabilityRecord.objects.filter(
+                        assignment=OuterRef("pk"), assignment_id__gt=after, origin=RecordOrigin.MISSED_DEADLINE
+                    )
+                )
+            )
+        )
+
+    def handle(ids: list[int]) -> int:
+        rows = list(
+            candidates(ids[0] - 1)
+            .filter(pk__in=ids)
+            .values_list("pk", "recovery_deadline", "case_id", "loan_id", "branch_id", "loan__loan_no")
+        )
+        if not rows:
+            return 0
+        shares = defaultdict(list)
+        for assignment_id, officer_id, share in ResponsibilityShare.objects.filter(
+            assignment_id__in=[r[0] for r in rows]
+        ).values_list("assignment_id", "officer_id", "share"):
+            shares[assignment_id].append((officer_id, share))
+        records = [
+            AccountabilityRecord(
+                kind=RecordKind.SANCTION,
+                record_type=sanction,
+                origin=RecordOrigin.MISSED_DEADLINE,
+                officer_id=officer_id,
+                branch_id=branch_id,
+                case_id=case_id,
+                loan_id=loan_id,
+                assignment_id=pk,
+                share=share,
+                deadline=deadline,
+                reason=(
+                    f"Loan {loan_no} was not recovered by its time limit {deadline:%Y-%m-%d} "
+                    f"({share.normalize():f}% responsibility)."
+                ),
+                proposed_on=as_of,
+            )
+            for pk, deadline, case_id, loan_id, branch_id, loan_no in rows
+            for officer_id, share in shares[pk]
+            for sanction in sanction_types
+        ]
+        AccountabilityRecord.objects.bulk_create(records)
+        AuditEvent.objects.bulk_create(
+            [
+                AuditEvent(
+                    event_type="accountability.proposed",
+                    subject_type=AccountabilityRecord._meta.label_lower,
+                    subject_id=r.pk,
+                    branch_id=r.branch_id,
+                    new_values={"officer": r.officer_id, "type": r.record_type, "origin": r.origin},
+                    reason=r.reason,
+                )
+                for r in records
+            ]
+        )
+        labels = dict(AccountabilityRecord.Type.choices)
+        notifications_send(
+            drafts=[
+                NotificationDraft(
+                    recipient_id=r.officer_id,
+                    kind="record.proposed",
+                    key=f"record.proposed:{r.pk}",
+                    title=f"{labels[r.record_type]} proposed: a recovery time limit was missed",
+                    body=r.reason,
+                    url=r.get_absolute_url(),
+                )
+                for r in records
+            ]
+        )
+        return len(records)
+
+    proposed = _in_batches(candidates, handle)
+    managers = _notify_managers_of_missed(as_of)
+    return {"sanctions_proposed": proposed, "managers_told": managers}
+
+
+def _notify_managers_of_missed(as_of: date) -> int:
+    """How many proposals for missed time limits wait in each manager's branches."""
+    per_branch = dict(
+        AccountabilityRecord.objects.filter(origin=RecordOrigin.MISSED_DEADLINE, proposed_on=as_of)
+        .order_by()
+        .values("branch_id")
+        .annotate(n=Count("assignment_id", distinct=True))
+        .values_list("branch_id", "n")
+    )
+    return notify_managers_per_branch(
+        per_branch,
+        kind="deadline.missed",
+        key=f"deadline.missed:{as_of.isoformat()}",
+        title=lambda n: f"{n} recovery time limit(s) missed: sanctions proposed for you to decide",
+        body=f"The checks of {as_of:%Y-%m-%d} found loans not recovered by their time limit.",
+        url=f"{reverse('accountability:board')}?origin=missed_deadline&state=proposed",
+    )

@@ -1,0 +1,91 @@
+"""5. Promises to pay: due today, and broken."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+
+from django.db.models import Exists, OuterRef
+
+from accountability.daily_checks.batching import Counts, _in_batches
+from accountability.daily_checks.notify import case_url
+from accountability.directory import ManagerDirectory
+from accountability.models import PromiseAlert
+from collections_app.models import PromiseToPay
+from collections_app.selectors import promises_due_unpaid
+from collections_app.services import promises_mark_broken
+from notifications.services import NotificationDraft, notifications_send
+
+
+def check_promises(*, as_of: date) -> Counts:
+    """Promises due today (the officer is told) and promises past due unpaid (marked broken)."""
+    due_today = PromiseToPay.objects.filter(status=PromiseToPay.Status.OPEN, due_on=as_of, case__is_open=True).exclude(
+        Exists(PromiseAlert.objects.filter(promise=OuterRef("pk"), event=PromiseAlert.Event.DUE))
+    )
+
+    def handle_due(ids: list[int]) -> int:
+        rows = list(
+            due_today.filter(pk__in=ids).values_list(
+                "pk", "case_id", "amount", "amount_paid", "case__officer_id", "case__branch_id", "case__loan__loan_no"
+            )
+        )
+        PromiseAlert.objects.bulk_create(
+            [PromiseAlert(promise_id=r[0], case_id=r[1], event=PromiseAlert.Event.DUE, found_on=as_of) for r in rows]
+        )
+        notifications_send(drafts=_promise_drafts(rows, "due", as_of))
+        return len(rows)
+
+    broken_candidates = promises_due_unpaid(as_of=as_of).filter(case__is_open=True)
+
+    def handle_broken(ids: list[int]) -> int:
+        marked = promises_mark_broken(
+            promise_ids=broken_candidates.filter(pk__in=ids).values_list("pk", flat=True), actor=None, as_of=as_of
+        )
+        rows = list(
+            PromiseToPay.objects.filter(pk__in=marked).values_list(
+                "pk", "case_id", "amount", "amount_paid", "case__officer_id", "case__branch_id", "case__loan__loan_no"
+            )
+        )
+        PromiseAlert.objects.bulk_create(
+            [
+                PromiseAlert(promise_id=r[0], case_id=r[1], event=PromiseAlert.Event.BROKEN, found_on=as_of)
+                for r in rows
+            ],
+            ignore_conflicts=True,
+        )
+        notifications_send(drafts=_promise_drafts(rows, "broken", as_of))
+        return len(rows)
+
+    return {
+        "due_today": _in_batches(lambda after: due_today, handle_due),
+        "broken": _in_batches(lambda after: broken_candidates, handle_broken),
+    }
+
+
+def _promise_drafts(rows: Iterable[tuple], event: str, as_of: date) -> list[NotificationDraft]:
+    directory: ManagerDirectory | None = None
+    drafts = []
+    for pk, case_id, amount, paid, officer_id, branch_id, loan_no in rows:
+        if officer_id is not None:
+            recipients = [officer_id]
+        else:
+            directory = directory or ManagerDirectory.build()
+            recipients = directory.for_branch(branch_id)
+        if event == "due":
+            title = f"Loan {loan_no}: a promise to pay {amount:,.2f} is due today"
+            body = f"{paid:,.2f} of it has been paid so far. Follow up with the borrower today."
+        else:
+            title = f"Loan {loan_no}: a promise to pay {amount:,.2f} was broken"
+            body = f"Only {paid:,.2f} was paid by the due date. Consider the next measure."
+        drafts += [
+            NotificationDraft(
+                recipient_id=r,
+                kind=f"promise.{event}",
+                key=f"promise.{event}:{pk}:{r}",
+                title=title,
+                body=body,
+                url=case_url(case_id),
+            )
+            for r in recipients
+        ]
+    return drafts
