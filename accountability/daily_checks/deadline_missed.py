@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import date
 
 from django.db.models import Count, Exists, OuterRef, QuerySet
 from django.urls import reverse
 
+from accountability.daily_checks import messages
 from accountability.daily_checks.batching import Counts, _in_batches
-from accountability.daily_checks.notify import active_open_cases, notify_managers_per_branch
+from accountability.daily_checks.notify import active_open_cases, notify_managers_per_branch, officer_shares
 from accountability.models import (
     AccountabilityRecord,
     RecordKind,
     RecordOrigin,
     ResponsibilityAssignment,
-    ResponsibilityShare,
 )
 from accountability.policy import accountability_policy
 from audit.models import AuditEvent
@@ -49,11 +48,7 @@ def check_deadline_missed(*, as_of: date) -> Counts:
         )
         if not rows:
             return 0
-        shares = defaultdict(list)
-        for assignment_id, officer_id, share in ResponsibilityShare.objects.filter(
-            assignment_id__in=[r[0] for r in rows]
-        ).values_list("assignment_id", "officer_id", "share"):
-            shares[assignment_id].append((officer_id, share))
+        shares = officer_shares([r[0] for r in rows])
         records = [
             AccountabilityRecord(
                 kind=RecordKind.SANCTION,
@@ -66,10 +61,7 @@ def check_deadline_missed(*, as_of: date) -> Counts:
                 assignment_id=pk,
                 share=share,
                 deadline=deadline,
-                reason=(
-                    f"Loan {loan_no} was not recovered by its time limit {deadline:%Y-%m-%d} "
-                    f"({share.normalize():f}% responsibility)."
-                ),
+                reason=messages.missed_deadline_reason(loan_no=loan_no, deadline=deadline, share=share),
                 proposed_on=as_of,
             )
             for pk, deadline, case_id, loan_id, branch_id, loan_no in rows
@@ -97,7 +89,7 @@ def check_deadline_missed(*, as_of: date) -> Counts:
                     recipient_id=r.officer_id,
                     kind="record.proposed",
                     key=f"record.proposed:{r.pk}",
-                    title=f"{labels[r.record_type]} proposed: a recovery time limit was missed",
+                    title=messages.missed_deadline_proposed(type_label=labels[r.record_type], reason=r.reason).title,
                     body=r.reason,
                     url=r.get_absolute_url(),
                 )
@@ -124,7 +116,6 @@ def _notify_managers_of_missed(as_of: date) -> int:
         per_branch,
         kind="deadline.missed",
         key=f"deadline.missed:{as_of.isoformat()}",
-        title=lambda n: f"{n} recovery time limit(s) missed: sanctions proposed for you to decide",
-        body=f"The checks of {as_of:%Y-%m-%d} found loans not recovered by their time limit.",
+        message=lambda n: messages.missed_deadlines_for_managers(count=n, as_of=as_of),
         url=f"{reverse('accountability:board')}?origin=missed_deadline&state=proposed",
     )

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Callable
 from datetime import date
 
 from django.db.models import Exists, OuterRef, QuerySet
 
+from accountability.daily_checks import messages
 from accountability.daily_checks.batching import Counts, _in_batches
-from accountability.daily_checks.notify import active_open_cases, case_url
-from accountability.models import DeadlineReminder, ResponsibilityAssignment, ResponsibilityShare
+from accountability.daily_checks.notify import active_open_cases, case_url, officer_shares
+from accountability.models import DeadlineReminder, ResponsibilityAssignment
 from accountability.policy import accountability_policy
-from accountability.rules import threshold_window
+from accountability.rules import days_left, threshold_window
 from notifications.services import NotificationDraft, notifications_send
 
 
@@ -56,26 +56,20 @@ def check_deadline_reminders(*, as_of: date) -> Counts:
                     for pk, deadline, _, _ in rows
                 ]
             )
-            shares = defaultdict(list)
-            for assignment_id, officer_id, share in ResponsibilityShare.objects.filter(
-                assignment_id__in=[r[0] for r in rows]
-            ).values_list("assignment_id", "officer_id", "share"):
-                shares[assignment_id].append((officer_id, share))
+            shares = officer_shares([r[0] for r in rows])
             drafts = []
             for pk, deadline, case_id, loan_no in rows:
-                left = (deadline - as_of).days
-                when = "today" if left == 0 else ("tomorrow" if left == 1 else f"in {left} days")
                 for officer_id, share in shares[pk]:
+                    message = messages.deadline_reminder(
+                        loan_no=loan_no, deadline=deadline, days_left=days_left(deadline, as_of), share=share
+                    )
                     drafts.append(
                         NotificationDraft(
                             recipient_id=officer_id,
                             kind="deadline.reminder",
                             key=f"deadline.reminder:{pk}:{threshold}:{officer_id}",
-                            title=f"Loan {loan_no}: the recovery time limit is {when} ({deadline:%Y-%m-%d})",
-                            body=(
-                                f"You are responsible for {share.normalize():f}% of loan {loan_no}. Recover it by "
-                                f"{deadline:%Y-%m-%d}; a missed time limit means a sanction is proposed."
-                            ),
+                            title=message.title,
+                            body=message.body,
                             url=case_url(case_id),
                         )
                     )

@@ -7,12 +7,12 @@ from datetime import date
 
 from django.db.models import Exists, OuterRef, QuerySet
 
+from accountability.daily_checks import messages
 from accountability.daily_checks.batching import Counts, _in_batches
-from accountability.daily_checks.notify import case_url
-from accountability.directory import ManagerDirectory
+from accountability.daily_checks.notify import CaseRecipients, case_url
 from accountability.models import LimitationWarning
 from accountability.policy import accountability_policy
-from accountability.rules import threshold_window
+from accountability.rules import days_left, threshold_window
 from collections_app.models import CollectionCase
 from notifications.services import NotificationDraft, notifications_send
 
@@ -56,28 +56,22 @@ def check_limitation(*, as_of: date) -> Counts:
                     for pk, expires, *_ in rows
                 ]
             )
-            directory: ManagerDirectory | None = None
+            recipients = CaseRecipients()
             drafts = []
             for pk, expires, officer_id, branch_id, loan_no, starts in rows:
-                if officer_id is not None:
-                    recipients = [officer_id]
-                else:
-                    directory = directory or ManagerDirectory.build()
-                    recipients = directory.for_branch(branch_id)
-                left = (expires - as_of).days
+                message = messages.limitation_warning(
+                    loan_no=loan_no, expires=expires, days_left=days_left(expires, as_of), starts=starts
+                )
                 drafts += [
                     NotificationDraft(
                         recipient_id=r,
                         kind="limitation.warning",
                         key=f"limitation.warning:{pk}:{threshold}:{expires.isoformat()}:{r}",
-                        title=f"Loan {loan_no}: the claim runs out in {left} days ({expires:%Y-%m-%d})",
-                        body=(
-                            f"The limitation period runs from {starts:%Y-%m-%d}. Keep the claim alive: obtain a "
-                            "payment, a written acknowledgement of the debt or a notice signed by the debtor."
-                        ),
+                        title=message.title,
+                        body=message.body,
                         url=case_url(pk),
                     )
-                    for r in recipients
+                    for r in recipients(officer_id=officer_id, branch_id=branch_id)
                 ]
             notifications_send(drafts=drafts)
             return len(rows)

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.db.models import Count
 from django.urls import reverse
 
+from accountability.daily_checks import messages
 from accountability.daily_checks.batching import Counts, _chunks, batch_size
 from accountability.daily_checks.notify import notify_managers_per_branch
 from accountability.models import LoansByLoansFlag
@@ -150,10 +151,6 @@ def _notify_managers_of_flags(as_of: date) -> int:
         per_branch,
         kind="loans_by_loans.flag",
         key=f"loans_by_loans:{as_of.isoformat()}",
-        title=lambda n: f"Loans by loans? {n} new loan(s) close to a repayment of an overdue loan",
-        body=(
-            f"The checks of {as_of:%Y-%m-%d} found new loans to the borrower of an overdue loan, or to "
-            "a related party, disbursed close to a repayment of it. Confirm or clear each."
-        ),
+        message=lambda n: messages.loans_by_loans_for_managers(count=n, as_of=as_of),
         url=reverse("accountability:prevention") + "?tab=loans_by_loans&status=open",
     )

@@ -7,9 +7,9 @@ from datetime import date
 
 from django.db.models import Exists, OuterRef
 
+from accountability.daily_checks import messages
 from accountability.daily_checks.batching import Counts, _in_batches
-from accountability.daily_checks.notify import case_url
-from accountability.directory import ManagerDirectory
+from accountability.daily_checks.notify import CaseRecipients, case_url
 from accountability.models import PromiseAlert
 from collections_app.models import PromiseToPay
 from collections_app.selectors import promises_due_unpaid
@@ -32,7 +32,7 @@ def check_promises(*, as_of: date) -> Counts:
         PromiseAlert.objects.bulk_create(
             [PromiseAlert(promise_id=r[0], case_id=r[1], event=PromiseAlert.Event.DUE, found_on=as_of) for r in rows]
         )
-        notifications_send(drafts=_promise_drafts(rows, "due", as_of))
+        notifications_send(drafts=_promise_drafts(rows, "due"))
         return len(rows)
 
     broken_candidates = promises_due_unpaid(as_of=as_of).filter(case__is_open=True)
@@ -53,7 +53,7 @@ def check_promises(*, as_of: date) -> Counts:
             ],
             ignore_conflicts=True,
         )
-        notifications_send(drafts=_promise_drafts(rows, "broken", as_of))
+        notifications_send(drafts=_promise_drafts(rows, "broken"))
         return len(rows)
 
     return {
@@ -62,30 +62,20 @@ def check_promises(*, as_of: date) -> Counts:
     }
 
 
-def _promise_drafts(rows: Iterable[tuple], event: str, as_of: date) -> list[NotificationDraft]:
-    directory: ManagerDirectory | None = None
+def _promise_drafts(rows: Iterable[tuple], event: str) -> list[NotificationDraft]:
+    recipients = CaseRecipients()
     drafts = []
     for pk, case_id, amount, paid, officer_id, branch_id, loan_no in rows:
-        if officer_id is not None:
-            recipients = [officer_id]
-        else:
-            directory = directory or ManagerDirectory.build()
-            recipients = directory.for_branch(branch_id)
-        if event == "due":
-            title = f"Loan {loan_no}: a promise to pay {amount:,.2f} is due today"
-            body = f"{paid:,.2f} of it has been paid so far. Follow up with the borrower today."
-        else:
-            title = f"Loan {loan_no}: a promise to pay {amount:,.2f} was broken"
-            body = f"Only {paid:,.2f} was paid by the due date. Consider the next measure."
+        message = messages.promise(event=event, loan_no=loan_no, amount=amount, paid=paid)
         drafts += [
             NotificationDraft(
                 recipient_id=r,
                 kind=f"promise.{event}",
                 key=f"promise.{event}:{pk}:{r}",
-                title=title,
-                body=body,
+                title=message.title,
+                body=message.body,
                 url=case_url(case_id),
             )
-            for r in recipients
+            for r in recipients(officer_id=officer_id, branch_id=branch_id)
         ]
     return drafts

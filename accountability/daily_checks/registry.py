@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from accountability.daily_checks.batching import Counts
 from accountability.daily_checks.deadline_missed import check_deadline_missed
@@ -27,7 +28,7 @@ from accountability.models import DailyCheckRun
 @dataclass(frozen=True)
 class Check:
     name: str
-    label: str
+    label: str  # what the check does, for people (translatable)
     run: Callable[..., Counts]
     # Needs today's classification first (beat starts it later; the task waits for it).
     after_reclassify: bool = True
@@ -36,15 +37,15 @@ class Check:
 CHECKS: dict[str, Check] = {
     c.name: c
     for c in (
-        Check("reclassify", "Reclassify the book, open cases, first divisions", check_reclassify, False),
-        Check("deadline_reminders", "Time-limit reminders", check_deadline_reminders),
-        Check("deadline_missed", "Time limits missed: sanctions proposed", check_deadline_missed),
-        Check("recovered_in_time", "Recovered within the time limit: rewards", check_recovered_in_time),
-        Check("promises", "Promises to pay due and broken", check_promises),
-        Check("limitation", "Limitation-period warnings", check_limitation),
-        Check("loans_by_loans", "Loans-by-loans detector", check_loans_by_loans),
-        Check("watch_list", "Prevention watch list", check_watch_list),
-        Check("month_end_snapshot", "Month-end snapshot", check_month_end_snapshot, False),
+        Check("reclassify", _("Reclassify the book, open cases, first divisions"), check_reclassify, False),
+        Check("deadline_reminders", _("Time-limit reminders"), check_deadline_reminders),
+        Check("deadline_missed", _("Time limits missed: sanctions proposed"), check_deadline_missed),
+        Check("recovered_in_time", _("Recovered within the time limit: rewards"), check_recovered_in_time),
+        Check("promises", _("Promises to pay due and broken"), check_promises),
+        Check("limitation", _("Limitation-period warnings"), check_limitation),
+        Check("loans_by_loans", _("Loans-by-loans detector"), check_loans_by_loans),
+        Check("watch_list", _("Prevention watch list"), check_watch_list),
+        Check("month_end_snapshot", _("Month-end snapshot"), check_month_end_snapshot, False),
     )
 }
 

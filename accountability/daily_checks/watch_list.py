@@ -8,6 +8,7 @@ from django.db import transaction
 from django.db.models import Count, Max, Q
 from django.urls import reverse
 
+from accountability.daily_checks import messages
 from accountability.daily_checks.batching import Counts, _chunks, batch_size
 from accountability.models import WatchListEntry
 from accountability.policy import accountability_policy
@@ -121,18 +122,19 @@ def _notify_officers_of_watch_list(as_of: date) -> int:
     )
     url = reverse("accountability:prevention") + "?mine=1"
     with transaction.atomic():
-        notifications_send(
-            drafts=[
+        drafts = []
+        for officer_id, n in new_per_officer:
+            message = messages.watch_list_for_officer(count=n)
+            drafts.append(
                 NotificationDraft(
                     recipient_id=officer_id,
                     kind="watch_list.new",
                     key=f"watch_list:{as_of.isoformat()}:{officer_id}",
-                    title=f"{n} of your loans joined the watch list",
-                    body="Performing loans that may turn bad: contact the borrowers before they do.",
+                    title=message.title,
+                    body=message.body,
                     url=url,
                     email=False,
                 )
-                for officer_id, n in new_per_officer
-            ]
-        )
+            )
+        notifications_send(drafts=drafts)
     return len(new_per_officer)
