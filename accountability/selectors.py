@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -40,6 +40,7 @@ from accountability.models import (
 from audit.models import AuditEvent
 from collections_app.models import CollectionCase, Recovery
 from loans.access import get_for_user_or_404
+from loans.models import User
 
 MONEY = DecimalField(max_digits=18, decimal_places=2)
 ZERO = Value(Decimal("0"), output_field=MONEY)
@@ -106,8 +107,6 @@ class MySummary:
 
 
 def my_summary(*, user: Any, as_of: date) -> MySummary:
-    from datetime import timedelta
-
     totals = (
         _my_current_shares(user)
         .order_by()
@@ -196,8 +195,6 @@ class OfficerRow:
 def records_by_officer(*, user: Any, as_of: date) -> list[OfficerRow]:
     """Per officer in the user's branches: current responsibilities (and how many are past their
     time limit: "pay off first, then lend more") and their sanctions and rewards. Two GROUP BYs."""
-    from loans.models import User
-
     records = {
         r["officer_id"]: r
         for r in AccountabilityRecord.objects.visible_to(user)

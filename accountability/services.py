@@ -22,6 +22,7 @@ from django_fsm import ConcurrentTransition, can_proceed
 from accountability.directory import ManagerDirectory
 from accountability.models import (
     AccountabilityRecord,
+    LoansByLoansFlag,
     RecordKind,
     RecordOrigin,
     RecordState,
@@ -42,7 +43,8 @@ from audit.services import audit_record
 from collections_app.case_rules import Measure
 from collections_app.models import CollectionCase, Recovery
 from collections_app.services import case_set_responsibility
-from loans.models import Loan, Role, User
+from loans.access import visible_branch_ids
+from loans.models import Branch, Loan, Role, User
 from notifications.services import NotificationDraft, notifications_send
 from npl_recovery.db import analyze_after_bulk_write
 
@@ -406,9 +408,6 @@ def record_propose(
 
 
 def _visible_branches(user: Any):
-    from loans.access import visible_branch_ids
-    from loans.models import Branch
-
     ids = visible_branch_ids(user)
     return Branch.objects.all() if ids is None else Branch.objects.filter(pk__in=ids)
 
@@ -610,8 +609,6 @@ def case_recovered_in_time(*, case: CollectionCase, as_of: date) -> list[Account
 @transaction.atomic
 def loans_by_loans_review(*, flag: Any, status: str, note: str, actor: User) -> Any:
     """A manager confirms a "loans by loans" flag or clears it with an explanation."""
-    from accountability.models import LoansByLoansFlag
-
     if getattr(actor, "role", None) != Role.MANAGER:
         raise PermissionDenied("Only a manager reviews a loans-by-loans flag.")
     if not LoansByLoansFlag.objects.visible_to(actor).filter(pk=flag.pk).exists():

@@ -33,6 +33,11 @@ class Check:
     # Needs today's classification first (beat starts it later; the task waits for it).
     after_reclassify: bool = True
 
+    @property
+    def task_name(self) -> str:
+        """The name of its Celery task (accountability/tasks.py) in beat's schedule and the queues."""
+        return f"accountability.check_{self.name}"
+
 
 CHECKS: dict[str, Check] = {
     c.name: c

@@ -431,8 +431,9 @@ def test_a_failing_check_is_recorded_as_failed(monkeypatch, shared_case):
 def test_a_check_waits_while_todays_reclassification_is_still_running(shared_case):
     from celery.exceptions import Retry
 
-    from accountability.tasks import check_deadline_missed
+    from accountability.tasks import CHECK_TASKS
 
+    check_deadline_missed = CHECK_TASKS["deadline_missed"]
     DailyCheckRun.objects.create(check_name="reclassify", as_of=date(2026, 7, 1))  # running
     with pytest.raises(Retry):
         check_deadline_missed.apply(kwargs={"as_of": "2026-07-01"}, throw=True)
@@ -449,3 +450,30 @@ def test_beat_passes_no_date_and_the_task_uses_today_or_yesterday(monkeypatch):
     assert business_date(None) == date(2026, 7, 1)
     assert business_date(None, days_ago=1) == date(2026, 6, 30)
     assert business_date("2026-05-31") == date(2026, 5, 31)
+
+
+def test_every_check_of_the_registry_is_a_celery_task_with_the_checks_options():
+    from accountability.tasks import CHECK_TASKS, TASK_OPTIONS
+    from npl_recovery.celery import app
+
+    assert list(CHECK_TASKS) == list(CHECKS)
+    for name, check in CHECKS.items():
+        task = app.tasks[check.task_name]
+        assert CHECK_TASKS[name].name == task.name == f"accountability.check_{name}"
+        for option in ("acks_late", "reject_on_worker_lost", "max_retries", "soft_time_limit", "time_limit"):
+            assert getattr(task, option) == TASK_OPTIONS[option], (name, option)
+        assert tuple(task.autoretry_for) == TASK_OPTIONS["autoretry_for"]
+
+
+def test_a_check_added_to_the_registry_runs_as_a_task_without_a_wrapper_of_its_own(monkeypatch):
+    from accountability import daily_checks
+    from accountability.tasks import _check_task
+
+    def count_nothing(*, as_of):
+        return {"as_of_seen": as_of.isoformat()}
+
+    check = daily_checks.Check("test_only", "Only for this test", count_nothing, after_reclassify=False)
+    monkeypatch.setitem(daily_checks.CHECKS, "test_only", check)
+    result = _check_task(check).apply(kwargs={"as_of": "2026-07-01"}, throw=True).get()
+    assert result["as_of_seen"] == "2026-07-01"
+    assert DailyCheckRun.objects.get(check_name="test_only").status == "done"
