@@ -7,7 +7,7 @@ notifications in it (they are e-mailed after commit). The daily checks are in da
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
@@ -39,7 +39,7 @@ from accountability.rules import (
     recovered_in_time,
     shares_problem,
 )
-from audit.services import audit_record
+from audit.services import AuditRow, audit_record, audit_records_bulk
 from collections_app.case_rules import Measure
 from collections_app.models import CollectionCase, Recovery
 from collections_app.services import case_set_responsibility
@@ -306,6 +306,57 @@ def _kind_of(record_type: str) -> str:
     raise ValidationError({"record_type": f"Unknown type {record_type!r}."})
 
 
+def proposal_notice_key(record: AccountabilityRecord) -> str:
+    """The dedupe key of the message telling an officer that a record was proposed for them: one
+    message per record, however often the proposal is announced (a rerun, a redelivered task)."""
+    return f"record.proposed:{record.pk}"
+
+
+def proposals_announce(
+    *, records: Sequence[AccountabilityRecord], actor: User | None, title: Callable[[AccountabilityRecord], str]
+) -> None:
+    """Audit each new proposal (`accountability.proposed`, its values) and tell its officer.
+
+    Every way a record is proposed calls this in the proposals' transaction: a manager
+    (record_propose), a recovery in time (case_recovered_in_time), a missed time limit (the daily
+    check). `actor` None is the system.
+    """
+    audit_records_bulk(
+        actor=actor,
+        event_type="accountability.proposed",
+        subject_type=AccountabilityRecord._meta.label_lower,
+        rows=[
+            AuditRow(
+                subject_id=r.pk,
+                branch_id=r.branch_id,
+                old={},
+                new={
+                    "officer": r.officer_id,
+                    "type": r.record_type,
+                    "origin": r.origin,
+                    "amount": r.amount,
+                    "case": r.case_id,
+                },
+                reason=r.reason,
+            )
+            for r in records
+        ],
+    )
+    notifications_send(
+        drafts=[
+            NotificationDraft(
+                recipient_id=r.officer_id,
+                kind="record.proposed",
+                key=proposal_notice_key(r),
+                title=title(r),
+                body=r.reason,
+                url=r.get_absolute_url(),
+            )
+            for r in records
+        ]
+    )
+
+
 def _record_drafts_for_managers(
     record: AccountabilityRecord, *, title: str, body: str, exclude: Iterable[int] = ()
 ) -> list[NotificationDraft]:
@@ -377,32 +428,15 @@ def record_propose(
     )
     record.full_clean(exclude=["state", "officer", "branch", "case", "loan", "proposed_by"])
     record.save()
-    audit_record(
-        actor=actor,
-        event_type="accountability.proposed",
-        subject=record,
-        branch_id=branch_id,
-        new={"officer": officer.pk, "type": record_type, "amount": amount, "case": case.pk if case else None},
-        reason=reason,
-    )
     label = record.get_record_type_display()
+    proposals_announce(records=[record], actor=actor, title=lambda r: f"{label} proposed for you")
     notifications_send(
-        drafts=[
-            NotificationDraft(
-                recipient_id=officer.pk,
-                kind="record.proposed",
-                key=f"record.proposed:{record.pk}",
-                title=f"{label} proposed for you",
-                body=reason,
-                url=record.get_absolute_url(),
-            ),
-            *_record_drafts_for_managers(
-                record,
-                title=f"To decide: {label.lower()} for {officer.display_name}",
-                body=f"Proposed by {actor.display_name}: {reason}",
-                exclude=[actor.pk],
-            ),
-        ]
+        drafts=_record_drafts_for_managers(
+            record,
+            title=f"To decide: {label.lower()} for {officer.display_name}",
+            body=f"Proposed by {actor.display_name}: {reason}",
+            exclude=[actor.pk],
+        )
     )
     return record
 
@@ -544,15 +578,11 @@ def case_recovered_in_time(*, case: CollectionCase, as_of: date) -> list[Account
             )
         )
     AccountabilityRecord.objects.bulk_create(created)
-    for record in created:
-        audit_record(
-            actor=None,
-            event_type="accountability.proposed",
-            subject=record,
-            branch_id=record.branch_id,
-            new={"officer": record.officer_id, "type": record.record_type, "amount": record.amount},
-            reason=record.reason,
-        )
+    proposals_announce(
+        records=created,
+        actor=None,
+        title=lambda r: f"Loan {loan_no} recovered in time: {r.get_record_type_display().lower()} proposed",
+    )
     # Sanctions on this case still open are to be lifted: recovered in time, without delay.
     to_lift = list(
         AccountabilityRecord.objects.select_for_update(of=("self",)).filter(
@@ -572,23 +602,12 @@ def case_recovered_in_time(*, case: CollectionCase, as_of: date) -> list[Account
             new={"state": sanction.state},
             reason=sanction.close_reason,
         )
-    drafts = [
-        NotificationDraft(
-            recipient_id=r.officer_id,
-            kind="record.proposed",
-            key=f"record.proposed:{r.pk}",
-            title=f"Loan {loan_no} recovered in time: {r.get_record_type_display().lower()} proposed",
-            body=r.reason,
-            url=r.get_absolute_url(),
-        )
-        for r in created
-    ]
     managers = ManagerDirectory.build().for_branch(case.branch_id)
     n_lift = len(to_lift)
     title = f"Loan {loan_no} recovered in time: {len(created)} reward(s) to honour" + (
         f", {n_lift} sanction(s) to lift" if n_lift else ""
     )
-    drafts += [
+    drafts = [
         NotificationDraft(
             recipient_id=manager_id,
             kind="record.recovered_in_time",

@@ -17,8 +17,7 @@ from accountability.models import (
     ResponsibilityAssignment,
 )
 from accountability.policy import accountability_policy
-from audit.models import AuditEvent
-from notifications.services import NotificationDraft, notifications_send
+from accountability.services import proposals_announce
 
 
 def check_deadline_missed(*, as_of: date) -> Counts:
@@ -69,32 +68,11 @@ def check_deadline_missed(*, as_of: date) -> Counts:
             for sanction in sanction_types
         ]
         AccountabilityRecord.objects.bulk_create(records)
-        AuditEvent.objects.bulk_create(
-            [
-                AuditEvent(
-                    event_type="accountability.proposed",
-                    subject_type=AccountabilityRecord._meta.label_lower,
-                    subject_id=r.pk,
-                    branch_id=r.branch_id,
-                    new_values={"officer": r.officer_id, "type": r.record_type, "origin": r.origin},
-                    reason=r.reason,
-                )
-                for r in records
-            ]
-        )
         labels = dict(AccountabilityRecord.Type.choices)
-        notifications_send(
-            drafts=[
-                NotificationDraft(
-                    recipient_id=r.officer_id,
-                    kind="record.proposed",
-                    key=f"record.proposed:{r.pk}",
-                    title=messages.missed_deadline_proposed(type_label=labels[r.record_type], reason=r.reason).title,
-                    body=r.reason,
-                    url=r.get_absolute_url(),
-                )
-                for r in records
-            ]
+        proposals_announce(
+            records=records,
+            actor=None,
+            title=lambda r: messages.missed_deadline_proposed(type_label=labels[r.record_type]),
         )
         return len(records)
 

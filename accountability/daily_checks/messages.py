@@ -72,9 +72,9 @@ def missed_deadline_reason(*, loan_no: str, deadline: date, share: Decimal) -> s
     return str(MISSED_REASON % {"loan_no": loan_no, "deadline": _day(deadline), "share": _percent(share)})
 
 
-def missed_deadline_proposed(*, type_label: str, reason: str) -> Message:
-    """To the officer: a sanction proposed for them."""
-    return Message(str(MISSED_PROPOSED_TITLE % {"type": type_label}), reason)
+def missed_deadline_proposed(*, type_label: str) -> str:
+    """The title of the officer's message about a sanction proposed for them (its body is the reason)."""
+    return str(MISSED_PROPOSED_TITLE % {"type": type_label})
 
 
 def missed_deadlines_for_managers(*, count: int, as_of: date) -> Message:
