@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
-from accountability.rules import RewardType, SanctionType, WatchReason, decision_refusal
+from accountability.rules import RewardType, SanctionType, WatchReason, days_left, decision_refusal
 from collections_app.models import CollectionCase, PromiseToPay, Recovery
 from loans.access import ScopedQuerySet, scoped_manager
 from loans.models import Branch, Loan, User, money
@@ -81,7 +81,7 @@ class ResponsibilityAssignment(models.Model):
         return self.ended_on is None
 
     def days_left(self, as_of: date) -> int:
-        return (self.recovery_deadline - as_of).days
+        return days_left(self.recovery_deadline, as_of)
 
 
 class ResponsibilityShare(models.Model):

@@ -121,6 +121,11 @@ class AccountabilityPolicy:
             raise ValueError(f"accountability policy: bonus_rate must be between 0 and 1, got {self.bonus_rate!r}")
         object.__setattr__(self, "bonus_rate", rate)
 
+    @property
+    def first_reminder_days(self) -> int:
+        """The widest reminder window: a time limit this close (30 days by default) is "due soon"."""
+        return self.reminder_days_before[0]
+
 
 # --- responsibility -----------------------------------------------------------------------------
 
@@ -174,6 +179,23 @@ def threshold_window(threshold: int, thresholds: tuple[int, ...], as_of: date) -
 def deadline_missed(deadline: date, as_of: date) -> bool:
     """A time limit is missed the day after it: the whole last day still counts."""
     return as_of > deadline
+
+
+class DeadlineUrgency(StrEnum):
+    MISSED = "missed"
+    URGENT = "urgent"  # inside a later reminder window (7 days or fewer by default)
+    SOON = "soon"  # inside the first reminder window (30 days or fewer by default)
+
+
+def deadline_urgency(deadline: date, as_of: date, policy: AccountabilityPolicy) -> DeadlineUrgency | None:
+    """How urgent a time limit is, by the reminder windows the officer is reminded in: missed once
+    it has passed, "soon" in the first window, "urgent" in any later one, None before them."""
+    if deadline_missed(deadline, as_of):
+        return DeadlineUrgency.MISSED
+    threshold = reminder_threshold(deadline, as_of, policy)
+    if threshold is None:
+        return None
+    return DeadlineUrgency.SOON if threshold == policy.first_reminder_days else DeadlineUrgency.URGENT
 
 
 def recovered_in_time(recovered_on: date, deadline: date) -> bool:

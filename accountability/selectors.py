@@ -37,6 +37,7 @@ from accountability.models import (
     ResponsibilityShare,
     WatchListEntry,
 )
+from accountability.policy import accountability_policy
 from audit.models import AuditEvent
 from collections_app.models import CollectionCase, Recovery
 from loans.access import get_for_user_or_404
@@ -101,12 +102,15 @@ class MySummary:
     owed: Decimal
     my_part: Decimal
     past_deadline: int
-    due_in_30_days: int
+    # Time limits within the first reminder window (policy: 30 days by default).
+    due_soon: int
+    soon_days: int
     open_sanctions: int
     rewards_pending: int
 
 
 def my_summary(*, user: Any, as_of: date) -> MySummary:
+    soon_days = accountability_policy().first_reminder_days
     totals = (
         _my_current_shares(user)
         .order_by()
@@ -118,7 +122,7 @@ def my_summary(*, user: Any, as_of: date) -> MySummary:
             soon=Count(
                 "id",
                 filter=Q(assignment__recovery_deadline__gte=as_of)
-                & Q(assignment__recovery_deadline__lte=as_of + timedelta(days=30)),
+                & Q(assignment__recovery_deadline__lte=as_of + timedelta(days=soon_days)),
             ),
         )
     )
@@ -135,7 +139,8 @@ def my_summary(*, user: Any, as_of: date) -> MySummary:
         owed=totals["owed"] or Decimal(0),
         my_part=totals["my_part"] or Decimal(0),
         past_deadline=totals["past"] or 0,
-        due_in_30_days=totals["soon"] or 0,
+        due_soon=totals["soon"] or 0,
+        soon_days=soon_days,
         open_sanctions=records["sanctions"] or 0,
         rewards_pending=records["rewards"] or 0,
     )

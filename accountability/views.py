@@ -18,6 +18,8 @@ from accountability import selectors
 from accountability.filters import FlagFilter, RecordFilter, WatchListFilter
 from accountability.forms import DecisionForm, DivisionForm, FlagReviewForm, ProposalForm, officers_for_case
 from accountability.models import AccountabilityRecord, LoansByLoansFlag, RecordState
+from accountability.policy import accountability_policy
+from accountability.rules import deadline_urgency
 from accountability.services import (
     RecordChanged,
     loans_by_loans_review,
@@ -53,9 +55,11 @@ def mine(request: HttpRequest) -> HttpResponse:
     """My responsibilities: time limits, days left, amounts; my sanctions and rewards; my watch list."""
     as_of = timezone.localdate()
     page = Paginator(selectors.my_responsibilities(user=request.user), 25).get_page(request.GET.get("page"))
+    policy = accountability_policy()
     for share in page.object_list:
         share.days_left = share.assignment.days_left(as_of)
         share.days_late = -share.days_left
+        share.urgency = deadline_urgency(share.assignment.recovery_deadline, as_of, policy)
     watch_day = selectors.latest_watch_list_day()
     return render(
         request,

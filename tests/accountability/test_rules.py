@@ -13,6 +13,7 @@ from accountability.rules import (
     WatchReason,
     bonus_amount,
     deadline_missed,
+    deadline_urgency,
     is_month_end,
     limitation_warning,
     loans_by_loans,
@@ -49,6 +50,26 @@ def test_time_limit_is_missed_the_day_after_it():
     assert not deadline_missed(deadline, deadline - timedelta(days=1))
     assert not deadline_missed(deadline, deadline)
     assert deadline_missed(deadline, deadline + timedelta(days=1))
+
+
+@pytest.mark.parametrize(
+    ("reminders", "days", "expected"),
+    [
+        ((30, 7, 1), 31, None),
+        ((30, 7, 1), 30, "soon"),
+        ((30, 7, 1), 8, "soon"),
+        ((30, 7, 1), 7, "urgent"),
+        ((30, 7, 1), 0, "urgent"),
+        ((30, 7, 1), -1, "missed"),
+        ((14, 3), 20, None),
+        ((14, 3), 14, "soon"),
+        ((14, 3), 3, "urgent"),
+        ((10,), 1, "soon"),
+    ],
+)
+def test_urgency_of_a_time_limit_follows_the_reminder_windows(reminders, days, expected):
+    policy = AccountabilityPolicy(reminder_days_before=reminders)
+    assert deadline_urgency(AS_OF + timedelta(days=days), AS_OF, policy) == expected
 
 
 def test_recovered_on_the_last_day_is_within_the_time_limit():
