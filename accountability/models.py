@@ -14,6 +14,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from accountability.rules import RewardType, SanctionType, WatchReason, days_left, decision_refusal
@@ -306,13 +307,36 @@ class AccountabilityRecord(ConcurrentTransitionMixin, models.Model):
             proposed_by_id=self.proposed_by_id,
         )
 
-    # --- transitions: only the record's own fields change here ---------------------------------
+    def decisions(self) -> list[tuple[str, str]]:
+        """The decisions open in the record's state, as (transition, button label), the main one
+        first: its transitions whose conditions hold and that a person decides (those with a
+        permission; "to be lifted" is the system's). Who may decide is `decision_refusal`."""
+        open_now = [t for t in self.get_available_state_transitions() if t.permission is not None]
+        open_now.sort(key=lambda t: t.custom.get("order", 1))
+        return [(t.name, str(t.custom.get(f"label_{self.kind}", t.custom["label"]))) for t in open_now]
 
-    @transition(field=state, source=RecordState.PROPOSED, target=RecordState.IMPOSED, permission=_may_decide)
+    # --- transitions: only the record's own fields change here ---------------------------------
+    # `custom["label"]` is the decision's button (`label_<kind>` where a kind says it otherwise),
+    # `order` its place (the main decision first); a transition from several states may be two
+    # decorators, one label each.
+
+    @transition(
+        field=state,
+        source=RecordState.PROPOSED,
+        target=RecordState.IMPOSED,
+        permission=_may_decide,
+        custom={"label": _("Impose"), "label_reward": _("Grant")},
+    )
     def impose(self, *, by: User, reason: str) -> None:
         self.decided_by, self.decided_at, self.decision_reason = by, timezone.now(), reason
 
-    @transition(field=state, source=RecordState.PROPOSED, target=RecordState.WAIVED, permission=_may_decide)
+    @transition(
+        field=state,
+        source=RecordState.PROPOSED,
+        target=RecordState.WAIVED,
+        permission=_may_decide,
+        custom={"label": _("Waive"), "order": 2},
+    )
     def waive(self, *, by: User, reason: str) -> None:
         self.decided_by, self.decided_at, self.decision_reason = by, timezone.now(), reason
 
@@ -331,16 +355,26 @@ class AccountabilityRecord(ConcurrentTransitionMixin, models.Model):
         target=RecordState.LIFTED,
         conditions=[_is_sanction],
         permission=_may_decide,
+        custom={"label": _("Lift")},
     )
     def lift(self, *, by: User, reason: str) -> None:
         self.closed_by, self.closed_at, self.close_reason = by, timezone.now(), reason
 
     @transition(
         field=state,
-        source=[RecordState.PROPOSED, RecordState.IMPOSED],
+        source=RecordState.PROPOSED,
         target=RecordState.HONOURED,
         conditions=[_is_reward],
         permission=_may_decide,
+        custom={"label": _("Grant and honour"), "order": 0},
+    )
+    @transition(
+        field=state,
+        source=RecordState.IMPOSED,
+        target=RecordState.HONOURED,
+        conditions=[_is_reward],
+        permission=_may_decide,
+        custom={"label": _("Honour")},
     )
     def honour(self, *, by: User, reason: str) -> None:
         if self.decided_by_id is None:

@@ -17,7 +17,7 @@ from django_tables2 import RequestConfig
 from accountability import selectors
 from accountability.filters import FlagFilter, RecordFilter, WatchListFilter
 from accountability.forms import DecisionForm, DivisionForm, FlagReviewForm, ProposalForm, officers_for_case
-from accountability.models import AccountabilityRecord, LoansByLoansFlag, RecordState
+from accountability.models import LoansByLoansFlag
 from accountability.policy import accountability_policy
 from accountability.rules import deadline_urgency
 from accountability.services import (
@@ -104,7 +104,6 @@ def board(request: HttpRequest) -> HttpResponse:
     to_decide = list(selectors.records_to_decide(user=request.user)[:20])
     for record in to_decide:
         record.refusal = record.decision_refusal(request.user, in_scope=True)  # read via visible_to
-        record.decisions = _decisions_for(record)
     officers = selectors.records_by_officer(user=request.user, as_of=as_of)
     officer_page = Paginator(officers, 15).get_page(request.GET.get("officers"))
     export_query = request.GET.copy()
@@ -138,21 +137,9 @@ def record_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "record": record,
             "refusal": record.decision_refusal(request.user, in_scope=True),  # read via visible_to
             "history": selectors.record_history(record=record),
-            "decisions": _decisions_for(record),
+            "decisions": record.decisions(),
         },
     )
-
-
-def _decisions_for(record: AccountabilityRecord) -> list[tuple[str, str]]:
-    """The buttons a decider sees for the record's state (the transitions decide what is allowed)."""
-    if record.state == RecordState.PROPOSED:
-        first = ("impose", "Impose") if record.is_sanction else ("honour", "Grant and honour")
-        return [first, ("waive", "Waive")]
-    if record.state == RecordState.TO_BE_LIFTED or (record.state == RecordState.IMPOSED and record.is_sanction):
-        return [("lift", "Lift")]
-    if record.state == RecordState.IMPOSED:
-        return [("honour", "Honour")]
-    return []
 
 
 @login_required

@@ -301,3 +301,47 @@ def test_every_way_of_proposing_audits_and_tells_the_officer_alike(branch, offic
         )
     assert AuditEvent.objects.get(subject_id=manual.pk, event_type="accountability.proposed").actor == manager
     assert AuditEvent.objects.get(subject_id=missed.pk, event_type="accountability.proposed").actor is None
+
+
+# --- the decisions a page offers are the record's transitions --------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kind", "record_type", "state", "offered"),
+    [
+        ("sanction", "wage_stop", "proposed", [("impose", "Impose"), ("waive", "Waive")]),
+        ("sanction", "wage_stop", "imposed", [("lift", "Lift")]),
+        ("sanction", "wage_stop", "to_be_lifted", [("lift", "Lift")]),
+        ("sanction", "wage_stop", "waived", []),
+        ("sanction", "wage_stop", "lifted", []),
+        # Granting a reward without honouring it yet is a transition too: the page now offers it.
+        (
+            "reward",
+            "commendation",
+            "proposed",
+            [("honour", "Grant and honour"), ("impose", "Grant"), ("waive", "Waive")],
+        ),
+        ("reward", "commendation", "imposed", [("honour", "Honour")]),
+        ("reward", "commendation", "honoured", []),
+    ],
+)
+def test_the_decisions_offered_are_the_transitions_open_in_the_state_and_each_is_accepted(
+    npl_case, officer, manager, kind, record_type, state, offered
+):
+    record = AccountabilityRecord.objects.create(
+        kind=kind,
+        record_type=record_type,
+        officer=officer,
+        branch_id=npl_case.branch_id,
+        case=npl_case,
+        reason="x",
+        proposed_on=OPENED,
+    )
+    AccountabilityRecord.objects.filter(pk=record.pk).update(state=state)
+    record = AccountabilityRecord.objects.get(pk=record.pk)
+    assert record.decisions() == offered
+    for decision, _label in offered:
+        with transaction.atomic():
+            decided = decide(record, decision, manager, reason="Decided on the page")
+            assert decided.state != state
+            transaction.set_rollback(True)
