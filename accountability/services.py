@@ -13,7 +13,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.db.models import Q, Sum
 from django.urls import reverse
 from django.utils import timezone
@@ -39,7 +39,7 @@ from accountability.rules import (
     recovered_in_time,
     shares_problem,
 )
-from audit.services import AuditRow, audit_record, audit_records_bulk
+from audit.services import AuditRow, audit_record, audit_records_bulk, audit_system_run
 from collections_app.case_rules import Measure
 from collections_app.models import CollectionCase, Recovery
 from collections_app.services import case_set_responsibility
@@ -231,68 +231,101 @@ WITH ins AS (
     -- the partial unique index responsibility_one_current_per_case: a concurrent run adds nothing
     ON CONFLICT DO NOTHING
     RETURNING id, lead_officer_id
+), shares AS (
+    INSERT INTO accountability_responsibilityshare (assignment_id, officer_id, share)
+    SELECT id, lead_officer_id, 100 FROM ins
+    RETURNING assignment_id
 )
-INSERT INTO accountability_responsibilityshare (assignment_id, officer_id, share)
-SELECT id, lead_officer_id, 100 FROM ins
+SELECT count(*), min(assignment_id), max(assignment_id) FROM shares
 """
 
 DEFAULT_REASON = "Opened with the case: whoever lends, collects (100%, the case's time limit)."
 
 
-def responsibility_assign_defaults(*, as_of: date, case_ids: Iterable[int] | None = None) -> int:
+def responsibility_assign_defaults(
+    *, as_of: date, case_ids: Iterable[int] | None = None, run: models.Model | None = None
+) -> int:
     """Give every open case that has never had a division its first one: the case's officer, 100%,
     with the case's time limit. Set-based and idempotent; returns how many divisions were created.
 
-    Cases without an officer are left for a manager (the board lists them).
+    Cases without an officer are left for a manager (the board lists them). A run that creates
+    divisions records one audit event, the system its actor, naming them (id range and count);
+    its subject is `run` (the daily check's DailyCheckRun), else the first division created.
     """
     ids = None if case_ids is None else sorted(set(case_ids))
     if ids is not None and not ids:
         return 0
     with transaction.atomic():
         if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute(_PG_DEFAULTS_TODO, {"ids": ids})
-                todo = [row[0] for row in cursor.fetchall()]
-                created = 0
-                now = timezone.now()
-                for start in range(0, len(todo), 20_000):
-                    chunk = todo[start : start + 20_000]
-                    cursor.execute(_PG_DEFAULTS, {"reason": DEFAULT_REASON, "now": now, "todo": chunk})
-                    created += cursor.rowcount
-            analyze_after_bulk_write(
-                ResponsibilityAssignment._meta.db_table, ResponsibilityShare._meta.db_table, rows=created
+            created, first_id, last_id = _assign_defaults_postgres(ids)
+        else:
+            created, first_id, last_id = _assign_defaults_portable(ids)
+        if created:
+            audit_system_run(
+                event_type="responsibility.first_divisions",
+                subject=run or ResponsibilityAssignment.objects.get(pk=first_id),
+                summary={
+                    "as_of": as_of,
+                    "assignments": {"first_id": first_id, "last_id": last_id, "count": created},
+                },
+                reason=DEFAULT_REASON,
             )
-            return created
-        cases = CollectionCase.objects.filter(is_open=True, officer__isnull=False).exclude(
-            pk__in=ResponsibilityAssignment.objects.values("case_id")
-        )
-        if ids is not None:
-            cases = cases.filter(pk__in=ids)
-        created = 0
+    return created
+
+
+def _assign_defaults_postgres(ids: list[int] | None) -> tuple[int, int | None, int | None]:
+    """(divisions created, lowest id, highest id): one INSERT ... SELECT per 20,000 cases."""
+    created, first_id, last_id = 0, None, None
+    with connection.cursor() as cursor:
+        cursor.execute(_PG_DEFAULTS_TODO, {"ids": ids})
+        todo = [row[0] for row in cursor.fetchall()]
         now = timezone.now()
-        rows = list(cases.values_list("pk", "loan_id", "branch_id", "officer_id", "recovery_deadline", "opened_on"))
-        for start in range(0, len(rows), 1000):
-            chunk = rows[start : start + 1000]
-            assignments = ResponsibilityAssignment.objects.bulk_create(
-                [
-                    ResponsibilityAssignment(
-                        case_id=case_id,
-                        loan_id=loan_id,
-                        branch_id=branch_id,
-                        lead_officer_id=officer_id,
-                        recovery_deadline=deadline,
-                        starts_on=opened_on,
-                        reason=DEFAULT_REASON,
-                        created_at=now,
-                    )
-                    for case_id, loan_id, branch_id, officer_id, deadline, opened_on in chunk
-                ]
-            )
-            ResponsibilityShare.objects.bulk_create(
-                [ResponsibilityShare(assignment=a, officer_id=a.lead_officer_id, share=100) for a in assignments]
-            )
-            created += len(assignments)
-        return created
+        for start in range(0, len(todo), 20_000):
+            chunk = todo[start : start + 20_000]
+            cursor.execute(_PG_DEFAULTS, {"reason": DEFAULT_REASON, "now": now, "todo": chunk})
+            n, low, high = cursor.fetchone()
+            if n:
+                created += n
+                first_id = low if first_id is None else min(first_id, low)
+                last_id = high if last_id is None else max(last_id, high)
+    analyze_after_bulk_write(ResponsibilityAssignment._meta.db_table, ResponsibilityShare._meta.db_table, rows=created)
+    return created, first_id, last_id
+
+
+def _assign_defaults_portable(ids: list[int] | None) -> tuple[int, int | None, int | None]:
+    """The same through the ORM (SQLite), 1,000 cases per INSERT."""
+    cases = CollectionCase.objects.filter(is_open=True, officer__isnull=False).exclude(
+        pk__in=ResponsibilityAssignment.objects.values("case_id")
+    )
+    if ids is not None:
+        cases = cases.filter(pk__in=ids)
+    created_ids: list[int] = []
+    now = timezone.now()
+    rows = list(cases.values_list("pk", "loan_id", "branch_id", "officer_id", "recovery_deadline", "opened_on"))
+    for start in range(0, len(rows), 1000):
+        chunk = rows[start : start + 1000]
+        assignments = ResponsibilityAssignment.objects.bulk_create(
+            [
+                ResponsibilityAssignment(
+                    case_id=case_id,
+                    loan_id=loan_id,
+                    branch_id=branch_id,
+                    lead_officer_id=officer_id,
+                    recovery_deadline=deadline,
+                    starts_on=opened_on,
+                    reason=DEFAULT_REASON,
+                    created_at=now,
+                )
+                for case_id, loan_id, branch_id, officer_id, deadline, opened_on in chunk
+            ]
+        )
+        ResponsibilityShare.objects.bulk_create(
+            [ResponsibilityShare(assignment=a, officer_id=a.lead_officer_id, share=100) for a in assignments]
+        )
+        created_ids += [a.pk for a in assignments]
+    if not created_ids:
+        return 0, None, None
+    return len(created_ids), min(created_ids), max(created_ids)
 
 
 # --- sanctions and rewards ------------------------------------------------------------------------

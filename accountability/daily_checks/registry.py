@@ -32,6 +32,8 @@ class Check:
     run: Callable[..., Counts]
     # Needs today's classification first (beat starts it later; the task waits for it).
     after_reclassify: bool = True
+    # Is also handed its DailyCheckRun (`run=`): the subject of the audit events of its system writes.
+    takes_run: bool = False
 
     @property
     def task_name(self) -> str:
@@ -42,7 +44,13 @@ class Check:
 CHECKS: dict[str, Check] = {
     c.name: c
     for c in (
-        Check("reclassify", _("Reclassify the book, open cases, first divisions"), check_reclassify, False),
+        Check(
+            "reclassify",
+            _("Reclassify the book, open cases, first divisions"),
+            check_reclassify,
+            after_reclassify=False,
+            takes_run=True,
+        ),
         Check("deadline_reminders", _("Time-limit reminders"), check_deadline_reminders),
         Check("deadline_missed", _("Time limits missed: sanctions proposed"), check_deadline_missed),
         Check("recovered_in_time", _("Recovered within the time limit: rewards"), check_recovered_in_time),
@@ -65,7 +73,8 @@ def check_run(*, name: str, as_of: date, runner: str = "") -> DailyCheckRun:
         raise ValueError(f"Unknown daily check {name!r}; the checks are: {', '.join(CHECKS)}")
     run = DailyCheckRun.objects.create(check_name=name, as_of=as_of, runner=(runner or runner_name())[:200])
     try:
-        counts = CHECKS[name].run(as_of=as_of)
+        check = CHECKS[name]
+        counts = check.run(as_of=as_of, run=run) if check.takes_run else check.run(as_of=as_of)
     except Exception as exc:
         DailyCheckRun.objects.filter(pk=run.pk).update(
             status=DailyCheckRun.Status.FAILED,

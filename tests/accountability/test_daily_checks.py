@@ -62,6 +62,36 @@ def test_reclassify_opens_a_case_and_its_first_division_the_day_a_loan_turns_bad
     assert ResponsibilityAssignment.objects.count() == 1
 
 
+def test_first_divisions_written_by_the_checks_record_one_system_event_naming_them(branch, officer, officer2):
+    day = date(2026, 6, 30)
+    for responsible in (officer, officer2, officer):
+        LoanFactory(branch=branch, responsible_officer=responsible, overdue_since=date(2026, 1, 1))
+    run = check_run(name="reclassify", as_of=day)
+    divisions = list(ResponsibilityAssignment.objects.order_by("pk"))
+    assert len(divisions) == run.counts["divisions_created"] == 3
+    (event,) = AuditEvent.objects.filter(event_type="system.responsibility.first_divisions")
+    assert event.actor is None
+    assert (event.subject_type, event.subject_id) == ("accountability.dailycheckrun", run.pk)
+    assert event.new_values == {
+        "as_of": "2026-06-30",
+        "assignments": {"first_id": divisions[0].pk, "last_id": divisions[-1].pk, "count": 3},
+    }
+    # A run that divides nothing records nothing.
+    check_run(name="reclassify", as_of=day + timedelta(days=1))
+    assert AuditEvent.objects.filter(event_type="system.responsibility.first_divisions").count() == 1
+
+
+def test_the_first_division_of_a_case_opened_by_hand_is_audited_too(npl_case):
+    (division,) = ResponsibilityAssignment.objects.filter(case=npl_case)
+    (event,) = AuditEvent.objects.filter(event_type="system.responsibility.first_divisions")
+    assert (event.subject_type, event.subject_id, event.actor) == (
+        "accountability.responsibilityassignment",
+        division.pk,
+        None,
+    )
+    assert event.new_values["assignments"] == {"first_id": division.pk, "last_id": division.pk, "count": 1}
+
+
 def test_a_case_without_an_officer_gets_no_division_until_a_manager_names_one(branch):
     loan = LoanFactory(branch=branch, responsible_officer=None, overdue_since=date(2026, 1, 1))
     run("reclassify", date(2026, 6, 30))
