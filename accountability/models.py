@@ -17,7 +17,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
-from accountability.rules import RewardType, SanctionType, WatchReason, days_left, decision_refusal
+from accountability.permissions import decision_refusal
+from accountability.rules import TYPES_WITH_AMOUNT, RewardType, SanctionType, WatchReason, days_left
 from collections_app.models import CollectionCase, PromiseToPay, Recovery
 from loans.access import ScopedQuerySet, scoped_manager
 from loans.models import Branch, Loan, User, money
@@ -130,7 +131,7 @@ class RecordType(models.TextChoices):
 
 SANCTION_TYPES = [t.value for t in SanctionType]
 REWARD_TYPES = [t.value for t in RewardType]
-AMOUNT_TYPES = [SanctionType.COMPENSATION.value, RewardType.BONUS.value]
+AMOUNT_TYPES = list(TYPES_WITH_AMOUNT)
 
 
 class RecordState(models.TextChoices):
@@ -291,7 +292,7 @@ class AccountabilityRecord(ConcurrentTransitionMixin, models.Model):
         return self.get_state_display()
 
     def decision_refusal(self, user: Any, *, in_scope: bool | None = None) -> str | None:
-        """Why `user` may not decide this record (None: they may). Rules in accountability.rules.
+        """Why `user` may not decide this record (None: they may): accountability.permissions.
 
         `in_scope` may be passed when the record was read through `visible_to(user)` already.
         """

@@ -493,7 +493,7 @@ def record_decide(
 ) -> AccountabilityRecord:
     """A manager decides: impose, waive (with a reason), lift or honour.
 
-    Maker-checker: never the record's officer nor its proposer (rules.decision_refusal; the
+    Maker-checker: never the record's officer nor its proposer (permissions.decision_refusal; the
     database has the same check). `seen_state` is the state the manager saw: if the record changed
     since, or changes while this runs, RecordChanged is raised and nothing is written.
     """

@@ -15,7 +15,6 @@ from accountability.rules import (
     deadline_missed,
     deadline_urgency,
     is_month_end,
-    limitation_warning,
     loans_by_loans,
     recovered_in_time,
     reminder_threshold,
@@ -107,7 +106,12 @@ def test_bonus_is_cash_recovered_times_rate_times_share():
 
 @pytest.mark.parametrize(("days", "expected"), [(91, None), (90, 90), (31, 90), (30, 30), (0, 30), (-1, None)])
 def test_limitation_warnings_90_and_30_days_before_the_claim_expires(days, expected):
-    assert limitation_warning(AS_OF + timedelta(days=days), AS_OF, POLICY) == expected
+    """The check's windows (threshold_window over limitation_warning_days): the one holding the expiry."""
+    expires_on = AS_OF + timedelta(days=days)
+    thresholds = POLICY.limitation_warning_days
+    windows = {t: threshold_window(t, thresholds, AS_OF) for t in thresholds}
+    due = [t for t, (low, high) in windows.items() if low <= expires_on <= high]
+    assert due == ([] if expected is None else [expected])
 
 
 @pytest.mark.parametrize(("apart", "flagged"), [(-31, False), (-30, True), (0, True), (30, True), (31, False)])
