@@ -58,7 +58,7 @@ CHECKS: dict[str, Check] = {
         Check("limitation", _("Limitation-period warnings"), check_limitation),
         Check("loans_by_loans", _("Loans-by-loans detector"), check_loans_by_loans),
         Check("watch_list", _("Prevention watch list"), check_watch_list),
-        Check("month_end_snapshot", _("Month-end snapshot"), check_month_end_snapshot, False),
+        Check("month_end_snapshot", _("Month-end snapshot"), check_month_end_snapshot, after_reclassify=False),
     )
 }
 
@@ -71,9 +71,9 @@ def check_run(*, name: str, as_of: date, runner: str = "") -> DailyCheckRun:
     """Run one check, recording the run (start, end, counts, or the error) in DailyCheckRun."""
     if name not in CHECKS:
         raise ValueError(f"Unknown daily check {name!r}; the checks are: {', '.join(CHECKS)}")
+    check = CHECKS[name]
     run = DailyCheckRun.objects.create(check_name=name, as_of=as_of, runner=(runner or runner_name())[:200])
     try:
-        check = CHECKS[name]
         counts = check.run(as_of=as_of, run=run) if check.takes_run else check.run(as_of=as_of)
     except Exception as exc:
         DailyCheckRun.objects.filter(pk=run.pk).update(
