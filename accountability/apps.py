@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.conf import settings
 
 
 def _is_officer_or_manager(user: object) -> bool:
@@ -18,8 +19,7 @@ class AccountabilityConfig(AppConfig):
     verbose_name = "Accountability"
 
     def ready(self) -> None:
-        from django.conf import settings
-
+        # Imported once the models are loaded: these modules import them.
         from accountability import receivers  # noqa: F401  (connects the case signals)
         from accountability.schedule import daily_checks_schedule
         from npl_recovery.celery import app

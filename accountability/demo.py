@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from django.db import transaction
 
+from accountability.daily_checks import checks_run_all
 from accountability.models import AccountabilityRecord, LoansByLoansFlag, ResponsibilityAssignment, WatchListEntry
 from accountability.services import (
     case_recovered_in_time,
@@ -20,6 +21,7 @@ from accountability.services import (
     responsibility_assign_defaults,
 )
 from collections_app.models import CollectionCase
+from collections_app.services import recovery_record
 from loans.demo import DEMO_PASSWORD
 from loans.models import Branch, Loan, Role, User
 
@@ -32,8 +34,6 @@ def seed_demo(*, as_of: date) -> str:
     if not ResponsibilityAssignment.objects.filter(assigned_by__isnull=False).exists():
         stories = _stories(as_of=as_of)
         if stories:
-            from accountability.daily_checks import checks_run_all
-
             # Today's checks (the book was classified by the loans demo): reminders, watch list, ...
             checks_run_all(as_of=as_of, only=_CHECKS_AFTER_STORIES)
     return (
@@ -101,8 +101,6 @@ def _stories(*, as_of: date) -> str:
         as_of=as_of,
     )
     # Recovered in full, within the time limit: a bonus to honour without delay.
-    from collections_app.services import recovery_record
-
     recovery_record(
         case=recovered,
         actor=officer,

@@ -42,7 +42,3 @@ class ManagerDirectory:
             path = path[: path.rstrip("/").rfind("/") + 1]
         self._cache[branch_id] = found
         return found
-
-
-def managers_for_branch(branch_id: int) -> list[int]:
-    return ManagerDirectory.build().for_branch(branch_id)

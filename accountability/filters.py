@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import django_filters
 from django import forms
+from django.db.models import F
 
 from accountability.models import (
     AccountabilityRecord,
@@ -80,8 +81,6 @@ class WatchListFilter(django_filters.FilterSet):
         return queryset.filter(officer=self.user) if value else queryset
 
     def only_new(self, queryset, name, value):
-        from django.db.models import F
-
         return queryset.filter(first_seen_on=F("as_of")) if value else queryset
 
 

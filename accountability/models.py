@@ -1,7 +1,7 @@
 """Accountability: who answers for each non-performing loan, what they earned or owe, and what the
 daily checks found.
 
-Writes go through accountability/services.py (people) and accountability/daily_checks.py (the
+Writes go through accountability/services.py (people) and accountability/daily_checks/ (the
 checks). Nobody assigns `AccountabilityRecord.state`: the services call its transitions.
 """
 
@@ -14,9 +14,11 @@ from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
-from accountability.rules import RewardType, SanctionType, WatchReason, decision_refusal
+from accountability.permissions import decision_refusal
+from accountability.rules import TYPES_WITH_AMOUNT, RewardType, SanctionType, WatchReason, days_left
 from collections_app.models import CollectionCase, PromiseToPay, Recovery
 from loans.access import ScopedQuerySet, scoped_manager
 from loans.models import Branch, Loan, User, money
@@ -81,7 +83,7 @@ class ResponsibilityAssignment(models.Model):
         return self.ended_on is None
 
     def days_left(self, as_of: date) -> int:
-        return (self.recovery_deadline - as_of).days
+        return days_left(self.recovery_deadline, as_of)
 
 
 class ResponsibilityShare(models.Model):
@@ -129,7 +131,7 @@ class RecordType(models.TextChoices):
 
 SANCTION_TYPES = [t.value for t in SanctionType]
 REWARD_TYPES = [t.value for t in RewardType]
-AMOUNT_TYPES = [SanctionType.COMPENSATION.value, RewardType.BONUS.value]
+AMOUNT_TYPES = list(TYPES_WITH_AMOUNT)
 
 
 class RecordState(models.TextChoices):
@@ -290,7 +292,7 @@ class AccountabilityRecord(ConcurrentTransitionMixin, models.Model):
         return self.get_state_display()
 
     def decision_refusal(self, user: Any, *, in_scope: bool | None = None) -> str | None:
-        """Why `user` may not decide this record (None: they may). Rules in accountability.rules.
+        """Why `user` may not decide this record (None: they may): accountability.permissions.
 
         `in_scope` may be passed when the record was read through `visible_to(user)` already.
         """
@@ -306,13 +308,36 @@ class AccountabilityRecord(ConcurrentTransitionMixin, models.Model):
             proposed_by_id=self.proposed_by_id,
         )
 
-    # --- transitions: only the record's own fields change here ---------------------------------
+    def decisions(self) -> list[tuple[str, str]]:
+        """The decisions open in the record's state, as (transition, button label), the main one
+        first: its transitions whose conditions hold and that a person decides (those with a
+        permission; "to be lifted" is the system's). Who may decide is `decision_refusal`."""
+        open_now = [t for t in self.get_available_state_transitions() if t.permission is not None]
+        open_now.sort(key=lambda t: t.custom.get("order", 1))
+        return [(t.name, str(t.custom.get(f"label_{self.kind}", t.custom["label"]))) for t in open_now]
 
-    @transition(field=state, source=RecordState.PROPOSED, target=RecordState.IMPOSED, permission=_may_decide)
+    # --- transitions: only the record's own fields change here ---------------------------------
+    # `custom["label"]` is the decision's button (`label_<kind>` where a kind says it otherwise),
+    # `order` its place (the main decision first); a transition from several states may be two
+    # decorators, one label each.
+
+    @transition(
+        field=state,
+        source=RecordState.PROPOSED,
+        target=RecordState.IMPOSED,
+        permission=_may_decide,
+        custom={"label": _("Impose"), "label_reward": _("Grant")},
+    )
     def impose(self, *, by: User, reason: str) -> None:
         self.decided_by, self.decided_at, self.decision_reason = by, timezone.now(), reason
 
-    @transition(field=state, source=RecordState.PROPOSED, target=RecordState.WAIVED, permission=_may_decide)
+    @transition(
+        field=state,
+        source=RecordState.PROPOSED,
+        target=RecordState.WAIVED,
+        permission=_may_decide,
+        custom={"label": _("Waive"), "order": 2},
+    )
     def waive(self, *, by: User, reason: str) -> None:
         self.decided_by, self.decided_at, self.decision_reason = by, timezone.now(), reason
 
@@ -331,16 +356,26 @@ class AccountabilityRecord(ConcurrentTransitionMixin, models.Model):
         target=RecordState.LIFTED,
         conditions=[_is_sanction],
         permission=_may_decide,
+        custom={"label": _("Lift")},
     )
     def lift(self, *, by: User, reason: str) -> None:
         self.closed_by, self.closed_at, self.close_reason = by, timezone.now(), reason
 
     @transition(
         field=state,
-        source=[RecordState.PROPOSED, RecordState.IMPOSED],
+        source=RecordState.PROPOSED,
         target=RecordState.HONOURED,
         conditions=[_is_reward],
         permission=_may_decide,
+        custom={"label": _("Grant and honour"), "order": 0},
+    )
+    @transition(
+        field=state,
+        source=RecordState.IMPOSED,
+        target=RecordState.HONOURED,
+        conditions=[_is_reward],
+        permission=_may_decide,
+        custom={"label": _("Honour")},
     )
     def honour(self, *, by: User, reason: str) -> None:
         if self.decided_by_id is None:

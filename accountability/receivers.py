@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.db import transaction
@@ -10,8 +11,12 @@ from django.dispatch import receiver
 from django.utils import timezone
 from django_fsm.signals import post_transition
 
+from accountability.services import responsibility_assign_defaults
+from accountability.tasks import case_recovered as case_recovered_task
 from collections_app.case_rules import Measure
 from collections_app.models import CollectionCase
+
+log = logging.getLogger(__name__)
 
 
 @receiver(post_transition, sender=CollectionCase, dispatch_uid="accountability_case_recovered")
@@ -20,11 +25,9 @@ def case_recovered(sender: Any, instance: CollectionCase, target: str, **kwargs:
     queued when the move commits (the daily check `recovered_in_time` catches anything missed)."""
     if target != Measure.RECOVERED:
         return
-    from accountability.tasks import case_recovered as task
-
     case_id = instance.pk
     as_of = (instance.ended_on or timezone.localdate()).isoformat()
-    transaction.on_commit(lambda: _queue(task, case_id, as_of))
+    transaction.on_commit(lambda: _queue(case_id, as_of))
 
 
 @receiver(post_save, sender=CollectionCase, dispatch_uid="accountability_case_opened")
@@ -32,16 +35,12 @@ def case_opened(sender: Any, instance: CollectionCase, created: bool, **kwargs: 
     """A case opened by hand gets its first division of responsibility when it commits."""
     if not created:
         return
-    from accountability.services import responsibility_assign_defaults
-
     case_id = instance.pk
     transaction.on_commit(lambda: responsibility_assign_defaults(as_of=timezone.localdate(), case_ids=[case_id]))
 
 
-def _queue(task: Any, case_id: int, as_of: str) -> None:
-    import logging
-
+def _queue(case_id: int, as_of: str) -> None:
     try:
-        task.delay(case_id, as_of)
+        case_recovered_task.delay(case_id, as_of)
     except Exception:  # the daily check catches up; the move itself is committed
-        logging.getLogger(__name__).warning("could not queue rewards for case %s", case_id, exc_info=True)
+        log.warning("could not queue rewards for case %s", case_id, exc_info=True)

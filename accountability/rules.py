@@ -1,9 +1,10 @@
-"""Accountability and prevention rules: pure Python, no Django.
+"""Accountability and prevention rules (what holds): pure Python, no Django.
 
 Who is reminded when, when a time limit counts as missed, when a claim's limitation period
-runs out, what a bonus is worth, which loans go on the watch list and which new loan looks like
-"collecting loans by loans". Every figure is a field of `AccountabilityPolicy`; the Django side
+warnings are due, what a bonus is worth, which loans go on the watch list and which new loan looks
+like "collecting loans by loans". Every figure is a field of `AccountabilityPolicy`; the Django side
 builds it from settings (accountability/policy.py), so a bank changes figures without a code change.
+Who may decide a record is a permission: accountability/permissions.py.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ class RewardType(StrEnum):
 
 
 # Types whose record carries an amount of money.
-TYPES_WITH_AMOUNT = frozenset({SanctionType.COMPENSATION, RewardType.BONUS})
+TYPES_WITH_AMOUNT = (SanctionType.COMPENSATION.value, RewardType.BONUS.value)
 
 
 class WatchReason(StrEnum):
@@ -121,6 +122,11 @@ class AccountabilityPolicy:
             raise ValueError(f"accountability policy: bonus_rate must be between 0 and 1, got {self.bonus_rate!r}")
         object.__setattr__(self, "bonus_rate", rate)
 
+    @property
+    def first_reminder_days(self) -> int:
+        """The widest reminder window: a time limit this close (30 days by default) is "due soon"."""
+        return self.reminder_days_before[0]
+
 
 # --- responsibility -----------------------------------------------------------------------------
 
@@ -176,6 +182,23 @@ def deadline_missed(deadline: date, as_of: date) -> bool:
     return as_of > deadline
 
 
+class DeadlineUrgency(StrEnum):
+    MISSED = "missed"
+    URGENT = "urgent"  # inside a later reminder window (7 days or fewer by default)
+    SOON = "soon"  # inside the first reminder window (30 days or fewer by default)
+
+
+def deadline_urgency(deadline: date, as_of: date, policy: AccountabilityPolicy) -> DeadlineUrgency | None:
+    """How urgent a time limit is, by the reminder windows the officer is reminded in: missed once
+    it has passed, "soon" in the first window, "urgent" in any later one, None before them."""
+    if deadline_missed(deadline, as_of):
+        return DeadlineUrgency.MISSED
+    threshold = reminder_threshold(deadline, as_of, policy)
+    if threshold is None:
+        return None
+    return DeadlineUrgency.SOON if threshold == policy.first_reminder_days else DeadlineUrgency.URGENT
+
+
 def recovered_in_time(recovered_on: date, deadline: date) -> bool:
     return recovered_on <= deadline
 
@@ -184,17 +207,6 @@ def bonus_amount(*, cash_recovered: Decimal, share_percent: Decimal, policy: Acc
     """Cash recovered x rate x the officer's share. Value taken in kind earns no bonus."""
     amount = Decimal(cash_recovered) * policy.bonus_rate * Decimal(share_percent) / HUNDRED
     return amount.quantize(CENT, rounding=ROUND_HALF_UP)
-
-
-# --- preservation -------------------------------------------------------------------------------
-
-
-def limitation_warning(expires_on: date, as_of: date, policy: AccountabilityPolicy) -> int | None:
-    """The warning due (90 or 30 by default) while the claim is alive, or None.
-
-    `expires_on` is the last day the claim can be enforced.
-    """
-    return _bucket(days_left(expires_on, as_of), policy.limitation_warning_days)
 
 
 # --- prevention ---------------------------------------------------------------------------------
@@ -241,21 +253,3 @@ def is_month_end(as_of: date) -> bool:
 
 def month_start(as_of: date) -> date:
     return as_of.replace(day=1)
-
-
-# --- who decides ----------------------------------------------------------------------------------
-
-
-def decision_refusal(
-    *, role: str, actor_id: int | None, in_scope: bool, officer_id: int | None, proposed_by_id: int | None
-) -> str | None:
-    """Maker-checker for sanctions and rewards: why this user may not decide (None: they may)."""
-    if role != "manager":
-        return "Only a manager decides sanctions and rewards."
-    if not in_scope:
-        return "This record is outside your branches."
-    if actor_id is not None and actor_id == officer_id:
-        return "This record is about you: another manager must decide it."
-    if proposed_by_id is not None and actor_id == proposed_by_id:
-        return "You proposed this record: another manager must decide it."
-    return None

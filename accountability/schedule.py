@@ -11,6 +11,8 @@ import re
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
+from accountability.daily_checks import CHECKS
+
 # A daily check still queued this long after beat sent it is dropped: the next day's run covers it
 # (every check catches up on what a skipped day left).
 EXPIRES_SECONDS = 20 * 3600
@@ -32,7 +34,7 @@ def daily_checks_schedule(at: str) -> dict[str, dict]:
 
     def entry(check: str, minutes: int, **kwargs: int) -> dict:
         return {
-            "task": f"accountability.check_{check}",
+            "task": CHECKS[check].task_name,
             "schedule": after(minutes),
             "kwargs": kwargs,
             "options": {"expires": EXPIRES_SECONDS},

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -37,9 +37,11 @@ from accountability.models import (
     ResponsibilityShare,
     WatchListEntry,
 )
+from accountability.policy import accountability_policy
 from audit.models import AuditEvent
 from collections_app.models import CollectionCase, Recovery
 from loans.access import get_for_user_or_404
+from loans.models import User
 
 MONEY = DecimalField(max_digits=18, decimal_places=2)
 ZERO = Value(Decimal("0"), output_field=MONEY)
@@ -100,14 +102,15 @@ class MySummary:
     owed: Decimal
     my_part: Decimal
     past_deadline: int
-    due_in_30_days: int
+    # Time limits within the first reminder window (policy: 30 days by default).
+    due_soon: int
+    soon_days: int
     open_sanctions: int
     rewards_pending: int
 
 
 def my_summary(*, user: Any, as_of: date) -> MySummary:
-    from datetime import timedelta
-
+    soon_days = accountability_policy().first_reminder_days
     totals = (
         _my_current_shares(user)
         .order_by()
@@ -119,7 +122,7 @@ def my_summary(*, user: Any, as_of: date) -> MySummary:
             soon=Count(
                 "id",
                 filter=Q(assignment__recovery_deadline__gte=as_of)
-                & Q(assignment__recovery_deadline__lte=as_of + timedelta(days=30)),
+                & Q(assignment__recovery_deadline__lte=as_of + timedelta(days=soon_days)),
             ),
         )
     )
@@ -136,7 +139,8 @@ def my_summary(*, user: Any, as_of: date) -> MySummary:
         owed=totals["owed"] or Decimal(0),
         my_part=totals["my_part"] or Decimal(0),
         past_deadline=totals["past"] or 0,
-        due_in_30_days=totals["soon"] or 0,
+        due_soon=totals["soon"] or 0,
+        soon_days=soon_days,
         open_sanctions=records["sanctions"] or 0,
         rewards_pending=records["rewards"] or 0,
     )
@@ -196,8 +200,6 @@ class OfficerRow:
 def records_by_officer(*, user: Any, as_of: date) -> list[OfficerRow]:
     """Per officer in the user's branches: current responsibilities (and how many are past their
     time limit: "pay off first, then lend more") and their sanctions and rewards. Two GROUP BYs."""
-    from loans.models import User
-
     records = {
         r["officer_id"]: r
         for r in AccountabilityRecord.objects.visible_to(user)

@@ -2,18 +2,18 @@
 
 Every function takes keyword arguments and the acting user (`actor`; None is the system, i.e.
 the daily checks), runs in one transaction, writes an audit event in it, and creates its
-notifications in it (they are e-mailed after commit). The daily checks are in daily_checks.py.
+notifications in it (they are e-mailed after commit). The daily checks are in daily_checks/.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.db.models import Q, Sum
 from django.urls import reverse
 from django.utils import timezone
@@ -22,6 +22,7 @@ from django_fsm import ConcurrentTransition, can_proceed
 from accountability.directory import ManagerDirectory
 from accountability.models import (
     AccountabilityRecord,
+    LoansByLoansFlag,
     RecordKind,
     RecordOrigin,
     RecordState,
@@ -38,11 +39,12 @@ from accountability.rules import (
     recovered_in_time,
     shares_problem,
 )
-from audit.services import audit_record
+from audit.services import AuditRow, audit_record, audit_records_bulk, audit_system_run
 from collections_app.case_rules import Measure
 from collections_app.models import CollectionCase, Recovery
 from collections_app.services import case_set_responsibility
-from loans.models import Loan, Role, User
+from loans.access import visible_branch_ids
+from loans.models import Branch, Loan, Role, User
 from notifications.services import NotificationDraft, notifications_send
 from npl_recovery.db import analyze_after_bulk_write
 
@@ -229,68 +231,101 @@ WITH ins AS (
     -- the partial unique index responsibility_one_current_per_case: a concurrent run adds nothing
     ON CONFLICT DO NOTHING
     RETURNING id, lead_officer_id
+), shares AS (
+    INSERT INTO accountability_responsibilityshare (assignment_id, officer_id, share)
+    SELECT id, lead_officer_id, 100 FROM ins
+    RETURNING assignment_id
 )
-INSERT INTO accountability_responsibilityshare (assignment_id, officer_id, share)
-SELECT id, lead_officer_id, 100 FROM ins
+SELECT count(*), min(assignment_id), max(assignment_id) FROM shares
 """
 
 DEFAULT_REASON = "Opened with the case: whoever lends, collects (100%, the case's time limit)."
 
 
-def responsibility_assign_defaults(*, as_of: date, case_ids: Iterable[int] | None = None) -> int:
+def responsibility_assign_defaults(
+    *, as_of: date, case_ids: Iterable[int] | None = None, run: models.Model | None = None
+) -> int:
     """Give every open case that has never had a division its first one: the case's officer, 100%,
     with the case's time limit. Set-based and idempotent; returns how many divisions were created.
 
-    Cases without an officer are left for a manager (the board lists them).
+    Cases without an officer are left for a manager (the board lists them). A run that creates
+    divisions records one audit event, the system its actor, naming them (id range and count);
+    its subject is `run` (the daily check's DailyCheckRun), else the first division created.
     """
     ids = None if case_ids is None else sorted(set(case_ids))
     if ids is not None and not ids:
         return 0
     with transaction.atomic():
         if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute(_PG_DEFAULTS_TODO, {"ids": ids})
-                todo = [row[0] for row in cursor.fetchall()]
-                created = 0
-                now = timezone.now()
-                for start in range(0, len(todo), 20_000):
-                    chunk = todo[start : start + 20_000]
-                    cursor.execute(_PG_DEFAULTS, {"reason": DEFAULT_REASON, "now": now, "todo": chunk})
-                    created += cursor.rowcount
-            analyze_after_bulk_write(
-                ResponsibilityAssignment._meta.db_table, ResponsibilityShare._meta.db_table, rows=created
+            created, first_id, last_id = _assign_defaults_postgres(ids)
+        else:
+            created, first_id, last_id = _assign_defaults_portable(ids)
+        if created:
+            audit_system_run(
+                event_type="responsibility.first_divisions",
+                subject=run or ResponsibilityAssignment.objects.get(pk=first_id),
+                summary={
+                    "as_of": as_of,
+                    "assignments": {"first_id": first_id, "last_id": last_id, "count": created},
+                },
+                reason=DEFAULT_REASON,
             )
-            return created
-        cases = CollectionCase.objects.filter(is_open=True, officer__isnull=False).exclude(
-            pk__in=ResponsibilityAssignment.objects.values("case_id")
-        )
-        if ids is not None:
-            cases = cases.filter(pk__in=ids)
-        created = 0
+    return created
+
+
+def _assign_defaults_postgres(ids: list[int] | None) -> tuple[int, int | None, int | None]:
+    """(divisions created, lowest id, highest id): one INSERT ... SELECT per 20,000 cases."""
+    created, first_id, last_id = 0, None, None
+    with connection.cursor() as cursor:
+        cursor.execute(_PG_DEFAULTS_TODO, {"ids": ids})
+        todo = [row[0] for row in cursor.fetchall()]
         now = timezone.now()
-        rows = list(cases.values_list("pk", "loan_id", "branch_id", "officer_id", "recovery_deadline", "opened_on"))
-        for start in range(0, len(rows), 1000):
-            chunk = rows[start : start + 1000]
-            assignments = ResponsibilityAssignment.objects.bulk_create(
-                [
-                    ResponsibilityAssignment(
-                        case_id=case_id,
-                        loan_id=loan_id,
-                        branch_id=branch_id,
-                        lead_officer_id=officer_id,
-                        recovery_deadline=deadline,
-                        starts_on=opened_on,
-                        reason=DEFAULT_REASON,
-                        created_at=now,
-                    )
-                    for case_id, loan_id, branch_id, officer_id, deadline, opened_on in chunk
-                ]
-            )
-            ResponsibilityShare.objects.bulk_create(
-                [ResponsibilityShare(assignment=a, officer_id=a.lead_officer_id, share=100) for a in assignments]
-            )
-            created += len(assignments)
-        return created
+        for start in range(0, len(todo), 20_000):
+            chunk = todo[start : start + 20_000]
+            cursor.execute(_PG_DEFAULTS, {"reason": DEFAULT_REASON, "now": now, "todo": chunk})
+            n, low, high = cursor.fetchone()
+            if n:
+                created += n
+                first_id = low if first_id is None else min(first_id, low)
+                last_id = high if last_id is None else max(last_id, high)
+    analyze_after_bulk_write(ResponsibilityAssignment._meta.db_table, ResponsibilityShare._meta.db_table, rows=created)
+    return created, first_id, last_id
+
+
+def _assign_defaults_portable(ids: list[int] | None) -> tuple[int, int | None, int | None]:
+    """The same through the ORM (SQLite), 1,000 cases per INSERT."""
+    cases = CollectionCase.objects.filter(is_open=True, officer__isnull=False).exclude(
+        pk__in=ResponsibilityAssignment.objects.values("case_id")
+    )
+    if ids is not None:
+        cases = cases.filter(pk__in=ids)
+    created_ids: list[int] = []
+    now = timezone.now()
+    rows = list(cases.values_list("pk", "loan_id", "branch_id", "officer_id", "recovery_deadline", "opened_on"))
+    for start in range(0, len(rows), 1000):
+        chunk = rows[start : start + 1000]
+        assignments = ResponsibilityAssignment.objects.bulk_create(
+            [
+                ResponsibilityAssignment(
+                    case_id=case_id,
+                    loan_id=loan_id,
+                    branch_id=branch_id,
+                    lead_officer_id=officer_id,
+                    recovery_deadline=deadline,
+                    starts_on=opened_on,
+                    reason=DEFAULT_REASON,
+                    created_at=now,
+                )
+                for case_id, loan_id, branch_id, officer_id, deadline, opened_on in chunk
+            ]
+        )
+        ResponsibilityShare.objects.bulk_create(
+            [ResponsibilityShare(assignment=a, officer_id=a.lead_officer_id, share=100) for a in assignments]
+        )
+        created_ids += [a.pk for a in assignments]
+    if not created_ids:
+        return 0, None, None
+    return len(created_ids), min(created_ids), max(created_ids)
 
 
 # --- sanctions and rewards ------------------------------------------------------------------------
@@ -302,6 +337,57 @@ def _kind_of(record_type: str) -> str:
     if record_type in {t.value for t in RewardType}:
         return RecordKind.REWARD
     raise ValidationError({"record_type": f"Unknown type {record_type!r}."})
+
+
+def proposal_notice_key(record: AccountabilityRecord) -> str:
+    """The dedupe key of the message telling an officer that a record was proposed for them: one
+    message per record, however often the proposal is announced (a rerun, a redelivered task)."""
+    return f"record.proposed:{record.pk}"
+
+
+def proposals_announce(
+    *, records: Sequence[AccountabilityRecord], actor: User | None, title: Callable[[AccountabilityRecord], str]
+) -> None:
+    """Audit each new proposal (`accountability.proposed`, its values) and tell its officer.
+
+    Every way a record is proposed calls this in the proposals' transaction: a manager
+    (record_propose), a recovery in time (case_recovered_in_time), a missed time limit (the daily
+    check). `actor` None is the system.
+    """
+    audit_records_bulk(
+        actor=actor,
+        event_type="accountability.proposed",
+        subject_type=AccountabilityRecord._meta.label_lower,
+        rows=[
+            AuditRow(
+                subject_id=r.pk,
+                branch_id=r.branch_id,
+                old={},
+                new={
+                    "officer": r.officer_id,
+                    "type": r.record_type,
+                    "origin": r.origin,
+                    "amount": r.amount,
+                    "case": r.case_id,
+                },
+                reason=r.reason,
+            )
+            for r in records
+        ],
+    )
+    notifications_send(
+        drafts=[
+            NotificationDraft(
+                recipient_id=r.officer_id,
+                kind="record.proposed",
+                key=proposal_notice_key(r),
+                title=title(r),
+                body=r.reason,
+                url=r.get_absolute_url(),
+            )
+            for r in records
+        ]
+    )
 
 
 def _record_drafts_for_managers(
@@ -375,40 +461,20 @@ def record_propose(
     )
     record.full_clean(exclude=["state", "officer", "branch", "case", "loan", "proposed_by"])
     record.save()
-    audit_record(
-        actor=actor,
-        event_type="accountability.proposed",
-        subject=record,
-        branch_id=branch_id,
-        new={"officer": officer.pk, "type": record_type, "amount": amount, "case": case.pk if case else None},
-        reason=reason,
-    )
     label = record.get_record_type_display()
+    proposals_announce(records=[record], actor=actor, title=lambda r: f"{label} proposed for you")
     notifications_send(
-        drafts=[
-            NotificationDraft(
-                recipient_id=officer.pk,
-                kind="record.proposed",
-                key=f"record.proposed:{record.pk}",
-                title=f"{label} proposed for you",
-                body=reason,
-                url=record.get_absolute_url(),
-            ),
-            *_record_drafts_for_managers(
-                record,
-                title=f"To decide: {label.lower()} for {officer.display_name}",
-                body=f"Proposed by {actor.display_name}: {reason}",
-                exclude=[actor.pk],
-            ),
-        ]
+        drafts=_record_drafts_for_managers(
+            record,
+            title=f"To decide: {label.lower()} for {officer.display_name}",
+            body=f"Proposed by {actor.display_name}: {reason}",
+            exclude=[actor.pk],
+        )
     )
     return record
 
 
 def _visible_branches(user: Any):
-    from loans.access import visible_branch_ids
-    from loans.models import Branch
-
     ids = visible_branch_ids(user)
     return Branch.objects.all() if ids is None else Branch.objects.filter(pk__in=ids)
 
@@ -427,7 +493,7 @@ def record_decide(
 ) -> AccountabilityRecord:
     """A manager decides: impose, waive (with a reason), lift or honour.
 
-    Maker-checker: never the record's officer nor its proposer (rules.decision_refusal; the
+    Maker-checker: never the record's officer nor its proposer (permissions.decision_refusal; the
     database has the same check). `seen_state` is the state the manager saw: if the record changed
     since, or changes while this runs, RecordChanged is raised and nothing is written.
     """
@@ -545,15 +611,11 @@ def case_recovered_in_time(*, case: CollectionCase, as_of: date) -> list[Account
             )
         )
     AccountabilityRecord.objects.bulk_create(created)
-    for record in created:
-        audit_record(
-            actor=None,
-            event_type="accountability.proposed",
-            subject=record,
-            branch_id=record.branch_id,
-            new={"officer": record.officer_id, "type": record.record_type, "amount": record.amount},
-            reason=record.reason,
-        )
+    proposals_announce(
+        records=created,
+        actor=None,
+        title=lambda r: f"Loan {loan_no} recovered in time: {r.get_record_type_display().lower()} proposed",
+    )
     # Sanctions on this case still open are to be lifted: recovered in time, without delay.
     to_lift = list(
         AccountabilityRecord.objects.select_for_update(of=("self",)).filter(
@@ -573,23 +635,12 @@ def case_recovered_in_time(*, case: CollectionCase, as_of: date) -> list[Account
             new={"state": sanction.state},
             reason=sanction.close_reason,
         )
-    drafts = [
-        NotificationDraft(
-            recipient_id=r.officer_id,
-            kind="record.proposed",
-            key=f"record.proposed:{r.pk}",
-            title=f"Loan {loan_no} recovered in time: {r.get_record_type_display().lower()} proposed",
-            body=r.reason,
-            url=r.get_absolute_url(),
-        )
-        for r in created
-    ]
     managers = ManagerDirectory.build().for_branch(case.branch_id)
     n_lift = len(to_lift)
     title = f"Loan {loan_no} recovered in time: {len(created)} reward(s) to honour" + (
         f", {n_lift} sanction(s) to lift" if n_lift else ""
     )
-    drafts += [
+    drafts = [
         NotificationDraft(
             recipient_id=manager_id,
             kind="record.recovered_in_time",
@@ -610,8 +661,6 @@ def case_recovered_in_time(*, case: CollectionCase, as_of: date) -> list[Account
 @transaction.atomic
 def loans_by_loans_review(*, flag: Any, status: str, note: str, actor: User) -> Any:
     """A manager confirms a "loans by loans" flag or clears it with an explanation."""
-    from accountability.models import LoansByLoansFlag
-
     if getattr(actor, "role", None) != Role.MANAGER:
         raise PermissionDenied("Only a manager reviews a loans-by-loans flag.")
     if not LoansByLoansFlag.objects.visible_to(actor).filter(pk=flag.pk).exists():

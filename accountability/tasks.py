@@ -1,6 +1,6 @@
 """Celery tasks: thin wrappers that take ids and ISO dates, call the services, and own their retries.
 
-Every check is idempotent (accountability/daily_checks.py), so a retry, a redelivery after a worker
+Every check is idempotent (accountability/daily_checks/), so a retry, a redelivery after a worker
 was lost (acks_late + reject_on_worker_lost) or a second worker running it at once adds nothing.
 """
 
@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from celery import shared_task
+from celery import Task, chain, shared_task
 from django.db import IntegrityError, InterfaceError, OperationalError
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 
-from accountability.daily_checks import CHECKS, check_run
+from accountability.daily_checks import CHECKS, Check, check_run
 from accountability.models import DailyCheckRun
+from accountability.services import case_recovered_in_time
+from collections_app.models import CollectionCase
 
 # Transient: a lost or busy database (deadlock, serialisation failure, restart), a broker hiccup
 # while a task queues e-mails, or a unique key taken by a concurrent run (the rerun skips it).
@@ -52,7 +54,7 @@ def _reclassification_running(as_of: date) -> bool:
     ).exists()
 
 
-def _run(task, name: str, as_of: str | None, days_ago: int) -> dict:
+def _run(task: Task, name: str, as_of: str | None, days_ago: int) -> dict:
     day = business_date(as_of, days_ago)
     if CHECKS[name].after_reclassify and _reclassification_running(day):
         raise task.retry(countdown=120, max_retries=60)
@@ -60,68 +62,23 @@ def _run(task, name: str, as_of: str | None, days_ago: int) -> dict:
     return {"run": run.pk, "as_of": day.isoformat(), **run.counts}
 
 
-@shared_task(name="accountability.check_reclassify", **TASK_OPTIONS)
-def check_reclassify(self, as_of: str | None = None, days_ago: int = 0) -> dict:
-    return _run(self, "reclassify", as_of, days_ago)
+def _check_task(check: Check) -> Task:
+    """The Celery task of one registered check, named `check.task_name` (beat's schedule uses it)."""
+
+    def run_check(self: Task, as_of: str | None = None, days_ago: int = 0) -> dict:
+        return _run(self, check.name, as_of, days_ago)
+
+    run_check.__name__ = run_check.__qualname__ = f"check_{check.name}"
+    run_check.__doc__ = f"The daily check {check.name!r} for `as_of`, or for today less `days_ago`."
+    return shared_task(name=check.task_name, **TASK_OPTIONS)(run_check)
 
 
-@shared_task(name="accountability.check_deadline_reminders", **TASK_OPTIONS)
-def check_deadline_reminders(self, as_of: str | None = None, days_ago: int = 0) -> dict:
-    return _run(self, "deadline_reminders", as_of, days_ago)
-
-
-@shared_task(name="accountability.check_deadline_missed", **TASK_OPTIONS)
-def check_deadline_missed(self, as_of: str | None = None, days_ago: int = 0) -> dict:
-    return _run(self, "deadline_missed", as_of, days_ago)
-
-
-@shared_task(name="accountability.check_recovered_in_time", **TASK_OPTIONS)
-def check_recovered_in_time(self, as_of: str | None = None, days_ago: int = 0) -> dict:
-    return _run(self, "recovered_in_time", as_of, days_ago)
-
-
-@shared_task(name="accountability.check_promises", **TASK_OPTIONS)
-def check_promises(self, as_of: str | None = None, days_ago: int = 0) -> dict:
-    return _run(self, "promises", as_of, days_ago)
-
-
-@shared_task(name="accountability.check_limitation", **TASK_OPTIONS)
-def check_limitation(self, as_of: str | None = None, days_ago: int = 0) -> dict:
-    return _run(self, "limitation", as_of, days_ago)
-
-
-@shared_task(name="accountability.check_loans_by_loans", **TASK_OPTIONS)
-def check_loans_by_loans(self, as_of: str | None = None, days_ago: int = 0) -> dict:
-    return _run(self, "loans_by_loans", as_of, days_ago)
-
-
-@shared_task(name="accountability.check_watch_list", **TASK_OPTIONS)
-def check_watch_list(self, as_of: str | None = None, days_ago: int = 0) -> dict:
-    return _run(self, "watch_list", as_of, days_ago)
-
-
-@shared_task(name="accountability.check_month_end_snapshot", **TASK_OPTIONS)
-def check_month_end_snapshot(self, as_of: str | None = None, days_ago: int = 0) -> dict:
-    return _run(self, "month_end_snapshot", as_of, days_ago)
-
-
-CHECK_TASKS = {
-    "reclassify": check_reclassify,
-    "deadline_reminders": check_deadline_reminders,
-    "deadline_missed": check_deadline_missed,
-    "recovered_in_time": check_recovered_in_time,
-    "promises": check_promises,
-    "limitation": check_limitation,
-    "loans_by_loans": check_loans_by_loans,
-    "watch_list": check_watch_list,
-    "month_end_snapshot": check_month_end_snapshot,
-}
+# One task per check of the registry, in its order: a check added there is a task too.
+CHECK_TASKS: dict[str, Task] = {name: _check_task(check) for name, check in CHECKS.items()}
 
 
 def checks_chain(*, as_of: date, only: list[str] | None = None, queue: str | None = None):
     """All checks (or `only`) for one date as a Celery chain, in order: each after the one before."""
-    from celery import chain
-
     names = [n for n in CHECKS if not only or n in only]
     options = {"queue": queue} if queue else {}
     return chain(*(CHECK_TASKS[n].si(as_of=as_of.isoformat()).set(**options) for n in names))
@@ -130,9 +87,6 @@ def checks_chain(*, as_of: date, only: list[str] | None = None, queue: str | Non
 @shared_task(name="accountability.case_recovered", **TASK_OPTIONS)
 def case_recovered(self, case_id: int, as_of: str) -> int:
     """Queued on commit when a case moves to recovered: rewards and lifts, without delay."""
-    from accountability.services import case_recovered_in_time
-    from collections_app.models import CollectionCase
-
     case = CollectionCase.objects.filter(pk=case_id).first()
     if case is None:
         return 0

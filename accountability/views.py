@@ -17,7 +17,9 @@ from django_tables2 import RequestConfig
 from accountability import selectors
 from accountability.filters import FlagFilter, RecordFilter, WatchListFilter
 from accountability.forms import DecisionForm, DivisionForm, FlagReviewForm, ProposalForm, officers_for_case
-from accountability.models import AccountabilityRecord, LoansByLoansFlag, RecordState
+from accountability.models import LoansByLoansFlag
+from accountability.policy import accountability_policy
+from accountability.rules import deadline_urgency
 from accountability.services import (
     RecordChanged,
     loans_by_loans_review,
@@ -53,9 +55,11 @@ def mine(request: HttpRequest) -> HttpResponse:
     """My responsibilities: time limits, days left, amounts; my sanctions and rewards; my watch list."""
     as_of = timezone.localdate()
     page = Paginator(selectors.my_responsibilities(user=request.user), 25).get_page(request.GET.get("page"))
+    policy = accountability_policy()
     for share in page.object_list:
         share.days_left = share.assignment.days_left(as_of)
         share.days_late = -share.days_left
+        share.urgency = deadline_urgency(share.assignment.recovery_deadline, as_of, policy)
     watch_day = selectors.latest_watch_list_day()
     return render(
         request,
@@ -100,7 +104,6 @@ def board(request: HttpRequest) -> HttpResponse:
     to_decide = list(selectors.records_to_decide(user=request.user)[:20])
     for record in to_decide:
         record.refusal = record.decision_refusal(request.user, in_scope=True)  # read via visible_to
-        record.decisions = _decisions_for(record)
     officers = selectors.records_by_officer(user=request.user, as_of=as_of)
     officer_page = Paginator(officers, 15).get_page(request.GET.get("officers"))
     export_query = request.GET.copy()
@@ -134,21 +137,9 @@ def record_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "record": record,
             "refusal": record.decision_refusal(request.user, in_scope=True),  # read via visible_to
             "history": selectors.record_history(record=record),
-            "decisions": _decisions_for(record),
+            "decisions": record.decisions(),
         },
     )
-
-
-def _decisions_for(record: AccountabilityRecord) -> list[tuple[str, str]]:
-    """The buttons a decider sees for the record's state (the transitions decide what is allowed)."""
-    if record.state == RecordState.PROPOSED:
-        first = ("impose", "Impose") if record.is_sanction else ("honour", "Grant and honour")
-        return [first, ("waive", "Waive")]
-    if record.state == RecordState.TO_BE_LIFTED or (record.state == RecordState.IMPOSED and record.is_sanction):
-        return [("lift", "Lift")]
-    if record.state == RecordState.IMPOSED:
-        return [("honour", "Honour")]
-    return []
 
 
 @login_required

@@ -305,7 +305,7 @@ def browser_session(live_server, page):
             page.goto(f"{self.base}/login/")
             page.fill("#id_username", username)
             page.fill("#id_password", password)
-            page.click("button[type=submit]")
+            page.click(".login-card button[type=submit]")
             page.wait_for_load_state()
             return self
 

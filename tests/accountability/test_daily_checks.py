@@ -62,6 +62,36 @@ def test_reclassify_opens_a_case_and_its_first_division_the_day_a_loan_turns_bad
     assert ResponsibilityAssignment.objects.count() == 1
 
 
+def test_first_divisions_written_by_the_checks_record_one_system_event_naming_them(branch, officer, officer2):
+    day = date(2026, 6, 30)
+    for responsible in (officer, officer2, officer):
+        LoanFactory(branch=branch, responsible_officer=responsible, overdue_since=date(2026, 1, 1))
+    run = check_run(name="reclassify", as_of=day)
+    divisions = list(ResponsibilityAssignment.objects.order_by("pk"))
+    assert len(divisions) == run.counts["divisions_created"] == 3
+    (event,) = AuditEvent.objects.filter(event_type="system.responsibility.first_divisions")
+    assert event.actor is None
+    assert (event.subject_type, event.subject_id) == ("accountability.dailycheckrun", run.pk)
+    assert event.new_values == {
+        "as_of": "2026-06-30",
+        "assignments": {"first_id": divisions[0].pk, "last_id": divisions[-1].pk, "count": 3},
+    }
+    # A run that divides nothing records nothing.
+    check_run(name="reclassify", as_of=day + timedelta(days=1))
+    assert AuditEvent.objects.filter(event_type="system.responsibility.first_divisions").count() == 1
+
+
+def test_the_first_division_of_a_case_opened_by_hand_is_audited_too(npl_case):
+    (division,) = ResponsibilityAssignment.objects.filter(case=npl_case)
+    (event,) = AuditEvent.objects.filter(event_type="system.responsibility.first_divisions")
+    assert (event.subject_type, event.subject_id, event.actor) == (
+        "accountability.responsibilityassignment",
+        division.pk,
+        None,
+    )
+    assert event.new_values["assignments"] == {"first_id": division.pk, "last_id": division.pk, "count": 1}
+
+
 def test_a_case_without_an_officer_gets_no_division_until_a_manager_names_one(branch):
     loan = LoanFactory(branch=branch, responsible_officer=None, overdue_since=date(2026, 1, 1))
     run("reclassify", date(2026, 6, 30))
@@ -431,8 +461,9 @@ def test_a_failing_check_is_recorded_as_failed(monkeypatch, shared_case):
 def test_a_check_waits_while_todays_reclassification_is_still_running(shared_case):
     from celery.exceptions import Retry
 
-    from accountability.tasks import check_deadline_missed
+    from accountability.tasks import CHECK_TASKS
 
+    check_deadline_missed = CHECK_TASKS["deadline_missed"]
     DailyCheckRun.objects.create(check_name="reclassify", as_of=date(2026, 7, 1))  # running
     with pytest.raises(Retry):
         check_deadline_missed.apply(kwargs={"as_of": "2026-07-01"}, throw=True)
@@ -449,3 +480,30 @@ def test_beat_passes_no_date_and_the_task_uses_today_or_yesterday(monkeypatch):
     assert business_date(None) == date(2026, 7, 1)
     assert business_date(None, days_ago=1) == date(2026, 6, 30)
     assert business_date("2026-05-31") == date(2026, 5, 31)
+
+
+def test_every_check_of_the_registry_is_a_celery_task_with_the_checks_options():
+    from accountability.tasks import CHECK_TASKS, TASK_OPTIONS
+    from npl_recovery.celery import app
+
+    assert list(CHECK_TASKS) == list(CHECKS)
+    for name, check in CHECKS.items():
+        task = app.tasks[check.task_name]
+        assert CHECK_TASKS[name].name == task.name == f"accountability.check_{name}"
+        for option in ("acks_late", "reject_on_worker_lost", "max_retries", "soft_time_limit", "time_limit"):
+            assert getattr(task, option) == TASK_OPTIONS[option], (name, option)
+        assert tuple(task.autoretry_for) == TASK_OPTIONS["autoretry_for"]
+
+
+def test_a_check_added_to_the_registry_runs_as_a_task_without_a_wrapper_of_its_own(monkeypatch):
+    from accountability import daily_checks
+    from accountability.tasks import _check_task
+
+    def count_nothing(*, as_of):
+        return {"as_of_seen": as_of.isoformat()}
+
+    check = daily_checks.Check("test_only", "Only for this test", count_nothing, after_reclassify=False)
+    monkeypatch.setitem(daily_checks.CHECKS, "test_only", check)
+    result = _check_task(check).apply(kwargs={"as_of": "2026-07-01"}, throw=True).get()
+    assert result["as_of_seen"] == "2026-07-01"
+    assert DailyCheckRun.objects.get(check_name="test_only").status == "done"

@@ -59,6 +59,29 @@ def test_officer_sees_time_limits_days_left_and_amounts(client, branch, officer,
     assert "61,125.00" in html  # my part: 75%
 
 
+def test_time_limit_colours_and_due_soon_follow_the_reminder_windows_of_the_policy(
+    client, branch, officer, manager, today, settings
+):
+    settings.NPL_RULES = {"reminder_days_before": [14, 3]}
+    for loan_no, days in (("RIV-20", 20), ("RIV-10", 10), ("RIV-2", 2), ("RIV-LATE", -4)):
+        case = open_npl_case(branch=branch, officer=officer, opened_on=today - timedelta(days=30), loan_no=loan_no)
+        divide(
+            case,
+            manager,
+            [(officer, Decimal("100"))],
+            deadline=today + timedelta(days=days),
+            as_of=today - timedelta(days=20),
+        )
+    client.force_login(officer)
+    html = client.get(reverse("accountability:mine")).content.decode()
+    rows = {row.split('"', 1)[0]: row for row in html.split('data-days-left="')[1:]}
+    assert "badge" not in rows["20"].split("</td>")[5]  # outside the first window (14 days)
+    assert '<span class="badge badge-warn">10 days</span>' in rows["10"]
+    assert '<span class="badge badge-bad">2 days</span>' in rows["2"]
+    assert '<span class="badge badge-bad">missed 4 days ago</span>' in rows["-4"]
+    assert "2 due within 14 days" in html
+
+
 def test_my_responsibilities_query_count_does_not_grow(client, branch, officer, today, django_assert_max_num_queries):
     client.force_login(officer)
     _book(branch, officer, today, 2)

@@ -261,3 +261,87 @@ def test_the_daily_check_catches_up_a_recovery_whose_message_was_lost(shared, of
     assert check_run(name="recovered_in_time", as_of=date(2026, 5, 2)).counts == {"cases": 1, "rewards_proposed": 2}
     assert check_run(name="recovered_in_time", as_of=date(2026, 5, 3)).counts == {"cases": 0, "rewards_proposed": 0}
     assert case.accountability_records.count() == 2
+
+
+# --- one proposal, however it was made ----------------------------------------------------------------
+
+
+def test_every_way_of_proposing_audits_and_tells_the_officer_alike(branch, officer, officer2, manager):
+    """A manager's proposal, a missed time limit (the daily check) and a recovery in time each
+    announce a proposal the same way: one audit event with the same values, one message to the
+    officer under the one dedupe key."""
+    from accountability.services import proposal_notice_key
+
+    manual_case = open_npl_case(branch=branch, officer=officer, loan_no="RIV-MAN")
+    manual = record_propose(
+        officer=officer, record_type="legal_action", case=manual_case, reason="Fraud", actor=manager, as_of=OPENED
+    )
+    late_case = open_npl_case(branch=branch, officer=officer, loan_no="RIV-LATE")
+    check_run(name="deadline_missed", as_of=late_case.recovery_deadline + timedelta(days=1))
+    missed = AccountabilityRecord.objects.get(origin="missed_deadline", case=late_case)
+    paid_case = open_npl_case(branch=branch, officer=officer2, loan_no="RIV-PAID")
+    paid_case = _pay_everything(CollectionCase.objects.select_related("loan").get(pk=paid_case.pk), officer2, OPENED)
+    (reward,) = case_recovered_in_time(case=paid_case, as_of=OPENED)
+
+    for record in (manual, missed, reward):
+        (event,) = AuditEvent.objects.filter(event_type="accountability.proposed", subject_id=record.pk)
+        assert event.new_values == {
+            "officer": record.officer_id,
+            "type": record.record_type,
+            "origin": record.origin,
+            "amount": None if record.amount is None else str(record.amount),
+            "case": record.case_id,
+        }
+        assert event.reason == record.reason
+        (note,) = Notification.objects.filter(kind="record.proposed", url=record.get_absolute_url())
+        assert (note.recipient_id, note.key, note.body) == (
+            record.officer_id,
+            proposal_notice_key(record),
+            record.reason,
+        )
+    assert AuditEvent.objects.get(subject_id=manual.pk, event_type="accountability.proposed").actor == manager
+    assert AuditEvent.objects.get(subject_id=missed.pk, event_type="accountability.proposed").actor is None
+
+
+# --- the decisions a page offers are the record's transitions --------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kind", "record_type", "state", "offered"),
+    [
+        ("sanction", "wage_stop", "proposed", [("impose", "Impose"), ("waive", "Waive")]),
+        ("sanction", "wage_stop", "imposed", [("lift", "Lift")]),
+        ("sanction", "wage_stop", "to_be_lifted", [("lift", "Lift")]),
+        ("sanction", "wage_stop", "waived", []),
+        ("sanction", "wage_stop", "lifted", []),
+        # Granting a reward without honouring it yet is a transition too: the page now offers it.
+        (
+            "reward",
+            "commendation",
+            "proposed",
+            [("honour", "Grant and honour"), ("impose", "Grant"), ("waive", "Waive")],
+        ),
+        ("reward", "commendation", "imposed", [("honour", "Honour")]),
+        ("reward", "commendation", "honoured", []),
+    ],
+)
+def test_the_decisions_offered_are_the_transitions_open_in_the_state_and_each_is_accepted(
+    npl_case, officer, manager, kind, record_type, state, offered
+):
+    record = AccountabilityRecord.objects.create(
+        kind=kind,
+        record_type=record_type,
+        officer=officer,
+        branch_id=npl_case.branch_id,
+        case=npl_case,
+        reason="x",
+        proposed_on=OPENED,
+    )
+    AccountabilityRecord.objects.filter(pk=record.pk).update(state=state)
+    record = AccountabilityRecord.objects.get(pk=record.pk)
+    assert record.decisions() == offered
+    for decision, _label in offered:
+        with transaction.atomic():
+            decided = decide(record, decision, manager, reason="Decided on the page")
+            assert decided.state != state
+            transaction.set_rollback(True)

@@ -13,8 +13,8 @@ from accountability.rules import (
     WatchReason,
     bonus_amount,
     deadline_missed,
+    deadline_urgency,
     is_month_end,
-    limitation_warning,
     loans_by_loans,
     recovered_in_time,
     reminder_threshold,
@@ -49,6 +49,26 @@ def test_time_limit_is_missed_the_day_after_it():
     assert not deadline_missed(deadline, deadline - timedelta(days=1))
     assert not deadline_missed(deadline, deadline)
     assert deadline_missed(deadline, deadline + timedelta(days=1))
+
+
+@pytest.mark.parametrize(
+    ("reminders", "days", "expected"),
+    [
+        ((30, 7, 1), 31, None),
+        ((30, 7, 1), 30, "soon"),
+        ((30, 7, 1), 8, "soon"),
+        ((30, 7, 1), 7, "urgent"),
+        ((30, 7, 1), 0, "urgent"),
+        ((30, 7, 1), -1, "missed"),
+        ((14, 3), 20, None),
+        ((14, 3), 14, "soon"),
+        ((14, 3), 3, "urgent"),
+        ((10,), 1, "soon"),
+    ],
+)
+def test_urgency_of_a_time_limit_follows_the_reminder_windows(reminders, days, expected):
+    policy = AccountabilityPolicy(reminder_days_before=reminders)
+    assert deadline_urgency(AS_OF + timedelta(days=days), AS_OF, policy) == expected
 
 
 def test_recovered_on_the_last_day_is_within_the_time_limit():
@@ -86,7 +106,12 @@ def test_bonus_is_cash_recovered_times_rate_times_share():
 
 @pytest.mark.parametrize(("days", "expected"), [(91, None), (90, 90), (31, 90), (30, 30), (0, 30), (-1, None)])
 def test_limitation_warnings_90_and_30_days_before_the_claim_expires(days, expected):
-    assert limitation_warning(AS_OF + timedelta(days=days), AS_OF, POLICY) == expected
+    """The check's windows (threshold_window over limitation_warning_days): the one holding the expiry."""
+    expires_on = AS_OF + timedelta(days=days)
+    thresholds = POLICY.limitation_warning_days
+    windows = {t: threshold_window(t, thresholds, AS_OF) for t in thresholds}
+    due = [t for t, (low, high) in windows.items() if low <= expires_on <= high]
+    assert due == ([] if expected is None else [expected])
 
 
 @pytest.mark.parametrize(("apart", "flagged"), [(-31, False), (-30, True), (0, True), (30, True), (31, False)])

@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from accountability.daily_checks import CHECKS, check_run
+from accountability.tasks import checks_chain
 
 
 class Command(BaseCommand):
@@ -39,8 +40,6 @@ class Command(BaseCommand):
             raise CommandError(f"Unknown check(s) {', '.join(unknown)}; the checks are: {', '.join(CHECKS)}")
         names = [n for n in CHECKS if not only or n in only]
         if options["queue"]:
-            from accountability.tasks import checks_chain
-
             result = checks_chain(as_of=as_of, only=names).apply_async()
             self.stdout.write(f"Queued {len(names)} check(s) as of {as_of}: {', '.join(names)} (task {result.id}).")
             return

@@ -1,0 +1,138 @@
+"""What the daily checks tell people: every notification title and body they send, and the reasons
+they write on the records they propose, in one place and wrapped for translation.
+
+Each text is a whole sentence with named placeholders (a translator may reorder them); the
+functions below fill them in when the check runs, in the active language. Dates are written
+YYYY-MM-DD; money with two decimals and thousands separators; shares as plain percentages.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import NamedTuple
+
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
+
+
+class Message(NamedTuple):
+    title: str
+    body: str
+
+
+def _day(value: date) -> str:
+    return f"{value:%Y-%m-%d}"
+
+
+def _money(value: Decimal) -> str:
+    return f"{value:,.2f}"
+
+
+def _percent(share: Decimal) -> str:
+    return f"{share.normalize():f}"
+
+
+# --- 2. time-limit reminders -------------------------------------------------------------------------
+
+REMINDER_TITLE_TODAY = _("Loan %(loan_no)s: the recovery time limit is today (%(deadline)s)")
+REMINDER_TITLE_TOMORROW = _("Loan %(loan_no)s: the recovery time limit is tomorrow (%(deadline)s)")
+REMINDER_TITLE_IN_DAYS = ngettext_lazy(
+    "Loan %(loan_no)s: the recovery time limit is in %(days)d day (%(deadline)s)",
+    "Loan %(loan_no)s: the recovery time limit is in %(days)d days (%(deadline)s)",
+    "days",
+)
+REMINDER_BODY = _(
+    "You are responsible for %(share)s%% of loan %(loan_no)s. Recover it by %(deadline)s; "
+    "a missed time limit means a sanction is proposed."
+)
+
+
+def deadline_reminder(*, loan_no: str, deadline: date, days_left: int, share: Decimal) -> Message:
+    values = {"loan_no": loan_no, "deadline": _day(deadline), "days": days_left, "share": _percent(share)}
+    if days_left == 0:
+        title = REMINDER_TITLE_TODAY % values
+    elif days_left == 1:
+        title = REMINDER_TITLE_TOMORROW % values
+    else:
+        title = REMINDER_TITLE_IN_DAYS % values
+    return Message(title, REMINDER_BODY % values)
+
+
+# --- 3. a time limit missed --------------------------------------------------------------------------
+
+MISSED_REASON = _("Loan %(loan_no)s was not recovered by its time limit %(deadline)s (%(share)s%% responsibility).")
+MISSED_PROPOSED_TITLE = _("%(type)s proposed: a recovery time limit was missed")
+MISSED_MANAGERS_TITLE = _("%(count)d recovery time limit(s) missed: sanctions proposed for you to decide")
+MISSED_MANAGERS_BODY = _("The checks of %(as_of)s found loans not recovered by their time limit.")
+
+
+def missed_deadline_reason(*, loan_no: str, deadline: date, share: Decimal) -> str:
+    """The reason written on each sanction proposed for a missed time limit."""
+    return str(MISSED_REASON % {"loan_no": loan_no, "deadline": _day(deadline), "share": _percent(share)})
+
+
+def missed_deadline_proposed(*, type_label: str) -> str:
+    """The title of the officer's message about a sanction proposed for them (its body is the reason)."""
+    return str(MISSED_PROPOSED_TITLE % {"type": type_label})
+
+
+def missed_deadlines_for_managers(*, count: int, as_of: date) -> Message:
+    return Message(MISSED_MANAGERS_TITLE % {"count": count}, MISSED_MANAGERS_BODY % {"as_of": _day(as_of)})
+
+
+# --- 5. promises to pay ------------------------------------------------------------------------------
+
+PROMISE_DUE_TITLE = _("Loan %(loan_no)s: a promise to pay %(amount)s is due today")
+PROMISE_DUE_BODY = _("%(paid)s of it has been paid so far. Follow up with the borrower today.")
+PROMISE_BROKEN_TITLE = _("Loan %(loan_no)s: a promise to pay %(amount)s was broken")
+PROMISE_BROKEN_BODY = _("Only %(paid)s was paid by the due date. Consider the next measure.")
+
+
+def promise(*, event: str, loan_no: str, amount: Decimal, paid: Decimal) -> Message:
+    """`event` is "due" (due today) or "broken"."""
+    values = {"loan_no": loan_no, "amount": _money(amount), "paid": _money(paid)}
+    if event == "due":
+        return Message(PROMISE_DUE_TITLE % values, PROMISE_DUE_BODY % values)
+    return Message(PROMISE_BROKEN_TITLE % values, PROMISE_BROKEN_BODY % values)
+
+
+# --- 6. limitation periods ---------------------------------------------------------------------------
+
+LIMITATION_TITLE = ngettext_lazy(
+    "Loan %(loan_no)s: the claim runs out in %(days)d day (%(expires)s)",
+    "Loan %(loan_no)s: the claim runs out in %(days)d days (%(expires)s)",
+    "days",
+)
+LIMITATION_BODY = _(
+    "The limitation period runs from %(starts)s. Keep the claim alive: obtain a payment, a written "
+    "acknowledgement of the debt or a notice signed by the debtor."
+)
+
+
+def limitation_warning(*, loan_no: str, expires: date, days_left: int, starts: date) -> Message:
+    values = {"loan_no": loan_no, "expires": _day(expires), "days": days_left, "starts": _day(starts)}
+    return Message(LIMITATION_TITLE % values, LIMITATION_BODY % values)
+
+
+# --- 7. "loans by loans" -----------------------------------------------------------------------------
+
+LOANS_BY_LOANS_TITLE = _("Loans by loans? %(count)d new loan(s) close to a repayment of an overdue loan")
+LOANS_BY_LOANS_BODY = _(
+    "The checks of %(as_of)s found new loans to the borrower of an overdue loan, or to a related party, "
+    "disbursed close to a repayment of it. Confirm or clear each."
+)
+
+
+def loans_by_loans_for_managers(*, count: int, as_of: date) -> Message:
+    return Message(LOANS_BY_LOANS_TITLE % {"count": count}, LOANS_BY_LOANS_BODY % {"as_of": _day(as_of)})
+
+
+# --- 8. the watch list -------------------------------------------------------------------------------
+
+WATCH_LIST_TITLE = _("%(count)d of your loans joined the watch list")
+WATCH_LIST_BODY = _("Performing loans that may turn bad: contact the borrowers before they do.")
+
+
+def watch_list_for_officer(*, count: int) -> Message:
+    return Message(WATCH_LIST_TITLE % {"count": count}, str(WATCH_LIST_BODY))
