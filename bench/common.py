@@ -1,44 +1,107 @@
-"""Shared pieces for the benchmarks: the context, timing, memory and a fast book generator.
+"""Shared pieces for the benchmarks: the context, trials, timing, memory and a fast book generator.
 
 A benchmark module `bench/bench_<name>.py` defines `run(ctx: BenchContext) -> None` and reports
-each figure with `ctx.report(...)`, always next to a reference measured in the same run.
+each figure with `ctx.report(...)`. A figure is measured over trials; each trial times the work
+and, in the same trial, one or more references (a plain SQL statement doing comparable work on
+the same data), so that whatever load the shared machine has falls on both. The figure's ratio to
+a reference is the median of the per-trial ratios, not the ratio of two medians.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import platform
 import resource
 import statistics
+import subprocess
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from django.apps import apps
+from django.conf import settings
 from django.db import connection
 
+from loans.models import Branch, Role, User
+
+ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 BENCH_AS_OF = date(2026, 6, 30)
+
+Samples = float | Sequence[float]
+
+
+@dataclass
+class Reference:
+    name: str
+    seconds: float  # median over the trials
+    ratio: float  # median of the per-trial ratios (figure / reference)
+    trial_seconds: list[float]
+    trial_ratios: list[float]
 
 
 @dataclass
 class Figure:
     bench: str
     name: str
-    seconds: float | None = None
-    reference_name: str = ""
-    reference_seconds: float | None = None
+    seconds: float | None = None  # median over the trials
+    trial_seconds: list[float] = field(default_factory=list)
+    references: list[Reference] = field(default_factory=list)
     target: str = ""
     note: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def ratio(self) -> float | None:
-        if self.seconds is None or not self.reference_seconds:
-            return None
-        return self.seconds / self.reference_seconds
+        """The ratio to the first (main) reference."""
+        return self.references[0].ratio if self.references else None
+
+
+def _as_list(samples: Samples) -> list[float]:
+    return [float(samples)] if isinstance(samples, int | float) else [float(s) for s in samples]
+
+
+def make_figure(
+    bench: str,
+    name: str,
+    *,
+    seconds: Samples | None = None,
+    references: Mapping[str, Samples] | None = None,
+    target: str = "",
+    note: str = "",
+    extra: dict[str, Any] | None = None,
+) -> Figure:
+    """A figure from per-trial seconds and, for each reference, its per-trial seconds (same order)."""
+    trials = _as_list(seconds) if seconds is not None else []
+    refs = []
+    for ref_name, ref_samples in (references or {}).items():
+        ref_trials = _as_list(ref_samples)
+        if len(ref_trials) != len(trials):
+            raise ValueError(f"{name}: {len(trials)} trials but {len(ref_trials)} of reference {ref_name!r}")
+        ratios = [s / r for s, r in zip(trials, ref_trials, strict=True) if r > 0]
+        refs.append(
+            Reference(
+                name=ref_name,
+                seconds=statistics.median(ref_trials),
+                ratio=statistics.median(ratios) if ratios else float("nan"),
+                trial_seconds=[round(r, 4) for r in ref_trials],
+                trial_ratios=[round(r, 3) for r in ratios],
+            )
+        )
+    return Figure(
+        bench=bench,
+        name=name,
+        seconds=statistics.median(trials) if trials else None,
+        trial_seconds=[round(s, 4) for s in trials],
+        references=refs,
+        target=target,
+        note=note,
+        extra=extra or {},
+    )
 
 
 @dataclass
@@ -46,50 +109,77 @@ class BenchContext:
     bench: str = ""
     figures: list[Figure] = field(default_factory=list)
     quick: bool = False
+    trials: int = 3
 
     def report(
         self,
         name: str,
         *,
-        seconds: float | None = None,
-        reference: float | None = None,
-        reference_name: str = "",
+        seconds: Samples | None = None,
+        references: Mapping[str, Samples] | None = None,
         target: str = "",
         note: str = "",
         **extra: Any,
     ) -> Figure:
-        fig = Figure(self.bench, name, seconds, reference_name, reference, target, note, extra)
+        """Record and print a figure: `seconds` one value or one per trial, `references` name ->
+        the reference's seconds in the same trials."""
+        fig = make_figure(
+            self.bench, name, seconds=seconds, references=references, target=target, note=note, extra=extra
+        )
         self.figures.append(fig)
-        parts = [f"[{self.bench}] {name}:"]
-        if seconds is not None:
-            parts.append(f"{seconds:.3f} s")
-        if reference is not None:
-            parts.append(f"(reference {reference_name or 'ref'} {reference:.3f} s, ratio {fig.ratio:.2f}x)")
-        if target:
-            parts.append(f"target {target}")
-        if extra:
-            parts.append(" ".join(f"{k}={v}" for k, v in extra.items()))
-        if note:
-            parts.append(f"- {note}")
-        print(" ".join(parts), flush=True)
+        print(describe(fig), flush=True)
         return fig
 
-    def save(self) -> Path:
+    def save(self, bench: str, meta: dict[str, Any]) -> Path:
+        """This benchmark's figures to bench/results/<bench>.json (<bench>-quick.json for --quick)."""
         RESULTS_DIR.mkdir(exist_ok=True)
-        path = RESULTS_DIR / "latest.json"
-        data = [{**asdict(f), "ratio": f.ratio} for f in self.figures]
-        path.write_text(json.dumps(data, indent=2, default=str))
+        path = RESULTS_DIR / f"{bench}{'-quick' if self.quick else ''}.json"
+        figures = [{**asdict(f), "ratio": f.ratio} for f in self.figures if f.bench == bench]
+        path.write_text(json.dumps({"meta": meta, "figures": figures}, indent=2, default=str) + "\n")
         return path
 
 
-@contextmanager
-def timer() -> Iterator[dict[str, float]]:
-    out: dict[str, float] = {}
-    start = time.perf_counter()
-    try:
-        yield out
-    finally:
-        out["seconds"] = time.perf_counter() - start
+def describe(fig: Figure) -> str:
+    parts = [f"[{fig.bench}] {fig.name}:"]
+    if fig.seconds is not None:
+        n = len(fig.trial_seconds)
+        parts.append(f"{fig.seconds:.3f} s" + (f" (median of {n} trials)" if n > 1 else ""))
+    for ref in fig.references:
+        parts.append(f"| {ref.ratio:.2f}x {ref.name} ({ref.seconds:.3f} s)")
+    if fig.target:
+        parts.append(f"| target {fig.target}")
+    shown = {k: v for k, v in fig.extra.items() if k != "plan"}
+    if shown:
+        parts.append("| " + " ".join(f"{k}={v}" for k, v in shown.items()))
+    if fig.note:
+        parts.append(f"- {fig.note}")
+    return " ".join(parts)
+
+
+def run_meta(ctx: BenchContext, bench: str, started: datetime, seconds: float) -> dict[str, Any]:
+    """What a result file needs to be read later: when, where, how big, and with which settings."""
+
+    def git(*args: str) -> str:
+        try:
+            return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=False).stdout.strip()
+        except OSError:
+            return ""
+
+    commit = git("rev-parse", "--short", "HEAD")
+    if git("status", "--porcelain", "--untracked-files=no"):
+        commit += "-dirty"
+    return {
+        "bench": bench,
+        "started_at": started.isoformat(timespec="seconds"),
+        "seconds": round(seconds, 1),
+        "quick": ctx.quick,
+        "trials": ctx.trials,
+        "debug": settings.DEBUG,
+        "postgres": sql("SHOW server_version")[0][0],
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "git_commit": commit,
+    }
 
 
 def timed(func: Callable[[], Any]) -> tuple[float, Any]:
@@ -98,15 +188,18 @@ def timed(func: Callable[[], Any]) -> tuple[float, Any]:
     return time.perf_counter() - start, value
 
 
-def median_seconds(func: Callable[[], Any], repeat: int = 21, warmup: int = 3) -> float:
+def paired_seconds(
+    measure: Callable[[], Any], reference: Callable[[], Any], repeat: int = 21, warmup: int = 3
+) -> tuple[list[float], list[float]]:
+    """`repeat` trials of (reference, measure) back to back: per-trial seconds of each."""
     for _ in range(warmup):
-        func()
-    samples = []
+        reference()
+        measure()
+    measured, references = [], []
     for _ in range(repeat):
-        start = time.perf_counter()
-        func()
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
+        references.append(timed(reference)[0])
+        measured.append(timed(measure)[0])
+    return measured, references
 
 
 def peak_rss_mb() -> float:
@@ -137,6 +230,14 @@ _BOOK_TABLES = [
     "loans_loan",
     "loans_borrower",
 ]
+
+
+def truncate_apps(*labels: str) -> None:
+    """Empty every table of these apps (and whatever references them: CASCADE)."""
+    tables = sorted(
+        {m._meta.db_table for label in labels for m in apps.get_app_config(label).get_models(include_auto_created=True)}
+    )
+    sql(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
 
 
 def invalidate_book() -> None:
@@ -173,8 +274,6 @@ def make_book(
         if count == n_loans:
             return _book_info()
     invalidate_book()
-    from django.apps import apps
-
     optional = [
         m._meta.db_table
         # The bench database is the benchmarks' own: the audit trail goes with the book.
@@ -187,8 +286,6 @@ def make_book(
     sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
     sql("DELETE FROM loans_user WHERE username LIKE 'bench_%%'")
     sql("DELETE FROM loans_branch WHERE code LIKE 'BN%%'")
-    from loans.models import Branch, Role, User
-
     head = Branch.objects.create(code="BN000", name="Bench Head Office", kind=Branch.Kind.HEAD_OFFICE)
     branches = [
         Branch.objects.create(code=f"BN{i:03d}", name=f"Bench Branch {i}", parent=head)
@@ -281,8 +378,6 @@ def make_book(
 
 
 def _book_info() -> dict[str, Any]:
-    from loans.models import Branch, User
-
     return {
         "head_office": Branch.objects.get(code="BN000"),
         "hot_officer": User.objects.get(username="bench_hot"),

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from python_calamine import CalamineWorkbook, SheetVisibleEnum
+
 from loans.importing.columns import SHEETS, SheetSpec, sheet_for_name
 
 NOT_A_SPREADSHEET = "the file is not a CSV or Excel (XLSX) spreadsheet"
@@ -149,15 +151,11 @@ def _csv_rows(stream: IO[bytes], encoding: str, head: bytes) -> Iterator[tuple[i
 
 
 def _open_workbook(stream: IO[bytes], default: SheetSpec, opened: OpenedFile) -> None:
-    from python_calamine import CalamineWorkbook
-
     try:
         workbook = CalamineWorkbook.from_object(stream)
     except Exception:  # calamine raises several types for zip/xml/format problems
         raise ReadError(NOT_A_SPREADSHEET) from None
     opened._close.append(workbook.close)
-    from python_calamine import SheetVisibleEnum
-
     names = [m.name for m in workbook.sheets_metadata if m.visible == SheetVisibleEnum.Visible] or workbook.sheet_names
     claimed: dict[str, str] = {}
     for name in names:

@@ -45,7 +45,7 @@ from loans.importing.readers import OpenedFile, ReadError, SheetReader, Source, 
 from loans.importing.staging import COLLATERAL as COLLATERAL_TABLE
 from loans.importing.staging import GUARANTEES as GUARANTEES_TABLE
 from loans.importing.staging import LOANS as LOANS_TABLE
-from loans.importing.staging import Counts, Stage
+from loans.importing.staging import Counts, Stage, stage_for
 from loans.importing.validation import (
     CollateralChecker,
     ErrorLog,
@@ -352,7 +352,7 @@ class _Import:
     seconds: dict[str, float] = field(default_factory=dict)
 
     def run(self) -> None:
-        stage = Stage()
+        stage = stage_for()
         opened: list[OpenedFile] = []
         self.progress = _Progress(self.batch.pk)
         started = time.perf_counter()
@@ -539,9 +539,7 @@ class _Import:
         actor_id = getattr(self.actor, "pk", None)
         write_started = time.perf_counter()
         with transaction.atomic():
-            if connection.vendor == "postgresql":
-                # One import writes at a time; a second waits here rather than interleaving.
-                stage.execute("SELECT pg_advisory_xact_lock(hashtext('npl-loan-book-import'))")
+            stage.lock_writes()  # one import writes at a time
             now = timezone.now()
             stage.write_classes(self.classes.results)
             loans, borrowers, updated_ids, new_npl_ids = stage.merge_loans(

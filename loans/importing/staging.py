@@ -1,14 +1,17 @@
 """The staging tables of one import and the set-based statements that check and merge them.
 
-Checked rows go into temporary tables (private to the database session): on PostgreSQL with
-COPY, elsewhere with executemany. Checks across rows are queries on those tables, and the
-merge into the book is a handful of INSERT ... SELECT / ON CONFLICT statements, so the
-database does the work and memory does not grow with the file.
+Checked rows go into temporary tables (private to the database session). Checks across rows are
+queries on those tables, and the merge into the book is a handful of INSERT ... SELECT / ON
+CONFLICT statements, so the database does the work and memory does not grow with the file.
 
-PostgreSQL merges the loans with one statement: INSERT ... ON CONFLICT (loan_no) DO UPDATE
-... WHERE (something changed) RETURNING, where `xmax = 0` tells an inserted row from an updated
-one, and rows it does not return were unchanged. The portable path (SQLite, the embedded default)
-first records each row's outcome by comparing with the book, then updates and inserts.
+`stage_for(connection)` picks one of two stages behind the same interface (`Stage`):
+
+- `PostgresStage` fills the tables with COPY and merges the loans with one statement:
+  INSERT ... ON CONFLICT (loan_no) DO UPDATE ... WHERE (something changed) RETURNING, where
+  `xmax = 0` tells an inserted row from an updated one, and rows it does not return were unchanged.
+- `PortableStage` (SQLite, the embedded default) fills them with executemany, first records each
+  row's outcome by comparing with the book, then updates and inserts. It is plain SQL that
+  PostgreSQL runs too, so a test compares the two stages on the same data.
 """
 
 from __future__ import annotations
@@ -25,23 +28,6 @@ LOANS = "npl_stage_loans"
 GUARANTEES = "npl_stage_guarantees"
 COLLATERAL = "npl_stage_collateral"
 CLASSES = "npl_stage_classes"
-
-# name -> (PostgreSQL type, SQLite type)
-_T = {
-    "int": ("integer", "integer"),
-    "bigint": ("bigint", "integer"),
-    "money": ("numeric(18,2)", "decimal"),
-    "date": ("date", "date"),
-    "bool": ("boolean", "bool"),
-}
-
-
-def _type(kind: str, vendor: str) -> str:
-    if kind.startswith("varchar"):
-        return kind
-    pg, lite = _T[kind]
-    return pg if vendor == "postgresql" else lite
-
 
 TABLES: dict[str, tuple[tuple[str, str], ...]] = {
     LOANS: (
@@ -127,34 +113,37 @@ class Counts:
 
 
 class Stage:
+    """What both stages share: the tables, the checks across rows, the outcomes and the merges of
+    guarantees and collateral. A subclass says how rows get in, how "changed" is spelled, and how
+    borrowers and loans are merged."""
+
+    # Column kinds of TABLES -> this stage's SQL types.
+    TYPES: dict[str, str] = {}
+
     def __init__(self, connection=None) -> None:
         self.connection = connection or default_connection
-        self.vendor = self.connection.vendor
-        self.pg = self.vendor == "postgresql"
 
     # --- tables ------------------------------------------------------------------------------
 
     def create(self) -> None:
         self.drop()
         for table, columns in TABLES.items():
-            cols = ", ".join(f"{name} {_type(kind, self.vendor)}" for name, kind in columns)
-            if not self.pg and columns[0][0] in ("row_no", "class_key"):
-                # SQLite: the row number is the rowid, so lookups by row are cheap.
-                first, rest = columns[0][0], cols.split(", ", 1)[1]
-                cols = f"{first} integer PRIMARY KEY, {rest}"
-            self.execute(f"CREATE TEMPORARY TABLE {table} ({cols})")
+            self.execute(f"CREATE TEMPORARY TABLE {table} ({self._columns(columns)})")
 
-    # Memory for the sorts and hashes of the checks and the merge: with PostgreSQL's default (4MB)
-    # they spill to disk from about a hundred thousand rows. Set for this session, reset after.
-    WORK_MEM = "64MB"
+    def _columns(self, columns: Sequence[tuple[str, str]]) -> str:
+        return ", ".join(f"{name} {self._type(kind)}" for name, kind in columns)
+
+    def _type(self, kind: str) -> str:
+        return kind if kind.startswith("varchar") else self.TYPES[kind]
 
     def tune(self) -> None:
-        if self.pg:
-            self.execute(f"SET work_mem = '{self.WORK_MEM}'")
+        """Session settings for the checks and the merge (reset by `untune`)."""
 
     def untune(self) -> None:
-        if self.pg:
-            self.execute("RESET work_mem")
+        pass
+
+    def lock_writes(self) -> None:
+        """Inside the write's transaction: one import writes at a time."""
 
     def analyze(self) -> None:
         """Statistics for the planner: it knows nothing about a freshly filled temporary table."""
@@ -174,31 +163,15 @@ class Stage:
             cursor.execute(sql, params)
             return cursor.fetchall()
 
-    def iterate(self, sql: str, params: Sequence[Any] | None = None) -> Iterator[tuple]:
+    def iterate(self, sql: str, params: Sequence[Any] | dict | None = None, *, batch: int = 2000) -> Iterator[tuple]:
         with self.connection.cursor() as cursor:
             cursor.execute(sql, params)
-            while batch := cursor.fetchmany(2000):
-                yield from batch
+            while rows := cursor.fetchmany(batch):
+                yield from rows
 
     def write(self, table: str, rows: Sequence[tuple]) -> None:
         """Append checked rows (tuples in the table's column order)."""
-        if not rows:
-            return
-        names = [name for name, _ in TABLES[table]]
-        self.connection.ensure_connection()
-        if self.pg:
-            with (
-                self.connection.cursor() as cursor,
-                cursor.copy(f"COPY {table} ({', '.join(names)}) FROM STDIN") as copy,
-            ):
-                for row in rows:
-                    copy.write_row(row)
-            return
-        marks = ", ".join(["%s"] * len(names))
-        with self.connection.cursor() as cursor:
-            cursor.executemany(
-                f"INSERT INTO {table} ({', '.join(names)}) VALUES ({marks})", [_sqlite_row(r) for r in rows]
-            )
+        raise NotImplementedError
 
     def count(self, table: str) -> int:
         return self.rows(f"SELECT count(*) FROM {table}")[0][0]
@@ -261,12 +234,7 @@ class Stage:
 
     def changed(self, pairs: Iterable[tuple[str, str]]) -> str:
         """SQL that is true when any left value differs from its right value (NULLs compared as values)."""
-        pairs = list(pairs)
-        if self.pg:
-            left = ", ".join(a for a, _ in pairs)
-            right = ", ".join(b for _, b in pairs)
-            return f"ROW({left}) IS DISTINCT FROM ROW({right})"
-        return "(" + " OR ".join(f"{a} IS NOT {b}" for a, b in pairs) + ")"
+        raise NotImplementedError
 
     def loan_pairs(self, present: set[str], left: str = "l") -> list[tuple[str, str]]:
         return [
@@ -287,12 +255,9 @@ class Stage:
         )[0]
         return Counts(int(created), int(updated), int(total) - int(created) - int(updated))
 
-    def _people_upsert(
-        self, table: str, id_col: str, target: str, attributes: dict[str, str], now: datetime
-    ) -> Counts | None:
+    def _people_upsert_sql(self, table: str, id_col: str, target: str, attributes: dict[str, str]) -> str:
         """Insert the sheet's new people (first row per ID number wins; the checks made sure the
-        rows agree) and update the name/kind of known ones where the file says otherwise.
-        On PostgreSQL the counts come back with the statement (xmax = 0: inserted)."""
+        rows agree) and update the name/kind of known ones where the file says otherwise."""
         prefix = "borrower" if target == "loans_borrower" else "guarantor"
         if target == "loans_borrower":
             insert = {"group_code": "''", "phone": "''", "address": "''", "created_at": "%(now)s"}
@@ -306,26 +271,22 @@ class Stage:
         columns = {"name": f"s.{prefix}_name", "kind": f"s.{prefix}_kind", "id_no": f"s.{id_col}", **insert}
         sets = ", ".join(f"{c} = excluded.{c}" for c in attributes)
         changed = self.changed((f"{target}.{c}", f"excluded.{c}") for c in attributes)
-        upsert = f"""
+        return f"""
             INSERT INTO {target} ({", ".join(columns)})
             SELECT {", ".join(columns.values())}
               FROM {table} s {joins}
              WHERE s.row_no IN (SELECT min(row_no) FROM {table} GROUP BY {id_col})
             ON CONFLICT (id_no) DO UPDATE SET {sets}{link} WHERE {changed}{link_changed}
         """
-        if not self.pg:
-            self.execute(upsert, {"now": now})
-            return None
-        created, updated, total = self.rows(
-            f"""
-            WITH up AS ({upsert} RETURNING (xmax = 0) AS inserted)
-            SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted),
-                   (SELECT count(DISTINCT {id_col}) FROM {table})
-              FROM up
-            """,
-            {"now": now},
-        )[0]
-        return Counts(created, updated, total - created - updated)
+
+    def _people_upsert(self, table: str, id_col: str, target: str, attributes: dict[str, str], now: datetime) -> None:
+        self.execute(self._people_upsert_sql(table, id_col, target, attributes), {"now": now})
+
+    def _people_merge(self, table: str, id_col: str, target: str, attributes: dict[str, str], now: datetime) -> Counts:
+        """Upsert the sheet's people and say how many were new, changed or the same (counted first)."""
+        counts = self._person_counts(table, id_col, target, attributes)
+        self._people_upsert(table, id_col, target, attributes, now)
+        return counts
 
     # --- loans -------------------------------------------------------------------------------
 
@@ -388,13 +349,15 @@ class Stage:
         Returns (loan counts, borrower counts, ids of updated loans, ids of new non-performing loans).
         """
         attributes = self.borrower_attributes(present)
-        borrowers = None if self.pg else self.borrower_counts(present)
-        borrowers = self._people_upsert(LOANS, "borrower_id_no", "loans_borrower", attributes, now) or borrowers
-        if self.pg:
-            loans, updated_ids, new_npl_ids = self._merge_loans_pg(batch_id, present, as_of, actor_id, now)
-        else:
-            loans, updated_ids, new_npl_ids = self._merge_loans_portable(batch_id, present, as_of, actor_id, now)
+        borrowers = self._people_merge(LOANS, "borrower_id_no", "loans_borrower", attributes, now)
+        params = {"batch": batch_id, "as_of": as_of, "actor": actor_id, "now": now}
+        loans, updated_ids, new_npl_ids = self._merge_loan_rows(batch_id, present, params)
         return loans, borrowers, updated_ids, new_npl_ids
+
+    def _merge_loan_rows(self, batch_id: int, present: set[str], params: dict) -> tuple[Counts, list[int], list[int]]:
+        """Upsert the staged loans, record each row's outcome and the new loans' first classes.
+        Returns (counts, ids of updated loans, ids of new non-performing loans)."""
+        raise NotImplementedError
 
     _INSERT_COLUMNS = (
         ("loan_no", "s.loan_no"),
@@ -441,115 +404,6 @@ class Stage:
             )
         sets.append("updated_at = %(now)s")
         return ", ".join(sets)
-
-    def _merge_loans_pg(self, batch_id, present, as_of, actor_id, now) -> tuple[Counts, list[int], list[int]]:
-        insert_cols = ", ".join(c for c, _ in self._INSERT_COLUMNS)
-        insert_vals = ", ".join(e for _, e in self._INSERT_COLUMNS)
-        pairs = [(f"l.{col}", f"EXCLUDED.{col}") for col, _, by in LOAN_FIELDS if by in (None, *present)]
-        npl = ", ".join(f"'{c}'" for c in NON_PERFORMING)
-        history = " UNION ALL ".join(
-            f"""SELECT up.id, '{scheme}_level', '', c.{scheme}_level_class, 'rule', c.{scheme}_level_rule,
-                       c.{scheme}_level_reason, %(actor)s::bigint, %(as_of)s::date, %(now)s::timestamptz
-                  FROM up JOIN {LOANS} s ON s.loan_no = up.loan_no JOIN {CLASSES} c ON c.class_key = s.class_key
-                 WHERE up.inserted AND c.{scheme}_level_class <> 'normal'"""
-            for scheme in ("five", "four")
-        )
-        # Rows equal to the book are left out before the upsert: ON CONFLICT would lock (and so
-        # write) every row it meets, changed or not. The upsert's own WHERE still guards against a
-        # row that changed since.
-        sql = f"""
-            WITH up AS (
-                INSERT INTO loans_loan AS l ({insert_cols})
-                SELECT {insert_vals}
-                  FROM {LOANS} s
-                  JOIN loans_borrower b ON b.id_no = s.borrower_id_no
-                  JOIN {CLASSES} c ON c.class_key = s.class_key
-                  LEFT JOIN loans_loan e ON e.loan_no = s.loan_no
-                 WHERE e.id IS NULL OR {self.changed(self.loan_pairs(present, "e"))}
-                ON CONFLICT (loan_no) DO UPDATE SET {self._update_sets(present, "EXCLUDED")}
-                 WHERE {self.changed(pairs)}
-                RETURNING l.id, l.loan_no, (l.xmax = 0) AS inserted, l.five_level_class
-            ), outcome AS (
-                INSERT INTO loans_importrow (batch_id, sheet, row_no, {_key_col()}, outcome)
-                SELECT %(batch)s, 'loans', s.row_no, s.loan_no,
-                       CASE WHEN up.id IS NULL THEN 'unchanged' WHEN up.inserted THEN 'created' ELSE 'updated' END
-                  FROM {LOANS} s LEFT JOIN up ON up.loan_no = s.loan_no
-            ), history AS (
-                INSERT INTO loans_classificationchange
-                    (loan_id, scheme, from_class, to_class, source, rule, reason, actor_id, as_of, created_at)
-                {history}
-            )
-            SELECT up.id, up.inserted FROM up WHERE NOT up.inserted OR up.five_level_class IN ({npl})
-        """
-        params = {"batch": batch_id, "as_of": as_of, "actor": actor_id, "now": now}
-        updated_ids, new_npl_ids = [], []
-        for loan_id, inserted in self.iterate_named(sql, params):
-            (new_npl_ids if inserted else updated_ids).append(loan_id)
-        return self.outcome_counts(batch_id, "loans"), updated_ids, new_npl_ids
-
-    def iterate_named(self, sql: str, params: dict) -> Iterator[tuple]:
-        with self.connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            while batch := cursor.fetchmany(5000):
-                yield from batch
-
-    def _merge_loans_portable(self, batch_id, present, as_of, actor_id, now) -> tuple[Counts, list[int], list[int]]:
-        counts = self.record_loan_outcomes(batch_id, present)
-        of_outcome = (
-            f"SELECT {_key_col()} FROM loans_importrow WHERE batch_id = %(batch)s AND sheet = 'loans' AND outcome = "
-        )
-        params = {"batch": batch_id, "as_of": as_of, "actor": actor_id, "now": now}
-        updated_ids = [
-            r[0]
-            for r in self.rows(
-                f"SELECT l.id FROM loans_loan l WHERE l.loan_no IN ({of_outcome}'updated') ORDER BY l.id", params
-            )
-        ]
-        self.execute(
-            f"""
-            UPDATE loans_loan AS l SET {self._update_sets(present, "")}
-              FROM {LOANS} s JOIN loans_borrower b ON b.id_no = s.borrower_id_no
-             WHERE s.loan_no = l.loan_no AND l.loan_no IN ({of_outcome}'updated')
-            """,
-            params,
-        )
-        insert_cols = ", ".join(c for c, _ in self._INSERT_COLUMNS)
-        insert_vals = ", ".join(e for _, e in self._INSERT_COLUMNS)
-        self.execute(
-            f"""
-            INSERT INTO loans_loan ({insert_cols})
-            SELECT {insert_vals}
-              FROM {LOANS} s
-              JOIN loans_borrower b ON b.id_no = s.borrower_id_no
-              JOIN {CLASSES} c ON c.class_key = s.class_key
-             WHERE s.loan_no IN ({of_outcome}'created')
-            """,
-            params,
-        )
-        for scheme in ("five", "four"):
-            self.execute(
-                f"""
-                INSERT INTO loans_classificationchange
-                    (loan_id, scheme, from_class, to_class, source, rule, reason, actor_id, as_of, created_at)
-                SELECT l.id, '{scheme}_level', '', c.{scheme}_level_class, 'rule', c.{scheme}_level_rule,
-                       c.{scheme}_level_reason, %(actor)s, %(as_of)s, %(now)s
-                  FROM {LOANS} s
-                  JOIN loans_loan l ON l.loan_no = s.loan_no
-                  JOIN {CLASSES} c ON c.class_key = s.class_key
-                 WHERE s.loan_no IN ({of_outcome}'created') AND c.{scheme}_level_class <> 'normal'
-                """,
-                params,
-            )
-        npl = ", ".join(f"'{c}'" for c in NON_PERFORMING)
-        new_npl_ids = [
-            r[0]
-            for r in self.rows(
-                f"SELECT l.id FROM loans_loan l WHERE l.loan_no IN ({of_outcome}'created') "
-                f"AND l.five_level_class IN ({npl}) ORDER BY l.id",
-                params,
-            )
-        ]
-        return counts, updated_ids, new_npl_ids
 
     # --- guarantees --------------------------------------------------------------------------
 
@@ -655,10 +509,209 @@ class Stage:
         return counts
 
 
+class PostgresStage(Stage):
+    """COPY into the staging tables; borrowers and loans merged by single upserts that return
+    what they did."""
+
+    TYPES = {"int": "integer", "bigint": "bigint", "money": "numeric(18,2)", "date": "date", "bool": "boolean"}
+
+    # Memory for the sorts and hashes of the checks and the merge: with PostgreSQL's default (4MB)
+    # they spill to disk from about a hundred thousand rows. Set for this session, reset after.
+    WORK_MEM = "64MB"
+
+    def tune(self) -> None:
+        self.execute(f"SET work_mem = '{self.WORK_MEM}'")
+
+    def untune(self) -> None:
+        self.execute("RESET work_mem")
+
+    def lock_writes(self) -> None:
+        # A second import waits here rather than interleaving.
+        self.execute("SELECT pg_advisory_xact_lock(hashtext('npl-loan-book-import'))")
+
+    def write(self, table: str, rows: Sequence[tuple]) -> None:
+        if not rows:
+            return
+        names = [name for name, _ in TABLES[table]]
+        self.connection.ensure_connection()
+        with (
+            self.connection.cursor() as cursor,
+            cursor.copy(f"COPY {table} ({', '.join(names)}) FROM STDIN") as copy,
+        ):
+            for row in rows:
+                copy.write_row(row)
+
+    def changed(self, pairs: Iterable[tuple[str, str]]) -> str:
+        pairs = list(pairs)
+        left = ", ".join(a for a, _ in pairs)
+        right = ", ".join(b for _, b in pairs)
+        return f"ROW({left}) IS DISTINCT FROM ROW({right})"
+
+    def _people_merge(self, table: str, id_col: str, target: str, attributes: dict[str, str], now: datetime) -> Counts:
+        # The counts come back with the statement (xmax = 0: inserted).
+        upsert = self._people_upsert_sql(table, id_col, target, attributes)
+        created, updated, total = self.rows(
+            f"""
+            WITH up AS ({upsert} RETURNING (xmax = 0) AS inserted)
+            SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted),
+                   (SELECT count(DISTINCT {id_col}) FROM {table})
+              FROM up
+            """,
+            {"now": now},
+        )[0]
+        return Counts(created, updated, total - created - updated)
+
+    def _merge_loan_rows(self, batch_id: int, present: set[str], params: dict) -> tuple[Counts, list[int], list[int]]:
+        insert_cols = ", ".join(c for c, _ in self._INSERT_COLUMNS)
+        insert_vals = ", ".join(e for _, e in self._INSERT_COLUMNS)
+        pairs = [(f"l.{col}", f"EXCLUDED.{col}") for col, _, by in LOAN_FIELDS if by in (None, *present)]
+        npl = ", ".join(f"'{c}'" for c in NON_PERFORMING)
+        history = " UNION ALL ".join(
+            f"""SELECT up.id, '{scheme}_level', '', c.{scheme}_level_class, 'rule', c.{scheme}_level_rule,
+                       c.{scheme}_level_reason, %(actor)s::bigint, %(as_of)s::date, %(now)s::timestamptz
+                  FROM up JOIN {LOANS} s ON s.loan_no = up.loan_no JOIN {CLASSES} c ON c.class_key = s.class_key
+                 WHERE up.inserted AND c.{scheme}_level_class <> 'normal'"""
+            for scheme in ("five", "four")
+        )
+        # Rows equal to the book are left out before the upsert: ON CONFLICT would lock (and so
+        # write) every row it meets, changed or not. The upsert's own WHERE still guards against a
+        # row that changed since.
+        sql = f"""
+            WITH up AS (
+                INSERT INTO loans_loan AS l ({insert_cols})
+                SELECT {insert_vals}
+                  FROM {LOANS} s
+                  JOIN loans_borrower b ON b.id_no = s.borrower_id_no
+                  JOIN {CLASSES} c ON c.class_key = s.class_key
+                  LEFT JOIN loans_loan e ON e.loan_no = s.loan_no
+                 WHERE e.id IS NULL OR {self.changed(self.loan_pairs(present, "e"))}
+                ON CONFLICT (loan_no) DO UPDATE SET {self._update_sets(present, "EXCLUDED")}
+                 WHERE {self.changed(pairs)}
+                RETURNING l.id, l.loan_no, (l.xmax = 0) AS inserted, l.five_level_class
+            ), outcome AS (
+                INSERT INTO loans_importrow (batch_id, sheet, row_no, {_key_col()}, outcome)
+                SELECT %(batch)s, 'loans', s.row_no, s.loan_no,
+                       CASE WHEN up.id IS NULL THEN 'unchanged' WHEN up.inserted THEN 'created' ELSE 'updated' END
+                  FROM {LOANS} s LEFT JOIN up ON up.loan_no = s.loan_no
+            ), history AS (
+                INSERT INTO loans_classificationchange
+                    (loan_id, scheme, from_class, to_class, source, rule, reason, actor_id, as_of, created_at)
+                {history}
+            )
+            SELECT up.id, up.inserted FROM up WHERE NOT up.inserted OR up.five_level_class IN ({npl})
+        """
+        updated_ids, new_npl_ids = [], []
+        for loan_id, inserted in self.iterate(sql, params, batch=5000):
+            (new_npl_ids if inserted else updated_ids).append(loan_id)
+        return self.outcome_counts(batch_id, "loans"), updated_ids, new_npl_ids
+
+
+class PortableStage(Stage):
+    """Plain SQL (SQLite, and any database with INSERT ... ON CONFLICT and UPDATE ... FROM):
+    executemany into the staging tables; each loan's outcome recorded first, then updated and
+    inserted."""
+
+    TYPES = {"int": "integer", "bigint": "integer", "money": "decimal", "date": "date", "bool": "bool"}
+
+    # Null-safe "differs" (NULL and NULL are the same). SQLite spells it IS NOT (IS DISTINCT FROM
+    # only from SQLite 3.39); PostgreSQL has no IS NOT between values.
+    _DIFFERS = {"sqlite": "IS NOT"}
+
+    def __init__(self, connection=None) -> None:
+        super().__init__(connection)
+        self.differs = self._DIFFERS.get(self.connection.vendor, "IS DISTINCT FROM")
+
+    def _columns(self, columns: Sequence[tuple[str, str]]) -> str:
+        cols = super()._columns(columns)
+        if columns[0][0] in ("row_no", "class_key"):
+            # The row number is SQLite's rowid, so lookups by row are cheap.
+            first, rest = columns[0][0], cols.split(", ", 1)[1]
+            cols = f"{first} integer PRIMARY KEY, {rest}"
+        return cols
+
+    def write(self, table: str, rows: Sequence[tuple]) -> None:
+        if not rows:
+            return
+        names = [name for name, _ in TABLES[table]]
+        self.connection.ensure_connection()
+        marks = ", ".join(["%s"] * len(names))
+        with self.connection.cursor() as cursor:
+            cursor.executemany(
+                f"INSERT INTO {table} ({', '.join(names)}) VALUES ({marks})", [_portable_row(r) for r in rows]
+            )
+
+    def changed(self, pairs: Iterable[tuple[str, str]]) -> str:
+        return "(" + " OR ".join(f"{a} {self.differs} {b}" for a, b in pairs) + ")"
+
+    def _merge_loan_rows(self, batch_id: int, present: set[str], params: dict) -> tuple[Counts, list[int], list[int]]:
+        counts = self.record_loan_outcomes(batch_id, present)
+        of_outcome = (
+            f"SELECT {_key_col()} FROM loans_importrow WHERE batch_id = %(batch)s AND sheet = 'loans' AND outcome = "
+        )
+        updated_ids = [
+            r[0]
+            for r in self.rows(
+                f"SELECT l.id FROM loans_loan l WHERE l.loan_no IN ({of_outcome}'updated') ORDER BY l.id", params
+            )
+        ]
+        self.execute(
+            f"""
+            UPDATE loans_loan AS l SET {self._update_sets(present, "")}
+              FROM {LOANS} s JOIN loans_borrower b ON b.id_no = s.borrower_id_no
+             WHERE s.loan_no = l.loan_no AND l.loan_no IN ({of_outcome}'updated')
+            """,
+            params,
+        )
+        insert_cols = ", ".join(c for c, _ in self._INSERT_COLUMNS)
+        insert_vals = ", ".join(e for _, e in self._INSERT_COLUMNS)
+        self.execute(
+            f"""
+            INSERT INTO loans_loan ({insert_cols})
+            SELECT {insert_vals}
+              FROM {LOANS} s
+              JOIN loans_borrower b ON b.id_no = s.borrower_id_no
+              JOIN {CLASSES} c ON c.class_key = s.class_key
+             WHERE s.loan_no IN ({of_outcome}'created')
+            """,
+            params,
+        )
+        for scheme in ("five", "four"):
+            self.execute(
+                f"""
+                INSERT INTO loans_classificationchange
+                    (loan_id, scheme, from_class, to_class, source, rule, reason, actor_id, as_of, created_at)
+                SELECT l.id, '{scheme}_level', '', c.{scheme}_level_class, 'rule', c.{scheme}_level_rule,
+                       c.{scheme}_level_reason, %(actor)s, %(as_of)s, %(now)s
+                  FROM {LOANS} s
+                  JOIN loans_loan l ON l.loan_no = s.loan_no
+                  JOIN {CLASSES} c ON c.class_key = s.class_key
+                 WHERE s.loan_no IN ({of_outcome}'created') AND c.{scheme}_level_class <> 'normal'
+                """,
+                params,
+            )
+        npl = ", ".join(f"'{c}'" for c in NON_PERFORMING)
+        new_npl_ids = [
+            r[0]
+            for r in self.rows(
+                f"SELECT l.id FROM loans_loan l WHERE l.loan_no IN ({of_outcome}'created') "
+                f"AND l.five_level_class IN ({npl}) ORDER BY l.id",
+                params,
+            )
+        ]
+        return counts, updated_ids, new_npl_ids
+
+
+def stage_for(connection=None) -> Stage:
+    """The stage for a database, chosen once per import."""
+    connection = connection or default_connection
+    return PostgresStage(connection) if connection.vendor == "postgresql" else PortableStage(connection)
+
+
 def _key_col() -> str:
     # "key" is a reserved word in some dialects; quote it.
     return '"key"'
 
 
-def _sqlite_row(row: tuple) -> tuple:
+def _portable_row(row: tuple) -> tuple:
+    # Amounts and dates as text: SQLite stores them so (its driver has no Decimal), PostgreSQL casts them.
     return tuple(str(v) if isinstance(v, Decimal) else v.isoformat() if isinstance(v, date) else v for v in row)

@@ -6,6 +6,10 @@ import csv
 import io
 from datetime import date
 
+from openpyxl import Workbook
+from openpyxl.styles import Font, PatternFill
+from openpyxl.utils import get_column_letter
+
 from loans.importing.columns import SHEETS, SheetSpec
 from loans.importing.values import format_cell
 
@@ -14,10 +18,6 @@ XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml
 
 def template_xlsx() -> bytes:
     """One sheet per part of the loan book (Loans, Guarantees, Collateral)."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Font, PatternFill
-    from openpyxl.utils import get_column_letter
-
     workbook = Workbook()
     workbook.remove(workbook.active)
     header_font = Font(bold=True)

@@ -12,7 +12,7 @@ import math
 import re
 from collections.abc import Mapping
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 CENT = Decimal("0.01")
 # DecimalField(max_digits=18, decimal_places=2): at most 16 digits before the point.
@@ -187,11 +187,3 @@ def parse_choice(value: object, *, choices: Mapping[str, str], expected: str) ->
     if code is None:
         raise CellError(f"{quoted(value)} is not one of {expected}")
     return code
-
-
-def try_parse(parser, value: object, **kwargs):
-    """For callers that want (value, error) instead of an exception."""
-    try:
-        return parser(value, **kwargs), None
-    except (CellError, InvalidOperation) as exc:
-        return None, str(exc)

@@ -184,6 +184,21 @@ def _sql(statement: str) -> None:
         cursor.execute(statement)
 
 
+def _database_sessions_of(process: psutil.Process) -> list[int]:
+    """The local ports of a process's TCP connections to this run's PostgreSQL server."""
+    port = int(connection.settings_dict.get("PORT") or 5432)
+    return [c.laddr.port for c in process.net_connections(kind="tcp") if c.raddr and c.raddr.port == port]
+
+
+def _sessions_alive(client_ports: list[int]) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND client_port = ANY(%s)",
+            [client_ports],
+        )
+        return cursor.fetchone()[0] > 0
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_worker_killed_in_the_middle_of_a_run_loses_and_duplicates_nothing(
     require_postgres, celery_worker_factory, branch, officer, manager
@@ -198,11 +213,13 @@ def test_a_worker_killed_in_the_middle_of_a_run_loses_and_duplicates_nothing(
         )
         assert wait_for(lambda: AccountabilityRecord.objects.count() >= 10, timeout=60), worker.output()
         (child,) = psutil.Process(worker.proc.pid).children()
+        sessions = _database_sessions_of(child)
+        assert sessions, "the child running the task has no database session"
         child.kill()  # the process running the task dies mid-run (batches 1..k committed)
         child.wait(timeout=10)
-        # A COMMIT the child sent just before dying still lands: give it a moment, far less than the
-        # rerun needs to commit its first batch (a new child, then 5 rows at 50 ms each).
-        time.sleep(0.1)
+        # The child's server session outlives it until it reads the closed socket: it finishes the
+        # statement it runs and commits a COMMIT already sent (or rolls back). Count once it is gone.
+        assert wait_for(lambda: not _sessions_alive(sessions), timeout=30, interval=0.01)
         killed_at = AccountabilityRecord.objects.count()
         assert 0 < killed_at < n
         # acks_late + reject_on_worker_lost: the message goes back to the queue and a new child reruns it.

@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from loans.importing.services import import_batch_create
 from loans.models import ImportBatch, Loan
 from loans.tasks import import_loan_book
-from tests.conftest import wait_for
+from tests.conftest import WorkerProcess, wait_for
 from tests.imports.conftest import AS_OF, csv_bytes, loan_row, three_loans
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def task_outcome(worker: WorkerProcess, task_id: str) -> str | None:
+    """What the worker logged as the task's return value once it finished it; None before that."""
+    # celery logs "Task loans.tasks.import_loan_book[<id>] succeeded in 0.01s: <return value>".
+    found = re.search(rf"\[{re.escape(task_id)}\] succeeded in [\d.]+s: (.*)$", worker.output(), re.MULTILINE)
+    return found.group(1).strip() if found else None
 
 
 def test_a_real_worker_imports_an_uploaded_file_and_a_second_delivery_does_nothing(
@@ -26,7 +35,7 @@ def test_a_real_worker_imports_an_uploaded_file_and_a_second_delivery_does_nothi
         file_name="book.csv",
         files={"loans": SimpleUploadedFile("book.csv", csv_bytes(rows))},
     )
-    celery_worker_factory()
+    worker = celery_worker_factory()
     import_loan_book.apply_async(args=[batch.pk], queue=celery_worker_factory.queue)
     assert wait_for(lambda: ImportBatch.objects.get(pk=batch.pk).is_finished, timeout=120)
     batch.refresh_from_db()
@@ -35,8 +44,9 @@ def test_a_real_worker_imports_an_uploaded_file_and_a_second_delivery_does_nothi
     assert Loan.objects.count() == 2003
 
     # Delivered again (acks_late after a lost worker, say): the batch is done, nothing runs twice.
-    import_loan_book.apply_async(args=[batch.pk], queue=celery_worker_factory.queue)
-    assert wait_for(lambda: False, timeout=3) is False
+    again = import_loan_book.apply_async(args=[batch.pk], queue=celery_worker_factory.queue)
+    assert wait_for(lambda: task_outcome(worker, again.id) is not None, timeout=60), worker.output()
+    assert task_outcome(worker, again.id) == f"{{'batch': {batch.pk}, 'skipped': True}}"
     assert ImportBatch.objects.get(pk=batch.pk).finished_at == batch.finished_at
     assert Loan.objects.count() == 2003
 
