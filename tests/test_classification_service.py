@@ -174,7 +174,7 @@ def test_pipelined_run_on_postgresql_writes_every_batch_once(require_postgres, b
 
 @pytest.mark.django_db(transaction=True)
 def test_pipelined_run_reports_a_write_error(require_postgres, branch, monkeypatch):
-    import loans.services as services
+    import loans.services.classification as services
 
     for dpd in (100, 200, 300, 400, 500):
         _loan(dpd, branch=branch)

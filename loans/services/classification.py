@@ -1,4 +1,5 @@
-"""Writes to the loan book. Views, admin, importer, tasks and commands all call these."""
+"""Classification of the loan book: the daily run over the whole book, one loan on demand, a manager's
+judgement."""
 
 from __future__ import annotations
 
