@@ -27,7 +27,7 @@ from django.http import FileResponse, HttpResponse, StreamingHttpResponse
 from loans.classification import FIVE_LEVEL_LABELS, FOUR_LEVEL_LABELS, days_past_due
 from loans.importing.columns import LOAN_COLUMNS
 from loans.models import Loan
-from loans.rules import role_allows
+from loans.permissions import role_allows
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 FORMATS = ("csv", "xlsx")

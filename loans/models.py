@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 
+from loans import permissions
 from loans.access import scoped_manager
 from loans.classification import (
     FIVE_LEVEL_LABELS,
@@ -18,6 +19,7 @@ from loans.classification import (
     FourLevel,
     days_past_due,
 )
+from loans.permissions import Role
 
 
 def money(verbose_name: str | None = None, **kwargs) -> models.DecimalField:
@@ -75,13 +77,6 @@ class Branch(models.Model):
         return self.path.count("/") - 2
 
 
-class Role(models.TextChoices):
-    OFFICER = "officer", "Loan officer"
-    MANAGER = "manager", "Manager"
-    ADMIN = "admin", "Administrator"
-    AUDITOR = "auditor", "Auditor"
-
-
 class User(AbstractUser):
     """Bank staff. Role and branch decide what the user may see and do (loans/access.py)."""
 
@@ -102,21 +97,22 @@ class User(AbstractUser):
     def display_name(self) -> str:
         return self.get_full_name() or self.username
 
+    # The role checks are defined once, in loans/permissions.py.
     @property
     def is_manager(self) -> bool:
-        return self.role == Role.MANAGER
+        return permissions.is_manager(self)
 
     @property
     def is_officer(self) -> bool:
-        return self.role == Role.OFFICER
+        return permissions.is_officer(self)
 
     @property
     def is_bank_admin(self) -> bool:
-        return self.is_superuser or self.role == Role.ADMIN
+        return permissions.is_bank_admin(self)
 
     @property
     def is_auditor(self) -> bool:
-        return self.role == Role.AUDITOR
+        return permissions.is_auditor(self)
 
 
 class Borrower(models.Model):

@@ -27,6 +27,7 @@ from loans.classification import (
     specific_provision,
 )
 from loans.models import ClassificationChange, ClassificationRun, Loan, User
+from loans.permissions import role_allows
 from loans.policy import classification_policy
 from loans.signals import loans_reclassified
 from npl_recovery.db import analyze_after_bulk_write
@@ -375,7 +376,7 @@ def loan_classify(*, loan: Loan, as_of: date, actor: User | None = None) -> Clas
 
 
 def _require_manager(actor: User, loan: Loan) -> None:
-    if not (actor.is_manager or actor.is_bank_admin):
+    if not role_allows(actor, "loans.classify_loan"):
         raise PermissionDenied("Only a manager may classify a loan by hand.")
     if not Loan.objects.visible_to(actor).filter(pk=loan.pk).exists():
         raise PermissionDenied("This loan is outside your branches.")
