@@ -227,6 +227,16 @@ def upgrade_allowed(facts: LoanFacts, as_of: date, policy: ClassificationPolicy)
     return as_of >= add_months(facts.arrears_cleared_on, policy.upgrade_wait_months)
 
 
+def arrears_cleared_on(
+    *, was_overdue_since: date | None, overdue_since: date | None, cleared_on: date | None, as_of: date
+) -> date | None:
+    """When the arrears were cleared: `as_of` when the overdue date empties now, else unchanged
+    (the upgrade wait of a non-performing loan counts from it, see `upgrade_allowed`)."""
+    if was_overdue_since is not None and overdue_since is None:
+        return as_of
+    return cleared_on
+
+
 def four_level_class(facts: LoanFacts, as_of: date, policy: ClassificationPolicy) -> tuple[FourLevel, str, str]:
     if facts.written_off:
         return FourLevel.BAD_DEBT, "written_off", "written off as unrecoverable"

@@ -8,6 +8,8 @@ from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
 from loans import permissions
 from loans.access import scoped_manager
@@ -43,6 +45,19 @@ class Branch(models.Model):
     class Meta:
         ordering = ["path"]
         verbose_name_plural = "branches"
+        constraints = [
+            # The head office sees the whole bank (loans/permissions.py): a branch without a parent
+            # that is not the head office would give its managers the whole bank too.
+            models.CheckConstraint(
+                condition=Q(kind="head_office", parent__isnull=True)
+                | (~Q(kind="head_office") & Q(parent__isnull=False)),
+                name="branch_parent_unless_head_office",
+                violation_error_message=_(
+                    "Only the head office has no parent branch: choose the parent of this branch "
+                    "(and none for the head office)."
+                ),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.code} {self.name}"
@@ -56,10 +71,10 @@ class Branch(models.Model):
             node = self.parent
             while node is not None:
                 if node.pk == self.pk:
-                    raise ValidationError({"parent": "A branch cannot be placed under itself or its own sub-branch."})
+                    raise ValidationError(
+                        {"parent": _("A branch cannot be placed under itself or its own sub-branch.")}
+                    )
                 node = node.parent
-        if self.kind == self.Kind.HEAD_OFFICE and self.parent_id:
-            raise ValidationError({"parent": "The head office has no parent branch."})
 
     def save(self, *args, **kwargs) -> None:
         old_path = None
@@ -199,17 +214,25 @@ class Loan(models.Model):
     class Meta:
         ordering = ["loan_no"]
         constraints = [
-            models.CheckConstraint(condition=Q(principal__gt=0), name="loan_principal_positive"),
+            models.CheckConstraint(
+                condition=Q(principal__gt=0),
+                name="loan_principal_positive",
+                violation_error_message=_("The principal must be more than 0."),
+            ),
             models.CheckConstraint(
                 condition=Q(outstanding_principal__gte=0) & Q(outstanding_principal__lte=F("principal")),
                 name="loan_outstanding_within_principal",
+                violation_error_message=_("The outstanding principal must be between 0 and the principal."),
             ),
             models.CheckConstraint(
                 condition=Q(interest_on_balance__gte=0) & Q(interest_off_balance__gte=0),
                 name="loan_interest_not_negative",
+                violation_error_message=_("Interest receivable (on and off balance sheet) cannot be negative."),
             ),
             models.CheckConstraint(
-                condition=Q(maturity_on__gte=F("disbursed_on")), name="loan_maturity_after_disbursal"
+                condition=Q(maturity_on__gte=F("disbursed_on")),
+                name="loan_maturity_after_disbursal",
+                violation_error_message=_("The maturity date cannot be before the disbursement date."),
             ),
         ]
         # No index contains a class column on purpose: the daily reclassification rewrites those
@@ -236,8 +259,6 @@ class Loan(models.Model):
         return days_past_due(self.overdue_since, as_of)
 
     def get_absolute_url(self) -> str:
-        from django.urls import reverse
-
         return reverse("loans:loan_detail", args=[self.pk])
 
 
@@ -275,8 +296,16 @@ class Guarantee(models.Model):
 
     class Meta:
         constraints = [
-            models.CheckConstraint(condition=Q(amount__gt=0), name="guarantee_amount_positive"),
-            models.UniqueConstraint(fields=["guarantor", "loan"], name="guarantee_unique_per_loan"),
+            models.CheckConstraint(
+                condition=Q(amount__gt=0),
+                name="guarantee_amount_positive",
+                violation_error_message=_("The guaranteed amount must be more than 0."),
+            ),
+            models.UniqueConstraint(
+                fields=["guarantor", "loan"],
+                name="guarantee_unique_per_loan",
+                violation_error_message=_("This guarantor already guarantees this loan."),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -311,7 +340,11 @@ class Collateral(models.Model):
     class Meta:
         verbose_name_plural = "collateral"
         constraints = [
-            models.CheckConstraint(condition=Q(appraised_value__gte=0), name="collateral_value_not_negative"),
+            models.CheckConstraint(
+                condition=Q(appraised_value__gte=0),
+                name="collateral_value_not_negative",
+                violation_error_message=_("The appraised value cannot be negative."),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -359,9 +392,11 @@ class ClassificationChange(models.Model):
 
 
 class ClassificationRun(models.Model):
-    """One run of the classification over the whole book for an as-of date."""
+    """One run of the classification for an as-of date: over the whole book, or on demand over some
+    loans (recorded when it changed something). Its audit row points to the history rows it wrote."""
 
     as_of = models.DateField()
+    whole_book = models.BooleanField(default=True)
     actor = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     started_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -453,8 +488,6 @@ class ImportBatch(models.Model):
         return f"{kind} #{self.pk} {self.file_name}"
 
     def get_absolute_url(self) -> str:
-        from django.urls import reverse
-
         return reverse("loans:import_detail", args=[self.pk])
 
     @property
