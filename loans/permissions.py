@@ -62,6 +62,9 @@ rules.add_perm("loans.classify_loan", is_manager | is_bank_admin)
 rules.add_perm("loans.import_loans", is_bank_admin)
 rules.add_perm("loans.view_import_batches", is_bank_admin | is_auditor)
 rules.add_perm("loans.export_loans", is_manager | is_bank_admin | is_auditor)
+# Corrections of the loan book by hand (borrowers, loans, guarantees, collateral) and staff administration.
+rules.add_perm("loans.correct_book", is_bank_admin)
+rules.add_perm("loans.manage_staff", is_bank_admin)
 # Collection cases
 rules.add_perm("collections_app.open_case", is_officer | is_manager)
 rules.add_perm("collections_app.decide_requests", is_manager)

@@ -25,6 +25,8 @@ MATRIX = {
     "loans.import_loans": {"admin"},
     "loans.view_import_batches": {"admin", "auditor"},
     "loans.export_loans": {"manager", "admin", "auditor"},
+    "loans.correct_book": {"admin"},
+    "loans.manage_staff": {"admin"},
     "collections_app.open_case": {"officer", "manager"},
     "collections_app.decide_requests": {"manager"},
     "accountability.view_board": {"manager", "admin", "auditor"},
