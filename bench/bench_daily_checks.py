@@ -30,8 +30,9 @@ from datetime import timedelta
 import psutil
 
 from bench.common import BENCH_AS_OF, BenchContext, make_book, peak_rss_mb, sql, timed
+from loans.classification import NON_PERFORMING_FIVE_SQL
 
-NPL = "('substandard', 'doubtful', 'loss')"
+NPL = NON_PERFORMING_FIVE_SQL
 RUN_DAY = BENCH_AS_OF  # 2026-06-30, a month's end
 FIRST_DAY = BENCH_AS_OF - timedelta(days=1)
 

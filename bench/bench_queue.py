@@ -16,8 +16,9 @@ from __future__ import annotations
 import re
 
 from bench.common import BENCH_AS_OF, BenchContext, explain, make_book, median_seconds, sql, timed
+from loans.classification import NON_PERFORMING_FIVE_SQL
 
-NPL_CLASSES = "('substandard', 'doubtful', 'loss')"
+NPL_CLASSES = NON_PERFORMING_FIVE_SQL
 
 
 def _reset_cases() -> None:

@@ -27,7 +27,7 @@ def sees_everything(user: Any) -> bool:
 
 def visible_branch_ids(user: Any) -> models.QuerySet | None:
     """A subquery of the branch ids in the user's scope; None means every branch."""
-    from loans.models import Branch
+    from loans.models import Branch  # here: loans.models imports this module (scoped_manager)
 
     if sees_everything(user):
         return None

@@ -55,8 +55,11 @@ FOUR_LEVEL_LABELS = {
 # Severity rank: a higher number is a worse class.
 FIVE_LEVEL_RANK = {c: i for i, c in enumerate(FiveLevel)}
 FOUR_LEVEL_RANK = {c: i for i, c in enumerate(FourLevel)}
+# The non-performing classes (five levels): the one definition. Everyone else derives from it.
 NON_PERFORMING_FIVE = frozenset({FiveLevel.SUBSTANDARD, FiveLevel.DOUBTFUL, FiveLevel.LOSS})
-NON_PERFORMING_FOUR = frozenset({FourLevel.OVERDUE, FourLevel.IDLE, FourLevel.BAD_DEBT})
+# The same, as codes in order of severity and as an SQL list for raw SQL ("('substandard', ...)").
+NON_PERFORMING_FIVE_CODES: tuple[str, ...] = tuple(c.value for c in FiveLevel if c in NON_PERFORMING_FIVE)
+NON_PERFORMING_FIVE_SQL = "(" + ", ".join(f"'{code}'" for code in NON_PERFORMING_FIVE_CODES) + ")"
 
 _D = Decimal
 
@@ -161,10 +164,6 @@ def add_months(start: date, months: int) -> date:
 
 def add_years(start: date, years: int) -> date:
     return add_months(start, 12 * years)
-
-
-def worse_five(a: str, b: str) -> FiveLevel:
-    return FiveLevel(a) if FIVE_LEVEL_RANK[FiveLevel(a)] >= FIVE_LEVEL_RANK[FiveLevel(b)] else FiveLevel(b)
 
 
 def is_better_five(candidate: str, than: str) -> bool:
@@ -299,4 +298,5 @@ def specific_provision(five_level: str, outstanding_principal: Decimal, policy: 
 
 
 def general_reserve(total_outstanding: Decimal, policy: ClassificationPolicy) -> Decimal:
+    """General reserve: `general_reserve_rate` of all loans' outstanding principal, to the cent."""
     return (total_outstanding * policy.general_reserve_rate).quantize(CENT, rounding=ROUND_HALF_UP)

@@ -22,6 +22,7 @@ from loans.importing.services import can_import, import_batch_create
 from loans.importing.template import XLSX_CONTENT_TYPE, template_csv, template_xlsx
 from loans.models import ImportBatch, ImportRow
 from loans.permissions import role_allows
+from loans.tasks import import_loan_book
 
 ROWS_PER_PAGE = 50
 
@@ -64,8 +65,6 @@ def _batch_for(request: HttpRequest, pk: int) -> ImportBatch:
 
 
 def _enqueue(batch: ImportBatch) -> None:
-    from loans.tasks import import_loan_book
-
     queue = getattr(settings, "NPL_IMPORT_QUEUE", None)
     transaction.on_commit(lambda: import_loan_book.apply_async(args=[batch.pk], queue=queue))
 
