@@ -1,13 +1,15 @@
 from django.apps import AppConfig
 from django.conf import settings
 
+from loans.permissions import role_allows
+
 
 def _is_officer_or_manager(user: object) -> bool:
-    return getattr(user, "role", None) in ("officer", "manager")
+    return role_allows(user, "accountability.carry_responsibility")
 
 
 def _reads_the_board(user: object) -> bool:
-    return getattr(user, "role", None) in ("manager", "admin", "auditor") or bool(getattr(user, "is_superuser", False))
+    return role_allows(user, "accountability.view_board")
 
 
 def _always(user: object) -> bool:

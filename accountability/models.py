@@ -22,6 +22,7 @@ from accountability.rules import TYPES_WITH_AMOUNT, RewardType, SanctionType, Wa
 from collections_app.models import CollectionCase, PromiseToPay, Recovery
 from loans.access import ScopedQuerySet, scoped_manager
 from loans.models import Branch, Loan, User, money
+from loans.permissions import is_officer
 
 # --- responsibility -----------------------------------------------------------------------------
 
@@ -172,7 +173,7 @@ class RecordQuerySet(ScopedQuerySet):
     def visible_to(self, user: Any) -> RecordQuerySet:
         """The branch scope, and an officer sees only the records about themselves."""
         qs = super().visible_to(user)
-        if getattr(user, "role", None) == "officer":
+        if is_officer(user):
             qs = qs.filter(officer=user)
         return qs
 

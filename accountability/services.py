@@ -44,7 +44,8 @@ from collections_app.case_rules import Measure
 from collections_app.models import CollectionCase, Recovery
 from collections_app.services import case_set_responsibility
 from loans.access import visible_branch_ids
-from loans.models import Branch, Loan, Role, User
+from loans.models import Branch, Loan, User
+from loans.permissions import role_allows
 from notifications.services import NotificationDraft, notifications_send
 from npl_recovery.db import analyze_after_bulk_write
 
@@ -78,7 +79,7 @@ def _case_url(case_id: int) -> str:
 
 
 def _require_manager_of_case(actor: Any, case: CollectionCase) -> None:
-    if getattr(actor, "role", None) != Role.MANAGER:
+    if not role_allows(actor, "accountability.divide_responsibility"):
         raise PermissionDenied("Only a manager divides responsibility for a case.")
     if not CollectionCase.objects.visible_to(actor).filter(pk=case.pk).exists():
         raise PermissionDenied("This case is outside your branches.")
@@ -128,7 +129,7 @@ def responsibility_assign(
     if not case.is_open or case.measure == Measure.WRITTEN_OFF:
         raise ValidationError(f"The case is {case.get_measure_display().lower()}: responsibility is no longer divided.")
     for officer, _ in pairs:
-        if not officer.is_active or officer.role not in (Role.OFFICER, Role.MANAGER):
+        if not role_allows(officer, "accountability.carry_responsibility"):
             raise ValidationError({"shares": f"{officer.display_name} is not an active officer or manager."})
         if not CollectionCase.objects.visible_to(officer).filter(pk=case.pk).exists():
             raise ValidationError({"shares": f"{officer.display_name} does not work in the case's branch."})
@@ -421,7 +422,7 @@ def record_propose(
 ) -> AccountabilityRecord:
     """A manager proposes a sanction or reward for an officer (e.g. compensation for an NPL formed by
     human factors); another manager decides it."""
-    if getattr(actor, "role", None) != Role.MANAGER:
+    if not role_allows(actor, "accountability.propose_record"):
         raise PermissionDenied("Only a manager proposes sanctions and rewards.")
     if actor.pk == officer.pk:
         raise PermissionDenied("Nobody proposes a sanction or reward for themselves.")
@@ -661,7 +662,7 @@ def case_recovered_in_time(*, case: CollectionCase, as_of: date) -> list[Account
 @transaction.atomic
 def loans_by_loans_review(*, flag: Any, status: str, note: str, actor: User) -> Any:
     """A manager confirms a "loans by loans" flag or clears it with an explanation."""
-    if getattr(actor, "role", None) != Role.MANAGER:
+    if not role_allows(actor, "accountability.review_flag"):
         raise PermissionDenied("Only a manager reviews a loans-by-loans flag.")
     if not LoansByLoansFlag.objects.visible_to(actor).filter(pk=flag.pk).exists():
         raise PermissionDenied("This flag is outside your branches.")

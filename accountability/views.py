@@ -32,8 +32,7 @@ from collections_app.models import CollectionCase
 from loans.access import get_for_user_or_404, visible_branch_ids
 from loans.exporting import ACCOUNTABILITY_EXPORT, FORMATS, export_response
 from loans.models import Role, User
-
-BOARD_ROLES = ("manager", "admin", "auditor")
+from loans.permissions import role_allows
 
 
 def _errors(exc: ValidationError | PermissionDenied) -> str:
@@ -43,7 +42,7 @@ def _errors(exc: ValidationError | PermissionDenied) -> str:
 
 
 def _require_board(user) -> None:
-    if user.role not in BOARD_ROLES and not user.is_superuser:
+    if not role_allows(user, "accountability.view_board"):
         raise PermissionDenied("The accountability board is for managers, administrators and auditors.")
 
 
@@ -175,7 +174,7 @@ def record_decide_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def record_new(request: HttpRequest) -> HttpResponse:
-    if request.user.role != Role.MANAGER:
+    if not role_allows(request.user, "accountability.propose_record"):
         raise PermissionDenied("Only a manager proposes sanctions and rewards.")
     ids = visible_branch_ids(request.user)
     officers = User.objects.filter(is_active=True, role__in=[Role.OFFICER, Role.MANAGER]).exclude(pk=request.user.pk)
@@ -224,7 +223,11 @@ def record_new(request: HttpRequest) -> HttpResponse:
 def case_responsibility(request: HttpRequest, case_pk: int) -> HttpResponse:
     case = selectors.case_for_user(user=request.user, pk=case_pk)
     as_of = timezone.localdate()
-    may_divide = request.user.role == Role.MANAGER and case.is_open and case.measure != "written_off"
+    may_divide = (
+        role_allows(request.user, "accountability.divide_responsibility")
+        and case.is_open
+        and case.measure != "written_off"
+    )
     form = None
     if may_divide:
         current = next((d for d in selectors.case_divisions(case=case) if d.ended_on is None), None)
@@ -271,7 +274,7 @@ def case_responsibility(request: HttpRequest, case_pk: int) -> HttpResponse:
 @login_required
 def prevention(request: HttpRequest) -> HttpResponse:
     tab = "loans_by_loans" if request.GET.get("tab") == "loans_by_loans" else "watch_list"
-    context = {"tab": tab, "is_manager": request.user.role == Role.MANAGER}
+    context = {"tab": tab}
     if tab == "watch_list":
         day = selectors.latest_watch_list_day()
         filterset = WatchListFilter(

@@ -38,10 +38,11 @@ from django.conf import settings
 import notifications.services as notification_services
 from accountability.daily_checks import CHECKS, check_run
 from bench.common import BENCH_AS_OF, BenchContext, make_book, peak_rss_mb, sql, timed, truncate_apps
+from loans.classification import NON_PERFORMING_FIVE_SQL
 from notifications.models import Notification
 from notifications.services import notifications_send_pending_emails
 
-NPL = "('substandard', 'doubtful', 'loss')"
+NPL = NON_PERFORMING_FIVE_SQL
 FRESH_DAY = BENCH_AS_OF - timedelta(days=2)
 FIRST_DAY = BENCH_AS_OF - timedelta(days=1)  # the backlog run
 RUN_DAY = BENCH_AS_OF  # 2026-06-30, a month's end

@@ -23,9 +23,10 @@ from bench.common import BENCH_AS_OF, BenchContext, explain, make_book, paired_s
 from collections_app.filters import CaseFilter
 from collections_app.selectors import case_queue
 from collections_app.services import cases_open_for_non_performing
+from loans.classification import NON_PERFORMING_FIVE_SQL
 from loans.models import Loan
 
-NPL_CLASSES = "('substandard', 'doubtful', 'loss')"
+NPL_CLASSES = NON_PERFORMING_FIVE_SQL
 OPENER_REFERENCE = "copy the same loans into a scratch table"
 PAGE_REFERENCE = "a loan detail page"
 

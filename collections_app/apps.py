@@ -1,12 +1,14 @@
 from django.apps import AppConfig
 
+from loans.permissions import role_allows
+
 
 def _works_cases(user: object) -> bool:
     return getattr(user, "is_authenticated", False)
 
 
 def _decides_requests(user: object) -> bool:
-    return getattr(user, "role", None) == "manager"
+    return role_allows(user, "collections_app.decide_requests")
 
 
 class CollectionsConfig(AppConfig):

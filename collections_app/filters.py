@@ -11,6 +11,7 @@ from django.utils import timezone
 from collections_app.case_rules import MEASURE_LABELS, OPEN_STATES
 from loans.access import visible_branch_ids
 from loans.models import Branch, User
+from loans.permissions import is_officer
 
 DUE_CHOICES = [
     ("deadline_passed", "Time limit passed"),
@@ -35,14 +36,14 @@ class CaseFilter(django_filters.FilterSet):
         data = data.copy() if data is not None else {}
         if not data.get("scope"):
             # Officers start from their own cases; managers, auditors and admins from everything they see.
-            data["scope"] = "mine" if getattr(user, "role", None) == "officer" else "all"
+            data["scope"] = "mine" if is_officer(user) else "all"
         super().__init__(data, *args, **kwargs)
         ids = visible_branch_ids(user)
         branches = Branch.objects.all() if ids is None else Branch.objects.filter(pk__in=ids)
         self.filters["branch"].queryset = branches
         staff = User.objects.filter(is_active=True, role__in=["officer", "manager"])
         self.filters["officer"].queryset = staff if ids is None else staff.filter(branch__in=ids)
-        if getattr(user, "role", None) == "officer":
+        if is_officer(user):
             # An officer's queue is theirs (or their branch's); picking another officer is for managers.
             del self.filters["officer"]
 

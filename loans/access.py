@@ -2,8 +2,9 @@
 
 Every list, detail page, export and selector goes through `visible_to(user)` on a model's
 manager or through `get_for_user_or_404`. Officers see their own branch; managers their branch
-and every branch below it; admins, auditors and head-office staff see everything. Anything
-outside the scope is a 404, never a 403, so ids cannot be probed.
+and every branch below it; admins, auditors and head-office managers see everything (who is
+which: loans/permissions.py). Anything outside the scope is a 404, never a 403, so ids cannot
+be probed.
 """
 
 from __future__ import annotations
@@ -13,29 +14,26 @@ from typing import Any, TypeVar
 from django.db import models
 from django.http import Http404
 
-M = TypeVar("M", bound=models.Model)
+from loans.permissions import is_manager, sees_whole_bank
 
-SEES_EVERYTHING_ROLES = frozenset({"admin", "auditor"})
+M = TypeVar("M", bound=models.Model)
 
 
 def sees_everything(user: Any) -> bool:
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return False
-    if user.is_superuser or getattr(user, "role", None) in SEES_EVERYTHING_ROLES:
-        return True
-    branch = getattr(user, "branch", None)
-    return branch is not None and branch.parent_id is None and user.role == "manager"
+    return sees_whole_bank.test(user)
 
 
 def visible_branch_ids(user: Any) -> models.QuerySet | None:
     """A subquery of the branch ids in the user's scope; None means every branch."""
-    from loans.models import Branch
+    from loans.models import Branch  # here: loans.models imports this module (scoped_manager)
 
     if sees_everything(user):
         return None
     if not getattr(user, "is_authenticated", False) or not user.is_active or user.branch_id is None:
         return Branch.objects.none().values("id")
-    if user.role == "manager":
+    if is_manager(user):
         return Branch.objects.filter(path__startswith=user.branch.path).values("id")
     return Branch.objects.filter(pk=user.branch_id).values("id")
 

@@ -55,8 +55,11 @@ FOUR_LEVEL_LABELS = {
 # Severity rank: a higher number is a worse class.
 FIVE_LEVEL_RANK = {c: i for i, c in enumerate(FiveLevel)}
 FOUR_LEVEL_RANK = {c: i for i, c in enumerate(FourLevel)}
+# The non-performing classes (five levels): the one definition. Everyone else derives from it.
 NON_PERFORMING_FIVE = frozenset({FiveLevel.SUBSTANDARD, FiveLevel.DOUBTFUL, FiveLevel.LOSS})
-NON_PERFORMING_FOUR = frozenset({FourLevel.OVERDUE, FourLevel.IDLE, FourLevel.BAD_DEBT})
+# The same, as codes in order of severity and as an SQL list for raw SQL ("('substandard', ...)").
+NON_PERFORMING_FIVE_CODES: tuple[str, ...] = tuple(c.value for c in FiveLevel if c in NON_PERFORMING_FIVE)
+NON_PERFORMING_FIVE_SQL = "(" + ", ".join(f"'{code}'" for code in NON_PERFORMING_FIVE_CODES) + ")"
 
 _D = Decimal
 
@@ -163,10 +166,6 @@ def add_years(start: date, years: int) -> date:
     return add_months(start, 12 * years)
 
 
-def worse_five(a: str, b: str) -> FiveLevel:
-    return FiveLevel(a) if FIVE_LEVEL_RANK[FiveLevel(a)] >= FIVE_LEVEL_RANK[FiveLevel(b)] else FiveLevel(b)
-
-
 def is_better_five(candidate: str, than: str) -> bool:
     return FIVE_LEVEL_RANK[FiveLevel(candidate)] < FIVE_LEVEL_RANK[FiveLevel(than)]
 
@@ -225,6 +224,16 @@ def upgrade_allowed(facts: LoanFacts, as_of: date, policy: ClassificationPolicy)
     if facts.arrears_cleared_on is None:
         return False
     return as_of >= add_months(facts.arrears_cleared_on, policy.upgrade_wait_months)
+
+
+def arrears_cleared_on(
+    *, was_overdue_since: date | None, overdue_since: date | None, cleared_on: date | None, as_of: date
+) -> date | None:
+    """When the arrears were cleared: `as_of` when the overdue date empties now, else unchanged
+    (the upgrade wait of a non-performing loan counts from it, see `upgrade_allowed`)."""
+    if was_overdue_since is not None and overdue_since is None:
+        return as_of
+    return cleared_on
 
 
 def four_level_class(facts: LoanFacts, as_of: date, policy: ClassificationPolicy) -> tuple[FourLevel, str, str]:
@@ -289,4 +298,5 @@ def specific_provision(five_level: str, outstanding_principal: Decimal, policy: 
 
 
 def general_reserve(total_outstanding: Decimal, policy: ClassificationPolicy) -> Decimal:
+    """General reserve: `general_reserve_rate` of all loans' outstanding principal, to the cent."""
     return (total_outstanding * policy.general_reserve_rate).quantize(CENT, rounding=ROUND_HALF_UP)

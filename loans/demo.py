@@ -9,6 +9,7 @@ from decimal import Decimal
 from django.db import transaction
 
 from loans.models import Borrower, Branch, Collateral, Guarantee, Guarantor, Loan, Role, User
+from loans.services import loans_reclassify
 
 DEMO_PASSWORD = "demo-pass-2026"
 
@@ -83,8 +84,6 @@ def _dpd_for(rng: random.Random, band: int | None) -> int | None:
 
 def seed_demo(*, as_of: date) -> str:
     """Branches, staff and loans, then the classification of the book as of `as_of`."""
-    from loans.services import loans_reclassify
-
     counts = _seed_book(as_of=as_of)
     result = loans_reclassify(as_of=as_of)
     return (

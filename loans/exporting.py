@@ -23,12 +23,15 @@ from django.apps import apps
 from django.db.models import CharField, DecimalField, OuterRef, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.http import FileResponse, HttpResponse, StreamingHttpResponse
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Font
 
 from loans.classification import FIVE_LEVEL_LABELS, FOUR_LEVEL_LABELS, days_past_due
 from loans.importing.columns import LOAN_COLUMNS
 from loans.models import Loan
 from loans.names import person_name
-from loans.rules import role_allows
+from loans.permissions import role_allows
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 FORMATS = ("csv", "xlsx")
@@ -135,10 +138,6 @@ def write_csv(out: IO[str], headers: list[str], rows: Iterable[list[Any]]) -> in
 
 
 def write_xlsx(out: IO[bytes], headers: list[str], rows: Iterable[list[Any]], *, title: str = "Export") -> int:
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font
-
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(title[:31])
     bold = Font(bold=True)

@@ -1,6 +1,7 @@
 import django_filters
 from django.db.models import Q
 
+from loans.access import visible_branch_ids
 from loans.classification import NON_PERFORMING_FIVE
 from loans.models import Borrower, Branch, Loan
 
@@ -24,8 +25,6 @@ class LoanFilter(django_filters.FilterSet):
 
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
-        from loans.access import visible_branch_ids
-
         ids = visible_branch_ids(user)
         self.filters["branch"].queryset = Branch.objects.all() if ids is None else Branch.objects.filter(pk__in=ids)
 

@@ -9,8 +9,10 @@ from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from loans import permissions
 from loans.access import scoped_manager
 from loans.classification import (
     FIVE_LEVEL_LABELS,
@@ -21,6 +23,7 @@ from loans.classification import (
     days_past_due,
 )
 from loans.names import person_name
+from loans.permissions import Role
 
 
 def money(verbose_name: str | None = None, **kwargs) -> models.DecimalField:
@@ -44,6 +47,19 @@ class Branch(models.Model):
     class Meta:
         ordering = ["path"]
         verbose_name_plural = "branches"
+        constraints = [
+            # The head office sees the whole bank (loans/permissions.py): a branch without a parent
+            # that is not the head office would give its managers the whole bank too.
+            models.CheckConstraint(
+                condition=Q(kind="head_office", parent__isnull=True)
+                | (~Q(kind="head_office") & Q(parent__isnull=False)),
+                name="branch_parent_unless_head_office",
+                violation_error_message=_(
+                    "Only the head office has no parent branch: choose the parent of this branch "
+                    "(and none for the head office)."
+                ),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.code} {self.name}"
@@ -57,10 +73,10 @@ class Branch(models.Model):
             node = self.parent
             while node is not None:
                 if node.pk == self.pk:
-                    raise ValidationError({"parent": "A branch cannot be placed under itself or its own sub-branch."})
+                    raise ValidationError(
+                        {"parent": _("A branch cannot be placed under itself or its own sub-branch.")}
+                    )
                 node = node.parent
-        if self.kind == self.Kind.HEAD_OFFICE and self.parent_id:
-            raise ValidationError({"parent": "The head office has no parent branch."})
 
     def save(self, *args, **kwargs) -> None:
         old_path = None
@@ -76,13 +92,6 @@ class Branch(models.Model):
     @property
     def depth(self) -> int:
         return self.path.count("/") - 2
-
-
-class Role(models.TextChoices):
-    OFFICER = "officer", "Loan officer"
-    MANAGER = "manager", "Manager"
-    ADMIN = "admin", "Administrator"
-    AUDITOR = "auditor", "Auditor"
 
 
 class User(AbstractUser):
@@ -111,21 +120,22 @@ class User(AbstractUser):
     def display_name(self) -> str:
         return self.get_full_name() or self.username
 
+    # The role checks are defined once, in loans/permissions.py.
     @property
     def is_manager(self) -> bool:
-        return self.role == Role.MANAGER
+        return permissions.is_manager(self)
 
     @property
     def is_officer(self) -> bool:
-        return self.role == Role.OFFICER
+        return permissions.is_officer(self)
 
     @property
     def is_bank_admin(self) -> bool:
-        return self.is_superuser or self.role == Role.ADMIN
+        return permissions.is_bank_admin(self)
 
     @property
     def is_auditor(self) -> bool:
-        return self.role == Role.AUDITOR
+        return permissions.is_auditor(self)
 
 
 class Borrower(models.Model):
@@ -212,17 +222,25 @@ class Loan(models.Model):
     class Meta:
         ordering = ["loan_no"]
         constraints = [
-            models.CheckConstraint(condition=Q(principal__gt=0), name="loan_principal_positive"),
+            models.CheckConstraint(
+                condition=Q(principal__gt=0),
+                name="loan_principal_positive",
+                violation_error_message=_("The principal must be more than 0."),
+            ),
             models.CheckConstraint(
                 condition=Q(outstanding_principal__gte=0) & Q(outstanding_principal__lte=F("principal")),
                 name="loan_outstanding_within_principal",
+                violation_error_message=_("The outstanding principal must be between 0 and the principal."),
             ),
             models.CheckConstraint(
                 condition=Q(interest_on_balance__gte=0) & Q(interest_off_balance__gte=0),
                 name="loan_interest_not_negative",
+                violation_error_message=_("Interest receivable (on and off balance sheet) cannot be negative."),
             ),
             models.CheckConstraint(
-                condition=Q(maturity_on__gte=F("disbursed_on")), name="loan_maturity_after_disbursal"
+                condition=Q(maturity_on__gte=F("disbursed_on")),
+                name="loan_maturity_after_disbursal",
+                violation_error_message=_("The maturity date cannot be before the disbursement date."),
             ),
         ]
         # No index contains a class column on purpose: the daily reclassification rewrites those
@@ -249,8 +267,6 @@ class Loan(models.Model):
         return days_past_due(self.overdue_since, as_of)
 
     def get_absolute_url(self) -> str:
-        from django.urls import reverse
-
         return reverse("loans:loan_detail", args=[self.pk])
 
 
@@ -288,8 +304,16 @@ class Guarantee(models.Model):
 
     class Meta:
         constraints = [
-            models.CheckConstraint(condition=Q(amount__gt=0), name="guarantee_amount_positive"),
-            models.UniqueConstraint(fields=["guarantor", "loan"], name="guarantee_unique_per_loan"),
+            models.CheckConstraint(
+                condition=Q(amount__gt=0),
+                name="guarantee_amount_positive",
+                violation_error_message=_("The guaranteed amount must be more than 0."),
+            ),
+            models.UniqueConstraint(
+                fields=["guarantor", "loan"],
+                name="guarantee_unique_per_loan",
+                violation_error_message=_("This guarantor already guarantees this loan."),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -324,7 +348,11 @@ class Collateral(models.Model):
     class Meta:
         verbose_name_plural = "collateral"
         constraints = [
-            models.CheckConstraint(condition=Q(appraised_value__gte=0), name="collateral_value_not_negative"),
+            models.CheckConstraint(
+                condition=Q(appraised_value__gte=0),
+                name="collateral_value_not_negative",
+                violation_error_message=_("The appraised value cannot be negative."),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -372,9 +400,11 @@ class ClassificationChange(models.Model):
 
 
 class ClassificationRun(models.Model):
-    """One run of the classification over the whole book for an as-of date."""
+    """One run of the classification for an as-of date: over the whole book, or on demand over some
+    loans (recorded when it changed something). Its audit row points to the history rows it wrote."""
 
     as_of = models.DateField()
+    whole_book = models.BooleanField(default=True)
     actor = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     started_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -471,8 +501,6 @@ class ImportBatch(models.Model):
         return f"{kind} #{self.pk} {self.file_name}"
 
     def get_absolute_url(self) -> str:
-        from django.urls import reverse
-
         return reverse("loans:import_detail", args=[self.pk])
 
     @property

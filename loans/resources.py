@@ -13,6 +13,7 @@ import re
 from typing import Any
 
 import tablib
+from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.html import format_html
@@ -179,8 +180,6 @@ class LoanBookAdminMixin(ImportExportMixin):
         return can_export(request.user)
 
     def add_success_message(self, result: Result, request) -> None:
-        from django.contrib import messages
-
         batch = getattr(result, "batch", None)
         if batch is None:
             return super().add_success_message(result, request)

@@ -8,8 +8,10 @@ from typing import Any
 
 from django.db.models import Count, QuerySet, Sum
 
-from loans.classification import FIVE_LEVEL_LABELS, NON_PERFORMING_FIVE, FiveLevel
+from loans.access import get_for_user_or_404
+from loans.classification import FIVE_LEVEL_LABELS, NON_PERFORMING_FIVE, FiveLevel, general_reserve
 from loans.models import ClassificationChange, Loan
+from loans.policy import classification_policy
 
 
 def loans_for_user(*, user: Any) -> QuerySet[Loan]:
@@ -17,8 +19,6 @@ def loans_for_user(*, user: Any) -> QuerySet[Loan]:
 
 
 def loan_detail_for_user(*, user: Any, pk: int) -> Loan:
-    from loans.access import get_for_user_or_404
-
     return get_for_user_or_404(
         Loan.objects.select_related("borrower", "branch", "responsible_officer", "issuing_officer"),
         user,
@@ -47,6 +47,14 @@ class BookSummary:
     npl_outstanding: Decimal
     provision: Decimal
     slices: list[ClassSlice]
+    # General reserve (a share of all loans, NPL_RULES general_reserve_rate) beside the specific provision.
+    general_reserve: Decimal = Decimal(0)
+    general_reserve_rate: Decimal = Decimal(0)
+
+    @property
+    def general_reserve_percent(self) -> str:
+        """The rate as a percentage, without trailing zeros ("1", "1.5")."""
+        return f"{(self.general_reserve_rate * 100).normalize():f}"
 
     @property
     def npl_ratio(self) -> float:
@@ -80,6 +88,7 @@ def book_summary(*, user: Any) -> BookSummary:
             )
         )
     npl = [s for s in slices if s.code in NON_PERFORMING_FIVE]
+    policy = classification_policy()
     return BookSummary(
         loans=sum(s.count for s in slices),
         outstanding=total,
@@ -87,4 +96,6 @@ def book_summary(*, user: Any) -> BookSummary:
         npl_outstanding=sum((s.outstanding for s in npl), Decimal(0)),
         provision=sum((r.get("provision") or Decimal(0) for r in rows.values()), Decimal(0)),
         slices=slices,
+        general_reserve=general_reserve(total, policy),
+        general_reserve_rate=policy.general_reserve_rate,
     )

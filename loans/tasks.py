@@ -5,6 +5,7 @@ from datetime import date
 from celery import shared_task
 from django.db import OperationalError
 
+from loans.importing.services import import_batch_claim, import_batch_run
 from loans.models import User
 from loans.services import loans_reclassify
 
@@ -28,8 +29,6 @@ def reclassify_book(self, as_of: str, actor_id: int | None = None) -> dict:
 def import_loan_book(self, batch_id: int) -> dict:
     """Run a queued import batch (uploaded on the import page). Idempotent: a batch already taken
     by another worker, or finished, is left alone."""
-    from loans.importing.services import import_batch_claim, import_batch_run
-
     batch = import_batch_claim(batch_id=batch_id)
     if batch is None:
         return {"batch": batch_id, "skipped": True}

@@ -11,7 +11,7 @@ from django_tables2 import RequestConfig
 
 from loans.filters import LoanFilter
 from loans.forms import ManualClassificationForm
-from loans.rules import role_allows
+from loans.permissions import role_allows
 from loans.selectors import book_summary, loan_detail_for_user, loan_history, loans_for_user
 from loans.services import loan_classification, loan_classify, loan_classify_manually
 from loans.tables import LoanTable

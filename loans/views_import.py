@@ -20,6 +20,7 @@ from loans.importing.columns import SHEETS
 from loans.importing.services import can_import, import_batch_create, import_batch_send
 from loans.importing.template import XLSX_CONTENT_TYPE, template_csv, template_xlsx
 from loans.models import ImportBatch, ImportRow
+from loans.permissions import role_allows
 
 ROWS_PER_PAGE = 50
 
@@ -52,7 +53,7 @@ def _require_importer(request: HttpRequest) -> None:
 
 
 def _may_view_batches(user) -> bool:
-    return can_import(user) or getattr(user, "is_auditor", False)
+    return role_allows(user, "loans.view_import_batches")
 
 
 def _batch_for(request: HttpRequest, pk: int) -> ImportBatch:

@@ -18,6 +18,14 @@ class BranchFactory(factory.django.DjangoModelFactory):
     code = factory.Sequence(lambda n: f"BR{n:03d}")
     name = factory.LazyAttribute(lambda o: f"Branch {o.code}")
     kind = Branch.Kind.BRANCH
+    # Only the head office has no parent (a database constraint): other branches hang under "HO".
+    parent = factory.Maybe(
+        factory.LazyAttribute(lambda o: o.kind == Branch.Kind.HEAD_OFFICE),
+        yes_declaration=None,
+        no_declaration=factory.SubFactory(
+            "tests.factories.BranchFactory", code="HO", name="Head Office", kind=Branch.Kind.HEAD_OFFICE
+        ),
+    )
 
 
 class UserFactory(factory.django.DjangoModelFactory):

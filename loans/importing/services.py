@@ -57,8 +57,8 @@ from loans.importing.validation import (
 )
 from loans.importing.values import quoted
 from loans.models import Branch, ImportBatch, Loan, User
+from loans.permissions import role_allows
 from loans.policy import classification_policy
-from loans.rules import role_allows
 from loans.services import loans_reclassify
 from loans.signals import loans_reclassified
 from npl_recovery.jobs import (

@@ -24,6 +24,8 @@ from typing import Any
 
 from django.db import connection as default_connection
 
+from loans.classification import NON_PERFORMING_FIVE_CODES
+
 LOANS = "npl_stage_loans"
 GUARANTEES = "npl_stage_guarantees"
 COLLATERAL = "npl_stage_collateral"
@@ -80,7 +82,7 @@ TABLES: dict[str, tuple[tuple[str, str], ...]] = {
     ),
 }
 
-NON_PERFORMING = ("substandard", "doubtful", "loss")
+NON_PERFORMING = NON_PERFORMING_FIVE_CODES
 
 # The loan columns an import sets, with the staged expression and the file column that
 # controls it (None: always in the file). An optional column absent from the file leaves the

@@ -1,4 +1,5 @@
-"""Writes to the loan book. Views, admin, importer, tasks and commands all call these."""
+"""Classification of the loan book: the daily run over the whole book, one loan on demand, a manager's
+judgement."""
 
 from __future__ import annotations
 
@@ -11,13 +12,11 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
 
-from audit.services import audit_record
+from audit.services import audit_record, audit_system_run
 from loans.classification import (
     NON_PERFORMING_FIVE,
     Classification,
@@ -28,6 +27,7 @@ from loans.classification import (
     specific_provision,
 )
 from loans.models import ClassificationChange, ClassificationRun, Loan, User
+from loans.permissions import role_allows
 from loans.policy import classification_policy
 from loans.signals import loans_reclassified
 from npl_recovery.db import analyze_after_bulk_write
@@ -178,15 +178,38 @@ WITH upd AS (
     SELECT v.id, 'four_level', v.old_four, v.new_four, 'rule', v.four_rule, v.four_reason,
            %(actor)s::bigint, %(as_of)s::date, %(now)s::timestamptz
       FROM reclassify_batch v JOIN upd ON upd.id = v.id WHERE v.old_four <> v.new_four
+    RETURNING id
 )
-SELECT id FROM upd
+-- the updated loans, each with the id range and count of the history rows written (for the audit)
+SELECT upd.id, h.first_id, h.last_id, h.n
+  FROM upd CROSS JOIN (SELECT min(id) AS first_id, max(id) AS last_id, count(*) AS n FROM hist) h
 """
 
 
-def _apply_changes(changes: list[_Change], *, as_of: date, actor_id: int | None) -> set[int]:
-    """Write a batch of changes set-based; returns the ids actually updated."""
+@dataclass
+class _History:
+    """The classification history rows a run wrote: their id range and count."""
+
+    first_id: int | None = None
+    last_id: int | None = None
+    count: int = 0
+
+    def add(self, first_id: int | None, last_id: int | None, count: int) -> None:
+        if not count:
+            return
+        self.first_id = first_id if self.first_id is None else min(self.first_id, first_id)
+        self.last_id = last_id if self.last_id is None else max(self.last_id, last_id)
+        self.count += count
+
+
+def _apply_changes(
+    changes: list[_Change], *, as_of: date, actor_id: int | None, history: _History | None = None
+) -> set[int]:
+    """Write a batch of changes set-based; returns the ids actually updated (and adds the history
+    rows written to `history`)."""
     if not changes:
         return set()
+    history = history if history is not None else _History()
     now = timezone.now()
     if connection.vendor == "postgresql":
         # The scratch table empties on commit: this must run inside the batch's transaction.
@@ -197,12 +220,15 @@ def _apply_changes(changes: list[_Change], *, as_of: date, actor_id: int | None)
                 for c in changes:
                     copy.write_row([getattr(c, name) for name in _PG_BATCH_COLUMNS])
             cursor.execute(_PG_APPLY, {"actor": actor_id, "as_of": as_of, "now": now})
-            updated = {row[0] for row in cursor.fetchall()}
+            rows = cursor.fetchall()
+            updated = {row[0] for row in rows}
+            if rows:
+                history.add(*rows[0][1:])
             cursor.execute("TRUNCATE reclassify_batch")
             return updated
     # Portable fallback (SQLite, the embedded default): a conditional update per changed row.
     updated: set[int] = set()
-    history: list[ClassificationChange] = []
+    rows: list[ClassificationChange] = []
     for c in changes:
         n = Loan.objects.filter(
             pk=c.loan_id,
@@ -228,7 +254,7 @@ def _apply_changes(changes: list[_Change], *, as_of: date, actor_id: int | None)
             (ClassificationChange.Scheme.FOUR_LEVEL, c.old_four, c.new_four, c.four_rule, c.four_reason),
         ):
             if old != new:
-                history.append(
+                rows.append(
                     ClassificationChange(
                         loan_id=c.loan_id,
                         scheme=scheme,
@@ -241,7 +267,10 @@ def _apply_changes(changes: list[_Change], *, as_of: date, actor_id: int | None)
                         as_of=as_of,
                     )
                 )
-    ClassificationChange.objects.bulk_create(history, batch_size=1000)
+    written = ClassificationChange.objects.bulk_create(rows, batch_size=1000)
+    if written:
+        ids = [row.pk for row in written]
+        history.add(min(ids), max(ids), len(ids))
     return updated
 
 
@@ -324,9 +353,11 @@ def loans_reclassify(
         base = base.filter(pk__in=list(loan_ids))
     actor_id = getattr(actor, "pk", None)
 
+    history = _History()
+
     def write(changes: list[_Change]) -> None:
         with transaction.atomic():
-            updated = _apply_changes(changes, as_of=as_of, actor_id=actor_id)
+            updated = _apply_changes(changes, as_of=as_of, actor_id=actor_id, history=history)
             batch = ReclassifyResult(as_of=as_of)
             _npl_moves(changes, updated, batch)
             _announce(batch, actor)
@@ -357,6 +388,9 @@ def loans_reclassify(
     # Many loans changed class: the checks that follow (case opening, reminders) plan on today's.
     analyze_after_bulk_write(Loan._meta.db_table, rows=result.changed)
     result.seconds = time.perf_counter() - started
+    if run is None and result.changed:
+        # A run on demand (some loans) that changed something is recorded as a run too.
+        run = ClassificationRun.objects.create(as_of=as_of, actor=actor, whole_book=False)
     if run is not None:
         ClassificationRun.objects.filter(pk=run.pk).update(
             finished_at=timezone.now(),
@@ -365,7 +399,30 @@ def loans_reclassify(
             became_non_performing=len(result.became_non_performing),
             left_non_performing=len(result.left_non_performing),
         )
+        if result.changed:
+            _audit_run(run, result, history, actor)
     return result
+
+
+def _audit_run(run: ClassificationRun, result: ReclassifyResult, history: _History, actor: User | None) -> None:
+    """One audit row per run that changed something, pointing to the run and to the classification
+    history rows it wrote (no audit row per loan: a daily run may change a million loans)."""
+    summary = {
+        "classification_run": run.pk,
+        "as_of": result.as_of,
+        "whole_book": run.whole_book,
+        "loans_examined": result.examined,
+        "loans_changed": result.changed,
+        "became_non_performing": len(result.became_non_performing),
+        "left_non_performing": len(result.left_non_performing),
+        "classification_changes": history.count,
+        "first_classification_change_id": history.first_id,
+        "last_classification_change_id": history.last_id,
+    }
+    if actor is None:
+        audit_system_run(event_type="loans.reclassified", subject=run, summary=summary)
+    else:
+        audit_record(actor=actor, event_type="loans.reclassified", subject=run, new=summary)
 
 
 def loan_classify(*, loan: Loan, as_of: date, actor: User | None = None) -> Classification:
@@ -376,7 +433,7 @@ def loan_classify(*, loan: Loan, as_of: date, actor: User | None = None) -> Clas
 
 
 def _require_manager(actor: User, loan: Loan) -> None:
-    if not (actor.is_manager or actor.is_bank_admin):
+    if not role_allows(actor, "loans.classify_loan"):
         raise PermissionDenied("Only a manager may classify a loan by hand.")
     if not Loan.objects.visible_to(actor).filter(pk=loan.pk).exists():
         raise PermissionDenied("This loan is outside your branches.")
@@ -455,23 +512,3 @@ def loan_classify_manually(
         reason=reason.strip(),
     )
     return result
-
-
-def user_language_set(*, user: User, language: str, actor: User) -> User:
-    """A user's interface language, remembered on their account (the header's switch)."""
-    if language not in dict(settings.LANGUAGES):
-        raise ValidationError({"language": _("This language is not offered.")})
-    old = user.language
-    if old != language:
-        with transaction.atomic():
-            User.objects.filter(pk=user.pk).update(language=language)
-            user.language = language
-            audit_record(
-                actor=actor,
-                event_type="user.language_set",
-                subject=user,
-                branch_id=user.branch_id,
-                old={"language": old},
-                new={"language": language},
-            )
-    return user
