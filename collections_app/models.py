@@ -1,6 +1,6 @@
 """Collection cases: the six measures as a state machine, and the timeline of what was done.
 
-Nobody assigns `measure` or saves inside a transition: collections_app/services.py locks the
+Nobody assigns `measure` or saves inside a transition: collections_app/services/ locks the
 row, calls a transition, saves, writes the audit row, and schedules side effects on commit.
 """
 
@@ -86,7 +86,7 @@ class CollectionCase(ConcurrentTransitionMixin, models.Model):
     measure_since = models.DateField()
     ended_on = models.DateField(null=True, blank=True)
 
-    # Kept by the services for the queue's urgency order (see _refresh_dates in services.py).
+    # Kept by the services for the queue's urgency order (see services/dates.py).
     next_promise_due = models.DateField(null=True, blank=True)
     limitation_starts_on = models.DateField(null=True, blank=True)
     limitation_expires_on = models.DateField(null=True, blank=True)
