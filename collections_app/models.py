@@ -563,3 +563,25 @@ class Recovery(TimelineRecord):
 
     def __str__(self) -> str:
         return f"{self.amount:,.2f} received on {self.received_on}"
+
+
+class CaseOpeningRun(models.Model):
+    """One run of the automatic case opener that opened cases: the subject of its system audit event.
+
+    The cases it opened are those with ids from `first_case_id` to `last_case_id` opened on `as_of`
+    (`opened` of them; two runs at once may interleave their ids, so the count is what proves it).
+    """
+
+    as_of = models.DateField()
+    # The person whose change made the loans non-performing; empty for the daily checks and commands.
+    actor = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    opened = models.PositiveIntegerField()
+    first_case_id = models.PositiveBigIntegerField()
+    last_case_id = models.PositiveBigIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.opened} case(s) opened as of {self.as_of}"

@@ -8,16 +8,23 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
-from audit.models import AuditEvent
-from collections_app.case_rules import default_recovery_deadline, limitation_expires, urgency_date
-from collections_app.models import CollectionCase
+from audit.services import audit_system_run
+from collections_app.case_rules import (
+    CollectionPolicy,
+    Measure,
+    default_recovery_deadline,
+    limitation_expires,
+    may_open_case,
+    urgency_date,
+)
+from collections_app.models import CaseOpeningRun, CollectionCase
 from collections_app.policy import collection_policy
-from collections_app.services._common import CASE_SUBJECT, _audit, _require_reason
+from collections_app.selectors import loans_needing_a_case, opening_facts
+from collections_app.services._common import _audit, _require_reason
 from collections_app.services.dates import _refresh_dates, cases_refresh_dates
-from loans.classification import NON_PERFORMING_FIVE, add_months
 from loans.models import Loan, User
 from loans.policy import classification_policy
 from npl_recovery.db import analyze_after_bulk_write
@@ -31,19 +38,13 @@ def _may_open(actor: Any, loan: Loan) -> None:
 
 @transaction.atomic
 def case_open(*, loan: Loan, actor: User, as_of: date, reason: str) -> CollectionCase:
-    """Open a case by hand for a non-performing loan that has none open."""
+    """Open a case by hand for a loan that may have one (case_rules.may_open_case)."""
     _may_open(actor, loan)
     reason = _require_reason(reason)
     loan = Loan.objects.select_for_update().get(pk=loan.pk)
-    if loan.five_level_class not in NON_PERFORMING_FIVE:
-        raise ValidationError(
-            f"Loan {loan.loan_no} is {loan.get_five_level_class_display().lower()}: cases are opened for "
-            "non-performing loans (substandard, doubtful, loss)."
-        )
-    if loan.total_owed <= 0:
-        raise ValidationError(f"Nothing is owed on loan {loan.loan_no}.")
-    if CollectionCase.objects.filter(loan=loan, is_open=True).exists():
-        raise ValidationError(f"Loan {loan.loan_no} already has an open case.")
+    refusal = may_open_case(opening_facts(loan=loan), as_of, classification_policy())
+    if refusal:
+        raise ValidationError(refusal)
     policy = collection_policy()
     deadline = default_recovery_deadline(as_of, policy)
     case = CollectionCase(
@@ -74,139 +75,120 @@ def case_open(*, loan: Loan, actor: User, as_of: date, reason: str) -> Collectio
     return case
 
 
-# Which loans need a case, read in a statement of its own: an anti-join against the table that the
-# same statement inserts into goes quadratic when the planner believes that table empty.
-_PG_OPEN_TODO = """
-SELECT l.id FROM loans_loan l
- WHERE l.five_level_class IN ('substandard', 'doubtful', 'loss')
-   AND l.outstanding_principal + l.interest_on_balance + l.interest_off_balance > 0
-   AND (%(ids)s::bigint[] IS NULL OR l.id = ANY(%(ids)s::bigint[]))
-   -- a loan holding a case, or whose last case was closed (recourse exhausted), gets no new one
-   AND NOT EXISTS (SELECT 1 FROM collections_app_collectioncase c
-                    WHERE c.loan_id = l.id AND (c.is_open OR c.measure = 'closed'))
-   -- a revitalised loan in its observation period is non-performing by the floor, not by arrears
-   AND NOT (l.restructured_on IS NOT NULL AND l.restructured_on > %(observation_start)s
-            AND l.overdue_since IS NULL)
- ORDER BY l.id
-"""
+# Stored with the case and in the audit trail: data, kept in one language (not translated).
+OPENING_REASON = "Opened automatically: the loan is non-performing."
+
+# The loans come from the selector's own SQL (no copy of the rule here). ARRAY(...) is computed whole
+# before the first row is inserted, so its anti-join against the cases table never scans the rows
+# this statement inserts (which goes quadratic when the planner believes that table empty).
 _PG_OPEN = """
-WITH ins AS (
+WITH opened AS (
     INSERT INTO collections_app_collectioncase (
         loan_id, branch_id, measure, is_open, officer_id, recovery_deadline, opened_on, opened_by_id,
         opening_reason, measure_since, ended_on, next_promise_due, limitation_starts_on,
         limitation_expires_on, urgency_on, created_at, updated_at)
-    SELECT l.id, l.branch_id, 'responsibility', true, l.responsible_officer_id, %(deadline)s, %(as_of)s,
-           %(actor)s, %(reason)s, %(as_of)s, NULL, NULL, l.overdue_since,
-           (l.overdue_since + make_interval(years => %(years)s))::date,
+    SELECT l.id, l.branch_id, %s, true, l.responsible_officer_id, %s, %s, %s, %s, %s, NULL, NULL,
+           l.overdue_since,
+           (l.overdue_since + make_interval(years => %s))::date,
            -- LEAST ignores NULLs: a loan without an overdue date is due by its time limit.
-           LEAST(%(deadline)s::date, (l.overdue_since + make_interval(years => %(years)s))::date),
-           %(now)s, %(now)s
+           LEAST(%s::date, (l.overdue_since + make_interval(years => %s))::date),
+           %s, %s
       FROM loans_loan l
-     WHERE l.id = ANY(%(todo)s::bigint[])
+     WHERE l.id = ANY(ARRAY(<eligible loans>))
+     ORDER BY l.id
     -- case_one_open_per_loan: a concurrent run opens nothing more
     ON CONFLICT DO NOTHING
-    RETURNING id, branch_id, loan_id, officer_id
+    RETURNING id
 )
-INSERT INTO audit_auditevent (event_type, actor_id, subject_type, subject_id, branch_id, old_values,
-                              new_values, reason, created_at)
-SELECT 'case.opened', %(actor)s, %(subject)s, ins.id, ins.branch_id, '{}'::jsonb,
-       jsonb_build_object('loan', ins.loan_id, 'measure', 'responsibility', 'officer', ins.officer_id,
-                          'recovery_deadline', %(deadline_text)s),
-       %(reason)s, %(now)s
-  FROM ins
+SELECT count(*), min(id), max(id) FROM opened
 """
 
 
 def cases_open_for_non_performing(
     *, as_of: date, actor: User | None = None, loan_ids: Iterable[int] | None = None
 ) -> int:
-    """Open a case for every non-performing loan that has none open; returns how many were opened.
+    """Open a case for every loan that may have one (selectors.loans_needing_a_case); returns how many.
 
-    Set-based on PostgreSQL (one SELECT of the loans, then INSERT ... SELECT in chunks) and
-    idempotent: the partial unique index `case_one_open_per_loan` makes a second run, or two runs
-    at once, open nothing more.
+    Set-based on PostgreSQL (one INSERT ... SELECT) and idempotent: the partial unique index
+    `case_one_open_per_loan` makes a second run, or two runs at once, open nothing more.
     `loan_ids` limits it to some loans (the classification signal passes the loans that just
-    became non-performing).
+    became non-performing). A run that opens cases records one CaseOpeningRun and one system audit
+    event pointing to them; `actor` is the person whose change triggered it (None: the checks).
     """
+    return _open_cases(as_of=as_of, actor=actor, loan_ids=loan_ids, set_based=connection.vendor == "postgresql")
+
+
+def _open_cases(*, as_of: date, actor: User | None, loan_ids: Iterable[int] | None, set_based: bool) -> int:
+    """Both paths behind one door, so a test can run each on the same PostgreSQL data and compare."""
+    if loan_ids is not None:
+        loan_ids = sorted(set(loan_ids))
+        if not loan_ids:
+            return 0
     policy = collection_policy()
     deadline = default_recovery_deadline(as_of, policy)
-    observation_start = add_months(as_of, -classification_policy().restructured_observation_months)
-    reason = "Opened automatically: the loan is non-performing."
-    ids = None if loan_ids is None else sorted(set(loan_ids))
-    if ids is not None and not ids:
-        return 0
+    reason = OPENING_REASON
     actor_id = getattr(actor, "pk", None)
+    eligible = loans_needing_a_case(as_of=as_of, loan_ids=loan_ids)
     with transaction.atomic():
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute(_PG_OPEN_TODO, {"ids": ids, "observation_start": observation_start})
-                todo = [row[0] for row in cursor.fetchall()]
-                opened = 0
-                for start in range(0, len(todo), 20_000):
-                    cursor.execute(
-                        _PG_OPEN,
-                        {
-                            "as_of": as_of,
-                            "deadline": deadline,
-                            "deadline_text": deadline.isoformat(),
-                            "years": policy.limitation_years,
-                            "actor": actor_id,
-                            "reason": reason,
-                            "now": timezone.now(),
-                            "todo": todo[start : start + 20_000],
-                            "subject": CASE_SUBJECT,
-                        },
-                    )
-                    opened += cursor.rowcount
+        if set_based:
+            opened, first_id, last_id = _open_postgresql(
+                eligible, as_of=as_of, deadline=deadline, actor_id=actor_id, reason=reason, policy=policy
+            )
             # The first divisions of responsibility are made from these rows next.
             analyze_after_bulk_write(CollectionCase._meta.db_table, rows=opened)
-            if opened and ids is not None and len(ids) <= 5000:
-                # Loans with an earlier (finished) case keep their limitation history.
-                _refresh_reopened(ids)
-            return opened
-        return _open_portable(
-            as_of=as_of,
-            deadline=deadline,
-            actor_id=actor_id,
-            reason=reason,
-            ids=ids,
-            observation_start=observation_start,
-        )
+        else:
+            opened, first_id, last_id = _open_portable(
+                eligible, as_of=as_of, deadline=deadline, actor_id=actor_id, reason=reason, policy=policy
+            )
+        if opened:
+            _refresh_reopened(first_id, last_id)
+            _record_run(as_of=as_of, actor_id=actor_id, opened=opened, first_id=first_id, last_id=last_id)
+        return opened
 
 
-def _refresh_reopened(loan_ids: list[int]) -> None:
-    reopened = CollectionCase.objects.filter(loan_id__in=loan_ids, is_open=True).filter(
-        Exists(CollectionCase.objects.filter(loan=OuterRef("loan"), is_open=False))
-    )
-    cases_refresh_dates(case_ids=list(reopened.values_list("pk", flat=True)))
+def _open_postgresql(
+    eligible: QuerySet[Loan],
+    *,
+    as_of: date,
+    deadline: date,
+    actor_id: int | None,
+    reason: str,
+    policy: CollectionPolicy,
+) -> tuple[int, int | None, int | None]:
+    eligible_sql, eligible_params = eligible.values("pk").query.sql_with_params()
+    now = timezone.now()
+    params = [
+        Measure.RESPONSIBILITY.value,
+        deadline,
+        as_of,
+        actor_id,
+        reason,
+        as_of,
+        policy.limitation_years,
+        deadline,
+        policy.limitation_years,
+        now,
+        now,
+        *eligible_params,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_PG_OPEN.replace("<eligible loans>", eligible_sql), params)
+        opened, first_id, last_id = cursor.fetchone()
+    return opened, first_id, last_id
 
 
 def _open_portable(
-    *, as_of: date, deadline: date, actor_id: int | None, reason: str, ids: list[int] | None, observation_start: date
-) -> int:
+    eligible: QuerySet[Loan],
+    *,
+    as_of: date,
+    deadline: date,
+    actor_id: int | None,
+    reason: str,
+    policy: CollectionPolicy,
+) -> tuple[int, int | None, int | None]:
     """The same as _PG_OPEN with the ORM, for SQLite (whose writers are serialised anyway)."""
-    policy = collection_policy()
-    loans = (
-        Loan.objects.filter(five_level_class__in=[c.value for c in NON_PERFORMING_FIVE])
-        .exclude(
-            Exists(CollectionCase.objects.filter(loan=OuterRef("pk")).filter(Q(is_open=True) | Q(measure="closed")))
-        )
-        .exclude(restructured_on__gt=observation_start, overdue_since__isnull=True)
-    )
-    if ids is not None:
-        loans = loans.filter(pk__in=ids)
     new_cases = []
-    for loan in loans.only(
-        "id",
-        "branch_id",
-        "responsible_officer_id",
-        "overdue_since",
-        "outstanding_principal",
-        "interest_on_balance",
-        "interest_off_balance",
-    ):
-        if loan.total_owed <= 0:
-            continue
+    for loan in eligible.only("id", "branch_id", "responsible_officer_id", "overdue_since"):
         expires = limitation_expires(loan.overdue_since, policy)
         new_cases.append(
             CollectionCase(
@@ -224,26 +206,32 @@ def _open_portable(
             )
         )
     CollectionCase.objects.bulk_create(new_cases, batch_size=1000)
-    AuditEvent.objects.bulk_create(
-        [
-            AuditEvent(
-                event_type="case.opened",
-                actor_id=actor_id,
-                subject_type=CASE_SUBJECT,
-                subject_id=c.pk,
-                branch_id=c.branch_id,
-                new_values={
-                    "loan": c.loan_id,
-                    "measure": "responsibility",
-                    "officer": c.officer_id,
-                    "recovery_deadline": deadline.isoformat(),
-                },
-                reason=reason,
-            )
-            for c in new_cases
-        ],
-        batch_size=1000,
+    ids = [c.pk for c in new_cases]
+    return len(ids), min(ids, default=None), max(ids, default=None)
+
+
+def _refresh_reopened(first_id: int, last_id: int) -> None:
+    """Loans with an earlier (finished) case keep their limitation history in the new case's dates."""
+    reopened = CollectionCase.objects.filter(pk__gte=first_id, pk__lte=last_id, is_open=True).filter(
+        Exists(CollectionCase.objects.filter(loan=OuterRef("loan"), is_open=False))
     )
-    if new_cases:
-        _refresh_reopened([c.loan_id for c in new_cases])
-    return len(new_cases)
+    cases_refresh_dates(case_ids=list(reopened.values_list("pk", flat=True)))
+
+
+def _record_run(*, as_of: date, actor_id: int | None, opened: int, first_id: int, last_id: int) -> None:
+    """One system audit event per run, pointing to the cases it opened (not one event per case)."""
+    run = CaseOpeningRun.objects.create(
+        as_of=as_of, actor_id=actor_id, opened=opened, first_case_id=first_id, last_case_id=last_id
+    )
+    audit_system_run(
+        event_type="cases_opened",
+        subject=run,
+        summary={
+            "as_of": as_of,
+            "opened": opened,
+            "first_case_id": first_id,
+            "last_case_id": last_id,
+            "actor": actor_id,
+        },
+        reason=OPENING_REASON,
+    )
