@@ -16,6 +16,7 @@ from collections_app.services._common import _audit, _lock, _money, _not_future,
 from collections_app.services.dates import _refresh_dates
 from collections_app.services.moves import _perform_move
 from loans.models import Loan, User
+from loans.services import loan_classify
 
 
 def _credit_promises(case: CollectionCase, amount: Decimal, received_on: date, actor: User) -> None:
@@ -48,8 +49,6 @@ def _record_recovery(
     arrears_cleared: bool,
     asset: AssetInKind | None = None,
 ) -> Recovery:
-    from loans.services import loan_classify
-
     _not_future(received_on, "received_on")
     loan = Loan.objects.select_for_update().get(pk=case.loan_id)
     amount = _money(amount)

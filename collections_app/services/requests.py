@@ -13,6 +13,7 @@ from collections_app.models import CaseRequest, CollectionCase
 from collections_app.services._common import _audit, _lock, _require_reason
 from collections_app.services.moves import _check_seen, _perform_move
 from loans.models import Loan, User
+from loans.services import loan_classify
 
 
 @transaction.atomic
@@ -78,8 +79,6 @@ def case_request_approve(*, request: CaseRequest, actor: User, as_of: date, reas
 
 def _apply_to_loan(*, case: CollectionCase, target: Measure, actor: User, as_of: date) -> None:
     """What an approved end of a case means for the loan itself."""
-    from loans.services import loan_classify
-
     if target == Measure.WRITTEN_OFF:
         loan = Loan.objects.select_for_update().get(pk=case.loan_id)
         loan.written_off_on = as_of
