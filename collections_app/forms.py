@@ -1,4 +1,4 @@
-"""Forms of the case page. They parse input; the rules live in services.py and case_rules.py."""
+"""Forms of the case page. They parse input; the rules live in services/ and case_rules.py."""
 
 from __future__ import annotations
 

@@ -126,19 +126,18 @@ def _open_cases(*, as_of: date, actor: User | None, loan_ids: Iterable[int] | No
             return 0
     policy = collection_policy()
     deadline = default_recovery_deadline(as_of, policy)
-    reason = OPENING_REASON
     actor_id = getattr(actor, "pk", None)
     eligible = loans_needing_a_case(as_of=as_of, loan_ids=loan_ids)
     with transaction.atomic():
         if set_based:
             opened, first_id, last_id = _open_postgresql(
-                eligible, as_of=as_of, deadline=deadline, actor_id=actor_id, reason=reason, policy=policy
+                eligible, as_of=as_of, deadline=deadline, actor_id=actor_id, reason=OPENING_REASON, policy=policy
             )
             # The first divisions of responsibility are made from these rows next.
             analyze_after_bulk_write(CollectionCase._meta.db_table, rows=opened)
         else:
             opened, first_id, last_id = _open_portable(
-                eligible, as_of=as_of, deadline=deadline, actor_id=actor_id, reason=reason, policy=policy
+                eligible, as_of=as_of, deadline=deadline, actor_id=actor_id, reason=OPENING_REASON, policy=policy
             )
         if opened:
             _refresh_reopened(first_id, last_id)
