@@ -1,6 +1,7 @@
 from django.apps import AppConfig
 
 from loans.permissions import role_allows
+from npl_recovery.navigation import NavItem, register
 
 
 def _works_cases(user: object) -> bool:
@@ -16,8 +17,8 @@ class CollectionsConfig(AppConfig):
     verbose_name = "Collection cases"
 
     def ready(self) -> None:
-        from collections_app import receivers  # noqa: F401  (connects the classification signal)
-        from npl_recovery.navigation import NavItem, register
+        # Imported once the app registry is ready (it loads the models): connects the classification signal.
+        from collections_app import receivers  # noqa: F401
 
         register(NavItem("Cases", "collections_app:case_list", _works_cases))
         register(NavItem("Approvals", "collections_app:request_list", _decides_requests))

@@ -1,7 +1,7 @@
-"""Collection rules: pure Python, no Django.
+"""Collection rules: pure Python, no database (Django only to translate the messages).
 
-The six measures and their order, the entry condition of each move, who may make it, how a
-recovery is split between principal and interest, and the limitation date. The model's
+Whether a loan gets a case, the six measures and their order, the entry condition of each move,
+who may make it, how a recovery is split between principal and interest, and the limitation date. The model's
 transitions, the services and the case page's move buttons all ask this module, so a rule is
 written once. Figures a bank may change are fields of `CollectionPolicy` (settings.NPL_RULES).
 """
@@ -14,7 +14,18 @@ from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
-from loans.classification import add_years
+from django.utils.translation import gettext as _
+
+from loans.classification import (
+    FIVE_LEVEL_LABELS,
+    FIVE_LEVEL_RANK,
+    NON_PERFORMING_FIVE,
+    ClassificationPolicy,
+    FiveLevel,
+    add_years,
+    in_observation_period,
+    observation_ends,
+)
 
 
 class Measure(StrEnum):
@@ -92,6 +103,54 @@ def sources_of(target: Measure) -> tuple[Measure, ...]:
 
 def needs_manager(target: Measure) -> bool:
     return target in MANAGER_MOVES
+
+
+# --- opening a case ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OpeningFacts:
+    """What decides whether a loan gets a new collection case, read once from the database."""
+
+    loan_no: str
+    five_level_class: str
+    total_owed: Decimal
+    overdue_since: date | None
+    restructured_on: date | None
+    has_open_case: bool
+    # One of the loan's cases was closed: recourse is exhausted and the claim is not pursued again.
+    claim_closed: bool
+
+
+def may_open_case(facts: OpeningFacts, as_of: date, policy: ClassificationPolicy) -> str | None:
+    """Why the loan may not get a new case on `as_of` (None: it may).
+
+    The manual opener and the loan page ask this for one loan. The automatic opener takes the set
+    from collections_app.selectors.loans_needing_a_case, the same rule as one query; a hypothesis
+    test (tests/cases/test_eligibility.py) keeps the two equal.
+    """
+    if facts.five_level_class not in NON_PERFORMING_FIVE:
+        classes = ", ".join(FIVE_LEVEL_LABELS[c].lower() for c in sorted(NON_PERFORMING_FIVE, key=FIVE_LEVEL_RANK.get))
+        return _("Loan %(loan)s is %(class)s: cases are opened for non-performing loans (%(classes)s).") % {
+            "loan": facts.loan_no,
+            "class": FIVE_LEVEL_LABELS[FiveLevel(facts.five_level_class)].lower(),
+            "classes": classes,
+        }
+    if facts.total_owed <= 0:
+        return _("Nothing is owed on loan %(loan)s.") % {"loan": facts.loan_no}
+    if facts.has_open_case:
+        return _("Loan %(loan)s already has an open case.") % {"loan": facts.loan_no}
+    if facts.claim_closed:
+        return _("The claim on loan %(loan)s is closed: its case was closed when recourse was exhausted.") % {
+            "loan": facts.loan_no
+        }
+    if facts.overdue_since is None and in_observation_period(facts.restructured_on, as_of, policy):
+        # A revitalised loan is non-performing by the floor of its observation period, not by arrears.
+        return _(
+            "Loan %(loan)s is in its observation period after restructuring (until %(ends)s) and nothing is "
+            "overdue: it needs no case unless it falls into arrears again."
+        ) % {"loan": facts.loan_no, "ends": observation_ends(facts.restructured_on, policy).isoformat()}
+    return None
 
 
 # --- entry conditions --------------------------------------------------------------------------

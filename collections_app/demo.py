@@ -10,7 +10,7 @@ from django.db import transaction
 
 from collections_app import services
 from collections_app.models import CollectionCase, Contact
-from loans.models import Borrower, Guarantee, User
+from loans.models import Borrower, Guarantee, Guarantor, User
 
 
 def seed_demo(*, as_of: date) -> str:
@@ -66,8 +66,6 @@ def _stories(*, officer: User, manager: User, as_of: date) -> int:
 
     # C: pressure on the guarantor, part paid.
     if not Guarantee.objects.filter(loan=c.loan).exists():
-        from loans.models import Guarantor
-
         guarantor, _ = Guarantor.objects.get_or_create(id_no=f"DEMO-G-{c.loan.loan_no}", defaults={"name": "Zhou Ping"})
         Guarantee.objects.create(guarantor=guarantor, loan=c.loan, amount=c.loan.principal)
     services.case_move(case=c, target="pressure", actor=officer, as_of=day(25), reason="Borrower unreachable")

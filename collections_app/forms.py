@@ -1,4 +1,4 @@
-"""Forms of the case page. They parse input; the rules live in services.py and case_rules.py."""
+"""Forms of the case page. They parse input; the rules live in services/ and case_rules.py."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from collections_app.case_rules import MEASURE_LABELS, Measure
-from collections_app.models import CollectionCase, Contact, Notice, Recovery
+from collections_app.models import CollectionCase, Contact, LegalStep, Notice, Recovery
 from loans.models import Collateral, User
 
 DATE = forms.DateInput(attrs={"type": "date"})
@@ -108,8 +108,6 @@ class LegalStepForm(forms.Form):
     notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
 
     def __init__(self, *args, case: CollectionCase, **kwargs):
-        from collections_app.models import LegalStep
-
         super().__init__(*args, **kwargs)
         self.fields["kind"].choices = LegalStep.Kind.choices
         self.fields["proceeding"].queryset = case.proceedings.order_by("-filed_on", "-id")

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from html import escape
 
 from collections_app.case_rules import ACTIVE_MEASURES, END_STATES, MEASURE_LABELS, Measure, needs_manager
+from collections_app.models import CollectionCase
 
 
 @dataclass(frozen=True, order=True)
@@ -26,8 +27,6 @@ class Edge:
 
 
 def transition_edges() -> list[Edge]:
-    from collections_app.models import CollectionCase
-
     field = CollectionCase._meta.get_field("measure")
     edges = {
         Edge(Measure(t.source), Measure(t.target), t.name)

@@ -1,6 +1,6 @@
 """Collection cases: the six measures as a state machine, and the timeline of what was done.
 
-Nobody assigns `measure` or saves inside a transition: collections_app/services.py locks the
+Nobody assigns `measure` or saves inside a transition: collections_app/services/ locks the
 row, calls a transition, saves, writes the audit row, and schedules side effects on commit.
 """
 
@@ -86,7 +86,7 @@ class CollectionCase(ConcurrentTransitionMixin, models.Model):
     measure_since = models.DateField()
     ended_on = models.DateField(null=True, blank=True)
 
-    # Kept by the services for the queue's urgency order (see _refresh_dates in services.py).
+    # Kept by the services for the queue's urgency order (see services/dates.py).
     next_promise_due = models.DateField(null=True, blank=True)
     limitation_starts_on = models.DateField(null=True, blank=True)
     limitation_expires_on = models.DateField(null=True, blank=True)
@@ -563,3 +563,25 @@ class Recovery(TimelineRecord):
 
     def __str__(self) -> str:
         return f"{self.amount:,.2f} received on {self.received_on}"
+
+
+class CaseOpeningRun(models.Model):
+    """One run of the automatic case opener that opened cases: the subject of its system audit event.
+
+    The cases it opened are those with ids from `first_case_id` to `last_case_id` opened on `as_of`
+    (`opened` of them; two runs at once may interleave their ids, so the count is what proves it).
+    """
+
+    as_of = models.DateField()
+    # The person whose change made the loans non-performing; empty for the daily checks and commands.
+    actor = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    opened = models.PositiveIntegerField()
+    first_case_id = models.PositiveBigIntegerField()
+    last_case_id = models.PositiveBigIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.opened} case(s) opened as of {self.as_of}"

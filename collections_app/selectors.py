@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from django.core.paginator import Page, Paginator
-from django.db.models import CharField, F, Q, QuerySet, Sum, Value
+from django.db import connection
+from django.db.models import CharField, Exists, F, OuterRef, Q, QuerySet, Sum, Value
+from django.db.models.expressions import RawSQL
 
-from collections_app.case_rules import ActorFacts, CaseFacts, MoveOption, approval_refusal, move_options
+from collections_app.case_rules import (
+    ActorFacts,
+    CaseFacts,
+    Measure,
+    MoveOption,
+    OpeningFacts,
+    approval_refusal,
+    may_open_case,
+    may_work,
+    move_options,
+)
 from collections_app.models import (
     AssetInKind,
     CaseRequest,
@@ -25,6 +38,9 @@ from collections_app.models import (
     Recovery,
 )
 from loans.access import get_for_user_or_404
+from loans.classification import NON_PERFORMING_FIVE, observation_window
+from loans.models import Loan
+from loans.policy import classification_policy
 
 QUEUE_RELATED = ("loan", "loan__borrower", "branch", "officer")
 
@@ -44,6 +60,80 @@ def case_detail_for_user(*, user: Any, pk: int) -> CollectionCase:
     )
 
 
+# --- which loans get a case ---------------------------------------------------------------------
+
+
+def loans_needing_a_case(*, as_of: date, loan_ids: Iterable[int] | None = None) -> QuerySet[Loan]:
+    """The loans that may get a new case on `as_of`, as one query: the automatic opener's set.
+
+    case_rules.may_open_case written for the database (the manual opener and the loan page ask that
+    one for a single loan); tests/cases/test_eligibility.py checks, on random books, that the two agree.
+    """
+    observation_after, observation_until = observation_window(as_of, classification_policy())
+    holds_the_claim = CollectionCase.objects.filter(loan=OuterRef("pk")).filter(
+        Q(is_open=True) | Q(measure=Measure.CLOSED)
+    )
+    loans = (
+        Loan.objects.filter(five_level_class__in=sorted(NON_PERFORMING_FIVE))
+        .alias(owed=F("outstanding_principal") + F("interest_on_balance") + F("interest_off_balance"))
+        .filter(owed__gt=0)
+        .exclude(Exists(holds_the_claim))
+        .exclude(
+            overdue_since__isnull=True, restructured_on__gt=observation_after, restructured_on__lte=observation_until
+        )
+        .order_by("pk")
+    )
+    if loan_ids is None:
+        return loans
+    if connection.vendor == "postgresql":
+        # One array parameter however many loans (a statement takes at most 65,535 parameters).
+        return loans.filter(pk__in=RawSQL("SELECT unnest(%s::bigint[])", (sorted(set(loan_ids)),)))
+    return loans.filter(pk__in=list(loan_ids))
+
+
+def _opening_facts(loan: Loan, cases: Iterable[tuple[bool, str]]) -> OpeningFacts:
+    """`cases`: (is_open, measure) of each of the loan's cases."""
+    cases = list(cases)
+    return OpeningFacts(
+        loan_no=loan.loan_no,
+        five_level_class=loan.five_level_class,
+        total_owed=loan.total_owed,
+        overdue_since=loan.overdue_since,
+        restructured_on=loan.restructured_on,
+        has_open_case=any(is_open for is_open, _ in cases),
+        claim_closed=any(measure == Measure.CLOSED for _, measure in cases),
+    )
+
+
+def opening_facts(*, loan: Loan) -> OpeningFacts:
+    """What case_rules.may_open_case needs about one loan (one query for its cases)."""
+    return _opening_facts(loan, CollectionCase.objects.filter(loan=loan).values_list("is_open", "measure"))
+
+
+@dataclass(frozen=True)
+class LoanCases:
+    """The loan page's case buttons: the case to link to, and why no case may be opened (None: it may)."""
+
+    case: CollectionCase | None  # the open case, else the latest one
+    open_refusal: str | None
+
+    @property
+    def may_open(self) -> bool:
+        return self.open_refusal is None
+
+
+def loan_cases(*, loan: Loan, as_of: date) -> LoanCases:
+    cases = list(
+        CollectionCase.objects.filter(loan=loan)
+        .order_by("-is_open", "-opened_on", "-id")
+        .only("id", "measure", "is_open", "opened_on", "loan_id")
+    )
+    facts = _opening_facts(loan, ((c.is_open, c.measure) for c in cases))
+    return LoanCases(
+        case=cases[0] if cases else None, open_refusal=may_open_case(facts, as_of, classification_policy())
+    )
+
+
 @dataclass
 class CaseMoves:
     facts: CaseFacts
@@ -53,8 +143,6 @@ class CaseMoves:
 
     @property
     def may_work(self) -> bool:
-        from collections_app.case_rules import may_work
-
         return may_work(self.actor) is None
 
     @property

@@ -172,6 +172,23 @@ def _record_form(kind: str, case, data=None):
     return spec.form(data, prefix=kind, **kwargs)
 
 
+@dataclass(frozen=True)
+class OfferedRecord:
+    title: str
+    form: Any
+
+
+def _offered(kind: str, form, *, guarantees: list, proceedings: list) -> bool:
+    """A record form is offered only when there is something to record it on."""
+    if kind == "demand":
+        return bool(guarantees)
+    if kind in ("judgment", "step"):
+        return bool(proceedings)
+    if kind == "dispose":
+        return form.fields["asset"].queryset.exists()
+    return True
+
+
 def _case_context(request: HttpRequest, case, bound: dict | None = None) -> dict:
     """Everything the case page shows; `bound` carries a form that failed, to show its errors."""
     bound = bound or {}
@@ -179,27 +196,32 @@ def _case_context(request: HttpRequest, case, bound: dict | None = None) -> dict
     moves = case_moves(case=case, user=request.user)
     timeline_page, timeline = case_timeline(case=case, page=request.GET.get("tl") or 1)
     loan = case.loan
+    guarantees = list(loan.guarantees.select_related("guarantor"))
+    proceedings = list(case_proceedings(case=case))
     record_forms = {}
     if moves.may_work and case.is_open:
-        for kind in RECORDS:
-            record_forms[kind] = bound.get(kind) or _record_form(kind, case)
+        for kind, spec in RECORDS.items():
+            form = bound.get(kind) or _record_form(kind, case)
+            if _offered(kind, form, guarantees=guarantees, proceedings=proceedings):
+                record_forms[kind] = OfferedRecord(spec.title, form)
+    days_left = case.days_to_deadline(as_of)
     return {
         "case": case,
         "loan": loan,
         "as_of": as_of,
-        "days_left": case.days_to_deadline(as_of),
+        "days_left": days_left,
+        "days_late": max(0, -days_left),
         "moves": moves,
         "timeline_page": timeline_page,
         "timeline": timeline,
-        "guarantees": list(loan.guarantees.select_related("guarantor")),
+        "guarantees": guarantees,
         "collateral": list(loan.collateral.all()),
-        "proceedings": list(case_proceedings(case=case)),
+        "proceedings": proceedings,
         "promises": list(case_open_promises(case=case)[:20]),
         "assets": list(case.assets.select_related("recovery").order_by("-taken_on", "-id")[:20]),
         "totals": recovery_totals(case=case),
         "team": list(case.team_members.order_by("last_name", "username")),
         "record_forms": record_forms,
-        "record_titles": {k: v.title for k, v in RECORDS.items()},
         "open_form": next(iter(bound), None),
         "team_form": bound.get("team") or (f.TeamForm(case=case, prefix="team") if moves.may_work else None),
         "request_forms": bound.get("request_forms", {}),

@@ -11,7 +11,7 @@ from __future__ import annotations
 import calendar
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 
@@ -197,6 +197,28 @@ def five_level_floor_by_dpd(dpd: int, policy: ClassificationPolicy) -> tuple[Fiv
     return FiveLevel.NORMAL, "not_overdue", "not overdue"
 
 
+def in_observation_period(restructured_on: date | None, as_of: date, policy: ClassificationPolicy) -> bool:
+    """A restructured loan is watched from the day it is restructured until its observation period ends."""
+    return restructured_on is not None and restructured_on <= as_of < observation_ends(restructured_on, policy)
+
+
+def observation_ends(restructured_on: date, policy: ClassificationPolicy) -> date:
+    return add_months(restructured_on, policy.restructured_observation_months)
+
+
+def observation_window(as_of: date, policy: ClassificationPolicy) -> tuple[date, date]:
+    """The restructuring dates in observation on `as_of`, for queries: after the first, up to the second.
+
+    `in_observation_period(r, as_of, policy)` is `first < r <= second`. The first is the latest date
+    whose period has ended by `as_of`: not simply `as_of` minus the period, since months are clamped
+    at their end (restructured Jan 29-31 with a one-month period, all end on Feb 28).
+    """
+    ended = add_months(as_of, -policy.restructured_observation_months)
+    while observation_ends(ended + timedelta(days=1), policy) <= as_of:
+        ended += timedelta(days=1)
+    return ended, as_of
+
+
 def five_level_floor(facts: LoanFacts, as_of: date, policy: ClassificationPolicy) -> tuple[FiveLevel, str, str]:
     """The worst class the rules require, before manual judgement and upgrade holds."""
     dpd = days_past_due(facts.overdue_since, as_of)
@@ -204,11 +226,10 @@ def five_level_floor(facts: LoanFacts, as_of: date, policy: ClassificationPolicy
     if facts.written_off and floor != FiveLevel.LOSS:
         floor, rule, reason = FiveLevel.LOSS, "written_off", "written off"
     if (
-        facts.restructured_on is not None
-        and facts.restructured_on <= as_of < add_months(facts.restructured_on, policy.restructured_observation_months)
+        in_observation_period(facts.restructured_on, as_of, policy)
         and FIVE_LEVEL_RANK[floor] < FIVE_LEVEL_RANK[FiveLevel.SUBSTANDARD]
     ):
-        ends = add_months(facts.restructured_on, policy.restructured_observation_months)
+        ends = observation_ends(facts.restructured_on, policy)
         floor, rule, reason = (
             FiveLevel.SUBSTANDARD,
             "restructured_observation",

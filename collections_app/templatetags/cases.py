@@ -1,20 +1,17 @@
 from django import template
 from django.utils.html import format_html
 
-from collections_app.models import CollectionCase
+from collections_app import selectors
+from collections_app.selectors import LoanCases
 
 register = template.Library()
 
 
 @register.simple_tag
-def loan_case(loan) -> CollectionCase | None:
-    """The loan's open case, else its latest one (for the loan page)."""
-    return (
-        CollectionCase.objects.filter(loan=loan)
-        .order_by("-is_open", "-opened_on", "-id")
-        .only("id", "measure", "is_open", "opened_on", "loan_id")
-        .first()
-    )
+def loan_cases(loan, as_of) -> LoanCases:
+    """The loan page's case buttons: its open (else latest) case, and whether one may be opened
+    (case_rules.may_open_case, the rule the opener itself applies)."""
+    return selectors.loan_cases(loan=loan, as_of=as_of)
 
 
 @register.filter

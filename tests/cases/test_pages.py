@@ -341,6 +341,34 @@ def test_a_case_is_opened_from_the_loan_page(login, officer, make_npl):
     assert "Collection case: 1 Responsibility" in client.get(loan.get_absolute_url()).content.decode()
 
 
+def test_the_loan_page_offers_no_case_where_the_opener_would_refuse_one(login, officer, make_npl, today):
+    observed = make_npl(loan_no="OBSERVED", restructured_on=today - timedelta(days=10), overdue_since=None)
+    owes_nothing = make_npl(loan_no="PAID", outstanding_principal=0, interest_on_balance=0, interest_off_balance=0)
+    client = login(officer)
+    for loan in (observed, owes_nothing):
+        html = client.get(loan.get_absolute_url()).content.decode()
+        assert loan.is_non_performing and "Open case" not in html, loan.loan_no
+
+
+def test_the_loan_and_the_case_page_show_the_loan_facts_from_one_include(login, case, officer):
+    client = login(officer)
+    for url in (case.loan.get_absolute_url(), case.get_absolute_url()):
+        response = client.get(url)
+        assert "loans/_loan_facts.html" in [t.name for t in response.templates], url
+        assert "Interest off balance sheet" in response.content.decode()
+
+
+def test_the_dispose_form_is_offered_only_while_an_asset_is_held(login, case, officer, today):
+    client = login(officer)
+    assert "dispose" not in client.get(case.get_absolute_url()).context["record_forms"]
+    asset = services.asset_take_in_kind(
+        case=case, actor=officer, kind="vehicle", description="Van", taken_on=today, appraised_value=Decimal("50")
+    )
+    assert "dispose" in client.get(case.get_absolute_url()).context["record_forms"]
+    services.asset_dispose(asset=asset, actor=officer, disposed_on=today, disposal_proceeds=Decimal("40"))
+    assert "dispose" not in client.get(case.get_absolute_url()).context["record_forms"]
+
+
 def test_the_state_machine_picture_is_served(login, officer):
     response = login(officer).get(reverse("collections_app:state_machine_svg"), {"current": "legal"})
     assert response["Content-Type"] == "image/svg+xml" and b'class="sm-node sm-current" data-state="legal"' in (
@@ -411,3 +439,20 @@ def test_the_demo_seeds_cases_and_histories_once(db, today):
     second = seed_demo(as_of=today)
     assert "0 opened" in second and " 0 demo" in second
     assert (CollectionCase.objects.count(), Contact.objects.count(), Recovery.objects.count()) == counts
+
+
+def test_no_template_runs_a_query_of_its_own():
+    """Querysets are evaluated by views and tags; a template only shows what it is given."""
+    import re
+    from pathlib import Path
+
+    from django.conf import settings
+
+    query_call = re.compile(r"\.(exists|filter|exclude|aggregate|annotate|values_list|in_bulk|select_related)\b")
+    offenders = [
+        f"{path.relative_to(settings.BASE_DIR)}:{n}"
+        for path in Path(settings.BASE_DIR, "templates").rglob("*.html")
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if any(query_call.search(tag) for tag in re.findall(r"{[{%].*?[%}]}", line))
+    ]
+    assert offenders == []

@@ -1,0 +1,118 @@
+"""Moves a manager approves: the request, the maker-checker decision, and what it means for the loan."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from collections_app.case_rules import Measure, approval_refusal, entry_refusal, may_work, needs_manager
+from collections_app.models import CaseRequest, CollectionCase
+from collections_app.services._common import _audit, _lock, _require_reason
+from collections_app.services.moves import _check_seen, _perform_move
+from loans.models import Loan, User
+from loans.services import loan_classify
+
+
+@transaction.atomic
+def case_request_create(
+    *, case: CollectionCase, target: str, actor: User, as_of: date, reason: str, seen_measure: str | None = None
+) -> CaseRequest:
+    """Ask a manager for a move that needs one (legal, special team, disposal, revitalise, write off, close)."""
+    target = Measure(target)
+    if not needs_manager(target):
+        raise ValidationError(f"{target.label} needs no approval: move the case directly.")
+    _check_seen(case, seen_measure)
+    refusal = may_work(case.actor_facts(actor))
+    if refusal:
+        raise PermissionDenied(refusal)
+    reason = _require_reason(reason)
+    refusal = entry_refusal(target, case.entry_facts())
+    if refusal:
+        raise ValidationError(refusal)
+    try:
+        with transaction.atomic():
+            request = CaseRequest.objects.create(
+                case=case, target=target.value, requested_by=actor, requested_on=as_of, reason=reason
+            )
+    except IntegrityError as exc:
+        raise ValidationError(f"{target.label} is already requested for this case.") from exc
+    _audit(case, actor, "case.move_requested", new={"request": request.pk, "target": target.value}, reason=reason)
+    return request
+
+
+def _lock_request(request: CaseRequest) -> tuple[CaseRequest, CollectionCase]:
+    case = _lock(request.case)
+    request = CaseRequest.objects.select_for_update(of=("self",)).get(pk=request.pk)
+    if request.status != CaseRequest.Status.REQUESTED:
+        raise ValidationError(f"This request is already {request.get_status_display().lower()}.")
+    return request, case
+
+
+@transaction.atomic
+def case_request_approve(*, request: CaseRequest, actor: User, as_of: date, reason: str = "") -> CollectionCase:
+    """A manager of the case's branches, not the requester, approves: the case moves now."""
+    request, case = _lock_request(request)
+    refusal = approval_refusal(case.actor_facts(actor), request.requested_by_id)
+    if refusal:
+        raise PermissionDenied(refusal)
+    target = Measure(request.target)
+    _perform_move(
+        case=case, target=target, actor=actor, as_of=as_of, reason=reason.strip() or request.reason, request=request
+    )
+    CaseRequest.objects.filter(pk=request.pk, status=CaseRequest.Status.REQUESTED).update(
+        status=CaseRequest.Status.APPROVED, decided_by=actor, decided_at=timezone.now(), decision_reason=reason.strip()
+    )
+    _apply_to_loan(case=case, target=target, actor=actor, as_of=as_of)
+    _audit(
+        case,
+        actor,
+        "case.request_approved",
+        old={"request": request.pk, "status": "requested"},
+        new={"request": request.pk, "status": "approved", "target": target.value},
+        reason=reason.strip(),
+    )
+    return case
+
+
+def _apply_to_loan(*, case: CollectionCase, target: Measure, actor: User, as_of: date) -> None:
+    """What an approved end of a case means for the loan itself."""
+    if target == Measure.WRITTEN_OFF:
+        loan = Loan.objects.select_for_update().get(pk=case.loan_id)
+        loan.written_off_on = as_of
+        loan.save(update_fields=["written_off_on", "updated_at"])
+        loan_classify(loan=loan, as_of=as_of, actor=actor)
+    elif target == Measure.REVITALISED:
+        # Restructured: a new schedule replaces the arrears; the loan enters its observation period
+        # (at least substandard, classification floor) and is upgraded only after it.
+        loan = Loan.objects.select_for_update().get(pk=case.loan_id)
+        loan.restructured_on = as_of
+        if loan.overdue_since is not None:
+            loan.overdue_since = None
+            loan.arrears_cleared_on = as_of
+        loan.save(update_fields=["restructured_on", "overdue_since", "arrears_cleared_on", "updated_at"])
+        loan_classify(loan=loan, as_of=as_of, actor=actor)
+
+
+@transaction.atomic
+def case_request_reject(*, request: CaseRequest, actor: User, reason: str) -> CaseRequest:
+    request, case = _lock_request(request)
+    refusal = approval_refusal(case.actor_facts(actor), request.requested_by_id)
+    if refusal:
+        raise PermissionDenied(refusal)
+    reason = _require_reason(reason)
+    CaseRequest.objects.filter(pk=request.pk, status=CaseRequest.Status.REQUESTED).update(
+        status=CaseRequest.Status.REJECTED, decided_by=actor, decided_at=timezone.now(), decision_reason=reason
+    )
+    _audit(
+        case,
+        actor,
+        "case.request_rejected",
+        old={"request": request.pk, "status": "requested"},
+        new={"request": request.pk, "status": "rejected", "target": request.target},
+        reason=reason,
+    )
+    request.refresh_from_db()
+    return request
