@@ -32,10 +32,13 @@ def main(path: str) -> int:
         if "fuzzy" in entry.flags:
             entry.flags.remove("fuzzy")
             entry.previous_msgid = None
+            entry.previous_msgid_plural = None
+            entry.previous_msgctxt = None
         filled += 1
     po.save(str(PO))
     missing = [e.msgid for e in po.untranslated_entries() if not e.obsolete]
-    print(f"filled {filled}; still untranslated {len(missing)}")
+    missing += [f"(fuzzy) {e.msgid}" for e in po.fuzzy_entries() if not e.obsolete]
+    print(f"filled {filled}; still untranslated or fuzzy {len(missing)}")
     for msgid in missing[:50]:
         print("  ", msgid)
     return 0
