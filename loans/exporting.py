@@ -6,7 +6,8 @@ written one at a time: CSV straight into the HTTP response or a file, XLSX throu
 write-only mode (rows go to a temporary file; memory does not grow with the export).
 
 Every text cell that a spreadsheet program would run as a formula (it starts with =, +, -, @,
-or a tab or carriage return) gets a leading apostrophe.
+or a tab or carriage return) gets a leading apostrophe: the rule is loans.importing.values
+.neutralise, whose inverse the importer applies, so an export can be imported again unchanged.
 """
 
 from __future__ import annotations
@@ -26,20 +27,13 @@ from django.http import FileResponse, HttpResponse, StreamingHttpResponse
 
 from loans.classification import FIVE_LEVEL_LABELS, FOUR_LEVEL_LABELS, days_past_due
 from loans.importing.columns import LOAN_COLUMNS
+from loans.importing.values import neutralise
 from loans.models import Loan
 from loans.rules import role_allows
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 FORMATS = ("csv", "xlsx")
 CHUNK = 2000
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def neutralise(value: Any) -> Any:
-    """A text cell a spreadsheet would evaluate becomes plain text (a leading apostrophe)."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
 
 
 @dataclass(frozen=True)
