@@ -119,7 +119,8 @@ def _text_encoding(head: bytes) -> str:
         except UnicodeDecodeError:
             continue
         return encoding
-    raise ReadError(NOT_A_SPREADSHEET)
+    # Text that neither reads: taken as UTF-8, so the reader names the row with the bad bytes.
+    return "utf-8-sig"
 
 
 def _delimiter(head: bytes, encoding: str) -> str:
@@ -130,8 +131,9 @@ def _delimiter(head: bytes, encoding: str) -> str:
 
 
 def _csv_rows(stream: IO[bytes], encoding: str, head: bytes) -> Iterator[tuple[int, list[Any]]]:
+    delimiter = _delimiter(head, encoding)
     text = io.TextIOWrapper(stream, encoding=encoding, newline="")
-    reader = csv.reader(text, delimiter=_delimiter(head, encoding))
+    reader = csv.reader(text, delimiter=delimiter)
     row_no = 0
     try:
         for cells in reader:
@@ -141,11 +143,43 @@ def _csv_rows(stream: IO[bytes], encoding: str, head: bytes) -> Iterator[tuple[i
                 continue
             yield row_no, cells
     except UnicodeDecodeError:
-        raise ReadError(f"row {row_no + 1}: the text is not valid {encoding.removesuffix('-sig').upper()}") from None
+        # The wrapper decodes blocks ahead of the row being parsed: find the row again.
+        text.detach()
+        text = None
+        bad_row = _row_with_bad_text(stream, encoding, delimiter)
+        raise ReadError(f"row {bad_row}: the text is not valid {encoding.removesuffix('-sig').upper()}") from None
     except csv.Error as exc:
         raise ReadError(f"row {row_no + 1}: the CSV cannot be read ({exc})") from None
     finally:
-        text.detach()
+        if text is not None:
+            text.detach()
+
+
+def _row_with_bad_text(stream: IO[bytes], encoding: str, delimiter: str) -> int:
+    """The row (CSV record, as a spreadsheet numbers them) holding the first bytes that do not
+    decode: the file is read again line by line, so a cell spanning lines counts as one row."""
+    stream.seek(0)
+    decoder = codecs.getincrementaldecoder(encoding)()
+    failed = False
+
+    def lines() -> Iterator[str]:
+        nonlocal failed
+        for raw in iter(stream.readline, b""):
+            try:
+                yield decoder.decode(raw)
+            except UnicodeDecodeError:
+                failed = True
+                return
+
+    complete = 0
+    try:
+        for _ in csv.reader(lines(), delimiter=delimiter):
+            if failed:
+                break  # the record cut short by the bad line is the bad row
+            complete += 1
+    except csv.Error:
+        pass
+    return complete + 1
 
 
 def _open_workbook(stream: IO[bytes], default: SheetSpec, opened: OpenedFile) -> None:
