@@ -60,6 +60,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "npl_recovery.middleware.RequestSizeLimitMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -142,7 +143,20 @@ STORAGES = {
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 MEDIA_URL = "media/"
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
-DATA_UPLOAD_MAX_MEMORY_SIZE = 20 * 1024 * 1024
+# Form fields other than files (files are limited by NPL_UPLOAD_MAX_BYTES below).
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440  # Django's default
+
+# --- What the importer accepts (loans/importing/limits.py) ----------------------------------
+# An uploaded file's size: larger requests are refused before they are read (npl_recovery
+# .middleware, the reverse proxy's client_max_body_size), larger files by the forms.
+NPL_UPLOAD_MAX_BYTES = env.int("NPL_UPLOAD_MAX_BYTES", default=50 * 1024 * 1024)
+# A workbook's sheets: python-calamine holds rows x columns cells of 32 bytes (205 MB at these
+# defaults); larger sheets are refused before they are read (save them as CSV, read as a stream).
+NPL_IMPORT_XLSX_MAX_ROWS = env.int("NPL_IMPORT_XLSX_MAX_ROWS", default=200_000)
+NPL_IMPORT_XLSX_MAX_COLUMNS = env.int("NPL_IMPORT_XLSX_MAX_COLUMNS", default=32)
+# All parts of a workbook unzipped, and how much more than its compressed size one part may be.
+NPL_IMPORT_XLSX_MAX_UNCOMPRESSED_MB = env.int("NPL_IMPORT_XLSX_MAX_UNCOMPRESSED_MB", default=256)
+NPL_IMPORT_XLSX_MAX_RATIO = env.int("NPL_IMPORT_XLSX_MAX_RATIO", default=100)
 
 if not DEBUG:
     SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=True)

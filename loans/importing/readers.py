@@ -4,7 +4,8 @@ Row numbers are the ones the spreadsheet shows (the first row is 1); blank rows 
 (trailing ones included) without changing the numbers of the rows after them. Nothing here
 keeps the rows: CSV is decoded and parsed as it is read; XLSX goes through python-calamine,
 whose rows are handed over one at a time (calamine itself holds the sheet's cells in its own
-compact Rust structures, not as Python objects).
+compact Rust structures, not as Python objects) once loans.importing.limits has checked that
+the workbook fits in them.
 """
 
 from __future__ import annotations
@@ -19,7 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from django.utils.translation import gettext as _
+
 from loans.importing.columns import SHEETS, SheetSpec, sheet_for_name
+from loans.importing.limits import FileRefused, check_workbook
 
 NOT_A_SPREADSHEET = "the file is not a CSV or Excel (XLSX) spreadsheet"
 _ZIP_MAGIC = b"PK\x03\x04"
@@ -77,7 +81,10 @@ def open_sheets(source: Source, *, default: SheetSpec) -> OpenedFile:
     if not head:
         opened.sheets[default.code] = SheetReader(default.title, iter(()), 0)
         return opened
-    if head.startswith((_ZIP_MAGIC, _OLE_MAGIC)):
+    if head.startswith(_OLE_MAGIC):
+        # calamine would read it, but its grid cannot be checked before (see limits.py).
+        raise ReadError(_("Excel 97-2003 (.xls) files are not imported: save the file as .xlsx or CSV"))
+    if head.startswith(_ZIP_MAGIC):
         opened.kind = "xlsx"
         _open_workbook(stream, default, opened)
         return opened
@@ -185,6 +192,11 @@ def _row_with_bad_text(stream: IO[bytes], encoding: str, delimiter: str) -> int:
 def _open_workbook(stream: IO[bytes], default: SheetSpec, opened: OpenedFile) -> None:
     from python_calamine import CalamineWorkbook
 
+    try:
+        # Before calamine allocates anything: sizes, ratio, and every sheet's extent (limits.py).
+        check_workbook(stream)
+    except FileRefused as exc:
+        raise ReadError(str(exc)) from None
     try:
         workbook = CalamineWorkbook.from_object(stream)
     except Exception:  # calamine raises several types for zip/xml/format problems
