@@ -201,11 +201,32 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # A late-acknowledged task whose broker connection drops is redelivered by the broker; stop this
 # copy rather than let two run (every daily check is idempotent either way).
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+# A task whose worker process dies is delivered again; after this many deliveries it is stopped
+# and its job marked failed (npl_recovery/celery.py, BoundedTask: the base of every task).
+NPL_TASK_MAX_DELIVERIES = env.int("NPL_TASK_MAX_DELIVERIES", default=3)
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+
+# Django's cache holds what several processes share (the task delivery counts): Redis when the
+# broker is Redis, else files under var/ (the development setup).
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": env.str("CACHE_URL", default=CELERY_BROKER_URL),
+            "KEY_PREFIX": "npl",
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache"),
+        }
+    }
 
 # --- Business rules (one place; see loans/policy.py) --------------------------------------
 # Any key of loans.classification.ClassificationPolicy / collections rules may be overridden

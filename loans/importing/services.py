@@ -189,6 +189,19 @@ def import_batch_claim(*, batch_id: int) -> ImportBatch | None:
     return ImportBatch.objects.get(pk=batch_id)
 
 
+def import_batch_fail(*, batch_id: int, reason: str) -> bool:
+    """Mark a batch that is not finished as failed, with the reason (its task cannot run it)."""
+    unfinished = [s for s in ImportBatch.Status.values if s not in ImportBatch.FINISHED]
+    return bool(
+        ImportBatch.objects.filter(pk=batch_id, status__in=unfinished).update(
+            status=ImportBatch.Status.FAILED,
+            phase=ImportBatch.Phase.DONE,
+            finished_at=timezone.now(),
+            message=reason[:2000],
+        )
+    )
+
+
 def import_batch_run(*, batch: ImportBatch) -> ImportOutcome:
     """Run a claimed batch from its stored files (the Celery task), then let go of its lock."""
     stored = {name: getattr(batch, f"{name}_file") for name in ("loans", "guarantees", "collateral")}
