@@ -7,6 +7,7 @@ DATABASE_URL and CELERY_BROKER_URL switch to PostgreSQL and Redis.
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -120,9 +121,17 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+# Login lockout (npl_recovery/lockout.py): failures count per account, and per account and
+# address; never per address alone (a bank's users share its load balancer's address). A
+# successful login resets the count of the account that logged in, not of any other.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=10)
-AXES_COOLOFF_TIME = 1  # hours
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=60))
+AXES_LOCKOUT_PARAMETERS = ["username", ["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "npl_recovery.lockout.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "npl_recovery.lockout.client_ip"
+# The header the reverse proxy puts the client's address in (docker-compose: HTTP_X_REAL_IP).
+NPL_CLIENT_IP_HEADER = env.str("NPL_CLIENT_IP_HEADER", default="")
 
 LANGUAGE_CODE = env.str("LANGUAGE_CODE", default="en")
 TIME_ZONE = env.str("TIME_ZONE", default="Asia/Shanghai")
