@@ -16,10 +16,11 @@ $(BIN)/.installed: requirements.txt
 
 install: $(BIN)/.installed
 
+# The demo runs with DEBUG on (settings default it off).
 run: install
-	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py seed_demo
-	PORT=$(PORT) BIN=$(BIN) ./scripts/run.sh
+	DEBUG=1 $(BIN)/python manage.py migrate --noinput
+	DEBUG=1 $(BIN)/python manage.py seed_demo
+	DEBUG=1 PORT=$(PORT) BIN=$(BIN) ./scripts/run.sh
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -19,6 +19,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "npl_recovery.settings")
 os.environ.setdefault("DATABASE_POOL", "0")
+# The development setup (no HTTPS redirect, static files without collectstatic); the settings
+# default DEBUG to off, and a benchmark that needs it off sets settings.DEBUG itself.
+os.environ.setdefault("DEBUG", "1")
 # Benchmarks call services and tasks in-process; the worker path is covered by the tests.
 os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "1")
 

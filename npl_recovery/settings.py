@@ -18,7 +18,9 @@ VAR_DIR = Path(environ.Env().str("NPL_VAR_DIR", default=str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 env = environ.Env()
-DEBUG = env.bool("DEBUG", default=True)
+# Off unless asked for: a process started without DEBUG serves no debug pages (they list every URL
+# and show settings). `make run` and the test suite (npl_recovery/test_settings.py) turn it on.
+DEBUG = env.bool("DEBUG", default=False)
 
 _DEV_SECRET = "dev-only-insecure-secret-key-change-me"
 SECRET_KEY = env.str("SECRET_KEY", default=_DEV_SECRET)
@@ -28,11 +30,13 @@ if not DEBUG:
     # Refuse to start a production process with development defaults.
     if SECRET_KEY == _DEV_SECRET or len(SECRET_KEY) < 32:
         raise ImproperlyConfigured(
-            "DEBUG is off: set the SECRET_KEY environment variable to a random string of 32+ characters."
+            "DEBUG is off: set the SECRET_KEY environment variable to a random string of 32+ characters "
+            "(or DEBUG=1 for the development defaults)."
         )
     if not ALLOWED_HOSTS:
         raise ImproperlyConfigured(
-            "DEBUG is off: set the ALLOWED_HOSTS environment variable (comma-separated host names)."
+            "DEBUG is off: set the ALLOWED_HOSTS environment variable (comma-separated host names) "
+            "(or DEBUG=1 for the development defaults)."
         )
 
 INSTALLED_APPS = [
