@@ -29,7 +29,7 @@ from datetime import timedelta
 
 import psutil
 
-from bench.common import BENCH_AS_OF, BenchContext, make_book, peak_rss_mb, sql, timed
+from bench.common import BENCH_AS_OF, BenchContext, delete_audit_rows, make_book, peak_rss_mb, sql, timed
 
 NPL = "('substandard', 'doubtful', 'loss')"
 RUN_DAY = BENCH_AS_OF  # 2026-06-30, a month's end
@@ -65,8 +65,7 @@ def _reset_ours() -> None:
     sql("DELETE FROM collections_app_promisetopay")
     sql("DELETE FROM collections_app_recovery WHERE note = 'bench'")
     _drop_new_loans()
-    sql("DELETE FROM audit_auditevent WHERE subject_type LIKE 'accountability.%%'")
-    sql("DELETE FROM audit_auditevent WHERE event_type = 'case.promise_broken'")
+    delete_audit_rows("subject_type LIKE 'accountability.%' OR event_type = 'case.promise_broken'")
 
 
 def _drop_new_loans() -> None:

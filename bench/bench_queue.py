@@ -15,7 +15,16 @@ from __future__ import annotations
 
 import re
 
-from bench.common import BENCH_AS_OF, BenchContext, explain, make_book, median_seconds, sql, timed
+from bench.common import (
+    BENCH_AS_OF,
+    BenchContext,
+    delete_audit_rows,
+    explain,
+    make_book,
+    median_seconds,
+    sql,
+    timed,
+)
 
 NPL_CLASSES = "('substandard', 'doubtful', 'loss')"
 
@@ -29,7 +38,7 @@ def _reset_cases() -> None:
         for f in apps.get_model("collections_app", "CollectionCase")._meta.many_to_many
     ]
     sql(f"TRUNCATE {', '.join(sorted(set(tables)))} RESTART IDENTITY CASCADE")
-    sql("DELETE FROM audit_auditevent WHERE subject_type = 'collections_app.collectioncase'")
+    delete_audit_rows("subject_type = 'collections_app.collectioncase'")
 
 
 def _classify_if_needed() -> int:
