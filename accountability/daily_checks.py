@@ -67,6 +67,7 @@ from loans.models import Borrower, ClassificationChange, Guarantee, Loan
 from loans.policy import classification_policy
 from loans.services import loans_reclassify
 from notifications.services import NotificationDraft, notifications_send
+from npl_recovery.jobs import CHECK_RUN_LOCK
 
 log = logging.getLogger(__name__)
 
@@ -923,7 +924,10 @@ def check_run(*, name: str, as_of: date, runner: str = "") -> DailyCheckRun:
     """Run one check, recording the run (start, end, counts, or the error) in DailyCheckRun."""
     if name not in CHECKS:
         raise ValueError(f"Unknown daily check {name!r}; the checks are: {', '.join(CHECKS)}")
-    run = DailyCheckRun.objects.create(check_name=name, as_of=as_of, runner=(runner or runner_name())[:200])
+    # Seen running only with its lock held: the lock shows this process is alive (npl_recovery/jobs.py).
+    with transaction.atomic():
+        run = DailyCheckRun.objects.create(check_name=name, as_of=as_of, runner=(runner or runner_name())[:200])
+        CHECK_RUN_LOCK.take(run.pk)
     try:
         counts = CHECKS[name].run(as_of=as_of)
     except Exception as exc:
@@ -933,6 +937,8 @@ def check_run(*, name: str, as_of: date, runner: str = "") -> DailyCheckRun:
             error="".join(traceback.format_exception_only(type(exc), exc))[:2000],
         )
         raise
+    finally:
+        CHECK_RUN_LOCK.release(run.pk)
     DailyCheckRun.objects.filter(pk=run.pk).update(
         status=DailyCheckRun.Status.DONE, finished_at=timezone.now(), counts=counts
     )

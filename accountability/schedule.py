@@ -60,6 +60,13 @@ def daily_checks_schedule(at: str) -> dict[str, dict]:
         "daily-loans-by-loans": entry("loans_by_loans", 20),
         # and the prevention watch list.
         "daily-watch-list": entry("watch_list", 20),
+        # Every 10 minutes: jobs a gone worker left queued or running, sent again or failed
+        # (npl_recovery/jobs.py; a worker also does it as it starts).
+        "recover-stale-jobs": {
+            "task": "npl_recovery.recover_stale_jobs",
+            "schedule": crontab(minute="*/10"),
+            "options": {"expires": 540},
+        },
         # Every 5 minutes: notification e-mails whose hand-off after commit was lost.
         "notifications-outbox": {
             "task": "notifications.tasks.send_pending_emails",

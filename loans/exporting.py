@@ -29,6 +29,7 @@ from loans.classification import FIVE_LEVEL_LABELS, FOUR_LEVEL_LABELS, days_past
 from loans.importing.columns import LOAN_COLUMNS
 from loans.importing.values import neutralise
 from loans.models import Loan
+from loans.names import person_name
 from loans.rules import role_allows
 
 FORMATS = ("csv", "xlsx")
@@ -215,7 +216,7 @@ def _full_name(prefix: str) -> RowValue:
 
     @_reads(first, last)
     def value(row: dict[str, Any], as_of: date) -> str:
-        return " ".join(p for p in (row[first], row[last]) if p)
+        return person_name(row[first] or "", row[last] or "")
 
     return value
 

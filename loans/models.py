@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
 
 from loans.access import scoped_manager
 from loans.classification import (
@@ -18,6 +20,7 @@ from loans.classification import (
     FourLevel,
     days_past_due,
 )
+from loans.names import person_name
 
 
 def money(verbose_name: str | None = None, **kwargs) -> models.DecimalField:
@@ -90,6 +93,8 @@ class User(AbstractUser):
     branch = models.ForeignKey(Branch, null=True, blank=True, on_delete=models.PROTECT, related_name="staff")
     employee_no = models.CharField(max_length=30, blank=True)
     phone = models.CharField(max_length=40, blank=True)
+    # The interface language the user chose in the header; blank: the browser's.
+    language = models.CharField(_("language"), max_length=10, choices=settings.LANGUAGES, blank=True, default="")
 
     class Meta:
         ordering = ["username"]
@@ -97,6 +102,10 @@ class User(AbstractUser):
     def __str__(self) -> str:
         full = self.get_full_name()
         return f"{full} ({self.username})" if full else self.username
+
+    def get_full_name(self) -> str:
+        # As the person's language writes it: 张伟, "Wei Zhang" (loans/names.py).
+        return person_name(self.first_name, self.last_name)
 
     @property
     def display_name(self) -> str:
@@ -429,6 +438,11 @@ class ImportBatch(models.Model):
 
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     phase = models.CharField(max_length=10, choices=Phase.choices, default=Phase.WAITING)
+    # Times the batch was handed to the workers: once when it is created, once more each time the
+    # recovery of lost jobs sends it again (npl_recovery/jobs.py); with NPL_JOB_MAX_ATTEMPTS spent,
+    # a lost batch is failed instead. queued_at: when it was last sent again (else created_at).
+    attempts = models.PositiveSmallIntegerField(default=1)
+    queued_at = models.DateTimeField(null=True, blank=True)
     # Progress: rows_total is an estimate until the file has been read.
     rows_total = models.PositiveIntegerField(default=0)
     rows_read = models.PositiveIntegerField(default=0)

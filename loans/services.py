@@ -11,9 +11,11 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from audit.services import audit_record
 from loans.classification import (
@@ -453,3 +455,23 @@ def loan_classify_manually(
         reason=reason.strip(),
     )
     return result
+
+
+def user_language_set(*, user: User, language: str, actor: User) -> User:
+    """A user's interface language, remembered on their account (the header's switch)."""
+    if language not in dict(settings.LANGUAGES):
+        raise ValidationError({"language": _("This language is not offered.")})
+    old = user.language
+    if old != language:
+        with transaction.atomic():
+            User.objects.filter(pk=user.pk).update(language=language)
+            user.language = language
+            audit_record(
+                actor=actor,
+                event_type="user.language_set",
+                subject=user,
+                branch_id=user.branch_id,
+                old={"language": old},
+                new={"language": language},
+            )
+    return user

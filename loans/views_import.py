@@ -4,7 +4,6 @@ downloads. Thin: the work is in loans.importing.services and loans.exporting."""
 from __future__ import annotations
 
 from django import forms
-from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -19,7 +18,7 @@ from loans.exporting import EXPORTS, FORMATS, available_exports, can_export, exp
 from loans.filters import LoanFilter
 from loans.importing.columns import SHEETS
 from loans.importing.limits import upload_refusal
-from loans.importing.services import can_import, import_batch_create
+from loans.importing.services import can_import, import_batch_create, import_batch_send
 from loans.importing.template import XLSX_CONTENT_TYPE, template_csv, template_xlsx
 from loans.models import ImportBatch, ImportRow
 
@@ -79,10 +78,7 @@ def _batch_for(request: HttpRequest, pk: int) -> ImportBatch:
 
 
 def _enqueue(batch: ImportBatch) -> None:
-    from loans.tasks import import_loan_book
-
-    queue = getattr(settings, "NPL_IMPORT_QUEUE", None)
-    transaction.on_commit(lambda: import_loan_book.apply_async(args=[batch.pk], queue=queue))
+    transaction.on_commit(lambda: import_batch_send(batch_id=batch.pk))
 
 
 @login_required

@@ -4,7 +4,8 @@ Every task's base class is BoundedTask (the app's task_cls): tasks are acknowled
 back on the queue when their worker process dies (acks_late + reject_on_worker_lost), so a task
 that kills its process -- a file that makes a reader abort, a job that runs out of memory -- would
 be delivered again forever. BoundedTask counts the deliveries of each task (in Django's cache:
-Redis in production) and stops after NPL_TASK_MAX_DELIVERIES: a delivery is counted when it
+Redis in production) and stops after NPL_JOB_MAX_ATTEMPTS (the bound the recovery of lost jobs,
+npl_recovery/jobs.py, also applies): a delivery is counted when it
 starts and forgotten when it ends (returns, raises or retries), so only deliveries that died add
 up. The task's `on_poison` then records why it stopped (the import marks its batch failed).
 
@@ -36,9 +37,11 @@ def _cache():
 
 
 def _max_deliveries() -> int:
-    from django.conf import settings
+    # One bound for every way a job comes round again: the recovery of lost jobs sends a job at
+    # most this many times too (npl_recovery/jobs.py, NPL_JOB_MAX_ATTEMPTS).
+    from npl_recovery.jobs import max_attempts
 
-    return settings.NPL_TASK_MAX_DELIVERIES
+    return max_attempts()
 
 
 def delivery_record(key: str) -> int:
@@ -66,7 +69,7 @@ def delivery_key_count(key: str) -> int:
 
 
 class BoundedTask(Task):
-    """The base of every task: at most NPL_TASK_MAX_DELIVERIES deliveries whose worker died."""
+    """The base of every task: at most NPL_JOB_MAX_ATTEMPTS deliveries whose worker died."""
 
     def delivery_key(self, args: tuple, kwargs: dict) -> str:
         """What the deliveries are counted against: this message (by default)."""

@@ -65,10 +65,14 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The browser's language (Accept-Language) or the language cookie; the user's saved choice
+    # overrides both once they are known (npl_recovery.i18n.UserLanguageMiddleware below).
+    "django.middleware.locale.LocaleMiddleware",
     "npl_recovery.middleware.RequestSizeLimitMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "npl_recovery.i18n.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -89,7 +93,10 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "npl_recovery.context_processors.navigation",
+                "django.template.context_processors.i18n",
             ],
+            # Every template may translate and format amounts and dates without a {% load %}.
+            "builtins": ["django.templatetags.i18n", "npl_recovery.templatetags.formatting"],
         },
     },
 ]
@@ -137,7 +144,12 @@ AXES_CLIENT_IP_CALLABLE = "npl_recovery.lockout.client_ip"
 # The header the reverse proxy puts the client's address in (docker-compose: HTTP_X_REAL_IP).
 NPL_CLIENT_IP_HEADER = env.str("NPL_CLIENT_IP_HEADER", default="")
 
+# The fallback when neither the user's choice, the cookie nor the browser names a language we have.
 LANGUAGE_CODE = env.str("LANGUAGE_CODE", default="en")
+LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+# Our own date and number formats per language (npl_recovery/formats/<lang>/formats.py).
+FORMAT_MODULE_PATH = ["npl_recovery.formats"]
 TIME_ZONE = env.str("TIME_ZONE", default="Asia/Shanghai")
 USE_I18N = True
 USE_TZ = True
@@ -214,9 +226,6 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # A late-acknowledged task whose broker connection drops is redelivered by the broker; stop this
 # copy rather than let two run (every daily check is idempotent either way).
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
-# A task whose worker process dies is delivered again; after this many deliveries it is stopped
-# and its job marked failed (npl_recovery/celery.py, BoundedTask: the base of every task).
-NPL_TASK_MAX_DELIVERIES = env.int("NPL_TASK_MAX_DELIVERIES", default=3)
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TIMEZONE = TIME_ZONE
@@ -251,6 +260,12 @@ NPL_DEMO_SEEDERS = ["loans.demo.seed_demo", "collections_app.demo.seed_demo", "a
 NPL_DAILY_CHECKS_AT = env.str("NPL_DAILY_CHECKS_AT", default="02:30")
 # Rows the daily checks handle per transaction: a killed run keeps every finished batch.
 NPL_DAILY_CHECKS_BATCH_SIZE = env.int("NPL_DAILY_CHECKS_BATCH_SIZE", default=1000)
+# Jobs a gone worker left behind (npl_recovery/jobs.py): a queued job no worker took within
+# NPL_JOB_STALE_MINUTES is sent again; a job is started or sent at most NPL_JOB_MAX_ATTEMPTS times.
+# The same bound stops a task the broker keeps delivering because its worker process dies
+# (npl_recovery/celery.py, BoundedTask: the base of every task).
+NPL_JOB_STALE_MINUTES = env.int("NPL_JOB_STALE_MINUTES", default=30)
+NPL_JOB_MAX_ATTEMPTS = env.int("NPL_JOB_MAX_ATTEMPTS", default=3)
 
 LOGGING = {
     "version": 1,

@@ -3,11 +3,13 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from loans import views as loan_views
+from npl_recovery.views import language_set
 
 urlpatterns = [
     path("", loan_views.home, name="home"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("language/", language_set, name="language_set"),
     path("loans/", include("loans.urls")),
     path("cases/", include("collections_app.urls")),
     path("accountability/", include("accountability.urls")),

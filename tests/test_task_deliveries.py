@@ -33,7 +33,7 @@ def test_a_batch_whose_deliveries_are_spent_is_failed_with_the_reason_and_not_ru
     admin = UserFactory(username="admin", role="admin", branch=branch, is_staff=True)
     batch = ImportBatch.objects.create(created_by=admin, source="page", as_of="2026-06-30", file_name="x.csv")
     key = f"import-batch:{batch.pk}"
-    for _ in range(settings.NPL_TASK_MAX_DELIVERIES):
+    for _ in range(settings.NPL_JOB_MAX_ATTEMPTS):
         delivery_record(key)  # three deliveries whose worker died
     assert _deliver(import_loan_book, batch.pk) is None
     batch.refresh_from_db()

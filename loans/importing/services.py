@@ -20,12 +20,15 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from audit.services import audit_record
 from loans.importing.columns import (
@@ -58,6 +61,13 @@ from loans.policy import classification_policy
 from loans.rules import role_allows
 from loans.services import loans_reclassify
 from loans.signals import loans_reclassified
+from npl_recovery.jobs import (
+    IMPORT_BATCH_LOCK,
+    RecoveredJob,
+    max_attempts,
+    queued_stale_after,
+    running_lost_before,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -149,23 +159,11 @@ def import_batch_create(
     return batch
 
 
-# Advisory-lock namespace of running batches ("NPLI"): the worker running a batch holds the lock
-# on (namespace, batch id) for as long as its database session lives.
-_RUN_LOCK = 0x4E504C49
-
-
-def _lock_batch(batch_id: int) -> bool:
-    if connection.vendor != "postgresql":
-        return True
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [_RUN_LOCK, batch_id])
-        return bool(cursor.fetchone()[0])
-
-
-def _unlock_batch(batch_id: int) -> None:
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [_RUN_LOCK, batch_id])
+# The process running a batch holds its advisory lock ("NPLI", batch id) for as long as its
+# database session lives (npl_recovery/jobs.py).
+_RUN_LOCK = IMPORT_BATCH_LOCK.namespace
+_lock_batch = IMPORT_BATCH_LOCK.take
+_unlock_batch = IMPORT_BATCH_LOCK.release
 
 
 def import_batch_claim(*, batch_id: int) -> ImportBatch | None:
@@ -202,6 +200,81 @@ def import_batch_fail(*, batch_id: int, reason: str) -> bool:
     )
 
 
+def import_batch_send(*, batch_id: int, queue: str | None = None) -> None:
+    """Hand a queued batch to the workers (the import queue unless told another)."""
+    from loans.tasks import import_loan_book
+
+    import_loan_book.apply_async(args=[batch_id], queue=queue or getattr(settings, "NPL_IMPORT_QUEUE", None))
+
+
+def import_batches_recover_stale(*, now: datetime, queue: str | None = None) -> list[RecoveredJob]:
+    """Batches a gone worker left behind (npl_recovery/jobs.py): sent to the workers again, or
+    failed with the reason when out of attempts, or when nothing is stored to run them from again
+    (an import from the admin or the command line stopped with its process)."""
+    lost = Q(status=ImportBatch.Status.RUNNING, started_at__lt=running_lost_before(now)) | Q(
+        Q(queued_at__lt=now - queued_stale_after()) | Q(queued_at=None, created_at__lt=now - queued_stale_after()),
+        status=ImportBatch.Status.QUEUED,
+    )
+    recovered = []
+    for batch_id in ImportBatch.objects.filter(lost).order_by("pk").values_list("pk", flat=True):
+        # A live worker holds the lock of the batch it runs; holding it here also keeps a second
+        # recovery off this batch while it is decided.
+        if not _lock_batch(batch_id):
+            continue
+        try:
+            job = _recover_batch(batch_id, lost, now=now)
+        finally:
+            _unlock_batch(batch_id)
+        if job is not None:
+            recovered.append(job)
+            if job.outcome == "requeued":
+                transaction.on_commit(lambda pk=batch_id: import_batch_send(batch_id=pk, queue=queue))
+    return recovered
+
+
+@transaction.atomic
+def _recover_batch(batch_id: int, lost: Q, *, now: datetime) -> RecoveredJob | None:
+    batch = ImportBatch.objects.select_for_update().filter(lost, pk=batch_id).first()
+    if batch is None:  # taken, finished or recovered meanwhile
+        return None
+    if batch.status == ImportBatch.Status.RUNNING:
+        what = gettext("The worker running it stopped.")
+    else:
+        since = timezone.localtime(batch.queued_at or batch.created_at)
+        what = gettext("No worker had taken it since %(since)s.") % {"since": f"{since:%Y-%m-%d %H:%M}"}
+    limit = max_attempts()
+    if not batch.loans_file:
+        outcome, reason = "failed", gettext("The process running this import stopped before it finished.")
+    elif batch.attempts >= limit:
+        outcome, reason = "failed", gettext("%(what)s Given up after %(attempts)d attempts.")
+    else:
+        outcome, reason = "requeued", gettext("%(what)s Sent to the workers again (attempt %(n)d of %(max)d).")
+    reason %= {"what": what, "attempts": batch.attempts, "n": batch.attempts + 1, "max": limit}
+    old = {"status": batch.status, "attempts": batch.attempts}
+    if outcome == "failed":
+        # The write is one transaction: a batch that stopped wrote nothing.
+        reason += " " + gettext("Nothing was written; import the file again.")
+        batch.status, batch.phase, batch.finished_at, batch.message = (
+            ImportBatch.Status.FAILED, ImportBatch.Phase.DONE, now, reason,
+        )  # fmt: skip
+        batch.save(update_fields=["status", "phase", "finished_at", "message"])
+    else:
+        batch.status, batch.phase, batch.queued_at, batch.attempts = (
+            ImportBatch.Status.QUEUED, ImportBatch.Phase.WAITING, now, batch.attempts + 1,
+        )  # fmt: skip
+        batch.rows_read = batch.rows_validated = 0
+        batch.save(update_fields=["status", "phase", "queued_at", "attempts", "rows_read", "rows_validated"])
+    audit_record(
+        actor=None,
+        event_type=f"system.import_batch.{outcome}",
+        subject=batch,
+        old=old,
+        new={"status": batch.status, "attempts": batch.attempts},
+        reason=reason,
+    )
+    return RecoveredJob("import_batch", batch_id, outcome, reason)
+
+
 def import_batch_run(*, batch: ImportBatch) -> ImportOutcome:
     """Run a claimed batch from its stored files (the Celery task), then let go of its lock."""
     stored = {name: getattr(batch, f"{name}_file") for name in ("loans", "guarantees", "collateral")}
@@ -234,22 +307,30 @@ def loan_book_import(
     right. Returns the outcome; its batch holds the counts, the errors and per-row outcomes."""
     _require_importer(actor)
     as_of = as_of or (batch.as_of if batch else timezone.localdate())
+    locked_here = batch is None
     if batch is None:
-        batch = ImportBatch.objects.create(
-            created_by=actor,
-            source=source,
-            dry_run=dry_run,
-            as_of=as_of,
-            file_name=files.display_name,
-            status=ImportBatch.Status.RUNNING,
-            phase=ImportBatch.Phase.READING,
-            started_at=timezone.now(),
-        )
+        # Seen running only with its lock held: the lock shows this process is alive.
+        with transaction.atomic():
+            batch = ImportBatch.objects.create(
+                created_by=actor,
+                source=source,
+                dry_run=dry_run,
+                as_of=as_of,
+                file_name=files.display_name,
+                status=ImportBatch.Status.RUNNING,
+                phase=ImportBatch.Phase.READING,
+                started_at=timezone.now(),
+            )
+            _lock_batch(batch.pk)
     elif batch.status != ImportBatch.Status.RUNNING:
         ImportBatch.objects.filter(pk=batch.pk).update(
             status=ImportBatch.Status.RUNNING, phase=ImportBatch.Phase.READING, started_at=timezone.now()
         )
-    _Import(batch=batch, files=files, actor=actor, dry_run=dry_run, as_of=as_of).run()
+    try:
+        _Import(batch=batch, files=files, actor=actor, dry_run=dry_run, as_of=as_of).run()
+    finally:
+        if locked_here:
+            _unlock_batch(batch.pk)
     batch.refresh_from_db()
     return ImportOutcome(batch)
 

@@ -131,3 +131,48 @@ def test_the_admin_exports_its_filtered_list(book, admin_user, client):
     client.force_login(admin_user)
     response = client.post("/admin/loans/loan/export/?five_level_class__exact=loss", {"format": "0", "resource": "0"})
     assert [r["loan_no"] for r in read_csv(response)] == ["L-0002"]
+
+
+@pytest.fixture
+def records_in_two_branches(book, officer, outsider):
+    """A case with a recovery and a sanction in Riverside, a sanction for Hillside's officer."""
+    from accountability.models import AccountabilityRecord
+    from collections_app.models import CollectionCase, Recovery
+
+    case = CollectionCase.objects.get()
+    Recovery.objects.create(case=case, received_on=date(2026, 6, 1), amount=Decimal("10"), principal=Decimal("10"),
+                            interest_on_balance=0, interest_off_balance=0)  # fmt: skip
+    sanction = {"kind": "sanction", "record_type": AccountabilityRecord.Type.values[0], "reason": "missed"}
+    AccountabilityRecord.objects.create(
+        **sanction, officer=officer, branch=case.branch, loan=case.loan, proposed_on=date(2026, 6, 2)
+    )
+    hill = Loan.objects.get(loan_no="HILL-1")
+    AccountabilityRecord.objects.create(
+        **sanction, officer=outsider, branch=hill.branch, loan=hill, proposed_on=date(2026, 6, 3)
+    )
+    return book
+
+
+@pytest.mark.parametrize(
+    ("what", "user", "expected"),
+    [
+        ("loans", None, ["HILL-1", "L-0001", "L-0002", "L-0003"]),
+        ("loans", "manager", ["L-0001", "L-0002", "L-0003"]),
+        ("cases", None, ["L-0002"]),
+        ("cases", "outsider", []),
+        ("recoveries", None, ["L-0002"]),
+        ("recoveries", "outsider", []),
+        ("accountability", None, ["HILL-1", "L-0002"]),
+        ("accountability", "manager", ["L-0002"]),
+        ("accountability", "officer", ["L-0002"]),
+        ("accountability", "outsider", ["HILL-1"]),
+    ],
+)
+def test_the_export_command_exports_everything_without_a_user_and_the_users_scope_with_one(
+    records_in_two_branches, manager, what, user, expected, tmp_path, capsys
+):
+    path = tmp_path / f"{what}.csv"
+    call_command("export_loans", str(path), "--what", what, *(["--user", user] if user else []))
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        assert sorted(row["loan_no"] for row in csv.DictReader(handle)) == expected
+    assert f"exported {len(expected)} " in capsys.readouterr().out

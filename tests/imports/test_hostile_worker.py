@@ -68,7 +68,7 @@ def test_a_task_whose_worker_keeps_dying_runs_three_times_then_fails_its_batch(
         "The worker running this import stopped 3 times before it finished (the file may be too large or "
         "damaged); it was not run again."
     )
-    assert len(trace.read_text().split()) == settings.NPL_TASK_MAX_DELIVERIES == 3
+    assert len(trace.read_text().split()) == settings.NPL_JOB_MAX_ATTEMPTS == 3
     assert worker.proc.poll() is None  # the worker itself lives on, with a new pool process
     assert wait_for(lambda: len(_children(worker)) == 1, timeout=10)
     assert delivery_key_count(f"import-batch:{batch.pk}") == 0  # settled: nothing left to count

@@ -1,0 +1,72 @@
+"""The interface language: the user's saved choice, else the language cookie, else the browser's.
+
+Chinese (zh-hans) and English are offered (settings.LANGUAGES). Amounts and dates are formatted
+here once, for pages and exports alike.
+"""
+
+from __future__ import annotations
+
+import datetime
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.utils import formats, numberformat, translation
+
+CENT = Decimal("0.01")
+CURRENCY_SIGN = "¥"
+
+
+def supported(code: str | None) -> str | None:
+    """The language code if we offer it, else None."""
+    if not code:
+        return None
+    try:
+        found = translation.get_supported_language_variant(code)
+    except LookupError:
+        return None
+    return found if found in dict(settings.LANGUAGES) else None
+
+
+class UserLanguageMiddleware:
+    """After authentication: a signed-in user's saved language wins over cookie and browser."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        chosen = supported(getattr(user, "language", "")) if user is not None and user.is_authenticated else None
+        if chosen and chosen != translation.get_language():
+            translation.activate(chosen)
+            request.LANGUAGE_CODE = chosen
+        response = self.get_response(request)
+        if chosen:
+            response.headers.setdefault("Content-Language", chosen)
+        return response
+
+
+def format_amount(value: Any, *, currency: bool = False) -> str:
+    """An amount with two decimals and thousands grouping (¥ in front when `currency`)."""
+    if value is None or value == "":
+        return "—"
+    amount = Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
+    text = numberformat.format(
+        amount,
+        formats.get_format("DECIMAL_SEPARATOR"),
+        decimal_pos=2,
+        grouping=formats.get_format("NUMBER_GROUPING"),
+        thousand_sep=formats.get_format("THOUSAND_SEPARATOR"),
+        force_grouping=True,
+    )
+    if not currency:
+        return text
+    return f"-{CURRENCY_SIGN}{text[1:]}" if text.startswith("-") else f"{CURRENCY_SIGN}{text}"
+
+
+def format_day(value: datetime.date | None, *, short: bool = False) -> str:
+    """A business date in the active language's form (short: 2026-12-02; long: 2026年12月2日 / 2 Dec 2026)."""
+    if value is None:
+        return "—"
+    return formats.date_format(value, "SHORT_DATE_FORMAT" if short else "DATE_FORMAT")
