@@ -308,7 +308,8 @@ def browser_session(live_server, page):
             page.goto(f"{self.base}/login/")
             page.fill("#id_username", username)
             page.fill("#id_password", password)
-            page.click("button[type=submit]")
+            # The login form's button (the header has the language switch's too).
+            page.click('form[action$="/login/"] button[type=submit]')
             page.wait_for_load_state()
             return self
 
