@@ -22,7 +22,7 @@ from import_export.formats.base_formats import Format
 from import_export.forms import ExportForm, ImportForm
 from import_export.results import Error, Result, RowResult
 
-from loans.exporting import LOANS_EXPORT, can_export, export_response
+from loans.exporting import LOANS_EXPORT, can_export, export_filters, export_response
 from loans.importing.columns import LOAN_COLUMNS
 from loans.importing.limits import upload_refusal
 from loans.importing.services import ImportFiles, can_import, loan_book_import
@@ -215,4 +215,7 @@ class LoanBookAdminMixin(ImportExportMixin):
             fmt=file_format.get_extension(),
             as_of=timezone.localdate(),
             filename=f"loans-{timezone.localdate():%Y%m%d}",
+            actor=request.user,
+            filters=export_filters(request.GET),
+            via="admin",
         )

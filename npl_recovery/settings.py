@@ -77,6 +77,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "axes.middleware.AxesMiddleware",
+    "npl_recovery.middleware.TooManyRequestsMiddleware",
 ]
 
 ROOT_URLCONF = "npl_recovery.urls"
@@ -182,6 +183,8 @@ NPL_IMPORT_XLSX_MAX_COLUMNS = env.int("NPL_IMPORT_XLSX_MAX_COLUMNS", default=32)
 # All parts of a workbook unzipped, and how much more than its compressed size one part may be.
 NPL_IMPORT_XLSX_MAX_UNCOMPRESSED_MB = env.int("NPL_IMPORT_XLSX_MAX_UNCOMPRESSED_MB", default=256)
 NPL_IMPORT_XLSX_MAX_RATIO = env.int("NPL_IMPORT_XLSX_MAX_RATIO", default=100)
+# Exports a person may make in an hour (each one is audited; loans/exporting.py).
+NPL_EXPORTS_PER_HOUR = env.int("NPL_EXPORTS_PER_HOUR", default=20)
 
 if not DEBUG:
     SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=True)
