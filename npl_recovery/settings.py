@@ -11,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -54,6 +55,7 @@ INSTALLED_APPS = [
     "import_export",
     "rules.apps.AutodiscoverRulesConfig",
     "axes",
+    "csp",
     "loans",
     "collections_app",
     "accountability",
@@ -63,6 +65,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     # The browser's language (Accept-Language) or the language cookie; the user's saved choice
@@ -72,6 +75,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "npl_recovery.sessions.IdleSessionMiddleware",
     "npl_recovery.i18n.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -187,11 +191,37 @@ NPL_IMPORT_XLSX_MAX_RATIO = env.int("NPL_IMPORT_XLSX_MAX_RATIO", default=100)
 NPL_EXPORTS_PER_HOUR = env.int("NPL_EXPORTS_PER_HOUR", default=20)
 
 if not DEBUG:
+    # HTTPS only. TLS ends at the reverse proxy (docker-compose.yml, service proxy), which says so
+    # in X-Forwarded-Proto, a header it sets itself (gunicorn is reachable only through it).
     SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=True)
     CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=True)
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
-    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=3600)
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=365 * 24 * 3600)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# A session ends after NPL_SESSION_IDLE_MINUTES without a request (npl_recovery/sessions.py
+# moves its expiry on as the user works; the notification bell's polling does not count).
+NPL_SESSION_IDLE_MINUTES = env.int("NPL_SESSION_IDLE_MINUTES", default=30)
+SESSION_COOKIE_AGE = NPL_SESSION_IDLE_MINUTES * 60
+NPL_SESSION_IDLE_EXEMPT_VIEWS = ["notifications:bell"]
+
+# Content-Security-Policy (django-csp): scripts, styles, images and fonts from our own static
+# files only; no inline script or style, no eval (templates keep them in static/), no framing.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        "base-uri": [SELF],
+        "object-src": [NONE],
+    }
+}
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
