@@ -85,6 +85,7 @@ def test_a_user_over_the_hourly_limit_is_refused_with_when_to_try_again(book, ma
     assert refused["Retry-After"] == str(50 * 60)
     assert _exports(actor=manager).count() == 3  # a refused export is not an export
     with freeze_time(start + timedelta(hours=1, seconds=1)):
+        client.force_login(manager)  # (idle for 50 minutes: the session has ended)
         assert client.get("/loans/export/loans.csv").status_code == 200
 
 
