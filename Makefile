@@ -39,8 +39,8 @@ fmt: install
 # The zh-hans catalogue: collect every marked string, keep the translations, compile.
 MESSAGES_IGNORE := --ignore=.venv --ignore=var --ignore=bench --ignore=tests --ignore=staticfiles --ignore=node_modules
 messages: install
-	$(BIN)/python manage.py makemessages -l zh_Hans --no-obsolete $(MESSAGES_IGNORE)
-	$(BIN)/python manage.py compilemessages -l zh_Hans $(MESSAGES_IGNORE)
+	DEBUG=1 $(BIN)/python manage.py makemessages -l zh_Hans --no-obsolete $(MESSAGES_IGNORE)
+	DEBUG=1 $(BIN)/python manage.py compilemessages -l zh_Hans $(MESSAGES_IGNORE)
 
 clean:
 	rm -rf $(VENV) var staticfiles

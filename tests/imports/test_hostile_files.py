@@ -197,3 +197,12 @@ def test_any_request_body_over_the_limit_is_refused_before_it_is_read(admin_user
     response = client.post("/loans/import/", data=b"x" * 2_000_000, content_type="application/octet-stream")
     assert response.status_code == 413
     assert "The upload is 1.9 MB; at most 100 KB may be uploaded." in response.content.decode()
+
+
+def test_the_admin_import_refuses_the_sparse_sheet_with_the_message(bank, admin_user, client):
+    client.force_login(admin_user)
+    started = time.perf_counter()
+    dry, _done = admin_import(client, hostile.sparse_sheet(), "sparse.xlsx", confirm=False)
+    assert time.perf_counter() - started < 2
+    assert "declares the range A1:XFD1048576" in dry.content.decode()
+    assert ImportBatch.objects.get().status == "rejected"
