@@ -27,11 +27,9 @@ def reclassify_book(self, as_of: str, actor_id: int | None = None) -> dict:
 
 
 class ImportTask(BoundedTask):
-    """An import's deliveries are counted per batch (whichever message carries it), and a batch
-    whose worker kept dying is marked failed with the reason."""
-
-    def delivery_key(self, args: tuple, kwargs: dict) -> str:
-        return f"import-batch:{kwargs.get('batch_id', args[0] if args else None)}"
+    """A batch whose worker kept dying under it is marked failed with the reason. (Its message is
+    delivered at most NPL_JOB_MAX_ATTEMPTS times; the recovery of lost jobs sends a batch again at
+    most as many times, counting on the batch: npl_recovery/jobs.py.)"""
 
     def on_poison(self, args: tuple, kwargs: dict, deliveries: int) -> None:
         from loans.importing.services import import_batch_fail

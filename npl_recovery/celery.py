@@ -9,9 +9,10 @@ npl_recovery/jobs.py, also applies): a delivery is counted when it
 starts and forgotten when it ends (returns, raises or retries), so only deliveries that died add
 up. The task's `on_poison` then records why it stopped (the import marks its batch failed).
 
-A job recovered by other means (re-queued on worker start, say) is bounded by the same count
-when its task uses the same `delivery_key` (the import counts per batch, not per message), or by
-calling `delivery_record` / `deliveries_spent` itself.
+Deliveries are counted per message (the task id: a message delivered again keeps it). A job sent
+again as a new message -- the recovery of lost jobs, npl_recovery/jobs.py -- counts its sendings
+itself against the same setting; a task may count per job instead by overriding `delivery_key`,
+and other code may use `delivery_record` / `deliveries_spent`.
 """
 
 from __future__ import annotations

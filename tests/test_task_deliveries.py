@@ -32,7 +32,7 @@ def test_every_task_of_the_project_is_bounded():
 def test_a_batch_whose_deliveries_are_spent_is_failed_with_the_reason_and_not_run(branch, settings):
     admin = UserFactory(username="admin", role="admin", branch=branch, is_staff=True)
     batch = ImportBatch.objects.create(created_by=admin, source="page", as_of="2026-06-30", file_name="x.csv")
-    key = f"import-batch:{batch.pk}"
+    key = "task:delivery-under-test"
     for _ in range(settings.NPL_JOB_MAX_ATTEMPTS):
         delivery_record(key)  # three deliveries whose worker died
     assert _deliver(import_loan_book, batch.pk) is None

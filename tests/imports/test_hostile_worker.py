@@ -60,7 +60,7 @@ def test_a_task_whose_worker_keeps_dying_runs_three_times_then_fails_its_batch(
     worker = celery_worker_factory(include=["tests.imports.poison_tasks"])
     batch = _queued_batch(admin_user, b"loan_no\n", "book.csv")
     trace = tmp_path / "deliveries.txt"
-    import_that_kills_its_worker.apply_async(args=[batch.pk, str(trace)], queue=celery_worker_factory.queue)
+    sent = import_that_kills_its_worker.apply_async(args=[batch.pk, str(trace)], queue=celery_worker_factory.queue)
     assert wait_for(lambda: ImportBatch.objects.get(pk=batch.pk).is_finished, timeout=90)
     batch.refresh_from_db()
     assert batch.status == "failed"
@@ -71,12 +71,12 @@ def test_a_task_whose_worker_keeps_dying_runs_three_times_then_fails_its_batch(
     assert len(trace.read_text().split()) == settings.NPL_JOB_MAX_ATTEMPTS == 3
     assert worker.proc.poll() is None  # the worker itself lives on, with a new pool process
     assert wait_for(lambda: len(_children(worker)) == 1, timeout=10)
-    assert delivery_key_count(f"import-batch:{batch.pk}") == 0  # settled: nothing left to count
+    assert delivery_key_count(f"task:{sent.id}") == 0  # settled: nothing left to count
 
 
 def test_a_task_that_finishes_forgets_its_deliveries(bank, admin_user, celery_worker_factory):
     celery_worker_factory()
     batch = _queued_batch(admin_user, b"loan_no\nL-1\n", "book.csv")
-    import_loan_book.apply_async(args=[batch.pk], queue=celery_worker_factory.queue)
+    sent = import_loan_book.apply_async(args=[batch.pk], queue=celery_worker_factory.queue)
     assert wait_for(lambda: ImportBatch.objects.get(pk=batch.pk).is_finished, timeout=30)
-    assert delivery_key_count(f"import-batch:{batch.pk}") == 0
+    assert delivery_key_count(f"task:{sent.id}") == 0
