@@ -8,4 +8,4 @@ COPY . .
 RUN DEBUG=0 SECRET_KEY=collectstatic-only-not-a-real-secret-key-0000 ALLOWED_HOSTS=build python manage.py collectstatic --noinput && useradd --system npl && mkdir -p var && chown -R npl var
 USER npl
 EXPOSE 8000
-CMD ["gunicorn", "npl_recovery.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--timeout", "60"]
+CMD ["gunicorn", "--config", "gunicorn.conf.py", "npl_recovery.wsgi:application"]

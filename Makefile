@@ -16,10 +16,11 @@ $(BIN)/.installed: requirements.txt
 
 install: $(BIN)/.installed
 
+# The demo runs with DEBUG on (settings default it off).
 run: install
-	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py seed_demo
-	PORT=$(PORT) BIN=$(BIN) ./scripts/run.sh
+	DEBUG=1 $(BIN)/python manage.py migrate --noinput
+	DEBUG=1 $(BIN)/python manage.py seed_demo
+	DEBUG=1 PORT=$(PORT) BIN=$(BIN) ./scripts/run.sh
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -38,8 +39,8 @@ fmt: install
 # The zh-hans catalogue: collect every marked string, keep the translations, compile.
 MESSAGES_IGNORE := --ignore=.venv --ignore=var --ignore=bench --ignore=tests --ignore=staticfiles --ignore=node_modules
 messages: install
-	$(BIN)/python manage.py makemessages -l zh_Hans --no-obsolete $(MESSAGES_IGNORE)
-	$(BIN)/python manage.py compilemessages -l zh_Hans $(MESSAGES_IGNORE)
+	DEBUG=1 $(BIN)/python manage.py makemessages -l zh_Hans --no-obsolete $(MESSAGES_IGNORE)
+	DEBUG=1 $(BIN)/python manage.py compilemessages -l zh_Hans $(MESSAGES_IGNORE)
 
 clean:
 	rm -rf $(VENV) var staticfiles

@@ -30,7 +30,7 @@ from accountability.services import (
 from accountability.tables import FlagTable, RecordTable, WatchListTable
 from collections_app.models import CollectionCase
 from loans.access import get_for_user_or_404, visible_branch_ids
-from loans.exporting import ACCOUNTABILITY_EXPORT, FORMATS, export_response
+from loans.exporting import ACCOUNTABILITY_EXPORT, FORMATS, export_filters, export_response
 from loans.models import Role, User
 from loans.permissions import role_allows
 
@@ -97,6 +97,9 @@ def board(request: HttpRequest) -> HttpResponse:
             fmt=request.GET["export"],
             as_of=as_of,
             filename=f"accountability-{as_of:%Y%m%d}",
+            actor=request.user,
+            filters=export_filters(request.GET),
+            via="board",
         )
     table = RecordTable(filterset.qs)
     RequestConfig(request, paginate={"per_page": 25}).configure(table)

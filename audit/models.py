@@ -1,4 +1,7 @@
-"""The append-only audit trail: every state change, with who, when, what and why."""
+"""The append-only audit trail: every state change, with who, when, what and why.
+
+Append-only here (save and delete refuse) and, on PostgreSQL, in the database: a trigger refuses
+UPDATE and DELETE (audit/migrations/0003_s9harden_append_only.py)."""
 
 from __future__ import annotations
 
@@ -32,6 +35,9 @@ class AuditEvent(models.Model):
         indexes = [
             # A subject's history: WHERE subject_type = ? AND subject_id = ? ORDER BY created_at.
             models.Index(fields=["subject_type", "subject_id", "created_at"], name="audit_subject"),
+            # A user's recent events of a kind (the export limit, loans/exporting.py):
+            # WHERE actor_id = ? AND event_type = ? AND created_at >= ?.
+            models.Index(fields=["actor", "event_type", "created_at"], name="audit_actor_event"),
         ]
 
     def __str__(self) -> str:

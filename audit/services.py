@@ -28,18 +28,19 @@ def audit_record(
     *,
     actor: Any,
     event_type: str,
-    subject: models.Model,
+    subject: models.Model | None,
     branch_id: int | None = None,
     old: dict | None = None,
     new: dict | None = None,
     reason: str = "",
 ) -> AuditEvent:
-    """Write one audit row. Call it inside the transaction of the change it records."""
+    """Write one audit row. Call it inside the transaction of the change it records. `subject`
+    None: an event about no one record (an export from the command line without a user)."""
     return AuditEvent.objects.create(
         actor=actor if getattr(actor, "pk", None) else None,
         event_type=event_type,
-        subject_type=subject._meta.label_lower,
-        subject_id=subject.pk,
+        subject_type=subject._meta.label_lower if subject is not None else "",
+        subject_id=subject.pk if subject is not None else 0,
         branch_id=branch_id,
         old_values=_jsonable(old or {}),
         new_values=_jsonable(new or {}),

@@ -19,7 +19,17 @@ import statistics
 from django.test import Client
 from django.urls import reverse
 
-from bench.common import BENCH_AS_OF, BenchContext, explain, make_book, paired_seconds, sql, timed, truncate_apps
+from bench.common import (
+    BENCH_AS_OF,
+    BenchContext,
+    delete_audit_rows,
+    explain,
+    make_book,
+    paired_seconds,
+    sql,
+    timed,
+    truncate_apps,
+)
 from collections_app.filters import CaseFilter
 from collections_app.selectors import case_queue
 from collections_app.services import cases_open_for_non_performing
@@ -38,7 +48,7 @@ def _client() -> Client:
 
 def _reset_cases() -> None:
     truncate_apps("collections_app")
-    sql("DELETE FROM audit_auditevent WHERE subject_type = 'collections_app.collectioncase'")
+    delete_audit_rows("subject_type = 'collections_app.collectioncase'")
 
 
 def _classify_if_needed() -> int:

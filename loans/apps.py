@@ -9,7 +9,10 @@ class LoansConfig(AppConfig):
         # Menu entries of the import page and the exports (issue 5).
         from loans.exporting import can_export
         from loans.importing.services import can_import
-        from npl_recovery import jobs  # noqa: F401  (the lost-jobs task and its worker_ready receiver)
+        from npl_recovery import (
+            jobs,  # noqa: F401  (the lost-jobs task and its worker_ready receiver)
+            sessions,  # noqa: F401  (the idle timeout's login receiver)
+        )
         from npl_recovery.navigation import NavItem, register
 
         register(NavItem("Import", "loans:import_start", can_import))

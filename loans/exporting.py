@@ -6,7 +6,13 @@ written one at a time: CSV straight into the HTTP response or a file, XLSX throu
 write-only mode (rows go to a temporary file; memory does not grow with the export).
 
 Every text cell that a spreadsheet program would run as a formula (it starts with =, +, -, @,
-or a tab or carriage return) gets a leading apostrophe.
+or a tab or carriage return) gets a leading apostrophe: the rule is loans.importing.values
+.neutralise, whose inverse the importer applies, so an export can be imported again unchanged.
+
+Every export, however it is made (the export page, the loan list's and the board's buttons, the
+admin, `manage.py export_loans`), goes through `export_record` first: one audit row with who, what,
+the filters and the number of rows, and the per-user limit of NPL_EXPORTS_PER_HOUR (a person, not
+the command line without --user). Bulk copies of personal data leave a trace and cannot be quick.
 """
 
 from __future__ import annotations
@@ -15,35 +21,35 @@ import csv
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import IO, Any
 
 from django.apps import apps
-from django.db.models import CharField, DecimalField, OuterRef, QuerySet, Subquery, Sum, Value
+from django.conf import settings
+from django.db import transaction
+from django.db.models import CharField, Count, DecimalField, Min, OuterRef, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
-from django.http import FileResponse, HttpResponse, StreamingHttpResponse
+from django.http import FileResponse, HttpResponse, QueryDict, StreamingHttpResponse
+from django.utils import timezone
+from django.utils.translation import ngettext
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
+from audit.models import AuditEvent
+from audit.services import audit_record
 from loans.classification import FIVE_LEVEL_LABELS, FOUR_LEVEL_LABELS, days_past_due
 from loans.importing.columns import LOAN_COLUMNS
-from loans.models import Loan
+from loans.importing.values import neutralise
+from loans.models import Loan, User
 from loans.names import person_name
 from loans.permissions import role_allows
+from npl_recovery.errors import TooManyRequests
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 FORMATS = ("csv", "xlsx")
 CHUNK = 2000
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def neutralise(value: Any) -> Any:
-    """A text cell a spreadsheet would evaluate becomes plain text (a leading apostrophe)."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
 
 
 @dataclass(frozen=True)
@@ -170,7 +176,81 @@ def write_xlsx(out: IO[bytes], headers: list[str], rows: Iterable[list[Any]], *,
     return count
 
 
-def export_response(spec: ExportSpec, queryset: QuerySet, *, fmt: str, as_of: date, filename: str) -> HttpResponse:
+# --- who exported what ---------------------------------------------------------------------------
+
+EXPORT_EVENT = "loans.exported"
+# Query parameters that say how a list is shown, not which records are in it.
+_NOT_FILTERS = frozenset({"export", "page", "per_page", "sort", "o", "officers"})
+
+
+class ExportLimitReached(TooManyRequests):
+    """The user has made NPL_EXPORTS_PER_HOUR exports in the last hour."""
+
+
+def export_filters(query: QueryDict) -> dict[str, Any]:
+    """The filters of a list as recorded with its export: the parameters that were given a value."""
+    filters: dict[str, Any] = {}
+    for key, values in query.lists():
+        given = [v for v in values if v != ""]
+        if key not in _NOT_FILTERS and given:
+            filters[key] = given[0] if len(given) == 1 else given
+    return filters
+
+
+def _check_export_limit(actor: Any) -> None:
+    limit = settings.NPL_EXPORTS_PER_HOUR
+    now = timezone.now()
+    recent = AuditEvent.objects.filter(actor=actor, event_type=EXPORT_EVENT, created_at__gt=now - timedelta(hours=1))
+    summary = recent.aggregate(count=Count("id"), first=Min("created_at"))
+    if summary["count"] < limit:
+        return
+    again = summary["first"] + timedelta(hours=1)
+    message = ngettext(
+        "You have made %(count)d export in the last hour; at most %(limit)d an hour are allowed. "
+        "Try again after %(time)s.",
+        "You have made %(count)d exports in the last hour; at most %(limit)d an hour are allowed. "
+        "Try again after %(time)s.",
+        summary["count"],
+    ) % {"count": summary["count"], "limit": limit, "time": f"{timezone.localtime(again):%H:%M}"}
+    raise ExportLimitReached(message, retry_after_seconds=(again - now).total_seconds())
+
+
+def export_record(
+    *, actor: Any, spec: ExportSpec, queryset: QuerySet, fmt: str, filters: dict[str, Any], via: str, **details: Any
+) -> int:
+    """Record an export about to be written (before its first row): who, what, filters and rows;
+    refuse it (ExportLimitReached) when the actor has used up the hour's exports. `actor` None is
+    the command line without --user, which has no limit. Returns the number of rows."""
+    person = actor if getattr(actor, "pk", None) else None
+    rows = queryset.count()
+    with transaction.atomic():
+        if person is not None:
+            # One export decision per user at a time: two at once cannot both take the last one.
+            User.objects.select_for_update().filter(pk=person.pk).exists()
+            _check_export_limit(person)
+        audit_record(
+            actor=person,
+            event_type=EXPORT_EVENT,
+            subject=person,
+            branch_id=getattr(person, "branch_id", None),
+            new={"export": spec.name, "format": fmt, "filters": filters, "rows": rows, "via": via, **details},
+        )
+    return rows
+
+
+def export_response(
+    spec: ExportSpec,
+    queryset: QuerySet,
+    *,
+    fmt: str,
+    as_of: date,
+    filename: str,
+    actor: Any,
+    filters: dict[str, Any],
+    via: str,
+) -> HttpResponse:
+    """The export as a download, recorded (and limited) first."""
+    export_record(actor=actor, spec=spec, queryset=queryset, fmt=fmt, filters=filters, via=via)
     if fmt == "csv":
         response = StreamingHttpResponse(
             csv_lines(spec.headers, spec.rows(queryset, as_of)), content_type="text/csv; charset=utf-8"
@@ -184,7 +264,14 @@ def export_response(spec: ExportSpec, queryset: QuerySet, *, fmt: str, as_of: da
     return FileResponse(spool, as_attachment=True, filename=f"{filename}.xlsx", content_type=XLSX_CONTENT_TYPE)
 
 
-def export_to_path(spec: ExportSpec, queryset: QuerySet, *, path: str, as_of: date) -> int:
+def export_to_path(
+    spec: ExportSpec, queryset: QuerySet, *, path: str, as_of: date, actor: Any, filters: dict[str, Any] | None = None
+) -> int:
+    """The export written to a file (the command line), recorded first."""
+    fmt = "xlsx" if str(path).lower().endswith(".xlsx") else "csv"
+    export_record(
+        actor=actor, spec=spec, queryset=queryset, fmt=fmt, filters=filters or {}, via="command", path=str(path)
+    )
     rows = spec.rows(queryset, as_of)
     if str(path).lower().endswith(".xlsx"):
         with open(path, "wb") as out:

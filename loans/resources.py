@@ -20,11 +20,12 @@ from django.utils.html import format_html
 from import_export import fields, resources
 from import_export.admin import ImportExportMixin
 from import_export.formats.base_formats import Format
-from import_export.forms import ExportForm
+from import_export.forms import ExportForm, ImportForm
 from import_export.results import Error, Result, RowResult
 
-from loans.exporting import LOANS_EXPORT, can_export, export_response
+from loans.exporting import LOANS_EXPORT, can_export, export_filters, export_response
 from loans.importing.columns import LOAN_COLUMNS
+from loans.importing.limits import upload_refusal
 from loans.importing.services import ImportFiles, can_import, loan_book_import
 from loans.models import ImportBatch, ImportRow, Loan
 
@@ -161,6 +162,16 @@ class LoanResource(resources.ModelResource):
         return result_from_batch(outcome.batch)
 
 
+class LoanBookImportForm(ImportForm):
+    """import-export's form, refusing a file over the upload limit (the import page's rule)."""
+
+    def clean_import_file(self):
+        upload = self.cleaned_data["import_file"]
+        if problem := upload_refusal(upload.size, name=upload.name):
+            raise ValidationError(problem)
+        return upload
+
+
 class LoanBookAdminMixin(ImportExportMixin):
     """For LoanAdmin: import-export's import (dry run, confirm) and export buttons, wired to the
     pipeline and the exporter, with the same permissions as the app's pages."""
@@ -169,6 +180,7 @@ class LoanBookAdminMixin(ImportExportMixin):
     import_formats = [LoanBookCSV, LoanBookXLSX]
     export_formats = [LoanBookCSV, LoanBookXLSX]
     import_template_name = "loans/import_admin.html"
+    import_form_class = LoanBookImportForm
     export_form_class = ExportForm
     # The batch (with its per-row outcomes) and the audit trail record the import.
     skip_admin_log = True
@@ -202,4 +214,7 @@ class LoanBookAdminMixin(ImportExportMixin):
             fmt=file_format.get_extension(),
             as_of=timezone.localdate(),
             filename=f"loans-{timezone.localdate():%Y%m%d}",
+            actor=request.user,
+            filters=export_filters(request.GET),
+            via="admin",
         )

@@ -4,10 +4,12 @@ from datetime import date
 
 from celery import shared_task
 from django.db import OperationalError
+from django.utils.translation import gettext as _
 
 from loans.importing.services import import_batch_claim, import_batch_run
 from loans.models import User
 from loans.services import loans_reclassify
+from npl_recovery.celery import BoundedTask
 
 
 @shared_task(
@@ -25,7 +27,23 @@ def reclassify_book(self, as_of: str, actor_id: int | None = None) -> dict:
     return {"examined": result.examined, "changed": result.changed}
 
 
-@shared_task(bind=True, acks_late=True, ignore_result=True)
+class ImportTask(BoundedTask):
+    """A batch whose worker kept dying under it is marked failed with the reason. (Its message is
+    delivered at most NPL_JOB_MAX_ATTEMPTS times; the recovery of lost jobs sends a batch again at
+    most as many times, counting on the batch: npl_recovery/jobs.py.)"""
+
+    def on_poison(self, args: tuple, kwargs: dict, deliveries: int) -> None:
+        from loans.importing.services import import_batch_fail
+
+        super().on_poison(args, kwargs, deliveries)
+        reason = _(
+            "The worker running this import stopped %(times)s times before it finished (the file may be too "
+            "large or damaged); it was not run again."
+        ) % {"times": deliveries - 1}
+        import_batch_fail(batch_id=kwargs.get("batch_id", args[0] if args else None), reason=reason)
+
+
+@shared_task(bind=True, base=ImportTask, acks_late=True, ignore_result=True)
 def import_loan_book(self, batch_id: int) -> dict:
     """Run a queued import batch (uploaded on the import page). Idempotent: a batch already taken
     by another worker, or finished, is left alone."""

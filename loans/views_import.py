@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
@@ -14,9 +14,10 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRefresh
 
-from loans.exporting import EXPORTS, FORMATS, available_exports, can_export, export_response
+from loans.exporting import EXPORTS, FORMATS, available_exports, can_export, export_filters, export_response
 from loans.filters import LoanFilter
 from loans.importing.columns import SHEETS
+from loans.importing.limits import upload_refusal
 from loans.importing.services import can_import, import_batch_create, import_batch_send
 from loans.importing.template import XLSX_CONTENT_TYPE, template_csv, template_xlsx
 from loans.models import ImportBatch, ImportRow
@@ -29,7 +30,7 @@ class ImportUploadForm(forms.Form):
     loans_file = forms.FileField(
         label="Loan book (CSV or XLSX)",
         help_text="An XLSX file may also hold the Guarantees and Collateral sheets.",
-        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.xlsx,.xls"}),
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.xlsx"}),
     )
     guarantees_file = forms.FileField(
         label="Guarantees (CSV, optional)",
@@ -45,6 +46,21 @@ class ImportUploadForm(forms.Form):
     dry_run = forms.BooleanField(
         label="Dry run: check the file and count what would change, write nothing", required=False, initial=True
     )
+
+    def _limited(self, name: str):
+        upload = self.cleaned_data.get(name)
+        if upload is not None and (problem := upload_refusal(upload.size, name=upload.name)):
+            raise ValidationError(problem)
+        return upload
+
+    def clean_loans_file(self):
+        return self._limited("loans_file")
+
+    def clean_guarantees_file(self):
+        return self._limited("guarantees_file")
+
+    def clean_collateral_file(self):
+        return self._limited("collateral_file")
 
 
 def _require_importer(request: HttpRequest) -> None:
@@ -176,4 +192,13 @@ def export_download(request: HttpRequest, name: str, fmt: str) -> HttpResponse:
         # The loan list's filters, so its Export button exports what the list shows.
         queryset = LoanFilter(request.GET or None, queryset=queryset, user=request.user).qs
     as_of = timezone.localdate()
-    return export_response(spec, queryset, fmt=fmt, as_of=as_of, filename=f"{name}-{as_of:%Y%m%d}")
+    return export_response(
+        spec,
+        queryset,
+        fmt=fmt,
+        as_of=as_of,
+        filename=f"{name}-{as_of:%Y%m%d}",
+        actor=request.user,
+        filters=export_filters(request.GET) if name == "loans" else {},
+        via="page",
+    )

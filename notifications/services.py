@@ -103,6 +103,8 @@ def _message_for(n: Notification, recipient_email: str) -> EmailMessage:
         body=text,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[recipient_email],
+        # What a log may say about the message (npl_recovery/mail.py): its notification's id.
+        headers={"X-NPL-Notification": str(n.pk)},
     )
 
 

@@ -7,9 +7,11 @@ DATABASE_URL and CELERY_BROKER_URL switch to PostgreSQL and Redis.
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -17,7 +19,9 @@ VAR_DIR = Path(environ.Env().str("NPL_VAR_DIR", default=str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 env = environ.Env()
-DEBUG = env.bool("DEBUG", default=True)
+# Off unless asked for: a process started without DEBUG serves no debug pages (they list every URL
+# and show settings). `make run` and the test suite (npl_recovery/test_settings.py) turn it on.
+DEBUG = env.bool("DEBUG", default=False)
 
 _DEV_SECRET = "dev-only-insecure-secret-key-change-me"
 SECRET_KEY = env.str("SECRET_KEY", default=_DEV_SECRET)
@@ -27,11 +31,13 @@ if not DEBUG:
     # Refuse to start a production process with development defaults.
     if SECRET_KEY == _DEV_SECRET or len(SECRET_KEY) < 32:
         raise ImproperlyConfigured(
-            "DEBUG is off: set the SECRET_KEY environment variable to a random string of 32+ characters."
+            "DEBUG is off: set the SECRET_KEY environment variable to a random string of 32+ characters "
+            "(or DEBUG=1 for the development defaults)."
         )
     if not ALLOWED_HOSTS:
         raise ImproperlyConfigured(
-            "DEBUG is off: set the ALLOWED_HOSTS environment variable (comma-separated host names)."
+            "DEBUG is off: set the ALLOWED_HOSTS environment variable (comma-separated host names) "
+            "(or DEBUG=1 for the development defaults)."
         )
 
 INSTALLED_APPS = [
@@ -49,6 +55,7 @@ INSTALLED_APPS = [
     "import_export",
     "rules.apps.AutodiscoverRulesConfig",
     "axes",
+    "csp",
     "loans",
     "collections_app",
     "accountability",
@@ -58,19 +65,23 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     # The browser's language (Accept-Language) or the language cookie; the user's saved choice
     # overrides both once they are known (npl_recovery.i18n.UserLanguageMiddleware below).
     "django.middleware.locale.LocaleMiddleware",
+    "npl_recovery.middleware.RequestSizeLimitMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "npl_recovery.sessions.IdleSessionMiddleware",
     "npl_recovery.i18n.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "axes.middleware.AxesMiddleware",
+    "npl_recovery.middleware.TooManyRequestsMiddleware",
 ]
 
 ROOT_URLCONF = "npl_recovery.urls"
@@ -126,9 +137,17 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+# Login lockout (npl_recovery/lockout.py): failures count per account, and per account and
+# address; never per address alone (a bank's users share its load balancer's address). A
+# successful login resets the count of the account that logged in, not of any other.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=10)
-AXES_COOLOFF_TIME = 1  # hours
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=60))
+AXES_LOCKOUT_PARAMETERS = ["username", ["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "npl_recovery.lockout.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "npl_recovery.lockout.client_ip"
+# The header the reverse proxy puts the client's address in (docker-compose: HTTP_X_REAL_IP).
+NPL_CLIENT_IP_HEADER = env.str("NPL_CLIENT_IP_HEADER", default="")
 
 # The fallback when neither the user's choice, the cookie nor the browser names a language we have.
 LANGUAGE_CODE = env.str("LANGUAGE_CODE", default="en")
@@ -154,17 +173,64 @@ STORAGES = {
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 MEDIA_URL = "media/"
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
-DATA_UPLOAD_MAX_MEMORY_SIZE = 20 * 1024 * 1024
+# Form fields other than files (files are limited by NPL_UPLOAD_MAX_BYTES below).
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440  # Django's default
+
+# --- What the importer accepts (loans/importing/limits.py) ----------------------------------
+# An uploaded file's size: larger requests are refused before they are read (npl_recovery
+# .middleware, the reverse proxy's client_max_body_size), larger files by the forms.
+NPL_UPLOAD_MAX_BYTES = env.int("NPL_UPLOAD_MAX_BYTES", default=50 * 1024 * 1024)
+# A workbook's sheets: python-calamine holds rows x columns cells of 32 bytes (205 MB at these
+# defaults); larger sheets are refused before they are read (save them as CSV, read as a stream).
+NPL_IMPORT_XLSX_MAX_ROWS = env.int("NPL_IMPORT_XLSX_MAX_ROWS", default=200_000)
+NPL_IMPORT_XLSX_MAX_COLUMNS = env.int("NPL_IMPORT_XLSX_MAX_COLUMNS", default=32)
+# All parts of a workbook unzipped, and how much more than its compressed size one part may be.
+NPL_IMPORT_XLSX_MAX_UNCOMPRESSED_MB = env.int("NPL_IMPORT_XLSX_MAX_UNCOMPRESSED_MB", default=256)
+NPL_IMPORT_XLSX_MAX_RATIO = env.int("NPL_IMPORT_XLSX_MAX_RATIO", default=100)
+# Exports a person may make in an hour (each one is audited; loans/exporting.py).
+NPL_EXPORTS_PER_HOUR = env.int("NPL_EXPORTS_PER_HOUR", default=20)
 
 if not DEBUG:
+    # HTTPS only. TLS ends at the reverse proxy (docker-compose.yml, service proxy), which says so
+    # in X-Forwarded-Proto, a header it sets itself (gunicorn is reachable only through it).
     SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=True)
     CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=True)
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
-    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=3600)
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=365 * 24 * 3600)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# A session ends after NPL_SESSION_IDLE_MINUTES without a request (npl_recovery/sessions.py
+# moves its expiry on as the user works; the notification bell's polling does not count).
+NPL_SESSION_IDLE_MINUTES = env.int("NPL_SESSION_IDLE_MINUTES", default=30)
+SESSION_COOKIE_AGE = NPL_SESSION_IDLE_MINUTES * 60
+NPL_SESSION_IDLE_EXEMPT_VIEWS = ["notifications:bell"]
+
+# Content-Security-Policy (django-csp): scripts, styles, images and fonts from our own static
+# files only; no inline script or style, no eval (templates keep them in static/), no framing.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        "base-uri": [SELF],
+        "object-src": [NONE],
+    }
+}
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
-EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+# Without a mail server: the demo prints each e-mail (console); a production process logs only
+# which notifications' e-mails were not sent (npl_recovery/mail.py). Set EMAIL_BACKEND and
+# EMAIL_* for SMTP.
+EMAIL_BACKEND = env.str(
+    "EMAIL_BACKEND",
+    default="django.core.mail.backends.console.EmailBackend" if DEBUG else "npl_recovery.mail.LogIdsEmailBackend",
+)
 EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
 EMAIL_PORT = env.int("EMAIL_PORT", default=25)
 EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
@@ -205,6 +271,24 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
+# Django's cache holds what several processes share (the task delivery counts): Redis when the
+# broker is Redis, else files under var/ (the development setup).
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": env.str("CACHE_URL", default=CELERY_BROKER_URL),
+            "KEY_PREFIX": "npl",
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache"),
+        }
+    }
+
 # --- Business rules (one place; see loans/policy.py) --------------------------------------
 # Any key of loans.classification.ClassificationPolicy / collections rules may be overridden
 # with the JSON object in NPL_RULES, e.g. NPL_RULES='{"technical_delay_days": 0}'.
@@ -217,6 +301,8 @@ NPL_DAILY_CHECKS_AT = env.str("NPL_DAILY_CHECKS_AT", default="02:30")
 NPL_DAILY_CHECKS_BATCH_SIZE = env.int("NPL_DAILY_CHECKS_BATCH_SIZE", default=1000)
 # Jobs a gone worker left behind (npl_recovery/jobs.py): a queued job no worker took within
 # NPL_JOB_STALE_MINUTES is sent again; a job is started or sent at most NPL_JOB_MAX_ATTEMPTS times.
+# The same bound stops a task the broker keeps delivering because its worker process dies
+# (npl_recovery/celery.py, BoundedTask: the base of every task).
 NPL_JOB_STALE_MINUTES = env.int("NPL_JOB_STALE_MINUTES", default=30)
 NPL_JOB_MAX_ATTEMPTS = env.int("NPL_JOB_MAX_ATTEMPTS", default=3)
 
@@ -224,8 +310,13 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"forbidden_in_one_line": {"()": "npl_recovery.log_filters.ForbiddenInOneLine"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        # A 403 is one line (path and reason), not a traceback.
+        "django.request": {"filters": ["forbidden_in_one_line"]},
+    },
 }
 AXES_VERBOSE = False
 WHITENOISE_AUTOREFRESH = DEBUG

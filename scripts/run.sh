@@ -3,6 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BIN:-.venv/bin}
+# The demo: debug pages and development defaults (the settings default DEBUG to off).
+export DEBUG="${DEBUG:-1}"
 PORT=${PORT:-8000}
 mkdir -p var
 "$BIN/celery" -A npl_recovery worker --beat --loglevel=INFO --concurrency=2 \

@@ -165,7 +165,9 @@ def database_url_for_subprocess() -> str:
 
 
 class WorkerProcess:
-    def __init__(self, queue: str, concurrency: int = 1, extra_env: dict | None = None) -> None:
+    def __init__(
+        self, queue: str, concurrency: int = 1, extra_env: dict | None = None, include: list[str] | None = None
+    ) -> None:
         self.queue = queue
         self.log = ROOT / "var" / f"test-worker-{queue}-{uuid.uuid4().hex[:6]}.log"
         self.log.parent.mkdir(parents=True, exist_ok=True)
@@ -196,6 +198,7 @@ class WorkerProcess:
                 "--without-heartbeat",
                 "-n",
                 f"test-{queue}-{uuid.uuid4().hex[:6]}@%h",
+                *(f"--include={module}" for module in include or ()),
             ],
             cwd=ROOT,
             env=env,
@@ -243,8 +246,8 @@ def celery_worker_factory(transactional_db) -> Iterator[Callable[..., WorkerProc
     workers: list[WorkerProcess] = []
     queue = f"test-{uuid.uuid4().hex[:10]}"
 
-    def start(concurrency: int = 1, extra_env: dict | None = None) -> WorkerProcess:
-        worker = WorkerProcess(queue, concurrency, extra_env)
+    def start(concurrency: int = 1, extra_env: dict | None = None, include: list[str] | None = None) -> WorkerProcess:
+        worker = WorkerProcess(queue, concurrency, extra_env, include)
         workers.append(worker)
         worker.wait_ready()
         return worker

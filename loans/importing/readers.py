@@ -4,7 +4,8 @@ Row numbers are the ones the spreadsheet shows (the first row is 1); blank rows 
 (trailing ones included) without changing the numbers of the rows after them. Nothing here
 keeps the rows: CSV is decoded and parsed as it is read; XLSX goes through python-calamine,
 whose rows are handed over one at a time (calamine itself holds the sheet's cells in its own
-compact Rust structures, not as Python objects).
+compact Rust structures, not as Python objects) once loans.importing.limits has checked that
+the workbook fits in them.
 """
 
 from __future__ import annotations
@@ -19,9 +20,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from django.utils.translation import gettext as _
 from python_calamine import CalamineWorkbook, SheetVisibleEnum
 
 from loans.importing.columns import SHEETS, SheetSpec, sheet_for_name
+from loans.importing.limits import FileRefused, check_workbook
 
 NOT_A_SPREADSHEET = "the file is not a CSV or Excel (XLSX) spreadsheet"
 _ZIP_MAGIC = b"PK\x03\x04"
@@ -79,7 +82,10 @@ def open_sheets(source: Source, *, default: SheetSpec) -> OpenedFile:
     if not head:
         opened.sheets[default.code] = SheetReader(default.title, iter(()), 0)
         return opened
-    if head.startswith((_ZIP_MAGIC, _OLE_MAGIC)):
+    if head.startswith(_OLE_MAGIC):
+        # calamine would read it, but its grid cannot be checked before (see limits.py).
+        raise ReadError(_("Excel 97-2003 (.xls) files are not imported: save the file as .xlsx or CSV"))
+    if head.startswith(_ZIP_MAGIC):
         opened.kind = "xlsx"
         _open_workbook(stream, default, opened)
         return opened
@@ -121,7 +127,8 @@ def _text_encoding(head: bytes) -> str:
         except UnicodeDecodeError:
             continue
         return encoding
-    raise ReadError(NOT_A_SPREADSHEET)
+    # Text that neither reads: taken as UTF-8, so the reader names the row with the bad bytes.
+    return "utf-8-sig"
 
 
 def _delimiter(head: bytes, encoding: str) -> str:
@@ -132,8 +139,9 @@ def _delimiter(head: bytes, encoding: str) -> str:
 
 
 def _csv_rows(stream: IO[bytes], encoding: str, head: bytes) -> Iterator[tuple[int, list[Any]]]:
+    delimiter = _delimiter(head, encoding)
     text = io.TextIOWrapper(stream, encoding=encoding, newline="")
-    reader = csv.reader(text, delimiter=_delimiter(head, encoding))
+    reader = csv.reader(text, delimiter=delimiter)
     row_no = 0
     try:
         for cells in reader:
@@ -143,14 +151,51 @@ def _csv_rows(stream: IO[bytes], encoding: str, head: bytes) -> Iterator[tuple[i
                 continue
             yield row_no, cells
     except UnicodeDecodeError:
-        raise ReadError(f"row {row_no + 1}: the text is not valid {encoding.removesuffix('-sig').upper()}") from None
+        # The wrapper decodes blocks ahead of the row being parsed: find the row again.
+        text.detach()
+        text = None
+        bad_row = _row_with_bad_text(stream, encoding, delimiter)
+        raise ReadError(f"row {bad_row}: the text is not valid {encoding.removesuffix('-sig').upper()}") from None
     except csv.Error as exc:
         raise ReadError(f"row {row_no + 1}: the CSV cannot be read ({exc})") from None
     finally:
-        text.detach()
+        if text is not None:
+            text.detach()
+
+
+def _row_with_bad_text(stream: IO[bytes], encoding: str, delimiter: str) -> int:
+    """The row (CSV record, as a spreadsheet numbers them) holding the first bytes that do not
+    decode: the file is read again line by line, so a cell spanning lines counts as one row."""
+    stream.seek(0)
+    decoder = codecs.getincrementaldecoder(encoding)()
+    failed = False
+
+    def lines() -> Iterator[str]:
+        nonlocal failed
+        for raw in iter(stream.readline, b""):
+            try:
+                yield decoder.decode(raw)
+            except UnicodeDecodeError:
+                failed = True
+                return
+
+    complete = 0
+    try:
+        for _ in csv.reader(lines(), delimiter=delimiter):
+            if failed:
+                break  # the record cut short by the bad line is the bad row
+            complete += 1
+    except csv.Error:
+        pass
+    return complete + 1
 
 
 def _open_workbook(stream: IO[bytes], default: SheetSpec, opened: OpenedFile) -> None:
+    try:
+        # Before calamine allocates anything: sizes, ratio, and every sheet's extent (limits.py).
+        check_workbook(stream)
+    except FileRefused as exc:
+        raise ReadError(str(exc)) from None
     try:
         workbook = CalamineWorkbook.from_object(stream)
     except Exception:  # calamine raises several types for zip/xml/format problems

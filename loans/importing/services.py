@@ -187,6 +187,19 @@ def import_batch_claim(*, batch_id: int) -> ImportBatch | None:
     return ImportBatch.objects.get(pk=batch_id)
 
 
+def import_batch_fail(*, batch_id: int, reason: str) -> bool:
+    """Mark a batch that is not finished as failed, with the reason (its task cannot run it)."""
+    unfinished = [s for s in ImportBatch.Status.values if s not in ImportBatch.FINISHED]
+    return bool(
+        ImportBatch.objects.filter(pk=batch_id, status__in=unfinished).update(
+            status=ImportBatch.Status.FAILED,
+            phase=ImportBatch.Phase.DONE,
+            finished_at=timezone.now(),
+            message=reason[:2000],
+        )
+    )
+
+
 def import_batch_send(*, batch_id: int, queue: str | None = None) -> None:
     """Hand a queued batch to the workers (the import queue unless told another)."""
     from loans.tasks import import_loan_book

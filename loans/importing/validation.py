@@ -165,13 +165,16 @@ _BOOL_FAST.update({"1": True, "0": False})
 
 
 def _fast_text(raw: list[Any], n: int) -> list[Any]:
-    return [s if (v.__class__ is str and (s := v.strip()) and len(s) <= n) else _SLOW for v in raw]
+    # A leading apostrophe may guard a formula (values.unneutralise): the full parser decides.
+    return [s if (v.__class__ is str and (s := v.strip()) and len(s) <= n and s[0] != "'") else _SLOW for v in raw]
 
 
 def _fast_identifier(raw: list[Any], n: int) -> list[Any]:
     # Anything with an "e" might be scientific notation (1.10101E+17): the full parser decides.
     return [
-        s if (v.__class__ is str and (s := v.strip()) and len(s) <= n and "e" not in s and "E" not in s) else _SLOW
+        s
+        if (v.__class__ is str and (s := v.strip()) and len(s) <= n and "e" not in s and "E" not in s and s[0] != "'")
+        else _SLOW
         for v in raw
     ]
 

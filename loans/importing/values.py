@@ -30,6 +30,32 @@ _FULL_WIDTH = str.maketrans("０１２３４５６７８９，．－／：　", 
 _EXACT_INTEGER_DIGITS = 15
 
 
+# Text a spreadsheet program would run as a formula starts with one of these. The exporter puts an
+# apostrophe in front of such text (and in front of apostrophes already guarding it); the importer
+# takes exactly one off again, so an export imported again gives back what was exported.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _guarded(text: str) -> bool:
+    """Apostrophes (none or more) followed by a formula start."""
+    return text.lstrip("'").startswith(FORMULA_STARTS)
+
+
+def neutralise(value: object) -> object:
+    """A text cell a spreadsheet would evaluate becomes plain text (a leading apostrophe)."""
+    if isinstance(value, str) and _guarded(value):
+        return "'" + value
+    return value
+
+
+def unneutralise(text: str) -> str:
+    """The inverse of `neutralise` for text read from a file: one apostrophe comes off when what
+    follows it would be a formula; any other apostrophe is the user's and is kept."""
+    if text[:1] == "'" and _guarded(text[1:]):
+        return text[1:]
+    return text
+
+
 class CellError(ValueError):
     """A cell that cannot be read: the message says what is wrong with it."""
 
@@ -51,7 +77,7 @@ def format_cell(value: object) -> str:
     if value is None:
         return ""
     if isinstance(value, str):
-        return value
+        return unneutralise(value)
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
     if isinstance(value, float):

@@ -5,3 +5,16 @@ document.addEventListener("click", (event) => {
     event.preventDefault();
   }
 });
+
+// Bar widths come as data-width (percent): the Content-Security-Policy allows no inline style
+// attributes, and styles set from a script file are allowed. Also on content htmx swaps in.
+function applyWidths(root) {
+  for (const el of root.querySelectorAll("[data-width]")) {
+    el.style.width = `${el.dataset.width}%`;
+  }
+}
+if (window.htmx) {
+  htmx.onLoad(applyWidths);
+} else {
+  document.addEventListener("DOMContentLoaded", () => applyWidths(document));
+}

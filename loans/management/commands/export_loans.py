@@ -5,7 +5,7 @@ from datetime import date
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from loans.exporting import EXPORTS, export_to_path
+from loans.exporting import EXPORTS, ExportLimitReached, export_to_path
 from loans.models import Role, User
 
 
@@ -35,5 +35,15 @@ class Command(BaseCommand):
             # The operator at the server's command line sees the whole book: an administrator (the
             # default role, officer, would narrow some exports to the records about themselves).
             user = User(username="command-line", role=Role.ADMIN, is_superuser=True, is_active=True)
-        rows = export_to_path(spec, spec.queryset(user), path=path, as_of=options.get("as_of") or timezone.localdate())
+        # Recorded in the audit trail; with --user, as that user's export (and within their hourly limit).
+        try:
+            rows = export_to_path(
+                spec,
+                spec.queryset(user),
+                path=path,
+                as_of=options.get("as_of") or timezone.localdate(),
+                actor=user if user.pk else None,
+            )
+        except ExportLimitReached as exc:
+            raise CommandError(exc.message) from None
         self.stdout.write(f"exported {rows} {spec.title.lower()} to {path}")
