@@ -17,7 +17,6 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect
-from django_tables2 import RequestConfig
 
 from collections_app import forms as f
 from collections_app import services
@@ -39,6 +38,7 @@ from collections_app.tables import CaseTable
 from loans.access import get_for_user_or_404
 from loans.exporting import can_export
 from loans.models import Loan
+from npl_recovery.tables import paginate_table
 
 
 def _errors(exc: ValidationError | PermissionDenied) -> str:
@@ -60,7 +60,7 @@ def case_list(request: HttpRequest) -> HttpResponse:
     filterset = CaseFilter(request.GET, queryset=case_queue(user=request.user), user=request.user)
     table = CaseTable(filterset.qs)
     table.today = timezone.localdate()
-    RequestConfig(request, paginate={"per_page": 25}).configure(table)
+    paginate_table(request, table)
     return render(
         request,
         "collections_app/case_list.html",

@@ -7,7 +7,6 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
-from django_tables2 import RequestConfig
 
 from loans.filters import LoanFilter
 from loans.forms import ManualClassificationForm
@@ -15,6 +14,7 @@ from loans.rules import role_allows
 from loans.selectors import book_summary, loan_detail_for_user, loan_history, loans_for_user
 from loans.services import loan_classification, loan_classify, loan_classify_manually
 from loans.tables import LoanTable
+from npl_recovery.tables import paginate_table
 
 
 @login_required
@@ -26,7 +26,7 @@ def home(request: HttpRequest) -> HttpResponse:
 def loan_list(request: HttpRequest) -> HttpResponse:
     filterset = LoanFilter(request.GET or None, queryset=loans_for_user(user=request.user), user=request.user)
     table = LoanTable(filterset.qs)
-    RequestConfig(request, paginate={"per_page": 25}).configure(table)
+    paginate_table(request, table)
     return render(request, "loans/loan_list.html", {"filter": filterset, "table": table})
 
 
