@@ -26,6 +26,10 @@ def is_auditor(user) -> bool:
 rules.add_perm("loans.classify_loan", is_manager | is_bank_admin)
 rules.add_perm("loans.import_loans", is_bank_admin)
 rules.add_perm("loans.export_loans", is_manager | is_bank_admin | is_auditor)
+# The audit trail: searching all of it is for auditors and administrators; a case's or a loan's
+# history also for the managers who see the case or loan (audit/views.py).
+rules.add_perm("audit.view_trail", is_auditor | is_bank_admin)
+rules.add_perm("audit.view_history", is_auditor | is_bank_admin | is_manager)
 
 
 def role_allows(user, perm: str) -> bool:

@@ -40,6 +40,7 @@ def _detail_context(request: HttpRequest, loan, manual_form: ManualClassificatio
         "guarantees": loan.guarantees.select_related("guarantor"),
         "collateral": loan.collateral.all(),
         "can_classify": role_allows(request.user, "loans.classify_loan"),
+        "can_view_history": role_allows(request.user, "audit.view_history"),
         "manual_form": manual_form or ManualClassificationForm(initial={"five_level_class": loan.five_level_class}),
     }
 

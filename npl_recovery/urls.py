@@ -12,5 +12,6 @@ urlpatterns = [
     path("cases/", include("collections_app.urls")),
     path("accountability/", include("accountability.urls")),
     path("notifications/", include("notifications.urls")),
+    path("audit/", include("audit.urls")),
     path("admin/", admin.site.urls),
 ]
