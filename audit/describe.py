@@ -51,6 +51,7 @@ EVENT_LABELS: dict[str, Any] = {
     "loans_by_loans.reviewed": _("Loans-by-loans flag reviewed"),
     "user.password_changed": _("Password changed"),
     "user.two_factor_enrolled": _("Two-factor device enrolled"),
+    "user.two_factor_reset": _("Two-factor device reset"),
     "user.directory_synced": _("Role or branch taken from the directory"),
     "audit.exported": _("Audit trail exported"),
 }
@@ -179,6 +180,8 @@ FIELD_LABELS: dict[str, Any] = {
     "branch": _("Branch"),
     "filters": _("Filters"),
     "rows": _("Rows"),
+    "devices": _("Devices"),
+    "is_staff": _("Django admin access"),
     "format": _("Format"),
 }
 

@@ -13,5 +13,6 @@ urlpatterns = [
     path("accountability/", include("accountability.urls")),
     path("notifications/", include("notifications.urls")),
     path("audit/", include("audit.urls")),
+    path("account/", include("accounts.urls")),
     path("admin/", admin.site.urls),
 ]
