@@ -206,7 +206,8 @@ def test_the_trail_page_query_count_does_not_grow_with_the_events(
         case_services.contact_record(
             case=bank.case, actor=officer, kind="call", contacted_on=timezone.localdate(), summary=f"Call {i}"
         )
-    assert count() == few
+    # (At most: the names of the loans the page mentions are one query, when it mentions any.)
+    assert count() <= few
 
 
 def test_a_division_of_responsibility_shows_each_officers_share_by_name(client, moved, auditor, officer, officer2):

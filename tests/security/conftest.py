@@ -24,7 +24,7 @@ from loans.models import ImportBatch, Loan
 from notifications.models import Notification
 from notifications.services import notification_send
 from tests.accountability.conftest import open_npl_case
-from tests.factories import LoanFactory
+from tests.factories import GuaranteeFactory, LoanFactory
 
 
 @pytest.fixture(autouse=True)
@@ -45,7 +45,9 @@ class Bank:
 
 
 @pytest.fixture
-def bank(branch, other_branch, officer, manager, manager2, admin_user, auditor, outsider, outside_manager) -> Bank:
+def bank(
+    branch, other_branch, officer, officer2, manager, manager2, admin_user, auditor, outsider, outside_manager
+) -> Bank:
     """Riverside's objects (Hillside's staff are the outsiders)."""
     today = timezone.localdate()
     case = open_npl_case(branch=branch, officer=officer, opened_on=today - timedelta(days=30), loan_no="RIV-1")
@@ -76,9 +78,12 @@ def bank(branch, other_branch, officer, manager, manager2, admin_user, auditor, 
         new_loan_principal=new_loan.principal,
         found_on=today,
     )
+    # Proposed by the deputy, so that the branch manager may decide it.
     record = record_propose(
-        officer=officer, record_type="commendation", reason="Recovered early", actor=manager, as_of=today, case=case
+        officer=officer, record_type="commendation", reason="Recovered early", actor=manager2, as_of=today, case=case
     )
+    GuaranteeFactory(loan=case.loan)  # the case may move to pressure
+    case_services.case_team_set(case=case, members=[officer, officer2], actor=manager, reason="Two officers")
     notification_send(
         recipient=officer, kind="test", key="bank-1", title="Look at the case", url=case.get_absolute_url()
     )
@@ -149,6 +154,11 @@ PATH_ARGS: dict[str, Callable[[Bank], dict[str, Any]]] = {
     "notifications:read_all": lambda b: {},
     "notifications:open": lambda b: {"pk": b.notification.pk},
     "notifications:read": lambda b: {"pk": b.notification.pk},
+    "audit:trail": lambda b: {},
+    "audit:history": lambda b: {"kind": "case", "pk": b.case.pk},
+    "accounts:password_change": lambda b: {},
+    "accounts:two_factor_setup": lambda b: {},
+    "accounts:two_factor_verify": lambda b: {},
 }
 
 

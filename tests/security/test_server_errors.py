@@ -36,8 +36,8 @@ def test_a_negative_or_huge_page_size_shows_a_normal_page(client, bank, manager,
     assert response.context["table"].paginator.per_page <= 100
 
 
-def test_a_decision_with_a_return_address_that_is_not_a_path_goes_back_to_the_record(client, bank, manager2):
-    client.force_login(manager2)
+def test_a_decision_with_a_return_address_that_is_not_a_path_goes_back_to_the_record(client, bank, manager):
+    client.force_login(manager)
     url = reverse("accountability:record_decide", args=[bank.record.pk])
     response = client.post(url, {"decision": "honour", "seen_state": "proposed", "reason": "", "next": "x"})
     assert response.status_code == 302
