@@ -34,11 +34,13 @@ def paginate_table(
 ) -> Table:
     """django-tables2's RequestConfig: the sort order, page size and page from the query string.
 
-    The page size is kept between 1 and MAX_PER_PAGE; a page that is not a number or out of range
-    shows the first or the last page.
+    Sorting is by the table's sortable columns only; the page size is kept between 1 and
+    MAX_PER_PAGE; a page that is not a number, or past the end, shows the first or the last page.
     """
     table.request = request
-    order_by = request.GET.getlist(table.prefixed_order_by_field)
+    # Only the table's own sortable columns: anything else is ignored, not handed to the ORM.
+    orderable = {column.name for column in table.columns if column.orderable}
+    order_by = [key for key in request.GET.getlist(table.prefixed_order_by_field) if key.lstrip("-") in orderable]
     if order_by:
         table.order_by = order_by
     # What Table.paginate does, without reading page 1 first.
