@@ -38,6 +38,14 @@ def two_factor_required(user: Any) -> bool:
     return getattr(user, "role", None) in roles or (bool(user.is_superuser) and "admin" in roles)
 
 
+def two_factor_pending(user: Any) -> bool:
+    """Logged in with the password, the code still to come: only the code pages open."""
+    if not two_factor_required(user):
+        return False
+    is_verified = getattr(user, "is_verified", None)  # set by django-otp's OTPMiddleware
+    return not (is_verified and is_verified())
+
+
 def has_device(user: Any) -> bool:
     return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
 
@@ -68,7 +76,7 @@ class TwoFactorMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = getattr(request, "user", None)
-        if user is not None and two_factor_required(user) and not user.is_verified() and not self._open(request):
+        if user is not None and two_factor_pending(user) and not self._open(request):
             target = "accounts:two_factor_verify" if has_device(user) else "accounts:two_factor_setup"
             url = f"{reverse(target)}?{urlencode({'next': request.get_full_path()})}"
             if request.headers.get("HX-Request"):

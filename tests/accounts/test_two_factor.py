@@ -147,3 +147,11 @@ def test_an_admin_resets_a_lost_authenticator_through_the_service(
     assert response.status_code == 302
     assert not TOTPDevice.objects.filter(user=manager).exists()
     assert AuditEvent.objects.filter(event_type="user.two_factor_reset", subject_id=manager.pk).exists()
+
+
+def test_the_code_pages_load_nothing_by_themselves_and_show_no_menu(two_factor_for_managers_and_admins, manager):
+    client, _ = _password_login(manager)
+    html = client.get(reverse("accounts:two_factor_setup")).content.decode()
+    # The bell polls by itself; before the code it would be sent back here, and reload the page.
+    assert reverse("notifications:bell") not in html
+    assert reverse("loans:loan_list") not in html
