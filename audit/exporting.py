@@ -6,6 +6,7 @@ from datetime import date
 from typing import Any
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from audit.describe import Describer, event_label, subject_label
 from audit.selectors import audit_events_for
@@ -26,7 +27,7 @@ def audit_export_spec() -> ExportSpec:
 
     @_reads("actor_id")
     def by(row: dict[str, Any], as_of: date) -> str:
-        return describer.value("", "", "actor", row["actor_id"]) if row["actor_id"] else "system"
+        return describer.value("", "", "actor", row["actor_id"]) if row["actor_id"] else str(_("The system"))
 
     @_reads("subject_type")
     def about(row: dict[str, Any], as_of: date) -> str:
