@@ -105,7 +105,7 @@ def test_search_by_type_and_number_user_branch_event_family_and_dates(client, mo
     assert len(todays.context["table"].page.object_list) > 0
 
 
-def test_the_trail_is_scoped_an_outside_auditor_does_not_exist_but_an_admin_sees_everything(client, moved, admin_user):
+def test_an_administrator_sees_the_whole_trail(client, moved, admin_user):
     response = _page(client, admin_user, reverse("audit:trail"), per_page=100)
     assert len(response.context["table"].page.object_list) == min(AuditEvent.objects.count(), 100)
 
