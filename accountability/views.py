@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -12,7 +13,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
-from django_tables2 import RequestConfig
 
 from accountability import selectors
 from accountability.filters import FlagFilter, RecordFilter, WatchListFilter
@@ -33,6 +33,7 @@ from loans.access import get_for_user_or_404, visible_branch_ids
 from loans.exporting import ACCOUNTABILITY_EXPORT, FORMATS, export_filters, export_response
 from loans.models import Role, User
 from loans.permissions import role_allows
+from npl_recovery.tables import paginate_table
 
 
 def _errors(exc: ValidationError | PermissionDenied) -> str:
@@ -102,7 +103,7 @@ def board(request: HttpRequest) -> HttpResponse:
             via="board",
         )
     table = RecordTable(filterset.qs)
-    RequestConfig(request, paginate={"per_page": 25}).configure(table)
+    paginate_table(request, table)
     to_decide = list(selectors.records_to_decide(user=request.user)[:20])
     for record in to_decide:
         record.refusal = record.decision_refusal(request.user, in_scope=True)  # read via visible_to
@@ -150,7 +151,11 @@ def record_decide_view(request: HttpRequest, pk: int) -> HttpResponse:
     record = selectors.record_detail_for_user(user=request.user, pk=pk)
     form = DecisionForm(request.POST)
     back = request.POST.get("next") or ""
-    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=False):
+    # A path on this site only: anything else (another host, or a word redirect() would take for a
+    # view name) goes back to the record.
+    if not back.startswith("/") or not url_has_allowed_host_and_scheme(
+        back, allowed_hosts={request.get_host()}, require_https=False
+    ):
         back = record.get_absolute_url()
     if not form.is_valid():
         messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
@@ -175,6 +180,14 @@ def record_decide_view(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(back)
 
 
+def _case_number(raw: str | None) -> int | None:
+    """A case number from the query, or None when it is not one ('²'.isdigit() is true, int() refuses it)."""
+    try:
+        return forms.IntegerField(min_value=1).clean(raw)
+    except ValidationError:
+        return None
+
+
 @login_required
 def record_new(request: HttpRequest) -> HttpResponse:
     if not role_allows(request.user, "accountability.propose_record"):
@@ -184,9 +197,9 @@ def record_new(request: HttpRequest) -> HttpResponse:
     if ids is not None:
         officers = officers.filter(branch__in=ids)
     case = None
-    case_id = request.POST.get("case") or request.GET.get("case")
-    if case_id and str(case_id).isdigit():
-        case = get_for_user_or_404(CollectionCase.objects.select_related("loan"), request.user, pk=int(case_id))
+    case_id = _case_number(request.POST.get("case") or request.GET.get("case"))
+    if case_id is not None:
+        case = get_for_user_or_404(CollectionCase.objects.select_related("loan"), request.user, pk=case_id)
     form = ProposalForm(
         request.POST or None,
         officers=officers.order_by("last_name", "username"),
@@ -291,7 +304,7 @@ def prevention(request: HttpRequest) -> HttpResponse:
         )
         table = FlagTable(filterset.qs)
         context["review_form"] = FlagReviewForm()
-    RequestConfig(request, paginate={"per_page": 25}).configure(table)
+    paginate_table(request, table)
     context.update({"filter": filterset, "table": table})
     return render(request, "accountability/prevention.html", context)
 

@@ -585,3 +585,17 @@ class CaseOpeningRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.opened} case(s) opened as of {self.as_of}"
+
+
+class FormSubmission(models.Model):
+    """A record form of the case page, by the key it was drawn with: sent a second time (a double
+    click, the browser's resend), it is recognised and records nothing more."""
+
+    key = models.UUIDField(primary_key=True)
+    case = models.ForeignKey(CollectionCase, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=20)
+    submitted_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    submitted_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.kind} form {self.key} for case {self.case_id}"

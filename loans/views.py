@@ -7,7 +7,6 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
-from django_tables2 import RequestConfig
 
 from loans.filters import LoanFilter
 from loans.forms import ManualClassificationForm
@@ -15,6 +14,7 @@ from loans.permissions import role_allows
 from loans.selectors import book_summary, loan_detail_for_user, loan_history, loans_for_user
 from loans.services import loan_classification, loan_classify, loan_classify_manually
 from loans.tables import LoanTable
+from npl_recovery.tables import paginate_table
 
 
 @login_required
@@ -26,7 +26,7 @@ def home(request: HttpRequest) -> HttpResponse:
 def loan_list(request: HttpRequest) -> HttpResponse:
     filterset = LoanFilter(request.GET or None, queryset=loans_for_user(user=request.user), user=request.user)
     table = LoanTable(filterset.qs)
-    RequestConfig(request, paginate={"per_page": 25}).configure(table)
+    paginate_table(request, table)
     return render(request, "loans/loan_list.html", {"filter": filterset, "table": table})
 
 
@@ -40,6 +40,7 @@ def _detail_context(request: HttpRequest, loan, manual_form: ManualClassificatio
         "guarantees": loan.guarantees.select_related("guarantor"),
         "collateral": loan.collateral.all(),
         "can_classify": role_allows(request.user, "loans.classify_loan"),
+        "can_view_history": role_allows(request.user, "audit.view_history"),
         "manual_form": manual_form or ManualClassificationForm(initial={"five_level_class": loan.five_level_class}),
     }
 

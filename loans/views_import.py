@@ -109,6 +109,8 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
     batch = _batch_for(request, pk)
     outcome = request.GET.get("outcome", "")
     sheet = request.GET.get("sheet", "loans")
+    if sheet not in {s.code for s in SHEETS}:
+        sheet = "loans"
     rows = ImportRow.objects.filter(batch=batch, sheet=sheet).order_by("row_no")
     if outcome in ImportRow.Outcome.values:
         rows = rows.filter(outcome=outcome)

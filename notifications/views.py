@@ -6,7 +6,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from loans.access import get_for_user_or_404
 from notifications.models import Notification
@@ -36,11 +36,13 @@ def bell(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@require_GET
+@require_http_methods(["GET", "POST"])
 def notification_open(request: HttpRequest, pk: int) -> HttpResponse:
-    """Follow a notification's link to act, marking it read."""
+    """Follow a notification's link to act. The list's Open button POSTs and marks it read; a GET
+    (a bookmark, a link prefetched by a mail client) only goes there and changes nothing."""
     notification = get_for_user_or_404(Notification, request.user, pk=pk)
-    notification_mark_read(notification=notification, actor=request.user)
+    if request.method == "POST":
+        notification_mark_read(notification=notification, actor=request.user)
     target = notification.url
     if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
         return redirect(target)

@@ -56,11 +56,14 @@ INSTALLED_APPS = [
     "rules.apps.AutodiscoverRulesConfig",
     "axes",
     "csp",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "loans",
     "collections_app",
     "accountability",
     "notifications",
     "audit",
+    "accounts",
 ]
 
 MIDDLEWARE = [
@@ -75,6 +78,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "accounts.two_factor.TwoFactorMiddleware",
     "npl_recovery.sessions.IdleSessionMiddleware",
     "npl_recovery.i18n.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -133,10 +138,39 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+# Two-factor login (TOTP) for these roles, e.g. NPL_2FA_ROLES=manager,admin; empty: nobody.
+NPL_2FA_ROLES = env.list("NPL_2FA_ROLES", default=[])
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="NPL Recovery")
+
+# Login against the bank's directory (LDAP), off unless LDAP_SERVER_URI is set. Group DNs map to
+# roles and branch codes (JSON objects); only members of a role group may log in.
+LDAP_SERVER_URI = env.str("LDAP_SERVER_URI", default="")
+NPL_LDAP_ROLE_GROUPS: dict = json.loads(env.str("NPL_LDAP_ROLE_GROUPS", default="{}"))
+NPL_LDAP_BRANCH_GROUPS: dict = json.loads(env.str("NPL_LDAP_BRANCH_GROUPS", default="{}"))
+if LDAP_SERVER_URI:
+    from accounts.directory import check_mapping, ldap_settings
+
+    check_mapping(NPL_LDAP_ROLE_GROUPS, NPL_LDAP_BRANCH_GROUPS)
+    globals().update(
+        ldap_settings(
+            server_uri=LDAP_SERVER_URI,
+            bind_dn=env.str("LDAP_BIND_DN", default=""),
+            bind_password=env.str("LDAP_BIND_PASSWORD", default=""),
+            user_search_base=env.str("LDAP_USER_SEARCH_BASE"),
+            user_filter=env.str("LDAP_USER_FILTER", default="(uid=%(user)s)"),
+            group_search_base=env.str("LDAP_GROUP_SEARCH_BASE"),
+            role_groups=NPL_LDAP_ROLE_GROUPS,
+            start_tls=env.bool("LDAP_START_TLS", default=False),
+        )
+    )
+    # After axes (which counts the failures), before the local accounts.
+    AUTHENTICATION_BACKENDS.insert(1, "accounts.backends.DirectoryBackend")
+
 # Login lockout (npl_recovery/lockout.py): failures count per account, and per account and
 # address; never per address alone (a bank's users share its load balancer's address). A
 # successful login resets the count of the account that logged in, not of any other.

@@ -14,5 +14,7 @@ urlpatterns = [
     path("cases/", include("collections_app.urls")),
     path("accountability/", include("accountability.urls")),
     path("notifications/", include("notifications.urls")),
+    path("audit/", include("audit.urls")),
+    path("account/", include("accounts.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -102,7 +102,7 @@ def test_opening_a_notification_marks_it_read_and_goes_to_the_page_to_act(client
     _send(officer)
     n = Notification.objects.get()
     client.force_login(officer)
-    response = client.get(reverse("notifications:open", args=[n.pk]))
+    response = client.post(reverse("notifications:open", args=[n.pk]))
     assert response.status_code == 302 and response["Location"] == "/accountability/mine/"
     n.refresh_from_db()
     assert n.is_read

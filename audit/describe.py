@@ -1,0 +1,410 @@
+"""The audit trail in words: event codes, subjects, field names and choice codes as people say them.
+
+An AuditEvent keeps stable codes ("case.moved", {"measure": "legal"}); the audit page and its export
+show "Case moved: Measure 2 Collaborative -> 3 Legal". The labels of the codes are here, in one
+place; a code without a label (a new event) is shown humanised rather than hidden.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django.apps import apps
+from django.core.exceptions import FieldDoesNotExist
+from django.utils.translation import gettext_lazy as _
+
+from audit.services import SYSTEM_EVENT_PREFIX
+
+# --- what happened -------------------------------------------------------------------------------
+
+EVENT_LABELS: dict[str, Any] = {
+    "case.opened": _("Case opened"),
+    "case.moved": _("Case moved"),
+    "case.move_requested": _("Move requested"),
+    "case.request_approved": _("Request approved"),
+    "case.request_rejected": _("Request rejected"),
+    "case.responsibility_set": _("Responsible officer set"),
+    "case.team_set": _("Special team named"),
+    "case.contact_recorded": _("Contact logged"),
+    "case.notice_served": _("Notice served"),
+    "case.promise_recorded": _("Promise to pay recorded"),
+    "case.promise_kept": _("Promise kept"),
+    "case.promise_broken": _("Promise broken"),
+    "case.guarantor_demanded": _("Demand on a guarantor"),
+    "case.legal_filed": _("Legal proceeding filed"),
+    "case.legal_updated": _("Judgment or enforcement order"),
+    "case.legal_step": _("Court enforcement step"),
+    "case.recovery_recorded": _("Recovery recorded"),
+    "case.asset_taken": _("Asset taken in kind"),
+    "case.asset_disposed": _("Asset disposed of"),
+    "loan.classified_manually": _("Loan classified by hand"),
+    "loans.imported": _("Loan book imported"),
+    "responsibility.assigned": _("Responsibility divided"),
+    "accountability.proposed": _("Sanction or reward proposed"),
+    "accountability.imposed": _("Imposed"),
+    "accountability.waived": _("Waived"),
+    "accountability.lifted": _("Lifted"),
+    "accountability.honoured": _("Honoured"),
+    "accountability.to_be_lifted": _("Sanction to be lifted"),
+    "loans_by_loans.reviewed": _("Loans-by-loans flag reviewed"),
+    "user.password_changed": _("Password changed"),
+    "user.two_factor_enrolled": _("Two-factor device enrolled"),
+    "user.two_factor_reset": _("Two-factor device reset"),
+    "user.directory_synced": _("Role or branch taken from the directory"),
+    "audit.exported": _("Audit trail exported"),
+}
+
+# Families of events, for the search form: a code ending in "." matches every event it begins.
+EVENT_FAMILIES: dict[str, Any] = {
+    "case.": _("Every case event"),
+    "loan.": _("Every loan event"),
+    "accountability.": _("Every sanction and reward event"),
+    "user.": _("Every account event"),
+    SYSTEM_EVENT_PREFIX: _("Every run of the system"),
+}
+
+
+def _humanise(code: str) -> str:
+    return code.replace("_", " ").replace(".", ": ").capitalize()
+
+
+def event_label(code: str) -> str:
+    if code in EVENT_LABELS:
+        return str(EVENT_LABELS[code])
+    if code.startswith(SYSTEM_EVENT_PREFIX):
+        return str(_("System run: %(what)s") % {"what": _humanise(code[len(SYSTEM_EVENT_PREFIX) :])})
+    return _humanise(code)
+
+
+def event_choices() -> list[tuple[Any, Any]]:
+    """The search form's event choices: families first, then every labelled event."""
+    return [
+        (_("Families"), list(EVENT_FAMILIES.items())),
+        (_("Events"), sorted(EVENT_LABELS.items(), key=lambda kv: str(kv[1]))),
+    ]
+
+
+# --- about what ----------------------------------------------------------------------------------
+
+SUBJECT_LABELS: dict[str, Any] = {
+    "collections_app.collectioncase": _("Case"),
+    "loans.loan": _("Loan"),
+    "accountability.accountabilityrecord": _("Sanction or reward"),
+    "accountability.responsibilityassignment": _("Division of responsibility"),
+    "accountability.loansbyloansflag": _("Loans-by-loans flag"),
+    "accountability.dailycheckrun": _("Daily check run"),
+    "loans.importbatch": _("Import"),
+    "loans.classificationrun": _("Classification run"),
+    "loans.user": _("User"),
+    "loans.branch": _("Branch"),
+}
+
+# Where each kind of subject is shown: (URL name, its one argument is the subject's id).
+SUBJECT_URLS: dict[str, str] = {
+    "collections_app.collectioncase": "collections_app:case_detail",
+    "loans.loan": "loans:loan_detail",
+    "accountability.accountabilityrecord": "accountability:record_detail",
+    "loans.importbatch": "loans:import_detail",
+}
+
+
+def subject_label(subject_type: str) -> str:
+    if subject_type in SUBJECT_LABELS:
+        return str(SUBJECT_LABELS[subject_type])
+    model = _model(subject_type)
+    return str(model._meta.verbose_name).capitalize() if model else subject_type
+
+
+# --- which field, and its value in words ---------------------------------------------------------
+
+FIELD_LABELS: dict[str, Any] = {
+    "measure": _("Measure"),
+    "target": _("Requested measure"),
+    "request": _("Request no."),
+    "status": _("Status"),
+    "officer": _("Officer"),
+    "loan": _("Loan"),
+    "case": _("Case no."),
+    "recovery_deadline": _("Recovery time limit"),
+    "team": _("Special team"),
+    "contact": _("Contact no."),
+    "kind": _("Kind"),
+    "on": _("Date"),
+    "debt_acknowledged": _("Debt acknowledged in writing"),
+    "notice": _("Notice no."),
+    "signed_acknowledgement": _("Signed by the debtor"),
+    "promise": _("Promise no."),
+    "amount": _("Amount"),
+    "due_on": _("To be paid by"),
+    "amount_paid": _("Amount paid"),
+    "demand": _("Demand no."),
+    "guarantee": _("Guarantee no."),
+    "proceeding": _("Proceeding no."),
+    "court": _("Court"),
+    "case_number": _("Court case number"),
+    "filed_on": _("Filed on"),
+    "judgment_on": _("Judgment on"),
+    "enforcement_order_on": _("Enforcement order on"),
+    "step": _("Enforcement step no."),
+    "collateral": _("Collateral no."),
+    "recovery": _("Recovery no."),
+    "form": _("Form"),
+    "paid_by": _("Paid by"),
+    "principal": _("To principal"),
+    "interest_on_balance": _("Interest on balance sheet"),
+    "interest_off_balance": _("Interest off balance sheet"),
+    "outstanding_principal": _("Outstanding principal"),
+    "interest_on_balance_left": _("Interest on balance sheet left"),
+    "interest_off_balance_left": _("Interest off balance sheet left"),
+    "overdue_since": _("Overdue since"),
+    "asset": _("Asset no."),
+    "appraised_value": _("Appraised value"),
+    "credited_amount": _("Credited against the debt"),
+    "disposed_on": _("Disposed of on"),
+    "disposal_proceeds": _("Disposal proceeds"),
+    "assignment": _("Division no."),
+    "shares": _("Shares of responsibility"),
+    "state": _("State"),
+    "type": _("Type"),
+    "five_level_class": _("Five-level class"),
+    "four_level_class": _("Four-level class"),
+    "manual_five_level_class": _("Five-level class by hand"),
+    "file_name": _("File"),
+    "as_of": _("As of"),
+    "created": _("Created"),
+    "updated": _("Updated"),
+    "unchanged": _("Unchanged"),
+    "role": _("Role"),
+    "branch": _("Branch"),
+    "filters": _("Filters"),
+    "rows": _("Rows"),
+    "devices": _("Devices"),
+    "is_staff": _("Django admin access"),
+    "format": _("Format"),
+}
+
+# Keys whose values are user ids (or lists of them), shown as names.
+USER_KEYS = frozenset({"officer", "team", "decided_by", "recorded_by", "reviewed_by", "actor"})
+# Keys whose values are loan ids, shown as loan numbers.
+LOAN_KEYS = frozenset({"loan"})
+
+
+def _model(label: str) -> Any:
+    try:
+        return apps.get_model(label)
+    except (LookupError, ValueError):
+        return None
+
+
+def _field_choices(model_label: str, field: str) -> Callable[[], dict[str, str]]:
+    def load() -> dict[str, str]:
+        model = _model(model_label)
+        return {str(k): str(v) for k, v in model._meta.get_field(field).flatchoices} if model else {}
+
+    return load
+
+
+def _measures() -> dict[str, str]:
+    from collections_app.case_rules import MEASURE_LABELS
+
+    return {str(k.value): str(v) for k, v in MEASURE_LABELS.items()}
+
+
+def _five_levels() -> dict[str, str]:
+    from loans.classification import FIVE_LEVEL_LABELS
+
+    return {str(k.value): str(v) for k, v in FIVE_LEVEL_LABELS.items()}
+
+
+def _roles() -> dict[str, str]:
+    from loans.models import Role
+
+    return {str(k): str(v) for k, v in Role.choices}
+
+
+# The choices a value is one of, by key, whatever the event (the subject's own fields come next).
+KEY_CHOICES: dict[str, Callable[[], dict[str, str]]] = {
+    "measure": _measures,
+    "target": _measures,
+    "form": _field_choices("collections_app.Recovery", "form"),
+    "paid_by": _field_choices("collections_app.Recovery", "paid_by"),
+    "type": _field_choices("accountability.AccountabilityRecord", "record_type"),
+    "five_level_class": _five_levels,
+    "manual_five_level_class": _five_levels,
+    "four_level_class": _field_choices("loans.Loan", "four_level_class"),
+    "role": _roles,
+}
+# ... and where one key means different things in different events.
+EVENT_KEY_CHOICES: dict[tuple[str, str], Callable[[], dict[str, str]]] = {
+    ("case.contact_recorded", "kind"): _field_choices("collections_app.Contact", "kind"),
+    ("case.legal_step", "kind"): _field_choices("collections_app.LegalStep", "kind"),
+    ("case.promise_broken", "status"): _field_choices("collections_app.PromiseToPay", "status"),
+    ("case.request_approved", "status"): _field_choices("collections_app.CaseRequest", "status"),
+    ("case.request_rejected", "status"): _field_choices("collections_app.CaseRequest", "status"),
+}
+
+
+@dataclass(frozen=True)
+class Change:
+    """One field of an event: its label, and the value before and after in words ("" when absent)."""
+
+    field: str
+    old: str
+    new: str
+
+
+class Describer:
+    """Puts events into words. Names of the users and loans they mention are read in bulk and kept."""
+
+    def __init__(self) -> None:
+        self.user_names: dict[int, str] = {}
+        self.loan_numbers: dict[int, str] = {}
+        self._choices: dict[tuple[str, str, str], dict[str, str] | None] = {}
+
+    # -- bulk look-ups ---------------------------------------------------------------------------
+
+    def prefetch(self, events: Iterable[Mapping[str, Any]]) -> None:
+        """Read the names of every user and loan the events mention (two queries at most)."""
+        users: set[int] = set()
+        loans: set[int] = set()
+        for event in events:
+            for values in (event.get("old_values") or {}, event.get("new_values") or {}):
+                for key, value in values.items():
+                    if key in USER_KEYS:
+                        users.update(_ids(value))
+                    elif key == "shares" and isinstance(value, dict):
+                        users.update(_ids(list(value)))
+                    elif key in LOAN_KEYS:
+                        loans.update(_ids(value))
+        self._load_users(users - set(self.user_names))
+        self._load_loans(loans - set(self.loan_numbers))
+
+    def _load_users(self, ids: set[int]) -> None:
+        if ids:
+            from loans.models import User
+
+            for user in User.objects.filter(pk__in=ids).only("username", "first_name", "last_name"):
+                self.user_names[user.pk] = user.display_name
+
+    def _load_loans(self, ids: set[int]) -> None:
+        if ids:
+            from loans.models import Loan
+
+            self.loan_numbers.update(Loan._base_manager.filter(pk__in=ids).values_list("pk", "loan_no"))
+
+    def _user(self, value: Any) -> str:
+        try:
+            pk = int(value)
+        except (TypeError, ValueError):
+            return str(value)
+        if pk not in self.user_names:
+            self._load_users({pk})
+        return self.user_names.get(pk, f"#{pk}")
+
+    def _loan(self, value: Any) -> str:
+        try:
+            pk = int(value)
+        except (TypeError, ValueError):
+            return str(value)
+        if pk not in self.loan_numbers:
+            self._load_loans({pk})
+        return self.loan_numbers.get(pk, f"#{pk}")
+
+    # -- labels ------------------------------------------------------------------------------------
+
+    def field_label(self, subject_type: str, key: str) -> str:
+        if key in FIELD_LABELS:
+            return str(FIELD_LABELS[key])
+        model = _model(subject_type)
+        if model is not None:
+            try:
+                return str(model._meta.get_field(key).verbose_name).capitalize()
+            except FieldDoesNotExist:
+                pass
+        return key.replace("_", " ").capitalize()
+
+    def choices(self, event_type: str, subject_type: str, key: str) -> dict[str, str] | None:
+        cache_key = (event_type, subject_type, key)
+        if cache_key not in self._choices:
+            loader = EVENT_KEY_CHOICES.get((event_type, key)) or KEY_CHOICES.get(key)
+            found = loader() if loader else None
+            if found is None:
+                model = _model(subject_type)
+                try:
+                    field = model._meta.get_field(key) if model is not None else None
+                except FieldDoesNotExist:
+                    field = None
+                if field is not None and field.choices:
+                    found = {str(k): str(v) for k, v in field.flatchoices}
+            self._choices[cache_key] = found
+        return self._choices[cache_key]
+
+    def value(self, event_type: str, subject_type: str, key: str, value: Any) -> str:
+        if value is None or value == "":
+            return "—"
+        if key in USER_KEYS:
+            return ", ".join(self._user(v) for v in value) if isinstance(value, list) else self._user(value)
+        if key in LOAN_KEYS:
+            return self._loan(value)
+        if key == "shares" and isinstance(value, dict):
+            return ", ".join(f"{self._user(officer)} {share}%" for officer, share in value.items())
+        if isinstance(value, bool):
+            return str(_("yes") if value else _("no"))
+        choices = self.choices(event_type, subject_type, key)
+        if choices and str(value) in choices:
+            return choices[str(value)]
+        if isinstance(value, list):
+            return ", ".join(self.value(event_type, subject_type, key, v) for v in value) or "—"
+        if isinstance(value, dict):
+            return "; ".join(
+                f"{self.field_label(subject_type, k)}: {self.value(event_type, subject_type, k, v)}"
+                for k, v in value.items()
+            )
+        return str(value)
+
+    def changes(self, event: Mapping[str, Any]) -> list[Change]:
+        """The event's fields, old and new side by side, in the order the event wrote them."""
+        old, new = event.get("old_values") or {}, event.get("new_values") or {}
+        event_type, subject_type = event["event_type"], event["subject_type"]
+        keys = list(dict.fromkeys([*new, *old]))
+        return [
+            Change(
+                field=self.field_label(subject_type, key),
+                old=self.value(event_type, subject_type, key, old[key]) if key in old else "",
+                new=self.value(event_type, subject_type, key, new[key]) if key in new else "",
+            )
+            for key in keys
+        ]
+
+    def changes_text(self, event: Mapping[str, Any]) -> str:
+        """One line for a spreadsheet cell: "Measure: 2 Collaborative -> 3 Legal; Amount: 100.00"."""
+        parts = []
+        for change in self.changes(event):
+            if change.old and change.new:
+                parts.append(f"{change.field}: {change.old} → {change.new}")
+            else:
+                parts.append(f"{change.field}: {change.new or change.old}")
+        return "; ".join(parts)
+
+
+def _ids(value: Any) -> set[int]:
+    values = value if isinstance(value, list) else [value]
+    out = set()
+    for v in values:
+        try:
+            out.add(int(v))
+        except (TypeError, ValueError):
+            continue
+    return out
+
+
+def event_dict(event: Any) -> dict[str, Any]:
+    """The fields the Describer reads, from an AuditEvent."""
+    return {
+        "event_type": event.event_type,
+        "subject_type": event.subject_type,
+        "old_values": event.old_values,
+        "new_values": event.new_values,
+    }

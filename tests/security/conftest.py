@@ -1,0 +1,188 @@
+"""A small bank with one object of every kind a URL names, and the personas who ask for it.
+
+The fuzz test and the permission matrix both fill each URL's path arguments from `PATH_ARGS`;
+a URL pattern missing there fails them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
+
+from accountability.models import AccountabilityRecord, LoansByLoansFlag
+from accountability.services import record_propose
+from collections_app import services as case_services
+from collections_app.models import CaseRequest, CollectionCase
+from loans.models import ImportBatch, Loan
+from notifications.models import Notification
+from notifications.services import notification_send
+from tests.accountability.conftest import open_npl_case
+from tests.factories import GuaranteeFactory, LoanFactory
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings) -> None:
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@dataclass
+class Bank:
+    loan: Loan
+    case: CollectionCase
+    case_request: CaseRequest
+    record: AccountabilityRecord
+    flag: LoansByLoansFlag
+    notification: Notification
+    batch: ImportBatch
+    personas: dict[str, Any]
+
+
+@pytest.fixture
+def bank(
+    branch, other_branch, officer, officer2, manager, manager2, admin_user, auditor, outsider, outside_manager
+) -> Bank:
+    """Riverside's objects (Hillside's staff are the outsiders)."""
+    today = timezone.localdate()
+    case = open_npl_case(branch=branch, officer=officer, opened_on=today - timedelta(days=30), loan_no="RIV-1")
+    case_services.notice_serve(case=case, actor=officer, served_on=today, served_to="The borrower")
+    case_request = case_services.case_request_create(
+        case=case, target="legal", actor=officer, as_of=today, reason="Refuses to pay"
+    )
+    recovery = case_services.recovery_record(
+        case=case, actor=officer, received_on=today, amount=Decimal("100.00"), as_of=today
+    )
+    new_loan = LoanFactory(
+        branch=branch,
+        borrower=case.loan.borrower,
+        loan_no="RIV-2",
+        disbursed_on=today,
+        maturity_on=today + timedelta(days=365),
+    )
+    flag = LoansByLoansFlag.objects.create(
+        new_loan=new_loan,
+        overdue_loan=case.loan,
+        repayment=recovery,
+        relation=LoansByLoansFlag.Relation.SAME_BORROWER,
+        branch=branch,
+        lending_officer=officer,
+        repaid_on=today,
+        repaid_amount=Decimal("100.00"),
+        disbursed_on=today,
+        new_loan_principal=new_loan.principal,
+        found_on=today,
+    )
+    # Proposed by the deputy, so that the branch manager may decide it.
+    record = record_propose(
+        officer=officer, record_type="commendation", reason="Recovered early", actor=manager2, as_of=today, case=case
+    )
+    GuaranteeFactory(loan=case.loan)  # the case may move to pressure
+    case_services.case_team_set(case=case, members=[officer, officer2], actor=manager, reason="Two officers")
+    notification_send(
+        recipient=officer, kind="test", key="bank-1", title="Look at the case", url=case.get_absolute_url()
+    )
+    batch = ImportBatch.objects.create(
+        created_by=admin_user,
+        source=ImportBatch.Source.PAGE,
+        dry_run=True,
+        as_of=today,
+        file_name="book.csv",
+        status=ImportBatch.Status.REJECTED,
+    )
+    personas = {
+        "anonymous": None,
+        "officer": officer,
+        "outsider": outsider,
+        "manager": manager,
+        "outside_manager": outside_manager,
+        "admin": admin_user,
+        "auditor": auditor,
+    }
+    return Bank(
+        loan=case.loan,
+        case=case,
+        case_request=case_request,
+        record=record,
+        flag=flag,
+        notification=Notification.objects.get(key="bank-1"),
+        batch=batch,
+        personas=personas,
+    )
+
+
+# The path arguments of every URL of the site (not the Django admin's: see admin_patterns).
+PATH_ARGS: dict[str, Callable[[Bank], dict[str, Any]]] = {
+    "home": lambda b: {},
+    "login": lambda b: {},
+    "logout": lambda b: {},
+    "loans:loan_list": lambda b: {},
+    "loans:loan_detail": lambda b: {"pk": b.loan.pk},
+    "loans:loan_classify_now": lambda b: {"pk": b.loan.pk},
+    "loans:loan_classify_manual": lambda b: {"pk": b.loan.pk},
+    "loans:import_start": lambda b: {},
+    "loans:import_template": lambda b: {"fmt": "csv"},
+    "loans:import_detail": lambda b: {"pk": b.batch.pk},
+    "loans:import_progress": lambda b: {"pk": b.batch.pk},
+    "loans:import_run_checked": lambda b: {"pk": b.batch.pk},
+    "loans:export_index": lambda b: {},
+    "loans:export": lambda b: {"name": "loans", "fmt": "csv"},
+    "collections_app:case_list": lambda b: {},
+    "collections_app:request_list": lambda b: {},
+    "collections_app:state_machine_svg": lambda b: {},
+    "collections_app:case_open": lambda b: {"loan_id": b.loan.pk},
+    "collections_app:case_detail": lambda b: {"pk": b.case.pk},
+    "collections_app:case_move": lambda b: {"pk": b.case.pk},
+    "collections_app:case_request": lambda b: {"pk": b.case.pk},
+    "collections_app:request_decide": lambda b: {"request_id": b.case_request.pk},
+    "collections_app:record_create": lambda b: {"pk": b.case.pk, "kind": "recovery"},
+    "accountability:mine": lambda b: {},
+    "accountability:board": lambda b: {},
+    "accountability:record_new": lambda b: {},
+    "accountability:record_detail": lambda b: {"pk": b.record.pk},
+    "accountability:record_decide": lambda b: {"pk": b.record.pk},
+    "accountability:case_responsibility": lambda b: {"case_pk": b.case.pk},
+    "accountability:prevention": lambda b: {},
+    "accountability:flag_review": lambda b: {"pk": b.flag.pk},
+    "notifications:list": lambda b: {},
+    "notifications:bell": lambda b: {},
+    "notifications:read_all": lambda b: {},
+    "notifications:open": lambda b: {"pk": b.notification.pk},
+    "notifications:read": lambda b: {"pk": b.notification.pk},
+    "audit:trail": lambda b: {},
+    "audit:history": lambda b: {"kind": "case", "pk": b.case.pk},
+    "accounts:password_change": lambda b: {},
+    "accounts:two_factor_setup": lambda b: {},
+    "accounts:two_factor_verify": lambda b: {},
+}
+
+
+def url_names(*, admin: bool = False) -> list[str]:
+    """Every named URL pattern of the URLconf ("namespace:name"); the admin's only when asked."""
+    names: list[str] = []
+
+    def walk(patterns, namespace: str | None) -> None:
+        for p in patterns:
+            if isinstance(p, URLResolver):
+                walk(p.url_patterns, p.namespace or namespace)
+            elif isinstance(p, URLPattern):
+                if (namespace == "admin") != admin:
+                    continue
+                if p.name is None:
+                    # The admin's own "<object_id>/" redirect to the change page has no name.
+                    if admin:
+                        continue
+                    raise AssertionError(f"A URL pattern without a name: {p.pattern}")
+                names.append(f"{namespace}:{p.name}" if namespace else p.name)
+
+    walk(get_resolver().url_patterns, None)
+    return sorted(set(names))
+
+
+def today() -> date:
+    return timezone.localdate()
