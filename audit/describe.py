@@ -53,7 +53,7 @@ EVENT_LABELS: dict[str, Any] = {
     "user.two_factor_enrolled": _("Two-factor device enrolled"),
     "user.two_factor_reset": _("Two-factor device reset"),
     "user.directory_synced": _("Role or branch taken from the directory"),
-    "audit.exported": _("Audit trail exported"),
+    "loans.exported": _("Data exported"),
 }
 
 # Families of events, for the search form: a code ending in "." matches every event it begins.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.apps import apps
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from audit.models import AuditEvent
 
@@ -31,8 +31,21 @@ def case_history_condition(case_ids: Any) -> Q:
     and rewards proposed for it. `case_ids` is a list or a queryset of case ids."""
     assignments = _model("accountability.ResponsibilityAssignment")._base_manager.filter(case__in=case_ids)
     records = _model("accountability.AccountabilityRecord")._base_manager.filter(case__in=case_ids)
+    # A case opened by the checks or a classification has no event of its own: the opener's run
+    # (one system event per run) names the range of case ids it opened.
+    opened_by_run = _model("collections_app.CaseOpeningRun")._base_manager.filter(
+        Exists(
+            _model("collections_app.CollectionCase")._base_manager.filter(
+                pk__in=case_ids,
+                pk__gte=OuterRef("first_case_id"),
+                pk__lte=OuterRef("last_case_id"),
+                opened_on=OuterRef("as_of"),
+            )
+        )
+    )
     return (
         _about(CASE, case_ids)
+        | _about(opened_by_run.model._meta.label_lower, opened_by_run.values("pk"))
         | _about(assignments.model._meta.label_lower, assignments.values("pk"))
         | _about(records.model._meta.label_lower, records.values("pk"))
     )

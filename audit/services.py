@@ -94,20 +94,3 @@ def audit_system_run(*, event_type: str, subject: models.Model, summary: dict, r
     if not event_type.startswith(SYSTEM_EVENT_PREFIX):
         event_type = SYSTEM_EVENT_PREFIX + event_type
     return audit_record(actor=None, event_type=event_type, subject=subject, new=summary, reason=reason)
-
-
-AUDIT_EXPORTED = "audit.exported"
-
-
-def audit_trail_exported(*, actor: Any, filters: dict, rows: int, fmt: str) -> AuditEvent:
-    """An export of the audit trail is itself an event: who, with which filters, how many rows.
-
-    Its subject is the user who exported; its branch theirs, so their managers see it too.
-    """
-    return audit_record(
-        actor=actor,
-        event_type=AUDIT_EXPORTED,
-        subject=actor,
-        branch_id=getattr(actor, "branch_id", None),
-        new={"filters": filters, "rows": rows, "format": fmt},
-    )

@@ -23,6 +23,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.test import RequestFactory
 from django.urls import reverse
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accountability.models import DailyCheckRun, LoansByLoansFlag, MonthEndSnapshot, WatchListEntry
 from accountability.services import record_propose
@@ -401,6 +402,7 @@ def world(root, branch, officer, manager, manager2, head_office):
     AccessAttempt.objects.create(username="officer", ip_address="10.0.0.9", user_agent="x", failures_since_start=2)
     AccessLog.objects.create(username="officer", ip_address="10.0.0.9", user_agent="x")
     AccessFailureLog.objects.create(username="officer", ip_address="10.0.0.9", user_agent="x")
+    TOTPDevice.objects.create(user=manager, name="Authenticator app", confirmed=True)
     assert ClassificationRun.objects.exists() and ClassificationChange.objects.exists()
 
 

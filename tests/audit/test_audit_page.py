@@ -15,6 +15,7 @@ from django.utils import timezone
 from accountability.services import responsibility_assign
 from audit.models import AuditEvent
 from collections_app import services as case_services
+from loans.exporting import EXPORT_EVENT
 from tests.factories import GuaranteeFactory
 
 pytestmark = pytest.mark.django_db
@@ -66,15 +67,16 @@ def test_a_recovery_names_its_fields_and_the_choice_labels(client, bank, auditor
 
 
 def test_names_not_ids_for_the_people_an_event_mentions(client, bank, auditor, officer):
-    html = _page(client, auditor, reverse("audit:trail"), event="case.opened").content.decode()
-    assert f'<td class="new">{officer.display_name}</td>' in html
-    assert f'<td class="new">{bank.loan.loan_no}</td>' in html
+    html = _page(client, auditor, reverse("audit:trail"), event="case.team_set").content.decode()
+    assert officer.display_name in html
+    assert f">{officer.pk}<" not in html
 
 
 def test_search_by_loan_number_follows_the_loans_whole_history(client, moved, auditor):
     response = _page(client, auditor, reverse("audit:trail"), loan=moved.loan.loan_no, per_page=100)
     found = {(r.record.subject_type, r.record.event_type) for r in response.context["table"].page.object_list}
-    assert ("collections_app.collectioncase", "case.opened") in found
+    # Opened by the classification: the opener's run event, which names the case's id range.
+    assert ("collections_app.caseopeningrun", "system.cases_opened") in found
     assert ("collections_app.collectioncase", "case.moved") in found
     assert ("accountability.accountabilityrecord", "accountability.proposed") in found
     assert ("accountability.responsibilityassignment", "responsibility.assigned") in found
@@ -119,7 +121,7 @@ def test_officers_and_managers_may_not_search_the_trail(client, bank, officer, m
 def test_a_manager_follows_the_history_of_a_case_and_a_loan_in_scope(client, moved, manager):
     case_page = _page(client, manager, reverse("audit:history", args=["case", moved.case.pk]))
     events = {r.record.event_type for r in case_page.context["table"].page.object_list}
-    assert {"case.opened", "case.moved", "responsibility.assigned", "accountability.proposed"} <= events
+    assert {"case.moved", "responsibility.assigned", "accountability.proposed"} <= events
     loan_page = _page(client, manager, reverse("audit:history", args=["loan", moved.loan.pk]))
     assert "case.moved" in {r.record.event_type for r in loan_page.context["table"].page.object_list}
 
@@ -168,12 +170,14 @@ def test_export_is_in_words_and_is_itself_audited(client, moved, auditor):
     assert len(rows) == 1
     assert rows[0]["event"] == "Case moved" and rows[0]["about"] == "Case"
     assert rows[0]["changes"] == "Measure: 1 Responsibility → 5 Pressure"
-    exported = AuditEvent.objects.get(event_type="audit.exported")
+    exported = AuditEvent.objects.get(event_type=EXPORT_EVENT, new_values__export="audit")
     assert exported.actor == auditor
     assert exported.new_values == {
+        "export": "audit",
         "filters": {"case": str(moved.case.pk), "event": "case.moved"},
         "rows": 1,
         "format": "csv",
+        "via": "audit page",
     }
 
 
@@ -186,8 +190,8 @@ def test_export_as_excel_of_a_cases_history(client, moved, manager):
     sheet = load_workbook(io.BytesIO(b"".join(response.streaming_content))).active
     headers = [c.value for c in next(sheet.iter_rows(max_row=1))]
     events = [row[headers.index("event")] for row in sheet.iter_rows(min_row=2, values_only=True)]
-    assert "Case moved" in events and "Case opened" in events
-    exported = AuditEvent.objects.get(event_type="audit.exported")
+    assert "Case moved" in events and "Responsibility divided" in events
+    exported = AuditEvent.objects.get(event_type=EXPORT_EVENT, new_values__export="audit")
     assert exported.new_values["filters"] == {"history_of": f"case {moved.case.pk}"}
 
 

@@ -121,6 +121,7 @@ PATH_ARGS: dict[str, Callable[[Bank], dict[str, Any]]] = {
     "home": lambda b: {},
     "login": lambda b: {},
     "logout": lambda b: {},
+    "language_set": lambda b: {},
     "loans:loan_list": lambda b: {},
     "loans:loan_detail": lambda b: {"pk": b.loan.pk},
     "loans:loan_classify_now": lambda b: {"pk": b.loan.pk},

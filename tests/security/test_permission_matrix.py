@@ -39,6 +39,7 @@ EXPECTED: dict[str, tuple[str, str]] = {
     "home":                                ("GET", "302  200  200  200  200  200  200"),
     "login":                               ("GET", "200  200  200  200  200  200  200"),
     "logout":                              ("POST", "302  302  302  302  302  302  302"),
+    "language_set":                        ("POST", "302  302  302  302  302  302  302"),
     "loans:loan_list":                     ("GET", "302  200  200  200  200  200  200"),
     "loans:loan_detail":                   ("GET", "302  200  404  200  404  200  200"),
     "loans:loan_classify_now":             ("POST", "302  403  404  302  404  302  403"),
@@ -49,7 +50,7 @@ EXPECTED: dict[str, tuple[str, str]] = {
     "loans:import_progress":               ("GET", "302  404  404  404  404  200  200"),
     "loans:import_run_checked":            ("POST", "302  403  403  403  403  403  403"),
     "loans:export_index":                  ("GET", "302  403  403  200  200  200  200"),
-    "loans:export":                        ("GET", "302  403  403  200  200  200  200"),
+    "loans:export":                        ("GET", "302  403  403  200+ 200+ 200+ 200+"),
     "collections_app:case_list":           ("GET", "302  200  200  200  200  200  200"),
     "collections_app:request_list":        ("GET", "302  200  200  200  200  200  200"),
     "collections_app:state_machine_svg":   ("GET", "302  200  200  200  200  200  200"),
@@ -148,11 +149,12 @@ def test_every_url_answers_every_persona_as_the_matrix_says(bank):
 
 
 def test_an_auditor_never_changes_anything(bank):
-    """Whatever the matrix says, no POST of an auditor writes to the audit trail."""
+    """Whatever the matrix says, no POST of an auditor writes to the audit trail (an export is a read,
+    recorded as such: the export page is left out)."""
     client = _clients(bank)["auditor"]
     valid = _valid_post(bank)
     for name in url_names():
-        if name == "logout":
+        if name in ("logout", "loans:export"):
             continue
         path = reverse(name, kwargs=PATH_ARGS[name](bank))
         assert not _answer(client, "POST", path, valid.get(name, {})).endswith("+"), name
