@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRefresh
 
-from loans.exporting import EXPORTS, FORMATS, available_exports, can_export, export_response
+from loans.exporting import EXPORTS, FORMATS, available_exports, can_export, export_response, wants_chinese_row
 from loans.filters import LoanFilter
 from loans.importing.columns import SHEETS
 from loans.importing.services import can_import, import_batch_create, import_batch_send
@@ -176,4 +176,11 @@ def export_download(request: HttpRequest, name: str, fmt: str) -> HttpResponse:
         # The loan list's filters, so its Export button exports what the list shows.
         queryset = LoanFilter(request.GET or None, queryset=queryset, user=request.user).qs
     as_of = timezone.localdate()
-    return export_response(spec, queryset, fmt=fmt, as_of=as_of, filename=f"{name}-{as_of:%Y%m%d}")
+    return export_response(
+        spec,
+        queryset,
+        fmt=fmt,
+        as_of=as_of,
+        filename=f"{name}-{as_of:%Y%m%d}",
+        chinese_row=wants_chinese_row(request),
+    )

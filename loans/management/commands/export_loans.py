@@ -20,6 +20,13 @@ class Command(BaseCommand):
         parser.add_argument("--what", choices=sorted(EXPORTS), default="loans", help="which records (default: loans)")
         parser.add_argument("--user", help="export what this user may see (default: everything)")
         parser.add_argument("--as-of", type=date.fromisoformat, help="date for days past due (default today)")
+        parser.add_argument(
+            "--language",
+            choices=["zh-hans", "en"],
+            default="en",
+            help="en (default, for scripts): the column codes only; zh-hans: the column codes, then a row "
+            "of Chinese column names (the importer skips it)",
+        )
 
     def handle(self, *args, path: str, what: str, **options) -> None:
         if not path.lower().endswith((".csv", ".xlsx")):
@@ -35,5 +42,11 @@ class Command(BaseCommand):
             # The operator at the server's command line sees the whole book: an administrator (the
             # default role, officer, would narrow some exports to the records about themselves).
             user = User(username="command-line", role=Role.ADMIN, is_superuser=True, is_active=True)
-        rows = export_to_path(spec, spec.queryset(user), path=path, as_of=options.get("as_of") or timezone.localdate())
+        rows = export_to_path(
+            spec,
+            spec.queryset(user),
+            path=path,
+            as_of=options.get("as_of") or timezone.localdate(),
+            chinese_row=options["language"] == "zh-hans",
+        )
         self.stdout.write(f"exported {rows} {spec.title.lower()} to {path}")
