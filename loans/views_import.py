@@ -11,6 +11,7 @@ from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRefresh
 
@@ -49,7 +50,7 @@ class ImportUploadForm(forms.Form):
 
 def _require_importer(request: HttpRequest) -> None:
     if not can_import(request.user):
-        raise PermissionDenied("Only an administrator may import the loan book.")
+        raise PermissionDenied(gettext("Only an administrator may import the loan book."))
 
 
 def _may_view_batches(user) -> bool:
@@ -58,7 +59,7 @@ def _may_view_batches(user) -> bool:
 
 def _batch_for(request: HttpRequest, pk: int) -> ImportBatch:
     if not _may_view_batches(request.user):
-        raise Http404("No import batch found.")
+        raise Http404(gettext("No import batch found."))
     return get_object_or_404(ImportBatch.objects.select_related("created_by"), pk=pk)
 
 
@@ -127,7 +128,7 @@ def import_run_checked(request: HttpRequest, pk: int) -> HttpResponse:
     _require_importer(request)
     checked = _batch_for(request, pk)
     if not (checked.dry_run and checked.status == ImportBatch.Status.CHECKED and checked.loans_file):
-        raise PermissionDenied("Only a dry run that passed can be imported from here.")
+        raise PermissionDenied(gettext("Only a dry run that passed can be imported from here."))
     with transaction.atomic():
         batch = ImportBatch.objects.create(
             created_by=request.user,
@@ -160,14 +161,14 @@ def import_template(request: HttpRequest, fmt: str) -> HttpResponse:
 @login_required
 def export_index(request: HttpRequest) -> HttpResponse:
     if not can_export(request.user):
-        raise PermissionDenied("Exports are for managers, administrators and auditors.")
+        raise PermissionDenied(gettext("Exports are for managers, administrators and auditors."))
     return render(request, "loans/export.html", {"exports": available_exports(), "formats": FORMATS})
 
 
 @login_required
 def export_download(request: HttpRequest, name: str, fmt: str) -> HttpResponse:
     if not can_export(request.user):
-        raise PermissionDenied("Exports are for managers, administrators and auditors.")
+        raise PermissionDenied(gettext("Exports are for managers, administrators and auditors."))
     spec = EXPORTS.get(name)
     if spec is None or not spec.available or fmt not in FORMATS:
         raise Http404

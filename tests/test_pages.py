@@ -90,3 +90,21 @@ def test_loan_list_non_performing_filter(client, manager, branch):
     assert "badge-loss" in body and "badge-normal" not in body and "badge-special_mention" not in body
     body = client.get(reverse("loans:loan_list"), {"non_performing": "no"}).content.decode()
     assert "badge-loss" not in body and "badge-substandard" not in body
+
+
+def test_landing_pages_by_role(client, officer, manager, admin_user):
+    """Issue 10: an officer lands on today's work, a manager on the dashboard, an admin on the
+    dashboard with the book and the imports."""
+    client.force_login(officer)
+    response = client.get(reverse("home"))
+    assert response.status_code == 302
+    assert (
+        response["Location"].startswith(reverse("collections_app:case_list")) and "preset=today" in response["Location"]
+    )
+    assert client.get(reverse("dashboard")).status_code == 200
+    client.force_login(manager)
+    body = client.get(reverse("home")).content.decode()
+    assert "Non-performing balance" in body and "Recent imports" not in body
+    client.force_login(admin_user)
+    body = client.get(reverse("home")).content.decode()
+    assert "Non-performing balance" in body and "Recent imports" in body and reverse("loans:import_start") in body

@@ -148,6 +148,17 @@ class SheetSpec:
     def label(self) -> str:
         return f"{self.title} sheet"
 
+    @property
+    def label_words(self) -> str:
+        """The sheet's name in the user's language."""
+        from django.utils.translation import gettext
+
+        return {
+            "loans": gettext("Loans"),
+            "guarantees": gettext("Guarantees"),
+            "collateral": gettext("Collateral"),
+        }.get(self.code, self.title)
+
 
 LOANS = SheetSpec(
     "loans", "Loans", "贷款", LOAN_COLUMNS, ("loans", "loan", "贷款", "贷款清单", "loanbook"), LOAN_EXPORT_ONLY
