@@ -225,7 +225,12 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        # The filesystem broker's URL has no host by design: kombu's "No hostname was supplied"
+        # warning was a stray line in every `seed_demo` and command run (issue 10).
+        **({"kombu.connection": {"level": "ERROR"}} if CELERY_BROKER_URL.startswith("filesystem://") else {}),
+    },
 }
 AXES_VERBOSE = False
 WHITENOISE_AUTOREFRESH = DEBUG

@@ -108,3 +108,30 @@ def test_landing_pages_by_role(client, officer, manager, admin_user):
     client.force_login(admin_user)
     body = client.get(reverse("home")).content.decode()
     assert "Non-performing balance" in body and "Recent imports" in body and reverse("loans:import_start") in body
+
+
+def test_seed_demo_prints_only_its_summary_lines(tmp_path):
+    """Issue 10: `seed_demo` prints no stray line (kombu's "No hostname was supplied" on the
+    filesystem broker), on stdout or stderr."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}",
+        "CELERY_BROKER_URL": "filesystem://",
+    }
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
+    run = subprocess.run([sys.executable, "manage.py", "seed_demo"], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert run.stderr == ""
+    lines = run.stdout.splitlines()
+    assert [line.split(":")[0] for line in lines] == [
+        "Loan book",
+        "Collection cases",
+        "Accountability",
+        "Demo logins (password demo-pass-2026)",
+    ]
