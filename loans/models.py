@@ -503,6 +503,10 @@ class ImportBatch(models.Model):
     error_count = models.PositiveIntegerField(default=0)
     # The first problems, each "row R, column C: what is wrong" (at most MAX_STORED_ERRORS).
     errors = models.JSONField(default=list, blank=True)
+    # What an import lets through but a person should look at (issue 10): "row R, column C: ...".
+    warnings = models.JSONField(default=list, blank=True)
+    # The language the problems are written in: the uploader's (issue 10), else the site's default.
+    language = models.CharField(max_length=10, blank=True, default="")
     message = models.TextField(blank=True)
 
     class Meta:
