@@ -28,6 +28,7 @@ from django.apps import apps
 from django.db.models import CharField, DecimalField, OuterRef, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.http import FileResponse, HttpResponse, StreamingHttpResponse
+from django.utils.translation import gettext_lazy as _
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
@@ -384,9 +385,11 @@ def loans_queryset(user: Any) -> QuerySet:
 
 LOANS_EXPORT = ExportSpec(
     name="loans",
-    title="Loans",
-    description="Every loan in your branches: the import columns, then days past due, both classes, "
-    "the specific provision, the collection case's measure and the responsible officer's name.",
+    title=_("Loans"),
+    description=_(
+        "Every loan in your branches: the import columns, then days past due, both classes, "
+        "the specific provision, the collection case's measure and the responsible officer's name."
+    ),
     columns=(
         *(ExportColumn(c.field, _LOAN_IMPORT_VALUES[c.field]) for c in LOAN_COLUMNS),
         ExportColumn("branch_name", "branch__name"),
@@ -423,9 +426,10 @@ def cases_queryset(user: Any) -> QuerySet:
 
 CASES_EXPORT = ExportSpec(
     name="cases",
-    title="Cases",
-    description="Collection cases in your branches: measure, officer, time limit, and what was recovered "
-    "in money and in kind.",
+    title=_("Cases"),
+    description=_(
+        "Collection cases in your branches: measure, officer, time limit, and what was recovered in money and in kind."
+    ),
     model_label="collections_app.CollectionCase",
     columns=(
         ExportColumn("case_id", "id"),
@@ -458,9 +462,11 @@ def recoveries_queryset(user: Any) -> QuerySet:
 
 RECOVERIES_EXPORT = ExportSpec(
     name="recoveries",
-    title="Recoveries",
-    description="Every recovery in your branches, split into principal and interest; money and value in "
-    "kind told apart by the form column.",
+    title=_("Recoveries"),
+    description=_(
+        "Every recovery in your branches, split into principal and interest; money and value in "
+        "kind told apart by the form column."
+    ),
     model_label="collections_app.Recovery",
     columns=(
         ExportColumn("recovery_id", "id"),
@@ -489,8 +495,8 @@ def accountability_queryset(user: Any) -> QuerySet:
 _RECORD = "accountability.AccountabilityRecord"
 ACCOUNTABILITY_EXPORT = ExportSpec(
     name="accountability",
-    title="Accountability",
-    description="Sanctions and rewards of responsible officers: what was proposed, decided and closed.",
+    title=_("Accountability"),
+    description=_("Sanctions and rewards of responsible officers: what was proposed, decided and closed."),
     model_label=_RECORD,
     columns=(
         ExportColumn("record_id", "id"),
