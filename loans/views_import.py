@@ -11,7 +11,7 @@ from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRefresh
 
@@ -28,23 +28,25 @@ ROWS_PER_PAGE = 50
 
 class ImportUploadForm(forms.Form):
     loans_file = forms.FileField(
-        label="Loan book (CSV or XLSX)",
-        help_text="An XLSX file may also hold the Guarantees and Collateral sheets.",
+        label=gettext_lazy("Loan book (CSV or XLSX)"),
+        help_text=gettext_lazy("An XLSX file may also hold the Guarantees and Collateral sheets."),
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,.xlsx,.xls"}),
     )
     guarantees_file = forms.FileField(
-        label="Guarantees (CSV, optional)",
+        label=gettext_lazy("Guarantees (CSV, optional)"),
         required=False,
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,.xlsx"}),
     )
     collateral_file = forms.FileField(
-        label="Collateral (CSV, optional)",
+        label=gettext_lazy("Collateral (CSV, optional)"),
         required=False,
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,.xlsx"}),
     )
-    as_of = forms.DateField(label="As of", widget=forms.DateInput(attrs={"type": "date"}))
+    as_of = forms.DateField(label=gettext_lazy("As of"), widget=forms.DateInput(attrs={"type": "date"}))
     dry_run = forms.BooleanField(
-        label="Dry run: check the file and count what would change, write nothing", required=False, initial=True
+        label=gettext_lazy("Dry run: check the file and count what would change, write nothing"),
+        required=False,
+        initial=True,
     )
 
 
