@@ -42,7 +42,9 @@ class ImportUploadForm(forms.Form):
         required=False,
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,.xlsx"}),
     )
-    as_of = forms.DateField(label=gettext_lazy("As of"), widget=forms.DateInput(attrs={"type": "date"}))
+    as_of = forms.DateField(
+        label=gettext_lazy("As of"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
     dry_run = forms.BooleanField(
         label=gettext_lazy("Dry run: check the file and count what would change, write nothing"),
         required=False,
