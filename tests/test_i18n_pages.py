@@ -237,14 +237,18 @@ def arguments(user: Any) -> dict[str, Callable[[], list[dict[str, Any]]]]:
 
 
 def _imports() -> None:
-    """Two imports for the import pages: one rejected (a bad row), one dry run that would pass."""
+    """Two imports for the import pages, uploaded by an administrator working in Chinese (the
+    problems are written in the uploader's language): one rejected (a bad row), one dry run."""
+    from django.utils import translation
+
     from loans.models import User
     from tests.imports.conftest import csv_bytes, loan_row, run_import
 
     admin = User.objects.get(username="admin")
     bad = [loan_row(loan_no="ZH-1"), loan_row(loan_no="ZH-2", principal="abc", disbursed_on="2024-13-45")]
-    run_import(csv_bytes(bad), actor=admin)
-    run_import(csv_bytes([loan_row(loan_no="ZH-3")]), actor=admin, dry_run=True)
+    with translation.override("zh-hans"):
+        run_import(csv_bytes(bad), actor=admin)
+        run_import(csv_bytes([loan_row(loan_no="ZH-3")]), actor=admin, dry_run=True)
 
 
 @pytest.fixture(scope="module")
