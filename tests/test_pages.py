@@ -135,3 +135,17 @@ def test_seed_demo_prints_only_its_summary_lines(tmp_path):
         "Accountability",
         "Demo logins (password demo-pass-2026)",
     ]
+
+
+def test_date_inputs_render_iso_dates_in_chinese():
+    """Issue 10: in zh-hans a form's date input showed 2026/12/02, which <input type="date"> drops:
+    the import page's as-of date came back empty and the upload failed."""
+    import datetime
+
+    from django import forms
+    from django.utils import translation
+
+    with translation.override("zh-hans"):
+        html = forms.DateInput(attrs={"type": "date"}).render("d", datetime.date(2026, 12, 2))
+        assert 'value="2026-12-02"' in html
+        assert forms.DateField().clean("2026/12/02") == datetime.date(2026, 12, 2)
