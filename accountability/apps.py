@@ -1,5 +1,6 @@
 from django.apps import AppConfig
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 
 from loans.permissions import role_allows
 
@@ -27,9 +28,9 @@ class AccountabilityConfig(AppConfig):
         from npl_recovery.celery import app
         from npl_recovery.navigation import NavItem, register
 
-        register(NavItem("My responsibilities", "accountability:mine", _is_officer_or_manager))
-        register(NavItem("Accountability", "accountability:board", _reads_the_board))
-        register(NavItem("Prevention", "accountability:prevention", _always))
+        register(NavItem(_("My responsibilities"), "accountability:mine", _is_officer_or_manager))
+        register(NavItem(_("Accountability"), "accountability:board", _reads_the_board))
+        register(NavItem(_("Prevention"), "accountability:prevention", _always))
         # The daily checks' beat schedule, defined in code (accountability/schedule.py).
         app.conf.beat_schedule = {
             **(app.conf.beat_schedule or {}),

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 from loans.permissions import role_allows
 from npl_recovery.navigation import NavItem, register
@@ -20,5 +21,5 @@ class CollectionsConfig(AppConfig):
         # Imported once the app registry is ready (it loads the models): connects the classification signal.
         from collections_app import receivers  # noqa: F401
 
-        register(NavItem("Cases", "collections_app:case_list", _works_cases))
-        register(NavItem("Approvals", "collections_app:request_list", _decides_requests))
+        register(NavItem(_("Cases"), "collections_app:case_list", _works_cases))
+        register(NavItem(_("Approvals"), "collections_app:request_list", _decides_requests))

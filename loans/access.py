@@ -5,6 +5,13 @@ manager or through `get_for_user_or_404`. Officers see their own branch; manager
 and every branch below it; admins, auditors and head-office managers see everything (who is
 which: loans/permissions.py). Anything outside the scope is a 404, never a 403, so ids cannot
 be probed.
+
+Besides the branch scope, everyone sees the loans they answer for, wherever their branch
+(issue 10: an officer of one outlet may answer for a case of a sibling outlet): the loans whose
+responsible officer they are, whose collection case they run or are a team member of, or in
+whose current division of responsibility they hold a share, and every row about such a loan
+(its case, records, borrower...). The path from a scoped model to its loan is found from its
+branch lookup ("case__branch" -> "case__loan").
 """
 
 from __future__ import annotations
@@ -38,6 +45,45 @@ def visible_branch_ids(user: Any) -> models.QuerySet | None:
     return Branch.objects.filter(pk=user.branch_id).values("id")
 
 
+def answered_loan_ids(user: Any) -> models.Q:
+    """A condition on Loan.id: the loans `user` answers for. Four indexed subqueries, OR-ed."""
+    from django.apps import apps
+
+    from loans.models import Loan
+
+    case_model = apps.get_model("collections_app", "CollectionCase")
+    share_model = apps.get_model("accountability", "ResponsibilityShare")
+    return (
+        models.Q(id__in=Loan._base_manager.filter(responsible_officer=user).values("id"))
+        | models.Q(id__in=case_model._base_manager.filter(officer=user).values("loan_id"))
+        | models.Q(id__in=case_model.team_members.through.objects.filter(user=user).values("collectioncase__loan_id"))
+        | models.Q(
+            id__in=share_model._base_manager.filter(officer=user, assignment__ended_on__isnull=True).values(
+                "assignment__loan_id"
+            )
+        )
+    )
+
+
+def _loan_path(model: type[models.Model], branch_lookup: str) -> str | None:
+    """The lookup from `model` to its Loan, from its branch lookup; None when it has no loan."""
+    from loans.models import Loan
+
+    prefix = branch_lookup.removesuffix("branch").removesuffix("__")
+    target = model
+    for part in prefix.split("__") if prefix else []:
+        target = target._meta.get_field(part).related_model
+    if target is Loan:
+        return prefix or "pk"
+    try:
+        field = target._meta.get_field("loan")
+    except Exception:  # noqa: BLE001 - FieldDoesNotExist: this model has no loan
+        return None
+    if field.related_model is not Loan:
+        return None
+    return f"{prefix}__loan" if prefix else "loan"
+
+
 class ScopedQuerySet(models.QuerySet):
     # The path from this model to its Branch, e.g. "loan__branch".
     branch_lookup: str = "branch"
@@ -50,10 +96,16 @@ class ScopedQuerySet(models.QuerySet):
         branch_ids = visible_branch_ids(user)
         if branch_ids is None:
             return self
-        condition = {f"{self.branch_lookup}__in": branch_ids}
+        condition = models.Q(**{f"{self.branch_lookup}__in": branch_ids})
+        loan_path = _loan_path(self.model, self.branch_lookup)
+        if loan_path is not None and user.is_authenticated:
+            from loans.models import Loan
+
+            answered = Loan._base_manager.filter(answered_loan_ids(user)).values("id")
+            condition |= models.Q(**{f"{loan_path}__in": answered})
         if self.to_many:
-            return self.filter(pk__in=self.model._base_manager.filter(**condition).values("pk"))
-        return self.filter(**condition)
+            return self.filter(pk__in=self.model._base_manager.filter(condition).values("pk"))
+        return self.filter(condition)
 
 
 def scoped_manager(branch_lookup: str, *, to_many: bool = False) -> models.Manager:

@@ -7,6 +7,8 @@ class LoansConfig(AppConfig):
 
     def ready(self) -> None:
         # Menu entries of the import page and the exports (issue 5).
+        from django.utils.translation import gettext_lazy as _
+
         from loans.exporting import can_export
         from loans.importing.services import can_import
         from npl_recovery import (
@@ -15,5 +17,5 @@ class LoansConfig(AppConfig):
         )
         from npl_recovery.navigation import NavItem, register
 
-        register(NavItem("Import", "loans:import_start", can_import))
-        register(NavItem("Exports", "loans:export_index", can_export))
+        register(NavItem(_("Import"), "loans:import_start", can_import))
+        register(NavItem(_("Exports"), "loans:export_index", can_export))

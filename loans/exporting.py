@@ -5,6 +5,11 @@ scoped with `visible_to(user)`. Rows come from the database in chunks (`.iterato
 written one at a time: CSV straight into the HTTP response or a file, XLSX through openpyxl's
 write-only mode (rows go to a temporary file; memory does not grow with the export).
 
+Header rows: the first row holds the column codes (the importer's names, so a loans export can be
+imported again); with `chinese_row` a second row holds the Chinese names, as on the import
+template (the importer skips that row). Pages add the Chinese row when the user works in Chinese,
+or when asked (`?header=zh`); the command has `--language`.
+
 Every text cell that a spreadsheet program would run as a formula (it starts with =, +, -, @,
 or a tab or carriage return) gets a leading apostrophe: the rule is loans.importing.values
 .neutralise, whose inverse the importer applies, so an export can be imported again unchanged.
@@ -32,6 +37,7 @@ from django.db.models import CharField, Count, DecimalField, Min, OuterRef, Quer
 from django.db.models.functions import Coalesce
 from django.http import FileResponse, HttpResponse, QueryDict, StreamingHttpResponse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
@@ -91,6 +97,13 @@ class ExportSpec:
     def headers(self) -> list[str]:
         return [c.header for c in self.columns]
 
+    def header_rows(self, *, chinese_row: bool = False) -> list[list[str]]:
+        """The codes row, and with `chinese_row` the Chinese names below it."""
+        rows = [self.headers]
+        if chinese_row:
+            rows.append([chinese_header(h) for h in self.headers])
+        return rows
+
     def rows(self, queryset: QuerySet, as_of: date) -> Iterator[list[Any]]:
         columns = self.columns
         for row in queryset.values(*self.fields).iterator(chunk_size=CHUNK):
@@ -121,10 +134,15 @@ class _Line:
         return value
 
 
-def csv_lines(headers: list[str], rows: Iterable[list[Any]]) -> Iterator[str]:
+def _header_rows(headers: list[str] | list[list[str]]) -> list[list[str]]:
+    return headers if headers and isinstance(headers[0], list) else [headers]  # type: ignore[list-item]
+
+
+def csv_lines(headers: list[str] | list[list[str]], rows: Iterable[list[Any]]) -> Iterator[str]:
     writer = csv.writer(_Line())
     yield "\ufeff"  # the BOM: spreadsheet programs then read the file as UTF-8
-    yield writer.writerow([neutralise(h) for h in headers])
+    for header in _header_rows(headers):
+        yield writer.writerow([neutralise(h) for h in header])
     for row in rows:
         yield writer.writerow([csv_text(v) for v in row])
 
@@ -147,12 +165,14 @@ def write_xlsx(out: IO[bytes], headers: list[str], rows: Iterable[list[Any]], *,
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(title[:31])
     bold = Font(bold=True)
-    header_cells = []
-    for h in headers:
-        cell = WriteOnlyCell(sheet, value=neutralise(h))
-        cell.font = bold
-        header_cells.append(cell)
-    sheet.append(header_cells)
+    header_rows = _header_rows(headers)
+    for header in header_rows:
+        header_cells = []
+        for h in header:
+            cell = WriteOnlyCell(sheet, value=neutralise(h))
+            cell.font = bold
+            header_cells.append(cell)
+        sheet.append(header_cells)
     count = 0
     date_cells: dict[int, WriteOnlyCell] = {}
     for row in rows:
@@ -171,7 +191,7 @@ def write_xlsx(out: IO[bytes], headers: list[str], rows: Iterable[list[Any]], *,
                 values.append(neutralise(v))
         sheet.append(values)
         count += 1
-    sheet.freeze_panes = "A2"
+    sheet.freeze_panes = f"A{len(header_rows) + 1}"
     workbook.save(out)
     return count
 
@@ -248,24 +268,33 @@ def export_response(
     actor: Any,
     filters: dict[str, Any],
     via: str,
+    chinese_row: bool = False,
 ) -> HttpResponse:
     """The export as a download, recorded (and limited) first."""
     export_record(actor=actor, spec=spec, queryset=queryset, fmt=fmt, filters=filters, via=via)
+    headers = spec.header_rows(chinese_row=chinese_row)
     if fmt == "csv":
         response = StreamingHttpResponse(
-            csv_lines(spec.headers, spec.rows(queryset, as_of)), content_type="text/csv; charset=utf-8"
+            csv_lines(headers, spec.rows(queryset, as_of)), content_type="text/csv; charset=utf-8"
         )
         response["Content-Disposition"] = f'attachment; filename="{filename}.csv"'
         return response
     # XLSX is a zip: it is built in a temporary file first, then streamed from there.
     spool = tempfile.TemporaryFile()  # noqa: SIM115 - FileResponse closes it
-    write_xlsx(spool, spec.headers, spec.rows(queryset, as_of), title=spec.title)
+    write_xlsx(spool, headers, spec.rows(queryset, as_of), title=str(spec.title))
     spool.seek(0)
     return FileResponse(spool, as_attachment=True, filename=f"{filename}.xlsx", content_type=XLSX_CONTENT_TYPE)
 
 
 def export_to_path(
-    spec: ExportSpec, queryset: QuerySet, *, path: str, as_of: date, actor: Any, filters: dict[str, Any] | None = None
+    spec: ExportSpec,
+    queryset: QuerySet,
+    *,
+    path: str,
+    as_of: date,
+    actor: Any,
+    filters: dict[str, Any] | None = None,
+    chinese_row: bool = False,
 ) -> int:
     """The export written to a file (the command line), recorded first."""
     fmt = "xlsx" if str(path).lower().endswith(".xlsx") else "csv"
@@ -273,11 +302,83 @@ def export_to_path(
         actor=actor, spec=spec, queryset=queryset, fmt=fmt, filters=filters or {}, via="command", path=str(path)
     )
     rows = spec.rows(queryset, as_of)
+    headers = spec.header_rows(chinese_row=chinese_row)
     if str(path).lower().endswith(".xlsx"):
         with open(path, "wb") as out:
-            return write_xlsx(out, spec.headers, rows, title=spec.title)
+            return write_xlsx(out, headers, rows, title=str(spec.title))
     with open(path, "w", encoding="utf-8", newline="") as out:
-        return write_csv(out, spec.headers, rows)
+        return write_csv(out, headers, rows)
+
+
+# The Chinese names of the export columns: the import columns' own (loans/importing/columns.py),
+# then the columns only exports have. Words as in docs/GLOSSARY.md.
+EXPORT_CHINESE = {
+    "amount": "金额",
+    "borrower_name": "借款人名称",
+    "branch_code": "机构代码",
+    "branch_name": "机构名称",
+    "case_id": "案件编号",
+    "case_measure": "清收措施",
+    "cash_recovered": "现金收回",
+    "closed_at": "结束时间",
+    "days_past_due": "逾期天数",
+    "decided_at": "决定时间",
+    "decided_by": "决定人",
+    "decision_reason": "决定理由",
+    "ended_on": "结束日期",
+    "five_level_class": "五级分类",
+    "form": "收回方式",
+    "four_level_class": "四级分类",
+    "kind": "类别",
+    "limitation_expires_on": "诉讼时效届满日",
+    "loan_no": "贷款编号",
+    "measure": "清收措施",
+    "measure_since": "措施开始日期",
+    "next_promise_due": "下次承诺还款日",
+    "note": "备注",
+    "officer_name": "责任人姓名",
+    "officer_username": "责任人登录名",
+    "open": "是否在办",
+    "opened_on": "立案日期",
+    "outstanding_principal": "本金余额",
+    "paid_by": "还款人",
+    "proposed_on": "提议日期",
+    "reason": "理由",
+    "received_on": "收回日期",
+    "record_id": "记录编号",
+    "recorded_by": "登记人",
+    "recovery_deadline": "清收时限",
+    "recovery_id": "收回编号",
+    "share_percent": "责任比例(%)",
+    "state": "状态",
+    "time_limit": "时限",
+    "to_interest_off_balance": "收回表外利息",
+    "to_interest_on_balance": "收回表内利息",
+    "to_principal": "收回本金",
+    "type": "类型",
+    "value_recovered_in_kind": "以物抵债金额",
+    "value_taken_in_kind": "抵债资产价值",
+    "why": "原因",
+}
+
+
+def chinese_header(code: str) -> str:
+    from loans.importing.columns import COLLATERAL_COLUMNS, GUARANTEE_COLUMNS, LOAN_EXPORT_ONLY
+
+    for column in (*LOAN_COLUMNS, *LOAN_EXPORT_ONLY, *GUARANTEE_COLUMNS, *COLLATERAL_COLUMNS):
+        if column.field == code:
+            return column.chinese
+    return EXPORT_CHINESE.get(code, code)
+
+
+def wants_chinese_row(request: Any) -> bool:
+    """`?header=zh` asks for it, `?header=code` refuses it; else: when the user works in Chinese."""
+    from django.utils import translation
+
+    asked = request.GET.get("header")
+    if asked in {"zh", "code"}:
+        return asked == "zh"
+    return translation.get_language() == "zh-hans"
 
 
 # --- the exports ----------------------------------------------------------------------------------
@@ -377,9 +478,11 @@ def loans_queryset(user: Any) -> QuerySet:
 
 LOANS_EXPORT = ExportSpec(
     name="loans",
-    title="Loans",
-    description="Every loan in your branches: the import columns, then days past due, both classes, "
-    "the specific provision, the collection case's measure and the responsible officer's name.",
+    title=_("Loans"),
+    description=_(
+        "Every loan in your branches: the import columns, then days past due, both classes, "
+        "the specific provision, the collection case's measure and the responsible officer's name."
+    ),
     columns=(
         *(ExportColumn(c.field, _LOAN_IMPORT_VALUES[c.field]) for c in LOAN_COLUMNS),
         ExportColumn("branch_name", "branch__name"),
@@ -416,9 +519,10 @@ def cases_queryset(user: Any) -> QuerySet:
 
 CASES_EXPORT = ExportSpec(
     name="cases",
-    title="Cases",
-    description="Collection cases in your branches: measure, officer, time limit, and what was recovered "
-    "in money and in kind.",
+    title=_("Cases"),
+    description=_(
+        "Collection cases in your branches: measure, officer, time limit, and what was recovered in money and in kind."
+    ),
     model_label="collections_app.CollectionCase",
     columns=(
         ExportColumn("case_id", "id"),
@@ -451,9 +555,11 @@ def recoveries_queryset(user: Any) -> QuerySet:
 
 RECOVERIES_EXPORT = ExportSpec(
     name="recoveries",
-    title="Recoveries",
-    description="Every recovery in your branches, split into principal and interest; money and value in "
-    "kind told apart by the form column.",
+    title=_("Recoveries"),
+    description=_(
+        "Every recovery in your branches, split into principal and interest; money and value in "
+        "kind told apart by the form column."
+    ),
     model_label="collections_app.Recovery",
     columns=(
         ExportColumn("recovery_id", "id"),
@@ -482,8 +588,8 @@ def accountability_queryset(user: Any) -> QuerySet:
 _RECORD = "accountability.AccountabilityRecord"
 ACCOUNTABILITY_EXPORT = ExportSpec(
     name="accountability",
-    title="Accountability",
-    description="Sanctions and rewards of responsible officers: what was proposed, decided and closed.",
+    title=_("Accountability"),
+    description=_("Sanctions and rewards of responsible officers: what was proposed, decided and closed."),
     model_label=_RECORD,
     columns=(
         ExportColumn("record_id", "id"),

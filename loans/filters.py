@@ -1,5 +1,6 @@
 import django_filters
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from loans.access import visible_branch_ids
 from loans.classification import NON_PERFORMING_FIVE
@@ -7,16 +8,16 @@ from loans.models import Borrower, Branch, Loan
 
 
 class LoanFilter(django_filters.FilterSet):
-    q = django_filters.CharFilter(method="search", label="Search")
-    five_level_class = django_filters.ChoiceFilter(choices=Loan.FIVE_LEVEL_CHOICES, label="Five-level")
-    four_level_class = django_filters.ChoiceFilter(choices=Loan.FOUR_LEVEL_CHOICES, label="Four-level")
-    branch = django_filters.ModelChoiceFilter(queryset=Branch.objects.none(), label="Branch")
-    borrower__kind = django_filters.ChoiceFilter(choices=Borrower.Kind.choices, label="Borrower kind")
+    q = django_filters.CharFilter(method="search", label=_("Search"))
+    five_level_class = django_filters.ChoiceFilter(choices=Loan.FIVE_LEVEL_CHOICES, label=_("Five-level"))
+    four_level_class = django_filters.ChoiceFilter(choices=Loan.FOUR_LEVEL_CHOICES, label=_("Four-level"))
+    branch = django_filters.ModelChoiceFilter(queryset=Branch.objects.none(), label=_("Branch"))
+    borrower__kind = django_filters.ChoiceFilter(choices=Borrower.Kind.choices, label=_("Borrower kind"))
     non_performing = django_filters.ChoiceFilter(
         method="filter_npl",
-        label="Non-performing",
-        choices=[("yes", "Non-performing"), ("no", "Performing")],
-        empty_label="Any",
+        label=_("Non-performing"),
+        choices=[("yes", _("Non-performing")), ("no", _("Performing"))],
+        empty_label=_("Any"),
     )
 
     class Meta:

@@ -15,8 +15,6 @@ from django.utils.translation import gettext_lazy as _
 from loans import permissions
 from loans.access import scoped_manager
 from loans.classification import (
-    FIVE_LEVEL_LABELS,
-    FOUR_LEVEL_LABELS,
     NON_PERFORMING_FIVE,
     FiveLevel,
     FourLevel,
@@ -32,10 +30,10 @@ def money(verbose_name: str | None = None, **kwargs) -> models.DecimalField:
 
 class Branch(models.Model):
     class Kind(models.TextChoices):
-        HEAD_OFFICE = "head_office", "Head office"
-        BRANCH = "branch", "Branch"
-        OUTLET = "outlet", "Outlet"
-        COOPERATIVE = "cooperative", "Credit cooperative"
+        HEAD_OFFICE = "head_office", _("Head office")
+        BRANCH = "branch", _("Branch")
+        OUTLET = "outlet", _("Outlet")
+        COOPERATIVE = "cooperative", _("Credit cooperative")
 
     code = models.CharField(max_length=20, unique=True)
     name = models.CharField(max_length=200)
@@ -140,11 +138,11 @@ class User(AbstractUser):
 
 class Borrower(models.Model):
     class Kind(models.TextChoices):
-        INDIVIDUAL = "individual", "Individual"
-        ENTERPRISE = "enterprise", "Enterprise"
-        GOVERNMENT_AGENCY = "government_agency", "Government agency"
-        VILLAGE_COLLECTIVE = "village_collective", "Village collective"
-        PUBLIC_INSTITUTION = "public_institution", "Public institution"
+        INDIVIDUAL = "individual", _("Individual")
+        ENTERPRISE = "enterprise", _("Enterprise")
+        GOVERNMENT_AGENCY = "government_agency", _("Government agency")
+        VILLAGE_COLLECTIVE = "village_collective", _("Village collective")
+        PUBLIC_INSTITUTION = "public_institution", _("Public institution")
 
     # Kinds whose loans go to the collaborative measure (collect with local government / department).
     COLLABORATIVE_KINDS = frozenset(
@@ -170,11 +168,27 @@ class Borrower(models.Model):
         return f"{self.name} ({self.id_no})"
 
 
+# The classes in the regulation's words (docs/GLOSSARY.md); the rules module keeps English codes.
+FIVE_LEVEL_WORDS = {
+    FiveLevel.NORMAL: _("Normal"),
+    FiveLevel.SPECIAL_MENTION: _("Special mention"),
+    FiveLevel.SUBSTANDARD: _("Substandard"),
+    FiveLevel.DOUBTFUL: _("Doubtful"),
+    FiveLevel.LOSS: _("Loss"),
+}
+FOUR_LEVEL_WORDS = {
+    FourLevel.NORMAL: _("Normal"),
+    FourLevel.OVERDUE: _("Overdue"),
+    FourLevel.IDLE: _("Idle"),
+    FourLevel.BAD_DEBT: _("Bad debt"),
+}
+
+
 class Loan(models.Model):
     FiveLevel = FiveLevel
     FourLevel = FourLevel
-    FIVE_LEVEL_CHOICES = [(c.value, FIVE_LEVEL_LABELS[c]) for c in FiveLevel]
-    FOUR_LEVEL_CHOICES = [(c.value, FOUR_LEVEL_LABELS[c]) for c in FourLevel]
+    FIVE_LEVEL_CHOICES = [(c.value, FIVE_LEVEL_WORDS[c]) for c in FiveLevel]
+    FOUR_LEVEL_CHOICES = [(c.value, FOUR_LEVEL_WORDS[c]) for c in FourLevel]
 
     loan_no = models.CharField("loan number", max_length=40, unique=True)
     borrower = models.ForeignKey(Borrower, on_delete=models.PROTECT, related_name="loans")
@@ -272,9 +286,9 @@ class Loan(models.Model):
 
 class Guarantor(models.Model):
     class Kind(models.TextChoices):
-        INDIVIDUAL = "individual", "Individual"
-        ENTERPRISE = "enterprise", "Enterprise"
-        GUARANTEE_COMPANY = "guarantee_company", "Guarantee company"
+        INDIVIDUAL = "individual", _("Individual")
+        ENTERPRISE = "enterprise", _("Enterprise")
+        GUARANTEE_COMPANY = "guarantee_company", _("Guarantee company")
 
     name = models.CharField(max_length=200)
     kind = models.CharField(max_length=30, choices=Kind.choices, default=Kind.INDIVIDUAL)
@@ -322,19 +336,19 @@ class Guarantee(models.Model):
 
 class Collateral(models.Model):
     class Kind(models.TextChoices):
-        REAL_ESTATE = "real_estate", "Real estate"
-        LAND_USE_RIGHT = "land_use_right", "Land-use right"
-        VEHICLE = "vehicle", "Vehicle"
-        EQUIPMENT = "equipment", "Machinery and equipment"
-        DEPOSIT = "deposit", "Deposit / certificate"
-        RECEIVABLES = "receivables", "Receivables"
-        OTHER = "other", "Other"
+        REAL_ESTATE = "real_estate", _("Real estate")
+        LAND_USE_RIGHT = "land_use_right", _("Land-use right")
+        VEHICLE = "vehicle", _("Vehicle")
+        EQUIPMENT = "equipment", _("Machinery and equipment")
+        DEPOSIT = "deposit", _("Deposit / certificate")
+        RECEIVABLES = "receivables", _("Receivables")
+        OTHER = "other", _("Other")
 
     class LienStatus(models.TextChoices):
-        FREE = "free", "Free"
-        FROZEN = "frozen", "Frozen"
-        SEALED = "sealed", "Sealed"
-        AUCTIONED = "auctioned", "Auctioned"
+        FREE = "free", _("Free")
+        FROZEN = "frozen", _("Frozen")
+        SEALED = "sealed", _("Sealed")
+        AUCTIONED = "auctioned", _("Auctioned")
 
     loan = models.ForeignKey(Loan, on_delete=models.CASCADE, related_name="collateral")
     kind = models.CharField(max_length=30, choices=Kind.choices)
@@ -363,12 +377,12 @@ class ClassificationChange(models.Model):
     """Every change of class, append-only: never updated or deleted."""
 
     class Scheme(models.TextChoices):
-        FIVE_LEVEL = "five_level", "Five-level"
-        FOUR_LEVEL = "four_level", "Four-level"
+        FIVE_LEVEL = "five_level", _("Five-level")
+        FOUR_LEVEL = "four_level", _("Four-level")
 
     class Source(models.TextChoices):
-        RULE = "rule", "Rule"
-        MANUAL = "manual", "Manual"
+        RULE = "rule", _("Rule")
+        MANUAL = "manual", _("Manual")
 
     loan = models.ForeignKey(Loan, on_delete=models.PROTECT, related_name="classification_changes")
     scheme = models.CharField(max_length=20, choices=Scheme.choices)
@@ -432,24 +446,24 @@ class ImportBatch(models.Model):
     """
 
     class Source(models.TextChoices):
-        ADMIN = "admin", "Django admin"
-        PAGE = "page", "Import page"
-        COMMAND = "command", "Command line"
+        ADMIN = "admin", _("Django admin")
+        PAGE = "page", _("Import page")
+        COMMAND = "command", _("Command line")
 
     class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Running"
-        CHECKED = "checked", "Checked (dry run)"
-        IMPORTED = "imported", "Imported"
-        REJECTED = "rejected", "Rejected: errors in the file"
-        FAILED = "failed", "Failed"
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        CHECKED = "checked", _("Checked (dry run)")
+        IMPORTED = "imported", _("Imported")
+        REJECTED = "rejected", _("Rejected: errors in the file")
+        FAILED = "failed", _("Failed")
 
     class Phase(models.TextChoices):
-        WAITING = "waiting", "Waiting for a worker"
-        READING = "reading", "Reading and validating rows"
-        CHECKING = "checking", "Checking across rows"
-        WRITING = "writing", "Writing"
-        DONE = "done", "Done"
+        WAITING = "waiting", _("Waiting for a worker")
+        READING = "reading", _("Reading and validating rows")
+        CHECKING = "checking", _("Checking across rows")
+        WRITING = "writing", _("Writing")
+        DONE = "done", _("Done")
 
     FINISHED = frozenset({Status.CHECKED, Status.IMPORTED, Status.REJECTED, Status.FAILED})
 
@@ -489,6 +503,10 @@ class ImportBatch(models.Model):
     error_count = models.PositiveIntegerField(default=0)
     # The first problems, each "row R, column C: what is wrong" (at most MAX_STORED_ERRORS).
     errors = models.JSONField(default=list, blank=True)
+    # What an import lets through but a person should look at (issue 10): "row R, column C: ...".
+    warnings = models.JSONField(default=list, blank=True)
+    # The language the problems are written in: the uploader's (issue 10), else the site's default.
+    language = models.CharField(max_length=10, blank=True, default="")
     message = models.TextField(blank=True)
 
     class Meta:
@@ -529,9 +547,9 @@ class ImportRow(models.Model):
     """The outcome of one row of an import batch (created, updated or unchanged)."""
 
     class Outcome(models.TextChoices):
-        CREATED = "created", "Created"
-        UPDATED = "updated", "Updated"
-        UNCHANGED = "unchanged", "Unchanged"
+        CREATED = "created", _("Created")
+        UPDATED = "updated", _("Updated")
+        UNCHANGED = "unchanged", _("Unchanged")
 
     # One index, the primary key, serves "a batch's rows in file order" (WHERE batch_id = %s AND
     # sheet = %s ORDER BY row_no): an import writes a row here for every row of its file.

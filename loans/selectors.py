@@ -9,8 +9,8 @@ from typing import Any
 from django.db.models import Count, QuerySet, Sum
 
 from loans.access import get_for_user_or_404
-from loans.classification import FIVE_LEVEL_LABELS, NON_PERFORMING_FIVE, FiveLevel, general_reserve
-from loans.models import ClassificationChange, Loan
+from loans.classification import NON_PERFORMING_FIVE, FiveLevel, general_reserve
+from loans.models import FIVE_LEVEL_WORDS, ClassificationChange, Loan
 from loans.policy import classification_policy
 
 
@@ -81,7 +81,7 @@ def book_summary(*, user: Any) -> BookSummary:
         slices.append(
             ClassSlice(
                 code=cls.value,
-                label=FIVE_LEVEL_LABELS[cls],
+                label=FIVE_LEVEL_WORDS[cls],
                 count=r.get("n", 0),
                 outstanding=out,
                 share=float(out / total * 100) if total else 0.0,

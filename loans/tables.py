@@ -1,7 +1,9 @@
 import django_tables2 as tables
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
 from loans.models import Loan
+from npl_recovery.i18n import format_amount
 
 
 def class_badge(code: str, label: str) -> str:
@@ -9,16 +11,22 @@ def class_badge(code: str, label: str) -> str:
 
 
 class LoanTable(tables.Table):
-    loan_no = tables.Column(linkify=True, verbose_name="Loan no.")
-    borrower = tables.Column(accessor="borrower__name", verbose_name="Borrower")
-    branch = tables.Column(accessor="branch__name", verbose_name="Branch")
+    loan_no = tables.Column(linkify=True, verbose_name=_("Loan no."))
+    borrower = tables.Column(accessor="borrower__name", verbose_name=_("Borrower"))
+    branch = tables.Column(accessor="branch__name", verbose_name=_("Branch"))
     outstanding_principal = tables.Column(
-        verbose_name="Outstanding", attrs={"td": {"class": "num"}, "th": {"class": "num"}}
+        verbose_name=_("Outstanding"), attrs={"td": {"class": "num"}, "th": {"class": "num"}}
     )
-    overdue_since = tables.DateColumn(verbose_name="Overdue since", format="Y-m-d")
-    five_level_class = tables.Column(verbose_name="Five-level")
-    four_level_class = tables.Column(verbose_name="Four-level")
-    responsible_officer = tables.Column(accessor="responsible_officer__username", verbose_name="Responsible")
+    overdue_since = tables.DateColumn(
+        verbose_name=_("Overdue since"), format="Y-m-d", attrs={"td": {"class": "nowrap"}}
+    )
+    five_level_class = tables.Column(verbose_name=_("Five-level"))
+    four_level_class = tables.Column(verbose_name=_("Four-level"))
+    responsible_officer = tables.Column(
+        accessor="responsible_officer",
+        verbose_name=_("Responsible officer"),
+        order_by=("responsible_officer__last_name",),
+    )
 
     class Meta:
         model = Loan
@@ -37,7 +45,10 @@ class LoanTable(tables.Table):
         template_name = "django_tables2/table.html"
 
     def render_outstanding_principal(self, value):
-        return f"{value:,.2f}"
+        return format_amount(value, currency=True)
+
+    def render_responsible_officer(self, value):
+        return value.display_name
 
     def render_five_level_class(self, value, record):
         return class_badge(record.five_level_class, value)

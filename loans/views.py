@@ -5,12 +5,18 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from loans.filters import LoanFilter
 from loans.forms import ManualClassificationForm
-from loans.permissions import role_allows
+from loans.importing.services import can_import
+from loans.models import FIVE_LEVEL_WORDS, FOUR_LEVEL_WORDS
+from loans.permissions import is_officer, role_allows
+from loans.policy import classification_policy
+from loans.rule_words import class_words, five_level_reason, four_level_reason, rule_words
 from loans.selectors import book_summary, loan_detail_for_user, loan_history, loans_for_user
 from loans.services import loan_classification, loan_classify, loan_classify_manually
 from loans.tables import LoanTable
@@ -19,7 +25,21 @@ from npl_recovery.tables import paginate_table
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "loans/home.html", {"summary": book_summary(user=request.user)})
+    """The landing page by role: an officer goes to today's work (his queue, most urgent first),
+    a manager or auditor sees the dashboard, an administrator the dashboard with the imports."""
+    if is_officer(request.user):
+        return redirect(f"{reverse('collections_app:case_list')}?scope=mine&preset=today")
+    return dashboard(request)
+
+
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    context = {"summary": book_summary(user=request.user)}
+    if can_import(request.user):
+        from loans.models import ImportBatch
+
+        context["recent_imports"] = list(ImportBatch.objects.select_related("created_by").order_by("-created_at")[:5])
+    return render(request, "loans/home.html", context)
 
 
 @login_required
@@ -32,11 +52,22 @@ def loan_list(request: HttpRequest) -> HttpResponse:
 
 def _detail_context(request: HttpRequest, loan, manual_form: ManualClassificationForm | None = None) -> dict:
     as_of = timezone.localdate()
+    classification = loan_classification(loan=loan, as_of=as_of)
+    history = list(loan_history(loan=loan)[:50])
+    for h in history:
+        h.from_label, h.to_label, h.rule_label = class_words(h.from_class), class_words(h.to_class), rule_words(h.rule)
     return {
         "loan": loan,
         "as_of": as_of,
-        "classification": loan_classification(loan=loan, as_of=as_of),
-        "history": loan_history(loan=loan)[:50],
+        "classification": classification,
+        "words": {
+            "five": class_words(classification.five_level),
+            "four": class_words(classification.four_level),
+            "floor": class_words(classification.five_level_floor),
+            "five_reason": five_level_reason(classification, classification_policy(), loan),
+            "four_reason": four_level_reason(classification),
+        },
+        "history": history,
         "guarantees": loan.guarantees.select_related("guarantor"),
         "collateral": loan.collateral.all(),
         "can_classify": role_allows(request.user, "loans.classify_loan"),
@@ -56,9 +87,13 @@ def loan_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def loan_classify_now(request: HttpRequest, pk: int) -> HttpResponse:
     loan = loan_detail_for_user(user=request.user, pk=pk)
     if not role_allows(request.user, "loans.classify_loan"):
-        raise PermissionDenied("Only a manager may reclassify a loan.")
+        raise PermissionDenied(gettext("Only a manager may reclassify a loan."))
     result = loan_classify(loan=loan, as_of=timezone.localdate(), actor=request.user)
-    messages.success(request, f"Classified: {result.five_level.label} / {result.four_level.label}.")
+    messages.success(
+        request,
+        gettext("Classified: %(five)s / %(four)s.")
+        % {"five": FIVE_LEVEL_WORDS[result.five_level], "four": FOUR_LEVEL_WORDS[result.four_level]},
+    )
     return redirect(loan)
 
 
@@ -80,6 +115,10 @@ def loan_classify_manual(request: HttpRequest, pk: int) -> HttpResponse:
             for field, errors in exc.message_dict.items():
                 form.add_error(field if field in form.fields else None, errors)
         else:
-            messages.success(request, f"Loan {loan.loan_no} is now {result.five_level.label}.")
+            messages.success(
+                request,
+                gettext("Loan %(no)s is now %(five)s.")
+                % {"no": loan.loan_no, "five": FIVE_LEVEL_WORDS[result.five_level]},
+            )
             return redirect(loan)
     return render(request, "loans/loan_detail.html", _detail_context(request, loan, form), status=400)

@@ -11,10 +11,19 @@ from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRefresh
 
-from loans.exporting import EXPORTS, FORMATS, available_exports, can_export, export_filters, export_response
+from loans.exporting import (
+    EXPORTS,
+    FORMATS,
+    available_exports,
+    can_export,
+    export_filters,
+    export_response,
+    wants_chinese_row,
+)
 from loans.filters import LoanFilter
 from loans.importing.columns import SHEETS
 from loans.importing.limits import upload_refusal
@@ -28,23 +37,27 @@ ROWS_PER_PAGE = 50
 
 class ImportUploadForm(forms.Form):
     loans_file = forms.FileField(
-        label="Loan book (CSV or XLSX)",
-        help_text="An XLSX file may also hold the Guarantees and Collateral sheets.",
+        label=gettext_lazy("Loan book (CSV or XLSX)"),
+        help_text=gettext_lazy("An XLSX file may also hold the Guarantees and Collateral sheets."),
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,.xlsx"}),
     )
     guarantees_file = forms.FileField(
-        label="Guarantees (CSV, optional)",
+        label=gettext_lazy("Guarantees (CSV, optional)"),
         required=False,
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,.xlsx"}),
     )
     collateral_file = forms.FileField(
-        label="Collateral (CSV, optional)",
+        label=gettext_lazy("Collateral (CSV, optional)"),
         required=False,
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,.xlsx"}),
     )
-    as_of = forms.DateField(label="As of", widget=forms.DateInput(attrs={"type": "date"}))
+    as_of = forms.DateField(
+        label=gettext_lazy("As of"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
     dry_run = forms.BooleanField(
-        label="Dry run: check the file and count what would change, write nothing", required=False, initial=True
+        label=gettext_lazy("Dry run: check the file and count what would change, write nothing"),
+        required=False,
+        initial=True,
     )
 
     def _limited(self, name: str):
@@ -65,7 +78,7 @@ class ImportUploadForm(forms.Form):
 
 def _require_importer(request: HttpRequest) -> None:
     if not can_import(request.user):
-        raise PermissionDenied("Only an administrator may import the loan book.")
+        raise PermissionDenied(gettext("Only an administrator may import the loan book."))
 
 
 def _may_view_batches(user) -> bool:
@@ -74,7 +87,7 @@ def _may_view_batches(user) -> bool:
 
 def _batch_for(request: HttpRequest, pk: int) -> ImportBatch:
     if not _may_view_batches(request.user):
-        raise Http404("No import batch found.")
+        raise Http404(gettext("No import batch found."))
     return get_object_or_404(ImportBatch.objects.select_related("created_by"), pk=pk)
 
 
@@ -145,7 +158,7 @@ def import_run_checked(request: HttpRequest, pk: int) -> HttpResponse:
     _require_importer(request)
     checked = _batch_for(request, pk)
     if not (checked.dry_run and checked.status == ImportBatch.Status.CHECKED and checked.loans_file):
-        raise PermissionDenied("Only a dry run that passed can be imported from here.")
+        raise PermissionDenied(gettext("Only a dry run that passed can be imported from here."))
     with transaction.atomic():
         batch = ImportBatch.objects.create(
             created_by=request.user,
@@ -178,14 +191,14 @@ def import_template(request: HttpRequest, fmt: str) -> HttpResponse:
 @login_required
 def export_index(request: HttpRequest) -> HttpResponse:
     if not can_export(request.user):
-        raise PermissionDenied("Exports are for managers, administrators and auditors.")
+        raise PermissionDenied(gettext("Exports are for managers, administrators and auditors."))
     return render(request, "loans/export.html", {"exports": available_exports(), "formats": FORMATS})
 
 
 @login_required
 def export_download(request: HttpRequest, name: str, fmt: str) -> HttpResponse:
     if not can_export(request.user):
-        raise PermissionDenied("Exports are for managers, administrators and auditors.")
+        raise PermissionDenied(gettext("Exports are for managers, administrators and auditors."))
     spec = EXPORTS.get(name)
     if spec is None or not spec.available or fmt not in FORMATS:
         raise Http404
@@ -203,4 +216,5 @@ def export_download(request: HttpRequest, name: str, fmt: str) -> HttpResponse:
         actor=request.user,
         filters=export_filters(request.GET) if name == "loans" else {},
         via="page",
+        chinese_row=wants_chinese_row(request),
     )

@@ -6,11 +6,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext_lazy as _
+
+from loans.permissions import is_officer
 
 
 @dataclass(frozen=True)
 class NavItem:
-    label: str
+    label: str  # translatable (gettext_lazy)
     url_name: str
     visible: Callable[[object], bool]
 
@@ -24,10 +27,12 @@ def _is_staff_admin(user: object) -> bool:
 
 
 NAV_ITEMS: list[NavItem] = [
-    NavItem("Dashboard", "home", _always),
-    NavItem("Loans", "loans:loan_list", _always),
+    # "/" takes an officer to his queue; his dashboard is at /dashboard/.
+    NavItem(_("Dashboard"), "home", lambda user: not is_officer(user)),
+    NavItem(_("Dashboard"), "dashboard", is_officer),
+    NavItem(_("Loans"), "loans:loan_list", _always),
 ]
-NAV_TAIL: list[NavItem] = [NavItem("Admin", "admin:index", _is_staff_admin)]
+NAV_TAIL: list[NavItem] = [NavItem(_("Admin"), "admin:index", _is_staff_admin)]
 
 
 def register(item: NavItem) -> None:

@@ -350,6 +350,9 @@ LOGGING = {
         "django.db.backends": {"level": "INFO"},
         # A 403 is one line (path and reason), not a traceback.
         "django.request": {"filters": ["forbidden_in_one_line"]},
+        # The filesystem broker's URL has no host by design: kombu's "No hostname was supplied"
+        # warning was a stray line in every `seed_demo` and command run (issue 10).
+        **({"kombu.connection": {"level": "ERROR"}} if CELERY_BROKER_URL.startswith("filesystem://") else {}),
     },
 }
 AXES_VERBOSE = False

@@ -7,6 +7,7 @@ from npl_recovery.views import language_set
 
 urlpatterns = [
     path("", loan_views.home, name="home"),
+    path("dashboard/", loan_views.dashboard, name="dashboard"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("language/", language_set, name="language_set"),

@@ -42,6 +42,17 @@ def _reachable(host: str, port: int) -> bool:
         return False
 
 
+@pytest.fixture(autouse=True)
+def _language_reset() -> Iterator[None]:
+    """Each test starts in the default language: a request in Chinese (LocaleMiddleware) leaves
+    its language active in the thread, and lazy labels (the menu's) would follow it."""
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
+
+
 @pytest.fixture
 def require_postgres() -> None:
     if connection.vendor != "postgresql":

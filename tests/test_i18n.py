@@ -89,7 +89,7 @@ def test_browser_language_is_the_default_and_the_users_choice_is_remembered(clie
     assert 'lang="zh-hans"' in page.content.decode()
     assert "退出登录" not in page.content.decode()  # not signed in: no log-out button
     client.force_login(officer)
-    home = client.get(reverse("home"), HTTP_ACCEPT_LANGUAGE="zh-CN")
+    home = client.get(reverse("home"), HTTP_ACCEPT_LANGUAGE="zh-CN", follow=True)
     assert "退出登录" in home.content.decode()
 
     client.post(reverse("language_set"), {"language": "en", "next": "/"}, HTTP_ACCEPT_LANGUAGE="zh-CN")
@@ -97,7 +97,7 @@ def test_browser_language_is_the_default_and_the_users_choice_is_remembered(clie
     assert officer.language == "en"
     client.cookies.clear()  # a new browser: the account still remembers
     client.force_login(officer)
-    assert "Log out" in client.get(reverse("home"), HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+    assert "Log out" in client.get(reverse("home"), HTTP_ACCEPT_LANGUAGE="zh-CN", follow=True).content.decode()
 
 
 @pytest.mark.django_db

@@ -90,3 +90,62 @@ def test_loan_list_non_performing_filter(client, manager, branch):
     assert "badge-loss" in body and "badge-normal" not in body and "badge-special_mention" not in body
     body = client.get(reverse("loans:loan_list"), {"non_performing": "no"}).content.decode()
     assert "badge-loss" not in body and "badge-substandard" not in body
+
+
+def test_landing_pages_by_role(client, officer, manager, admin_user):
+    """Issue 10: an officer lands on today's work, a manager on the dashboard, an admin on the
+    dashboard with the book and the imports."""
+    client.force_login(officer)
+    response = client.get(reverse("home"))
+    assert response.status_code == 302
+    assert (
+        response["Location"].startswith(reverse("collections_app:case_list")) and "preset=today" in response["Location"]
+    )
+    assert client.get(reverse("dashboard")).status_code == 200
+    client.force_login(manager)
+    body = client.get(reverse("home")).content.decode()
+    assert "Non-performing balance" in body and "Recent imports" not in body
+    client.force_login(admin_user)
+    body = client.get(reverse("home")).content.decode()
+    assert "Non-performing balance" in body and "Recent imports" in body and reverse("loans:import_start") in body
+
+
+def test_seed_demo_prints_only_its_summary_lines(tmp_path):
+    """Issue 10: `seed_demo` prints no stray line (kombu's "No hostname was supplied" on the
+    filesystem broker), on stdout or stderr."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}",
+        "CELERY_BROKER_URL": "filesystem://",
+    }
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
+    run = subprocess.run([sys.executable, "manage.py", "seed_demo"], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert run.stderr == ""
+    lines = run.stdout.splitlines()
+    assert [line.split(":")[0] for line in lines] == [
+        "Loan book",
+        "Collection cases",
+        "Accountability",
+        "Demo logins (password demo-pass-2026)",
+    ]
+
+
+def test_date_inputs_render_iso_dates_in_chinese():
+    """Issue 10: in zh-hans a form's date input showed 2026/12/02, which <input type="date"> drops:
+    the import page's as-of date came back empty and the upload failed."""
+    import datetime
+
+    from django import forms
+    from django.utils import translation
+
+    with translation.override("zh-hans"):
+        html = forms.DateInput(attrs={"type": "date"}).render("d", datetime.date(2026, 12, 2))
+        assert 'value="2026-12-02"' in html
+        assert forms.DateField().clean("2026/12/02") == datetime.date(2026, 12, 2)

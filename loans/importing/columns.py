@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from django.utils.translation import gettext
+
 from loans.importing.values import format_cell, is_blank, normalise_word
 
 
@@ -148,6 +150,17 @@ class SheetSpec:
     def label(self) -> str:
         return f"{self.title} sheet"
 
+    @property
+    def label_words(self) -> str:
+        """The sheet's name in the user's language."""
+        from django.utils.translation import gettext
+
+        return {
+            "loans": gettext("Loans"),
+            "guarantees": gettext("Guarantees"),
+            "collateral": gettext("Collateral"),
+        }.get(self.code, self.title)
+
 
 LOANS = SheetSpec(
     "loans", "Loans", "贷款", LOAN_COLUMNS, ("loans", "loan", "贷款", "贷款清单", "loanbook"), LOAN_EXPORT_ONLY
@@ -206,18 +219,28 @@ def map_headers(spec: SheetSpec, row_no: int, cells: Sequence[Any]) -> tuple[Hea
         if field_name is None:
             if name not in ignored:
                 problems.append(
-                    HeaderProblem(written, "unknown column (the template lists the columns this sheet takes)")
+                    HeaderProblem(written, gettext("unknown column (the template lists the columns this sheet takes)"))
                 )
             continue
         if field_name in positions:
             problems.append(
-                HeaderProblem(written, f"the column “{positions[field_name][1]}” already holds {field_name}")
+                HeaderProblem(
+                    written,
+                    gettext("the column “%(column)s” already holds %(field)s")
+                    % {"column": positions[field_name][1], "field": field_name},
+                )
             )
             continue
         positions[field_name] = (index, written)
     for c in spec.columns:
         if c.required and c.field not in positions:
-            problems.append(HeaderProblem("", f"required column “{c.field}” ({c.chinese}) is missing"))
+            problems.append(
+                HeaderProblem(
+                    "",
+                    gettext("required column “%(field)s” (%(chinese)s) is missing")
+                    % {"field": c.field, "chinese": c.chinese},
+                )
+            )
     width = max((i for i, _ in positions.values()), default=-1) + 1
     return HeaderMap(spec, row_no, positions, width), problems
 

@@ -27,7 +27,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext
 
 from audit.services import audit_record
@@ -148,6 +148,7 @@ def import_batch_create(
     batch = ImportBatch(
         created_by=actor,
         source=source,
+        language=translation.get_language() or "",
         dry_run=dry_run,
         as_of=as_of or timezone.localdate(),
         file_name=file_name[:255],
@@ -313,6 +314,7 @@ def loan_book_import(
         with transaction.atomic():
             batch = ImportBatch.objects.create(
                 created_by=actor,
+                language=translation.get_language() or "",
                 source=source,
                 dry_run=dry_run,
                 as_of=as_of,
@@ -365,6 +367,11 @@ class _Import:
     seconds: dict[str, float] = field(default_factory=dict)
 
     def run(self) -> None:
+        # The problems are written in the uploader's language.
+        with translation.override(self.batch.language or None):
+            self._run()
+
+    def _run(self) -> None:
         stage = stage_for()
         opened: list[OpenedFile] = []
         self.progress = _Progress(self.batch.pk)
@@ -385,7 +392,9 @@ class _Import:
             }
             tables = {"loans": LOANS_TABLE, "guarantees": GUARANTEES_TABLE, "collateral": COLLATERAL_TABLE}
             if "loans" not in sheets:
-                raise ReadError("the workbook has no Loans sheet (a sheet named Loans or 贷款, or a first sheet)")
+                raise ReadError(
+                    gettext("the workbook has no Loans sheet (a sheet named Loans or 贷款, or a first sheet)")
+                )
             for spec in (LOANS, GUARANTEES, COLLATERAL):
                 reader = sheets.get(spec.code)
                 if reader is not None:
@@ -443,7 +452,7 @@ class _Import:
         found = find_header(spec, rows)
         if found is None:
             if spec is LOANS:
-                self.errors.row(spec, 1, "the file is empty; the first row must hold the column headers")
+                self.errors.row(spec, 1, gettext("the file is empty; the first row must hold the column headers"))
             return
         (header_row, header_cells), rows = found
         header_map, problems = map_headers(spec, header_row, header_cells)
@@ -473,7 +482,7 @@ class _Import:
                 chunk = []
         self._stage_chunk(checker, chunk, stage, table)
         if data_rows == 0 and spec is LOANS:
-            self.errors.row(spec, header_row + 1, "there are no loans below the header row")
+            self.errors.row(spec, header_row + 1, gettext("there are no loans below the header row"))
 
     def _stage_chunk(self, checker: SheetChecker, chunk: list[tuple[int, Any]], stage: Stage, table: str) -> None:
         if chunk:
@@ -487,7 +496,13 @@ class _Import:
         if "loans" in self.headers:
             hm = self.headers["loans"]
             for (loan_no,), row_no, first in stage.duplicates(LOANS_TABLE, ["loan_no"]):
-                self.errors.cell(LOANS, hm, row_no, "loan_no", f"loan number {quoted(loan_no)} is also in row {first}")
+                self.errors.cell(
+                    LOANS,
+                    hm,
+                    row_no,
+                    "loan_no",
+                    gettext("loan number %(no)s is also in row %(row)s") % {"no": quoted(loan_no), "row": first},
+                )
             self._people_agree(stage, LOANS, LOANS_TABLE, "borrower", hm)
         if "guarantees" in self.headers:
             hm = self.headers["guarantees"]
@@ -610,6 +625,7 @@ class _Import:
             counts=counts,
             error_count=self.errors.count,
             errors=self.errors.messages,
+            warnings=self.errors.warnings,
             **fields,
         )
 

@@ -15,6 +15,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from django.utils.translation import gettext
+
 from loans.classification import Classification, ClassificationPolicy, LoanFacts, classify, specific_provision
 from loans.importing.columns import COLLATERAL, GUARANTEES, LOANS, Column, HeaderMap, Kind, SheetSpec
 from loans.importing.values import (
@@ -42,6 +44,17 @@ class ErrorLog:
     limit: int = MAX_STORED_ERRORS
     count: int = 0
     _items: list[tuple[int, int, int, str]] = field(default_factory=list)
+    # Warnings: shown in the report, never a reason to reject the file.
+    warnings: list[str] = field(default_factory=list)
+
+    def warn(self, spec: SheetSpec, header_map: HeaderMap | None, row_no: int, field_name: str, message: str) -> None:
+        if len(self.warnings) < self.limit:
+            column = header_map.header(field_name) if header_map else field_name
+            self.warnings.append(
+                _prefix(spec)
+                + gettext("row %(row)s, column %(column)s: %(message)s")
+                % {"row": row_no, "column": column, "message": message}
+            )
 
     def add(self, message: str, *, sheet_order: int = 0, row_no: int = 0, column_order: int = 0) -> None:
         self.count += 1
@@ -52,7 +65,9 @@ class ErrorLog:
         column = header_map.header(field_name) if header_map else field_name
         order = header_map.positions.get(field_name, (999, ""))[0] if header_map else 0
         self.add(
-            f"{_prefix(spec)}row {row_no}, column {column}: {message}",
+            _prefix(spec)
+            + gettext("row %(row)s, column %(column)s: %(message)s")
+            % {"row": row_no, "column": column, "message": message},
             sheet_order=_SHEET_ORDER.get(spec.code, 9),
             row_no=row_no,
             column_order=order,
@@ -60,7 +75,7 @@ class ErrorLog:
 
     def row(self, spec: SheetSpec, row_no: int, message: str, column_order: int = -1) -> None:
         self.add(
-            f"{_prefix(spec)}row {row_no}: {message}",
+            _prefix(spec) + gettext("row %(row)s: %(message)s") % {"row": row_no, "message": message},
             sheet_order=_SHEET_ORDER.get(spec.code, 9),
             row_no=row_no,
             column_order=column_order,
@@ -81,7 +96,7 @@ _SHEET_ORDER = {"loans": 0, "guarantees": 1, "collateral": 2}
 
 
 def _prefix(spec: SheetSpec) -> str:
-    return "" if spec.code == "loans" else f"{spec.label}, "
+    return "" if spec.code == "loans" else gettext("%(sheet)s sheet, ") % {"sheet": spec.label_words}
 
 
 @dataclass(frozen=True)
@@ -289,7 +304,7 @@ class SheetChecker:
             value = raw[i]
             if is_blank(value):
                 if column.required:
-                    self.error(row_nos[i], column.field, "is empty; a value is required")
+                    self.error(row_nos[i], column.field, gettext("is empty; a value is required"))
                     out[i] = None
                 else:
                     out[i] = default
@@ -308,14 +323,20 @@ class SheetChecker:
         column = values[name]
         for i, amount in enumerate(column):
             if amount is not None and amount < 0:
-                self.error(row_nos[i], name, f"{quoted(str(amount))} is negative; an amount must not be below 0")
+                self.error(
+                    row_nos[i],
+                    name,
+                    gettext("%(value)s is negative; an amount must not be below 0") % {"value": quoted(str(amount))},
+                )
                 column[i] = None
 
     def positive(self, values: dict[str, list[Any]], row_nos: list[int], name: str) -> None:
         column = values[name]
         for i, amount in enumerate(column):
             if amount is not None and amount <= 0:
-                self.error(row_nos[i], name, f"{quoted(str(amount))} must be greater than 0")
+                self.error(
+                    row_nos[i], name, gettext("%(value)s must be greater than 0") % {"value": quoted(str(amount))}
+                )
                 column[i] = None
 
 
@@ -370,23 +391,44 @@ class LoanChecker(SheetChecker):
         ):
             if p is not None and o is not None and o > p:
                 self.error(
-                    row_nos[i], "outstanding_principal", f"{quoted(str(o))} is more than the principal {quoted(str(p))}"
+                    row_nos[i],
+                    "outstanding_principal",
+                    gettext("%(value)s is more than the principal %(principal)s")
+                    % {"value": quoted(str(o)), "principal": quoted(str(p))},
                 )
                 outstanding[i] = None
+            if m is not None and m < as_of and o is not None and o > 0 and od is None:
+                self.errors.warn(
+                    self.spec,
+                    self.header_map,
+                    row_nos[i],
+                    "overdue_since",
+                    gettext(
+                        "is empty, but the loan matured on %(day)s and %(amount)s is still outstanding: is it overdue?"
+                    )
+                    % {"day": m.isoformat(), "amount": quoted(str(o))},
+                )
             if d is not None and m is not None and m < d:
                 self.error(
-                    row_nos[i], "maturity_on", f"{m.isoformat()} is before the disbursement date {d.isoformat()}"
+                    row_nos[i],
+                    "maturity_on",
+                    gettext("%(day)s is before the disbursement date %(disbursed)s")
+                    % {"day": m.isoformat(), "disbursed": d.isoformat()},
                 )
             if od is not None:
                 if d is not None and od < d:
                     self.error(
-                        row_nos[i], "overdue_since", f"{od.isoformat()} is before the disbursement date {d.isoformat()}"
+                        row_nos[i],
+                        "overdue_since",
+                        gettext("%(day)s is before the disbursement date %(disbursed)s")
+                        % {"day": od.isoformat(), "disbursed": d.isoformat()},
                     )
                 elif od > as_of:
                     self.error(
                         row_nos[i],
                         "overdue_since",
-                        f"{od.isoformat()} is later than the as-of date {as_of.isoformat()}",
+                        gettext("%(day)s is later than the as-of date %(as_of)s")
+                        % {"day": od.isoformat(), "as_of": as_of.isoformat()},
                     )
         known, key = self.classes.known.get, self.classes.key
         keys = [
@@ -404,7 +446,7 @@ class LoanChecker(SheetChecker):
         branches = self.lookups.branches
         ids = [(branches.get(c) or branches.get(c.upper(), _MISSING)) if c else None for c in codes]
         for i in [i for i, v in enumerate(ids) if v is _MISSING]:
-            self.error(row_nos[i], "branch_code", f"unknown branch code {quoted(codes[i])}")
+            self.error(row_nos[i], "branch_code", gettext("unknown branch code %(code)s") % {"code": quoted(codes[i])})
             ids[i] = None
         return ids
 
@@ -418,10 +460,18 @@ class LoanChecker(SheetChecker):
             if user is None:
                 ids.append(None)
                 if usernames[i]:
-                    self.error(row_nos[i], "officer_username", f"unknown user {quoted(usernames[i])}")
+                    self.error(
+                        row_nos[i],
+                        "officer_username",
+                        gettext("unknown user %(name)s") % {"name": quoted(usernames[i])},
+                    )
             elif not user[1]:
                 ids.append(None)
-                self.error(row_nos[i], "officer_username", f"user {quoted(usernames[i])} is no longer active")
+                self.error(
+                    row_nos[i],
+                    "officer_username",
+                    gettext("user %(name)s is no longer active") % {"name": quoted(usernames[i])},
+                )
             else:
                 ids.append(user[0])
         return ids

@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
 
+from django.utils.translation import gettext
+
 CENT = Decimal("0.01")
 # DecimalField(max_digits=18, decimal_places=2): at most 16 digits before the point.
 AMOUNT_LIMIT = Decimal("10000000000000000")
@@ -94,7 +96,10 @@ def format_cell(value: object) -> str:
 def parse_text(value: object, *, max_length: int) -> str:
     text = format_cell(value).strip()
     if len(text) > max_length:
-        raise CellError(f"is {len(text)} characters long, at most {max_length} are allowed")
+        raise CellError(
+            gettext("is %(length)s characters long, at most %(max)s are allowed")
+            % {"length": len(text), "max": max_length}
+        )
     return text
 
 
@@ -119,17 +124,17 @@ def parse_amount(value: object) -> Decimal:
     separators ("1,234,567.89") allowed. Negative amounts are returned (the row rules say
     which fields must not be negative, with a message naming the rule)."""
     if isinstance(value, bool):
-        raise CellError(f"{quoted(value)} is not an amount")
+        raise CellError(gettext("%(value)s is not an amount") % {"value": quoted(value)})
     if isinstance(value, int):
         amount = Decimal(value)
     elif isinstance(value, float):
         if not math.isfinite(value):
-            raise CellError(f"{quoted(value)} is not an amount")
+            raise CellError(gettext("%(value)s is not an amount") % {"value": quoted(value)})
         amount = Decimal(repr(value))
         rounded = amount.quantize(CENT)
         # A double cannot hold 0.1 exactly: 1234.5600000000002 is 1234.56 typed in Excel.
         if abs(amount - rounded) > Decimal("0.000001"):
-            raise CellError(f"{quoted(value)} has more than 2 decimal places")
+            raise CellError(gettext("%(value)s has more than 2 decimal places") % {"value": quoted(value)})
         amount = rounded
     elif isinstance(value, str):
         text = value.strip()
@@ -138,14 +143,14 @@ def parse_amount(value: object) -> Decimal:
             if _GROUPED_AMOUNT.fullmatch(text):
                 text = text.replace(",", "")
             elif not _PLAIN_AMOUNT.fullmatch(text):
-                raise CellError(f"{quoted(value)} is not an amount")
+                raise CellError(gettext("%(value)s is not an amount") % {"value": quoted(value)})
         amount = Decimal(text)
         if amount.as_tuple().exponent < -2 and amount != amount.quantize(CENT):
-            raise CellError(f"{quoted(value)} has more than 2 decimal places")
+            raise CellError(gettext("%(value)s has more than 2 decimal places") % {"value": quoted(value)})
     else:
-        raise CellError(f"{quoted(value)} is not an amount")
+        raise CellError(gettext("%(value)s is not an amount") % {"value": quoted(value)})
     if abs(amount) >= AMOUNT_LIMIT:
-        raise CellError(f"{quoted(value)} is too large")
+        raise CellError(gettext("%(value)s is too large") % {"value": quoted(value)})
     return amount
 
 
@@ -156,18 +161,24 @@ def parse_date(value: object) -> date:
     elif isinstance(value, date):
         result = value
     elif isinstance(value, bool):
-        raise CellError(f"{quoted(value)} is not a date; use YYYY-MM-DD, YYYY/MM/DD or YYYYMMDD")
+        raise CellError(
+            gettext("%(value)s is not a date; use YYYY-MM-DD, YYYY/MM/DD or YYYYMMDD") % {"value": quoted(value)}
+        )
     elif isinstance(value, int | float):
         # 20240115 typed into a number cell.
         if isinstance(value, float) and not value.is_integer():
-            raise CellError(f"{quoted(value)} is not a date; use YYYY-MM-DD, YYYY/MM/DD or YYYYMMDD")
+            raise CellError(
+                gettext("%(value)s is not a date; use YYYY-MM-DD, YYYY/MM/DD or YYYYMMDD") % {"value": quoted(value)}
+            )
         result = _parse_date_text(str(int(value)), value)
     elif isinstance(value, str):
         result = _parse_date_text(value.strip(), value)
     else:
-        raise CellError(f"{quoted(value)} is not a date; use YYYY-MM-DD, YYYY/MM/DD or YYYYMMDD")
+        raise CellError(
+            gettext("%(value)s is not a date; use YYYY-MM-DD, YYYY/MM/DD or YYYYMMDD") % {"value": quoted(value)}
+        )
     if not EARLIEST_DATE <= result <= LATEST_DATE:
-        raise CellError(f"{quoted(value)} is not a plausible date")
+        raise CellError(gettext("%(value)s is not a plausible date") % {"value": quoted(value)})
     return result
 
 
@@ -181,8 +192,10 @@ def _parse_date_text(text: str, original: object) -> date:
         if match:
             return date(int(match.group(1)), int(match.group(3)), int(match.group(4)))
     except ValueError:
-        raise CellError(f"{quoted(original)} is not a valid date") from None
-    raise CellError(f"{quoted(original)} is not a date; use YYYY-MM-DD, YYYY/MM/DD or YYYYMMDD")
+        raise CellError(gettext("%(value)s is not a valid date") % {"value": quoted(original)}) from None
+    raise CellError(
+        gettext("%(value)s is not a date; use YYYY-MM-DD, YYYY/MM/DD or YYYYMMDD") % {"value": quoted(original)}
+    )
 
 
 _TRUE = frozenset({"1", "yes", "y", "true", "t", "是", "√", "✓"})
@@ -199,7 +212,7 @@ def parse_bool(value: object) -> bool:
         return True
     if text in _FALSE:
         return False
-    raise CellError(f"{quoted(value)} is not yes or no (use yes/no, 1/0 or 是/否)")
+    raise CellError(gettext("%(value)s is not yes or no (use yes/no, 1/0 or 是/否)") % {"value": quoted(value)})
 
 
 def normalise_word(text: str) -> str:
@@ -211,5 +224,7 @@ def parse_choice(value: object, *, choices: Mapping[str, str], expected: str) ->
     """One of a set of codes; `choices` maps each accepted spelling (normalised) to its code."""
     code = choices.get(normalise_word(format_cell(value)))
     if code is None:
-        raise CellError(f"{quoted(value)} is not one of {expected}")
+        raise CellError(
+            gettext("%(value)s is not one of %(expected)s") % {"value": quoted(value), "expected": expected}
+        )
     return code

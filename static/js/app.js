@@ -18,3 +18,14 @@ if (window.htmx) {
 } else {
   document.addEventListener("DOMContentLoaded", () => applyWidths(document));
 }
+
+// The phone's menu button opens and closes the main menu (w2loans).
+document.addEventListener("click", (event) => {
+  const button = event.target.closest("[data-menu-toggle]");
+  if (!button) return;
+  const nav = document.getElementById(button.getAttribute("aria-controls"));
+  const open = !nav.classList.contains("open");
+  nav.classList.toggle("open", open);
+  button.closest(".topbar").classList.toggle("menu-open", open);
+  button.setAttribute("aria-expanded", String(open));
+});

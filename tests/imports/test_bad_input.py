@@ -272,3 +272,32 @@ def test_a_workbook_with_only_a_guarantees_sheet_is_refused():
     assert rejected(content, name="book.xlsx") == [
         "the workbook has no Loans sheet (a sheet named Loans or 贷款, or a first sheet)"
     ]
+
+
+def test_a_loan_past_maturity_with_a_balance_and_no_overdue_date_is_a_warning_not_an_error(bank, admin_user):
+    """Issue 10: matured (before the as-of date), still owing, no overdue date: imported, with a
+    warning naming the row and the column."""
+    from tests.imports.conftest import csv_bytes, loan_row, run_import
+
+    matured = loan_row(loan_no="L-0009", disbursed_on="2023-01-15", maturity_on="2026-01-15", overdue_since="")
+    outcome = run_import(csv_bytes([loan_row(), matured]), actor=admin_user)
+    assert outcome.ok and outcome.created == 2
+    assert outcome.batch.error_count == 0
+    assert outcome.batch.warnings == [
+        "row 3, column overdue_since: is empty, but the loan matured on 2026-01-15 and “80000” is still "
+        "outstanding: is it overdue?"
+    ]
+
+
+def test_import_problems_are_written_in_the_uploaders_language_naming_the_column_as_written(bank, admin_user):
+    """Issue 10: "row R, column C: ..." in Chinese for a Chinese user, C as the file wrote it."""
+    from django.utils import translation
+
+    from tests.imports.conftest import LOAN_HEADER_ZH, csv_bytes, loan_row, run_import
+
+    rows = [loan_row(), loan_row(loan_no="L-0002", principal="abc")]
+    content = csv_bytes([[r[h] for h in LOAN_HEADER] for r in rows], header=LOAN_HEADER_ZH)
+    with translation.override("zh-hans"):
+        outcome = run_import(content, actor=admin_user)
+    assert not outcome.ok
+    assert outcome.batch.errors == ["第 3 行，“贷款本金”列：“abc”不是金额"]

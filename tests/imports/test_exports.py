@@ -176,3 +176,24 @@ def test_the_export_command_exports_everything_without_a_user_and_the_users_scop
     with open(path, encoding="utf-8-sig", newline="") as handle:
         assert sorted(row["loan_no"] for row in csv.DictReader(handle)) == expected
     assert f"exported {len(expected)} " in capsys.readouterr().out
+
+
+def test_the_loans_export_has_a_chinese_header_row_option(tmp_path, client, django_user_model):
+    """`?header=zh`: the codes row, then the Chinese names (the importer skips that row); the
+    command's --language zh-hans does the same, --language en (its default) gives the codes only."""
+    import csv as _csv
+
+    from django.core.management import call_command
+
+    from loans.exporting import chinese_header
+    from loans.importing.columns import LOAN_COLUMNS
+
+    call_command("export_loans", str(tmp_path / "zh.csv"), "--language", "zh-hans")
+    call_command("export_loans", str(tmp_path / "en.csv"))
+    zh = list(_csv.reader((tmp_path / "zh.csv").open(encoding="utf-8-sig")))
+    en = list(_csv.reader((tmp_path / "en.csv").open(encoding="utf-8-sig")))
+    assert zh[0] == en[0] and zh[0][0] == "loan_no"
+    assert zh[1][: len(LOAN_COLUMNS)] == [c.chinese for c in LOAN_COLUMNS]
+    assert zh[1][zh[0].index("days_past_due")] == "逾期天数"
+    assert chinese_header("case_id") == "案件编号"
+    assert len(en) == len(zh) - 1

@@ -145,3 +145,30 @@ def test_the_template_as_downloaded_imports_its_example(bank, admin_user, client
     assert outcome.ok, outcome.errors
     assert outcome.summary == "created 1, updated 0, unchanged 0"
     assert outcome.batch.counts["guarantees"]["created"] == outcome.batch.counts["collateral"]["created"] == 1
+
+
+def test_the_xlsx_template_has_drop_down_lists_for_coded_columns():
+    """Issue 10: borrower kind, yes/no and lien status are picked from a list in the template."""
+    import io
+
+    from openpyxl import load_workbook
+
+    from loans.importing.template import template_xlsx
+
+    workbook = load_workbook(io.BytesIO(template_xlsx()))
+
+    def lists(sheet_name: str) -> dict[str, str]:
+        sheet = workbook[sheet_name]
+        header = [c.value for c in sheet[1]]
+        out = {}
+        for validation in sheet.data_validations.dataValidation:
+            column = str(validation.sqref).split(":")[0].rstrip("0123456789")
+            index = sum((ord(ch) - 64) * 26**i for i, ch in enumerate(reversed(column))) - 1
+            out[header[index]] = validation.formula1
+        return out
+
+    loans = lists("Loans")
+    assert loans["borrower_kind"] == '"individual,enterprise,government_agency,village_collective,public_institution"'
+    assert loans["business_ceased"] == '"yes,no"' and loans["government_directed"] == '"yes,no"'
+    assert "loan_no" not in loans
+    assert lists("Collateral")["lien_status"] == '"free,frozen,sealed,auctioned"'

@@ -20,6 +20,13 @@ class Command(BaseCommand):
         parser.add_argument("--what", choices=sorted(EXPORTS), default="loans", help="which records (default: loans)")
         parser.add_argument("--user", help="export what this user may see (default: everything)")
         parser.add_argument("--as-of", type=date.fromisoformat, help="date for days past due (default today)")
+        parser.add_argument(
+            "--language",
+            choices=["zh-hans", "en"],
+            default="en",
+            help="en (default, for scripts): the column codes only; zh-hans: the column codes, then a row "
+            "of Chinese column names (the importer skips it)",
+        )
 
     def handle(self, *args, path: str, what: str, **options) -> None:
         if not path.lower().endswith((".csv", ".xlsx")):
@@ -43,6 +50,7 @@ class Command(BaseCommand):
                 path=path,
                 as_of=options.get("as_of") or timezone.localdate(),
                 actor=user if user.pk else None,
+                chinese_row=options["language"] == "zh-hans",
             )
         except ExportLimitReached as exc:
             raise CommandError(exc.message) from None
