@@ -395,7 +395,9 @@ def _case_step(
             request,
             case,
             title=title,
-            consequence=move_consequence(target),
+            consequence=move_consequence(target)
+            if mode == "move"
+            else _("Once a manager approves it: %(consequence)s") % {"consequence": move_consequence(target)},
             action=request.path,
             fields={
                 "target": target.value,
