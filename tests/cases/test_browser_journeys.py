@@ -169,3 +169,46 @@ def test_the_officers_day(browser, live_server, day, officer, today, language, d
     assert case.loan.total_owed == Decimal("50000.00")
     assert case.promises.count() == 2 and case.contacts.count() == 1
     assert CaseRequest.objects.get().target == "legal"
+
+
+@pytest.mark.parametrize("device", list(DEVICES))
+def test_the_manager_approves_from_the_inbox_and_gets_the_next_request(
+    browser, live_server, make_npl, officer, manager, today, device
+):
+    """In Chinese: the badge counts two requests; approving the first asks first, then the next one is on top."""
+    for no in ("RIV-4001", "RIV-4002"):
+        case = services.case_open(loan=make_npl(loan_no=no), actor=officer, as_of=today, reason="x")
+        services.notice_serve(case=case, actor=officer, served_on=today, served_to="借款人")
+        services.case_request_create(
+            case=case, target="legal", actor=officer, as_of=today, reason="有能力还款但拒不还款"
+        )
+    context = browser.new_context(locale="zh-CN", viewport=DEVICES[device])
+    page = context.new_page()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    try:
+        page.goto(f"{live_server.url}/login/")
+        page.fill("#id_username", manager.username)
+        page.fill("#id_password", TEST_PASSWORD)
+        page.click(".login-card button[type=submit]")
+        page.wait_for_load_state()
+        page.goto(f"{live_server.url}/cases/approvals/")
+        expect(page.locator("header .nav-badge")).to_have_text("2")
+        first = page.locator("li.inbox-row").first
+        expect(first).to_contain_text("下一条申请")
+        expect(first).to_contain_text("RIV-4001")
+        expect(first).to_contain_text("3 依法清收")
+        expect(first).to_contain_text("¥")
+        page.screenshot(path=str(SCREENSHOTS / f"journey-manager-zh-hans-{device}-1-inbox.png"), full_page=True)
+        first.get_by_role("button", name="批准").click()
+        expect(page.locator("#confirm")).to_contain_text("不能再回退")
+        page.get_by_role("button", name="确认批准").click()
+        page.wait_for_load_state()
+        expect(page.locator(".messages")).to_contain_text("已批准：案件已转入3 依法清收。")
+        first = page.locator("li.inbox-row").first
+        expect(first).to_contain_text("RIV-4002")
+        expect(first).to_contain_text("下一条申请")
+        expect(page.locator("header .nav-badge")).to_have_text("1")
+        page.screenshot(path=str(SCREENSHOTS / f"journey-manager-zh-hans-{device}-2-next.png"), full_page=True)
+    finally:
+        context.close()
+    assert list(CaseRequest.objects.order_by("id").values_list("status", flat=True)) == ["approved", "requested"]
