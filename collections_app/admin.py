@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from collections_app.models import (
     AssetInKind,
@@ -55,10 +57,11 @@ class CollectionCaseAdmin(ReadOnlyMixin, admin.ModelAdmin):
     inlines = [MeasureChangeInline, RecoveryInline]
     actions = ["refresh_dates"]
 
-    @admin.action(description="Recompute the queue dates (promise due, limitation, urgency)")
+    @admin.action(description=_("Recompute the queue dates (promise due, limitation, urgency)"))
     def refresh_dates(self, request, queryset) -> None:
         changed = cases_refresh_dates(case_ids=queryset.values_list("pk", flat=True))
-        self.message_user(request, f"{changed} case(s) updated.", messages.SUCCESS)
+        message = ngettext("%(n)s case updated.", "%(n)s cases updated.", changed) % {"n": changed}
+        self.message_user(request, message, messages.SUCCESS)
 
 
 @admin.register(CaseRequest)

@@ -15,6 +15,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from loans.classification import (
     FIVE_LEVEL_LABELS,
@@ -26,6 +27,7 @@ from loans.classification import (
     in_observation_period,
     observation_ends,
 )
+from npl_recovery.i18n import format_amount, format_day
 
 
 class Measure(StrEnum):
@@ -45,17 +47,18 @@ class Measure(StrEnum):
         return MEASURE_LABELS[self]
 
 
+# The glossary's words (docs/GLOSSARY.md): 责任清收、协同清收、依法清收、专班清收、施压清收、处置清收 …
 MEASURE_LABELS = {
-    Measure.RESPONSIBILITY: "1 Responsibility",
-    Measure.COLLABORATIVE: "2 Collaborative",
-    Measure.LEGAL: "3 Legal",
-    Measure.SPECIAL_TEAM: "4 Special team",
-    Measure.PRESSURE: "5 Pressure",
-    Measure.DISPOSAL: "6 Disposal",
-    Measure.RECOVERED: "Recovered",
-    Measure.REVITALISED: "Revitalised",
-    Measure.WRITTEN_OFF: "Written off",
-    Measure.CLOSED: "Closed",
+    Measure.RESPONSIBILITY: gettext_lazy("1 Responsibility"),
+    Measure.COLLABORATIVE: gettext_lazy("2 Collaborative"),
+    Measure.LEGAL: gettext_lazy("3 Legal"),
+    Measure.SPECIAL_TEAM: gettext_lazy("4 Special team"),
+    Measure.PRESSURE: gettext_lazy("5 Pressure"),
+    Measure.DISPOSAL: gettext_lazy("6 Disposal"),
+    Measure.RECOVERED: gettext_lazy("Recovered"),
+    Measure.REVITALISED: gettext_lazy("Revitalised"),
+    Measure.WRITTEN_OFF: gettext_lazy("Written off"),
+    Measure.CLOSED: pgettext_lazy("collection case", "Closed"),
 }
 # The six measures in escalation order: a case may skip forward, never go back.
 ACTIVE_MEASURES: tuple[Measure, ...] = (
@@ -178,29 +181,31 @@ def entry_refusal(target: Measure, facts: CaseFacts) -> str | None:
     current = Measure(facts.measure)
     if current not in sources_of(target):
         if current == target:
-            return f"The case is already in {target.label.lower()}."
+            return _("The case is already in %(measure)s.") % {"measure": target.label.lower()}
         if current in MEASURE_RANK and target in MEASURE_RANK:
-            return f"Escalation never goes back: the case is already in {current.label.lower()}."
-        return f"Not possible from {current.label.lower()}."
+            return _("Escalation never goes back: the case is already in %(measure)s.") % {
+                "measure": current.label.lower()
+            }
+        return _("Not possible from %(measure)s.") % {"measure": current.label.lower()}
     if target == Measure.COLLABORATIVE and not (facts.collaborative_borrower or facts.government_directed):
-        return (
+        return _(
             "Only for loans to government agencies, enterprises, village collectives and institutions, "
             "or government-directed loans."
         )
     if target == Measure.LEGAL and facts.notices_served < 1:
-        return "Serve and record at least one collection notice first."
+        return _("Serve and record at least one collection notice first.")
     if target == Measure.SPECIAL_TEAM and facts.team_size < 2:
-        return f"Name a special team of at least 2 members first (now {facts.team_size})."
+        return _("Name a special team of at least 2 members first (now %(n)s).") % {"n": facts.team_size}
     if target == Measure.PRESSURE and not (facts.has_guarantor or facts.has_collateral or facts.has_asset_in_kind):
-        return "The loan has no guarantor, no collateral and no recorded asset."
+        return _("The loan has no guarantor, no collateral and no recorded asset.")
     if target == Measure.DISPOSAL and not facts.has_judgment_or_enforcement:
-        return "Record a legal proceeding with a judgment or an enforcement order first."
+        return _("Record a legal proceeding with a judgment or an enforcement order first.")
     if target == Measure.RECOVERED and facts.total_owed > 0:
-        return f"{facts.total_owed:,.2f} is still outstanding."
+        return _("%(amount)s is still outstanding.") % {"amount": format_amount(facts.total_owed)}
     if target == Measure.REVITALISED and facts.total_owed <= 0:
-        return "Nothing is outstanding: the case is recovered, not revitalised."
+        return _("Nothing is outstanding: the case is recovered, not revitalised.")
     if target == Measure.WRITTEN_OFF and facts.five_level_class != "loss":
-        return "Only a loss-class loan may be written off."
+        return _("Only a loss-class loan may be written off.")
     return None
 
 
@@ -221,17 +226,17 @@ def may_work(actor: ActorFacts) -> str | None:
     """Why the user may not work the case (record, request, officer moves). None: they may."""
     if actor.role == "officer":
         if not actor.in_scope:
-            return "This case is outside your branch."
+            return _("This case is outside your branch.")
         if not actor.assigned:
-            return "Only the case's responsible officer, its special team or a manager may work this case."
+            return _("Only the case's responsible officer, its special team or a manager may work this case.")
         return None
     if actor.role == "manager":
-        return None if actor.in_scope else "This case is outside your branches."
+        return None if actor.in_scope else _("This case is outside your branches.")
     if actor.role == "auditor":
-        return "Auditors read; they change nothing."
+        return _("Auditors read; they change nothing.")
     if actor.role == "admin":
-        return "Administrators manage the system; collection work is done by officers and managers."
-    return "You may not work collection cases."
+        return _("Administrators manage the system; collection work is done by officers and managers.")
+    return _("You may not work collection cases.")
 
 
 def move_refusal(target: Measure, actor: ActorFacts) -> str | None:
@@ -240,18 +245,18 @@ def move_refusal(target: Measure, actor: ActorFacts) -> str | None:
     if refusal:
         return refusal
     if needs_manager(target) and actor.role != "manager":
-        return f"{target.label} needs a manager's approval."
+        return _("%(measure)s needs a manager's approval.") % {"measure": target.label}
     return None
 
 
 def approval_refusal(actor: ActorFacts, requested_by_id: int | None) -> str | None:
     """Maker-checker: a manager of the case's branches who did not make the request."""
     if actor.role != "manager":
-        return "Only a manager may approve or reject a request."
+        return _("Only a manager may approve or reject a request.")
     if not actor.in_scope:
-        return "This case is outside your branches."
+        return _("This case is outside your branches.")
     if requested_by_id is not None and actor.user_id == requested_by_id:
-        return "You made this request: another manager must decide it."
+        return _("You made this request: another manager must decide it.")
     return None
 
 
@@ -275,15 +280,15 @@ class MoveOption:
 
 # The case page's button for each move.
 MOVE_LABELS = {
-    Measure.COLLABORATIVE: "Move to collaborative",
-    Measure.LEGAL: "Request legal action",
-    Measure.SPECIAL_TEAM: "Request a special team",
-    Measure.PRESSURE: "Move to pressure",
-    Measure.DISPOSAL: "Request disposal",
-    Measure.RECOVERED: "Mark recovered",
-    Measure.REVITALISED: "Request revitalisation",
-    Measure.WRITTEN_OFF: "Request write-off",
-    Measure.CLOSED: "Request closing",
+    Measure.COLLABORATIVE: gettext_lazy("Move to collaborative"),
+    Measure.LEGAL: gettext_lazy("Request legal action"),
+    Measure.SPECIAL_TEAM: gettext_lazy("Request a special team"),
+    Measure.PRESSURE: gettext_lazy("Move to pressure"),
+    Measure.DISPOSAL: gettext_lazy("Request disposal"),
+    Measure.RECOVERED: gettext_lazy("Mark recovered"),
+    Measure.REVITALISED: gettext_lazy("Request revitalisation"),
+    Measure.WRITTEN_OFF: gettext_lazy("Request write-off"),
+    Measure.CLOSED: gettext_lazy("Request closing"),
 }
 
 
@@ -303,7 +308,7 @@ def move_options(facts: CaseFacts, actor: ActorFacts, pending: Mapping[str, int]
         refusal = may_work(actor) or entry_refusal(target, facts)
         pending_id = pending.get(target.value)
         if refusal is None and pending_id is not None:
-            refusal = "Already requested: waiting for a manager."
+            refusal = _("Already requested: waiting for a manager.")
         options.append(MoveOption(target=target, mode=mode, refusal=refusal, pending_request_id=pending_id))
     return options
 
@@ -382,9 +387,12 @@ def allocate_recovery(amount: Decimal, owed: Owed, order: Iterable[str] = ALLOCA
     Refuses a non-positive amount and an amount above what is owed. Amounts are in cents already.
     """
     if amount <= 0:
-        raise RecoveryExceedsDebt("A recovery must be a positive amount.")
+        raise RecoveryExceedsDebt(_("A recovery must be a positive amount."))
     if amount > owed.total:
-        raise RecoveryExceedsDebt(f"{amount:,.2f} is more than the {owed.total:,.2f} owed.")
+        raise RecoveryExceedsDebt(
+            _("%(amount)s is more than the %(owed)s owed.")
+            % {"amount": format_amount(amount), "owed": format_amount(owed.total)}
+        )
     left = amount
     parts: dict[str, Decimal] = {}
     for part in order:
@@ -424,3 +432,59 @@ def urgency_date(*dates: date | None) -> date | None:
 
 def default_recovery_deadline(opened_on: date, policy: CollectionPolicy) -> date:
     return opened_on + timedelta(days=policy.recovery_deadline_days)
+
+
+# --- what the officer must not miss ---------------------------------------------------------------
+
+
+class LimitationAlert(StrEnum):
+    BARRED = "barred"  # the limitation period has run out: the claim is time-barred
+    NEAR = "near"  # it runs out within the warning window
+
+
+def limitation_alert(expires_on: date | None, as_of: date, warning_days: int) -> LimitationAlert | None:
+    """Whether a claim's limitation end must be shown in red on `as_of`.
+
+    `warning_days` is the widest of the daily checks' limitation warnings (accountability policy
+    `limitation_warning_days`; collections_app.policy.limitation_warning_window gives it), so the page
+    turns red when the first warning goes out. The queue's filter is the same rule as a query
+    (selectors.limitation_alert_cutoff).
+    """
+    if expires_on is None:
+        return None
+    if expires_on < as_of:
+        return LimitationAlert.BARRED
+    if expires_on <= as_of + timedelta(days=warning_days):
+        return LimitationAlert.NEAR
+    return None
+
+
+def promise_after_time_limit(due_on: date, recovery_deadline: date) -> str | None:
+    """A warning (not a refusal) for a promise to pay due after the case's recovery time limit."""
+    if due_on <= recovery_deadline:
+        return None
+    return _(
+        "The promise is due on %(due)s, after the case's time limit of %(deadline)s: the time limit will be "
+        "missed unless the borrower pays earlier."
+    ) % {"due": format_day(due_on), "deadline": format_day(recovery_deadline)}
+
+
+def move_consequence(target: Measure) -> str:
+    """What a move does, in words, for the confirmation the user sees before an irreversible step."""
+    if target in MEASURE_RANK:
+        return _("The case moves to %(measure)s; it can never go back to an earlier measure.") % {
+            "measure": target.label
+        }
+    if target == Measure.RECOVERED:
+        return _("The case ends as recovered: nothing is outstanding. This cannot be undone.")
+    if target == Measure.REVITALISED:
+        return _(
+            "The loan is restructured and enters its observation period; the case ends as revitalised. "
+            "This cannot be undone."
+        )
+    if target == Measure.WRITTEN_OFF:
+        return _(
+            "The loan is written off. The claim is kept (written off, claim kept) and money recovered later "
+            "still counts. This cannot be undone."
+        )
+    return _("The case is closed: recourse is exhausted and the claim is not pursued again. This cannot be undone.")

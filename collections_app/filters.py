@@ -7,29 +7,37 @@ from datetime import timedelta
 import django_filters
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from collections_app.case_rules import MEASURE_LABELS, OPEN_STATES
+from collections_app.selectors import limitation_alert_cutoff
 from loans.access import visible_branch_ids
 from loans.models import Branch, User
 from loans.permissions import is_officer
 
 DUE_CHOICES = [
-    ("deadline_passed", "Time limit passed"),
-    ("deadline_30", "Time limit within 30 days"),
-    ("promise_due_7", "Promise due within 7 days"),
-    ("limitation_90", "Limitation runs out within 90 days"),
+    ("deadline_passed", _("Time limit passed")),
+    ("deadline_30", _("Time limit within 30 days")),
+    ("promise_due_7", _("Promise due within 7 days")),
+    # Time-barred or within the warning window: the cases whose limitation end shows red.
+    ("limitation", _("Limitation passed or running out")),
 ]
 
 
 class CaseFilter(django_filters.FilterSet):
-    q = django_filters.CharFilter(method="search", label="Search")
+    q = django_filters.CharFilter(method="search", label=_("Search"))
     scope = django_filters.ChoiceFilter(
-        choices=[("mine", "My cases"), ("all", "All I may see")], method="filter_scope", label="Cases", empty_label=None
+        choices=[("mine", _("My cases")), ("all", _("All I may see"))],
+        method="filter_scope",
+        label=_("Cases"),
+        empty_label=None,
     )
-    measure = django_filters.ChoiceFilter(choices=[(m.value, MEASURE_LABELS[m]) for m in OPEN_STATES], label="Measure")
-    officer = django_filters.ModelChoiceFilter(queryset=User.objects.none(), label="Officer")
-    branch = django_filters.ModelChoiceFilter(queryset=Branch.objects.none(), label="Branch")
-    due = django_filters.ChoiceFilter(choices=DUE_CHOICES, method="filter_due", label="Due")
+    measure = django_filters.ChoiceFilter(
+        choices=[(m.value, MEASURE_LABELS[m]) for m in OPEN_STATES], label=_("Measure"), empty_label=_("Any")
+    )
+    officer = django_filters.ModelChoiceFilter(queryset=User.objects.none(), label=_("Officer"), empty_label=_("Any"))
+    branch = django_filters.ModelChoiceFilter(queryset=Branch.objects.none(), label=_("Branch"), empty_label=_("Any"))
+    due = django_filters.ChoiceFilter(choices=DUE_CHOICES, method="filter_due", label=_("Due"), empty_label=_("Any"))
 
     def __init__(self, data=None, *args, user=None, **kwargs):
         self.user = user
@@ -46,6 +54,9 @@ class CaseFilter(django_filters.FilterSet):
         if is_officer(user):
             # An officer's queue is theirs (or their branch's); picking another officer is for managers.
             del self.filters["officer"]
+        else:
+            # People, not login names.
+            self.form.fields["officer"].label_from_instance = lambda u: u.display_name
 
     def search(self, queryset, name, value):
         value = value.strip()
@@ -64,6 +75,6 @@ class CaseFilter(django_filters.FilterSet):
             return queryset.filter(recovery_deadline__lte=today + timedelta(days=30))
         if value == "promise_due_7":
             return queryset.filter(next_promise_due__lte=today + timedelta(days=7))
-        if value == "limitation_90":
-            return queryset.filter(limitation_expires_on__lte=today + timedelta(days=90))
+        if value in ("limitation", "limitation_90"):  # limitation_90: the old name, kept for saved links
+            return queryset.filter(limitation_expires_on__lte=limitation_alert_cutoff(today))
         return queryset

@@ -7,10 +7,12 @@ from decimal import Decimal
 from django import forms
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
-from collections_app.case_rules import MEASURE_LABELS, Measure
+from collections_app.case_rules import MEASURE_LABELS, Measure, promise_after_time_limit
 from collections_app.models import CollectionCase, Contact, LegalStep, Notice, Recovery
 from loans.models import Collateral, User
+from npl_recovery.i18n import format_amount, format_day
 
 DATE = forms.DateInput(attrs={"type": "date"})
 MONEY = {"max_digits": 18, "decimal_places": 2, "min_value": Decimal("0.01")}
@@ -23,76 +25,101 @@ def _today() -> str:
 class MoveForm(forms.Form):
     target = forms.ChoiceField(choices=[(m.value, MEASURE_LABELS[m]) for m in Measure], widget=forms.HiddenInput)
     seen_measure = forms.CharField(widget=forms.HiddenInput)
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=2000)
+    reason = forms.CharField(label=_("Note"), widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=2000)
+    # The second step: the user has read what the move does ("it can never go back") and confirms.
+    confirmed = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
 
 class RequestForm(MoveForm):
     reason = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 2}), max_length=2000, help_text="Why the case needs this move."
+        label=_("Why"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=2000,
+        help_text=_("Why the case needs this move."),
     )
 
 
 class DecisionForm(forms.Form):
-    decision = forms.ChoiceField(choices=[("approve", "Approve"), ("reject", "Reject")])
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=2000)
+    decision = forms.ChoiceField(choices=[("approve", _("Approve")), ("reject", _("Reject"))])
+    reason = forms.CharField(
+        label=_("Decision note"), widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=2000
+    )
+    confirmed = forms.BooleanField(required=False, widget=forms.HiddenInput)
+    # Where to go after the decision: "inbox" (the approvals inbox, next request) or the case page.
+    next = forms.CharField(required=False, widget=forms.HiddenInput)
 
     def clean(self):
         data = super().clean()
         if data.get("decision") == "reject" and not (data.get("reason") or "").strip():
-            self.add_error("reason", "Say why the request is rejected.")
+            self.add_error("reason", _("Say why the request is rejected."))
         return data
 
 
 class OpenCaseForm(forms.Form):
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=300)
+    reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 2}), max_length=300)
 
 
 class ContactForm(forms.Form):
-    kind = forms.ChoiceField(choices=Contact.Kind.choices)
-    contacted_on = forms.DateField(widget=DATE, initial=_today, label="Date")
-    person = forms.CharField(max_length=200, required=False, label="Who was contacted")
-    summary = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
-    debt_acknowledged = forms.BooleanField(required=False, label="The debtor acknowledged the debt in writing")
+    kind = forms.ChoiceField(choices=Contact.Kind.choices, label=_("Kind of contact"))
+    contacted_on = forms.DateField(widget=DATE, initial=_today, label=_("Date"))
+    person = forms.CharField(max_length=200, required=False, label=_("Who was contacted"))
+    summary = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), label=_("What was said or done"))
+    debt_acknowledged = forms.BooleanField(required=False, label=_("The debtor acknowledged the debt in writing"))
 
 
 class NoticeForm(forms.Form):
-    served_on = forms.DateField(widget=DATE, initial=_today)
-    served_to = forms.CharField(max_length=200)
-    method = forms.ChoiceField(choices=Notice.Method.choices)
-    signed_acknowledgement = forms.BooleanField(required=False, label="Signed by the debtor")
-    notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    served_on = forms.DateField(widget=DATE, initial=_today, label=_("Served on"))
+    served_to = forms.CharField(max_length=200, label=_("Served to"))
+    method = forms.ChoiceField(choices=Notice.Method.choices, label=_("How it was served"))
+    signed_acknowledgement = forms.BooleanField(required=False, label=_("Signed by the debtor"))
+    notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, label=_("Notes"))
 
 
 class PromiseForm(forms.Form):
-    promised_on = forms.DateField(widget=DATE, initial=_today, label="Promise made on")
-    amount = forms.DecimalField(**MONEY)
-    due_on = forms.DateField(widget=DATE, label="To be paid by")
-    notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    promised_on = forms.DateField(widget=DATE, initial=_today, label=_("Promise made on"))
+    amount = forms.DecimalField(label=_("Amount"), **MONEY)
+    due_on = forms.DateField(widget=DATE, label=_("To be paid by"))
+    notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, label=_("Notes"))
+
+    def __init__(self, *args, case: CollectionCase, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.case = case
+        self.fields["due_on"].help_text = _("The case's time limit: %(deadline)s.") % {
+            "deadline": format_day(case.recovery_deadline)
+        }
+
+    @property
+    def warning(self) -> str | None:
+        """Allowed, but said: a promise due after the case's time limit (case_rules)."""
+        due_on = self.cleaned_data.get("due_on") if hasattr(self, "cleaned_data") else None
+        return promise_after_time_limit(due_on, self.case.recovery_deadline) if due_on else None
 
 
 class GuarantorDemandForm(forms.Form):
-    guarantee = forms.ModelChoiceField(queryset=None, label="Guarantor")
-    demanded_on = forms.DateField(widget=DATE, initial=_today)
-    amount = forms.DecimalField(**MONEY)
-    response = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    guarantee = forms.ModelChoiceField(queryset=None, label=_("Guarantor"))
+    demanded_on = forms.DateField(widget=DATE, initial=_today, label=_("Demanded on"))
+    amount = forms.DecimalField(label=_("Amount"), **MONEY)
+    response = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, label=_("Response"))
 
     def __init__(self, *args, case: CollectionCase, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["guarantee"].queryset = case.loan.guarantees.select_related("guarantor")
-        self.fields["guarantee"].label_from_instance = lambda g: f"{g.guarantor.name} ({g.amount:,.2f})"
+        self.fields["guarantee"].label_from_instance = lambda g: (
+            f"{g.guarantor.name} ({format_amount(g.amount, currency=True)})"
+        )
 
 
 class ProceedingForm(forms.Form):
-    court = forms.CharField(max_length=200)
-    case_number = forms.CharField(max_length=100, label="Court case number")
-    filed_on = forms.DateField(widget=DATE, initial=_today)
-    notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    court = forms.CharField(max_length=200, label=_("Court"))
+    case_number = forms.CharField(max_length=100, label=_("Court case number"))
+    filed_on = forms.DateField(widget=DATE, initial=_today, label=_("Filed on"))
+    notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, label=_("Notes"))
 
 
 class ProceedingUpdateForm(forms.Form):
-    proceeding = forms.ModelChoiceField(queryset=None)
-    judgment_on = forms.DateField(widget=DATE, required=False, label="Judgment on")
-    enforcement_order_on = forms.DateField(widget=DATE, required=False, label="Enforcement order on")
+    proceeding = forms.ModelChoiceField(queryset=None, label=_("Proceeding"))
+    judgment_on = forms.DateField(widget=DATE, required=False, label=_("Judgment on"))
+    enforcement_order_on = forms.DateField(widget=DATE, required=False, label=_("Enforcement order on"))
 
     def __init__(self, *args, case: CollectionCase, **kwargs):
         super().__init__(*args, **kwargs)
@@ -100,12 +127,12 @@ class ProceedingUpdateForm(forms.Form):
 
 
 class LegalStepForm(forms.Form):
-    proceeding = forms.ModelChoiceField(queryset=None)
-    kind = forms.ChoiceField(choices=[])
-    taken_on = forms.DateField(widget=DATE, initial=_today)
-    collateral = forms.ModelChoiceField(queryset=None, required=False)
-    amount = forms.DecimalField(required=False, **MONEY)
-    notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    proceeding = forms.ModelChoiceField(queryset=None, label=_("Proceeding"))
+    kind = forms.ChoiceField(choices=[], label=_("Enforcement step"))
+    taken_on = forms.DateField(widget=DATE, initial=_today, label=_("Taken on"))
+    collateral = forms.ModelChoiceField(queryset=None, required=False, label=_("Collateral"))
+    amount = forms.DecimalField(required=False, label=_("Amount"), **MONEY)
+    notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, label=_("Notes"))
 
     def __init__(self, *args, case: CollectionCase, **kwargs):
         super().__init__(*args, **kwargs)
@@ -115,20 +142,25 @@ class LegalStepForm(forms.Form):
 
 
 class AssetForm(forms.Form):
-    kind = forms.ChoiceField(choices=Collateral.Kind.choices)
-    description = forms.CharField(max_length=300)
-    taken_on = forms.DateField(widget=DATE, initial=_today)
-    appraised_value = forms.DecimalField(**MONEY)
+    kind = forms.ChoiceField(choices=Collateral.Kind.choices, label=_("Kind of asset"))
+    description = forms.CharField(max_length=300, label=_("Description"))
+    taken_on = forms.DateField(widget=DATE, initial=_today, label=_("Taken on"))
+    appraised_value = forms.DecimalField(label=_("Appraised value"), **MONEY)
     credited_amount = forms.DecimalField(
-        required=False, help_text="The debt it settles; empty: the appraised value.", **MONEY
+        required=False,
+        label=_("Credited amount"),
+        help_text=_("The debt it settles; empty: the appraised value."),
+        **MONEY,
     )
-    paid_by = forms.ChoiceField(choices=Recovery.PaidBy.choices, initial=Recovery.PaidBy.BORROWER)
+    paid_by = forms.ChoiceField(choices=Recovery.PaidBy.choices, initial=Recovery.PaidBy.BORROWER, label=_("Paid by"))
 
 
 class AssetDisposeForm(forms.Form):
-    asset = forms.ModelChoiceField(queryset=None)
-    disposed_on = forms.DateField(widget=DATE, initial=_today)
-    disposal_proceeds = forms.DecimalField(max_digits=18, decimal_places=2, min_value=Decimal("0"))
+    asset = forms.ModelChoiceField(queryset=None, label=_("Asset taken in kind"))
+    disposed_on = forms.DateField(widget=DATE, initial=_today, label=_("Disposed of on"))
+    disposal_proceeds = forms.DecimalField(
+        max_digits=18, decimal_places=2, min_value=Decimal("0"), label=_("Disposal proceeds")
+    )
 
     def __init__(self, *args, case: CollectionCase, **kwargs):
         super().__init__(*args, **kwargs)
@@ -136,18 +168,20 @@ class AssetDisposeForm(forms.Form):
 
 
 class RecoveryForm(forms.Form):
-    received_on = forms.DateField(widget=DATE, initial=_today)
-    amount = forms.DecimalField(**MONEY)
-    paid_by = forms.ChoiceField(choices=Recovery.PaidBy.choices)
-    note = forms.CharField(max_length=300, required=False)
+    received_on = forms.DateField(widget=DATE, initial=_today, label=_("Received on"))
+    amount = forms.DecimalField(label=_("Amount"), **MONEY)
+    paid_by = forms.ChoiceField(choices=Recovery.PaidBy.choices, label=_("Paid by"))
+    note = forms.CharField(max_length=300, required=False, label=_("Note"))
     arrears_cleared = forms.BooleanField(
-        required=False, label="Nothing is past due any more (the borrower is current again)"
+        required=False, label=_("Nothing is past due any more (the borrower is current again)")
     )
 
 
 class TeamForm(forms.Form):
-    members = forms.ModelMultipleChoiceField(queryset=None, widget=forms.CheckboxSelectMultiple, required=False)
-    reason = forms.CharField(max_length=500)
+    members = forms.ModelMultipleChoiceField(
+        queryset=None, widget=forms.CheckboxSelectMultiple, required=False, label=_("Members")
+    )
+    reason = forms.CharField(max_length=500, label=_("Reason"))
 
     def __init__(self, *args, case: CollectionCase, **kwargs):
         super().__init__(*args, **kwargs)

@@ -13,6 +13,8 @@ from typing import Any
 from django.db import models
 from django.db.models import Exists, F, OuterRef, Q
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from collections_app.case_rules import (
@@ -78,7 +80,7 @@ class CollectionCase(ConcurrentTransitionMixin, models.Model):
     is_open = models.BooleanField(default=True, editable=False)
     # The lead responsible officer (shares and history: the accountability app).
     officer = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="collection_cases")
-    recovery_deadline = models.DateField("recovery time limit")
+    recovery_deadline = models.DateField(_("recovery time limit"))
     team_members = models.ManyToManyField(User, blank=True, related_name="collection_teams")
     opened_on = models.DateField()
     opened_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
@@ -280,11 +282,11 @@ class CaseRequest(models.Model):
     """Maker-checker: a move that needs a manager, requested by one person and decided by another."""
 
     class Status(models.TextChoices):
-        REQUESTED = "requested", "Requested"
-        APPROVED = "approved", "Approved"
-        REJECTED = "rejected", "Rejected"
+        REQUESTED = "requested", _("Requested")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
         # The case moved on so that the requested move is no longer possible.
-        LAPSED = "lapsed", "Lapsed"
+        LAPSED = "lapsed", _("Lapsed")
 
     case = models.ForeignKey(CollectionCase, on_delete=models.CASCADE, related_name="requests")
     target = models.CharField(max_length=20, choices=MEASURE_CHOICES)
@@ -338,18 +340,18 @@ class TimelineRecord(models.Model):
 
 class Contact(TimelineRecord):
     class Kind(models.TextChoices):
-        CALL = "call", "Call"
-        VISIT = "visit", "Visit"
-        LETTER = "letter", "Letter"
-        GOVERNMENT_MEETING = "government_meeting", "Meeting with a government body"
+        CALL = "call", _("Call")
+        VISIT = "visit", _("Visit")
+        LETTER = "letter", _("Letter")
+        GOVERNMENT_MEETING = "government_meeting", _("Meeting with a government body")
 
     case = models.ForeignKey(CollectionCase, on_delete=models.CASCADE, related_name="contacts")
     kind = models.CharField(max_length=30, choices=Kind.choices)
     contacted_on = models.DateField()
-    person = models.CharField("who was contacted", max_length=200, blank=True)
+    person = models.CharField(_("who was contacted"), max_length=200, blank=True)
     summary = models.TextField()
     # The debtor acknowledged the debt in writing: the limitation period starts again.
-    debt_acknowledged = models.BooleanField("debt acknowledged in writing", default=False)
+    debt_acknowledged = models.BooleanField(_("debt acknowledged in writing"), default=False)
 
     class Meta:
         ordering = ["-contacted_on", "-id"]
@@ -360,17 +362,17 @@ class Contact(TimelineRecord):
 
 class Notice(TimelineRecord):
     class Method(models.TextChoices):
-        IN_PERSON = "in_person", "Delivered in person"
-        REGISTERED_MAIL = "registered_mail", "Registered mail"
-        NOTARY = "notary", "Through a notary"
-        PUBLIC = "public", "Public announcement"
+        IN_PERSON = "in_person", _("Delivered in person")
+        REGISTERED_MAIL = "registered_mail", _("Registered mail")
+        NOTARY = "notary", _("Through a notary")
+        PUBLIC = "public", _("Public announcement")
 
     case = models.ForeignKey(CollectionCase, on_delete=models.CASCADE, related_name="notices")
     served_on = models.DateField()
     served_to = models.CharField(max_length=200)
     method = models.CharField(max_length=30, choices=Method.choices, default=Method.IN_PERSON)
     # The debtor signed the receipt: a served-and-signed notice restarts the limitation period.
-    signed_acknowledgement = models.BooleanField("signed by the debtor", default=False)
+    signed_acknowledgement = models.BooleanField(_("signed by the debtor"), default=False)
     notes = models.TextField(blank=True)
 
     class Meta:
@@ -382,9 +384,9 @@ class Notice(TimelineRecord):
 
 class PromiseToPay(TimelineRecord):
     class Status(models.TextChoices):
-        OPEN = "open", "Open"
-        KEPT = "kept", "Kept"
-        BROKEN = "broken", "Broken"
+        OPEN = "open", pgettext_lazy("promise to pay", "Open")
+        KEPT = "kept", _("Kept")
+        BROKEN = "broken", _("Broken")
 
     case = models.ForeignKey(CollectionCase, on_delete=models.CASCADE, related_name="promises")
     promised_on = models.DateField()
@@ -398,8 +400,8 @@ class PromiseToPay(TimelineRecord):
 
     class Meta:
         ordering = ["due_on", "id"]
-        verbose_name = "promise to pay"
-        verbose_name_plural = "promises to pay"
+        verbose_name = _("promise to pay")
+        verbose_name_plural = _("promises to pay")
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="promise_amount_positive"),
             models.CheckConstraint(condition=Q(due_on__gte=F("promised_on")), name="promise_due_after_promise"),
@@ -434,7 +436,7 @@ class GuarantorDemand(TimelineRecord):
 class LegalProceeding(TimelineRecord):
     case = models.ForeignKey(CollectionCase, on_delete=models.CASCADE, related_name="proceedings")
     court = models.CharField(max_length=200)
-    case_number = models.CharField("court case number", max_length=100)
+    case_number = models.CharField(_("court case number"), max_length=100)
     filed_on = models.DateField()
     judgment_on = models.DateField(null=True, blank=True)
     enforcement_order_on = models.DateField(null=True, blank=True)
@@ -459,10 +461,10 @@ class LegalProceeding(TimelineRecord):
 
 class LegalStep(TimelineRecord):
     class Kind(models.TextChoices):
-        FREEZE = "freeze", "Freeze"
-        SEAL = "seal", "Seal up"
-        DEDUCT = "deduct", "Deduct"
-        AUCTION = "auction", "Auction"
+        FREEZE = "freeze", _("Freeze")
+        SEAL = "seal", _("Seal up")
+        DEDUCT = "deduct", _("Deduct")
+        AUCTION = "auction", _("Auction")
 
     proceeding = models.ForeignKey(LegalProceeding, on_delete=models.CASCADE, related_name="steps")
     kind = models.CharField(max_length=20, choices=Kind.choices)
@@ -496,8 +498,8 @@ class AssetInKind(TimelineRecord):
 
     class Meta:
         ordering = ["-taken_on", "-id"]
-        verbose_name = "asset taken in kind"
-        verbose_name_plural = "assets taken in kind"
+        verbose_name = _("asset taken in kind")
+        verbose_name_plural = _("assets taken in kind")
         constraints = [
             models.CheckConstraint(condition=Q(appraised_value__gt=0), name="asset_value_positive"),
             models.CheckConstraint(
@@ -519,28 +521,28 @@ class Recovery(TimelineRecord):
     """Money (or value in kind) received against the loan, split over principal and interest."""
 
     class Form(models.TextChoices):
-        CASH = "cash", "Cash"
-        IN_KIND = "in_kind", "In kind"
+        CASH = "cash", _("Cash")
+        IN_KIND = "in_kind", _("In kind")
 
     class PaidBy(models.TextChoices):
-        BORROWER = "borrower", "Borrower"
-        GUARANTOR = "guarantor", "Guarantor"
-        COURT_ENFORCEMENT = "court_enforcement", "Court enforcement"
+        BORROWER = "borrower", _("Borrower")
+        GUARANTOR = "guarantor", _("Guarantor")
+        COURT_ENFORCEMENT = "court_enforcement", _("Court enforcement")
 
     case = models.ForeignKey(CollectionCase, on_delete=models.PROTECT, related_name="recoveries")
     received_on = models.DateField()
     amount = money()
     form = models.CharField(max_length=10, choices=Form.choices, default=Form.CASH)
     paid_by = models.CharField(max_length=20, choices=PaidBy.choices, default=PaidBy.BORROWER)
-    principal = money("to principal")
-    interest_on_balance = money("to interest on balance sheet")
-    interest_off_balance = money("to interest off balance sheet")
+    principal = money(_("to principal"))
+    interest_on_balance = money(_("to interest on balance sheet"))
+    interest_off_balance = money(_("to interest off balance sheet"))
     asset = models.OneToOneField(AssetInKind, null=True, blank=True, on_delete=models.PROTECT, related_name="recovery")
     note = models.CharField(max_length=300, blank=True)
 
     class Meta:
         ordering = ["-received_on", "-id"]
-        verbose_name_plural = "recoveries"
+        verbose_name_plural = _("recoveries")
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="recovery_amount_positive"),
             models.CheckConstraint(

@@ -12,3 +12,11 @@ from loans.policy import build_policy, register_cached_policy
 @cache
 def collection_policy() -> CollectionPolicy:
     return build_policy(CollectionPolicy)
+
+
+def limitation_warning_window() -> int:
+    """Days before the limitation end that a claim shows red: the daily checks' first warning
+    (accountability policy `limitation_warning_days`), so the page and the warnings agree."""
+    from accountability.policy import accountability_policy  # accountability builds on this app
+
+    return max(accountability_policy().limitation_warning_days)

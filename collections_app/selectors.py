@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -37,9 +37,11 @@ from collections_app.models import (
     PromiseToPay,
     Recovery,
 )
+from collections_app.policy import limitation_warning_window
 from loans.access import get_for_user_or_404
 from loans.classification import NON_PERFORMING_FIVE, observation_window
 from loans.models import Loan
+from loans.names import person_name
 from loans.policy import classification_policy
 
 QUEUE_RELATED = ("loan", "loan__borrower", "branch", "officer")
@@ -48,6 +50,11 @@ QUEUE_RELATED = ("loan", "loan__borrower", "branch", "officer")
 def case_queue(*, user: Any) -> QuerySet[CollectionCase]:
     """The open cases a user may see, ready for the queue table (one query per page)."""
     return CollectionCase.objects.visible_to(user).filter(is_open=True).select_related(*QUEUE_RELATED)
+
+
+def limitation_alert_cutoff(as_of: date) -> date:
+    """Cases whose limitation ends on or before this date show red (case_rules.limitation_alert as a query)."""
+    return as_of + timedelta(days=limitation_warning_window())
 
 
 def case_detail_for_user(*, user: Any, pk: int) -> CollectionCase:
@@ -258,6 +265,68 @@ def pending_requests_for(*, user: Any) -> QuerySet[CaseRequest]:
         .select_related("case", "case__loan", "case__loan__borrower", "case__branch", "requested_by")
         .order_by("created_at", "id")
     )
+
+
+@dataclass(frozen=True)
+class InboxRow:
+    request: CaseRequest
+    refusal: str | None  # why this user may not decide it (None: they may)
+
+
+def inbox_rows(*, user: Any, requests: Iterable[CaseRequest]) -> list[InboxRow]:
+    """Each request of the inbox page with the maker-checker rule applied (no query: all are in scope)."""
+    role = getattr(user, "role", "") or ("admin" if getattr(user, "is_superuser", False) else "")
+    actor = ActorFacts(user_id=user.pk, role=role, in_scope=True, assigned=False)
+    return [InboxRow(request=r, refusal=approval_refusal(actor, r.requested_by_id)) for r in requests]
+
+
+def pending_request_count(*, user: Any) -> int:
+    """The menu's badge: open requests this user may decide (one COUNT query)."""
+    return pending_requests_for(user=user).exclude(requested_by=user).count()
+
+
+@dataclass(frozen=True)
+class DivisionShare:
+    name: str
+    share: Decimal
+    is_lead: bool
+
+
+@dataclass(frozen=True)
+class Division:
+    starts_on: date
+    recovery_deadline: date
+    shares: list[DivisionShare]
+
+
+def case_current_division(*, case: CollectionCase) -> Division | None:
+    """The current division of responsibility and its shares (kept by the accountability app), one query."""
+    rows = list(
+        case.responsibility_assignments.filter(ended_on__isnull=True)
+        .order_by("-starts_on", "-id")
+        .values_list(
+            "starts_on",
+            "recovery_deadline",
+            "lead_officer_id",
+            "shares__officer_id",
+            "shares__officer__first_name",
+            "shares__officer__last_name",
+            "shares__officer__username",
+            "shares__share",
+        )
+    )
+    if not rows:
+        return None
+    starts_on, deadline, lead_id = rows[0][:3]
+    shares = []
+    for row in rows:
+        if row[:3] != (starts_on, deadline, lead_id) or row[3] is None:
+            continue
+        first, last, username = row[4], row[5], row[6]
+        name = person_name(first or "", last or "") or username
+        shares.append(DivisionShare(name=name, share=row[7], is_lead=row[3] == lead_id))
+    shares.sort(key=lambda s: (-s.share, s.name))
+    return Division(starts_on=starts_on, recovery_deadline=deadline, shares=shares)
 
 
 # --- for the daily checks (accountability) -------------------------------------------------------

@@ -16,23 +16,28 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.safestring import mark_safe
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from collections_app import forms as f
 from collections_app import services
-from collections_app.case_rules import MEASURE_LABELS, Measure
+from collections_app.case_rules import MEASURE_LABELS, Measure, limitation_alert, move_consequence
 from collections_app.filters import CaseFilter
 from collections_app.graph import to_svg
 from collections_app.models import CaseRequest
+from collections_app.policy import limitation_warning_window
 from collections_app.selectors import (
+    case_current_division,
     case_detail_for_user,
     case_moves,
     case_open_promises,
     case_proceedings,
     case_queue,
     case_timeline,
+    inbox_rows,
+    limitation_alert_cutoff,
     pending_requests_for,
     recovery_totals,
 )
@@ -48,12 +53,17 @@ from npl_recovery.tables import paginate_table
 def _errors(exc: ValidationError | PermissionDenied) -> str:
     if isinstance(exc, ValidationError):
         return " ".join(exc.messages)
-    return str(exc) or "You may not do this."
+    return str(exc) or _("You may not do this.")
 
 
-@lru_cache(maxsize=16)
+@lru_cache(maxsize=64)
+def _svg_in(current: str | None, language: str) -> str:
+    return to_svg(current=current, language=language)
+
+
 def _svg(current: str | None) -> str:
-    return to_svg(current=current)
+    """The picture in the page's language (its labels are translated)."""
+    return _svg_in(current, get_language() or "en")
 
 
 # --- the queue -------------------------------------------------------------------------------------
@@ -64,18 +74,36 @@ def case_list(request: HttpRequest) -> HttpResponse:
     filterset = CaseFilter(request.GET, queryset=case_queue(user=request.user), user=request.user)
     table = CaseTable(filterset.qs)
     table.today = timezone.localdate()
+    table.limitation_window = limitation_warning_window()
+    table.limitation_cutoff = limitation_alert_cutoff(table.today)
     paginate_table(request, table)
     return render(
         request,
         "collections_app/case_list.html",
-        {"filter": filterset, "table": table, "can_export": can_export(request.user)},
+        {
+            "filter": filterset,
+            "table": table,
+            "can_export": can_export(request.user),
+            "can_decide": role_allows(request.user, "collections_app.decide_requests"),
+        },
     )
 
 
 @login_required
 def request_list(request: HttpRequest) -> HttpResponse:
+    """The approvals inbox: decide from the list; an officer sees their branch's requests waiting."""
     page = Paginator(pending_requests_for(user=request.user), 25).get_page(request.GET.get("page"))
-    return render(request, "collections_app/request_list.html", {"page": page})
+    rows = inbox_rows(user=request.user, requests=page.object_list)
+    return render(
+        request,
+        "collections_app/request_list.html",
+        {
+            "page": page,
+            "rows": rows,
+            "can_decide": role_allows(request.user, "collections_app.decide_requests"),
+            "decidable": sum(1 for r in rows if r.refusal is None),
+        },
+    )
 
 
 @login_required
@@ -89,85 +117,100 @@ def state_machine_svg(request: HttpRequest) -> HttpResponse:
 
 @dataclass(frozen=True)
 class RecordKind:
-    title: str
+    title: Any
     form: type
     needs_case: bool
     save: Callable[..., Any]
-    done: str
+    done: Any
 
 
 RECORDS: dict[str, RecordKind] = {
     "contact": RecordKind(
-        "Log a contact",
+        gettext_lazy("Log a contact or visit"),
         f.ContactForm,
         False,
         lambda case, actor, d: services.contact_record(case=case, actor=actor, **d),
-        "Contact logged.",
+        gettext_lazy("Contact logged."),
     ),
     "notice": RecordKind(
-        "Serve a notice",
+        gettext_lazy("Serve a collection notice"),
         f.NoticeForm,
         False,
         lambda case, actor, d: services.notice_serve(case=case, actor=actor, **d),
-        "Notice recorded.",
+        gettext_lazy("Notice recorded."),
     ),
     "promise": RecordKind(
-        "Promise to pay",
+        gettext_lazy("Record a promise to pay"),
         f.PromiseForm,
-        False,
+        True,
         lambda case, actor, d: services.promise_record(case=case, actor=actor, **d),
-        "Promise recorded.",
+        gettext_lazy("Promise recorded."),
     ),
     "demand": RecordKind(
-        "Demand from a guarantor",
+        gettext_lazy("Demand from a guarantor"),
         f.GuarantorDemandForm,
         True,
         lambda case, actor, d: services.guarantor_demand_record(case=case, actor=actor, **d),
-        "Demand on the guarantor recorded.",
+        gettext_lazy("Demand on the guarantor recorded."),
     ),
     "proceeding": RecordKind(
-        "File a legal proceeding",
+        gettext_lazy("File a legal proceeding"),
         f.ProceedingForm,
         False,
         lambda case, actor, d: services.legal_proceeding_file(case=case, actor=actor, **d),
-        "Legal proceeding recorded.",
+        gettext_lazy("Legal proceeding recorded."),
     ),
     "judgment": RecordKind(
-        "Judgment or enforcement order",
+        gettext_lazy("Judgment or enforcement order"),
         f.ProceedingUpdateForm,
         True,
         lambda case, actor, d: services.legal_proceeding_update(actor=actor, **d),
-        "Proceeding updated.",
+        gettext_lazy("Proceeding updated."),
     ),
     "step": RecordKind(
-        "Court enforcement step",
+        gettext_lazy("Court enforcement step"),
         f.LegalStepForm,
         True,
         lambda case, actor, d: services.legal_step_record(actor=actor, **d),
-        "Enforcement step recorded.",
+        gettext_lazy("Enforcement step recorded."),
     ),
     "asset": RecordKind(
-        "Take an asset in kind",
+        gettext_lazy("Take an asset in kind"),
         f.AssetForm,
         False,
         lambda case, actor, d: services.asset_take_in_kind(case=case, actor=actor, as_of=timezone.localdate(), **d),
-        "Asset taken in kind and credited to the loan.",
+        gettext_lazy("Asset taken in kind and credited to the loan."),
     ),
     "dispose": RecordKind(
-        "Dispose of an asset",
+        gettext_lazy("Dispose of an asset"),
         f.AssetDisposeForm,
         True,
         lambda case, actor, d: services.asset_dispose(actor=actor, **d),
-        "Disposal recorded.",
+        gettext_lazy("Disposal recorded."),
     ),
     "recovery": RecordKind(
-        "Record a recovery",
+        gettext_lazy("Record a recovery"),
         f.RecoveryForm,
         False,
         lambda case, actor, d: services.recovery_record(case=case, actor=actor, as_of=timezone.localdate(), **d),
-        "Recovery recorded.",
+        gettext_lazy("Recovery recorded."),
     ),
 }
+
+
+# The case page puts the daily work first: contact, promise, recovery, notice; then the rest.
+RECORD_ORDER = (
+    "contact",
+    "promise",
+    "recovery",
+    "notice",
+    "demand",
+    "proceeding",
+    "judgment",
+    "step",
+    "asset",
+    "dispose",
+)
 
 
 def _record_form(kind: str, case, data=None):
@@ -204,17 +247,22 @@ def _case_context(request: HttpRequest, case, bound: dict | None = None) -> dict
     proceedings = list(case_proceedings(case=case))
     record_forms = {}
     if moves.may_work and case.is_open:
-        for kind, spec in RECORDS.items():
+        for kind in RECORD_ORDER:
+            spec = RECORDS[kind]
             form = bound.get(kind) or _record_form(kind, case)
             if _offered(kind, form, guarantees=guarantees, proceedings=proceedings):
                 record_forms[kind] = OfferedRecord(spec.title, form)
     days_left = case.days_to_deadline(as_of)
+    window = limitation_warning_window()
     return {
         "case": case,
         "loan": loan,
         "as_of": as_of,
         "days_left": days_left,
         "days_late": max(0, -days_left),
+        "limitation_window": window,
+        "limitation_alert": limitation_alert(case.limitation_expires_on, as_of, window),
+        "division": case_current_division(case=case),
         "moves": moves,
         "timeline_page": timeline_page,
         "timeline": timeline,
@@ -245,8 +293,10 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "collections_app/case_detail.html", context)
 
 
-def _done(request: HttpRequest, case, message: str) -> HttpResponse:
+def _done(request: HttpRequest, case, message: str, warning: str | None = None) -> HttpResponse:
     messages.success(request, message)
+    if warning:
+        messages.warning(request, warning)
     if request.htmx:
         return HttpResponseClientRedirect(case.get_absolute_url())
     return redirect(case)
@@ -263,7 +313,7 @@ def record_create(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
         save = lambda d: services.case_team_set(  # noqa: E731
             case=case, actor=request.user, members=d["members"], reason=d["reason"]
         )
-        done = "Special team saved."
+        done = _("Special team saved.")
     else:
         spec = RECORDS[kind]
         form = _record_form(kind, case, request.POST)
@@ -273,7 +323,7 @@ def record_create(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
         data = dict(form.cleaned_data)
         submission_key = data.pop(SUBMISSION_FIELD, None)
         if kind in ("judgment", "step") and data.get("proceeding") is None:
-            form.add_error("proceeding", "Choose the proceeding.")
+            form.add_error("proceeding", _("Choose the proceeding."))
         else:
             if kind in ("judgment", "step") and data["proceeding"].case_id != case.pk:
                 raise Http404("No such proceeding.")
@@ -295,15 +345,34 @@ def record_create(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
             except PermissionDenied as exc:
                 form.add_error(None, _errors(exc))
             else:
-                return _done(request, case, done)
+                # A promise due after the time limit is allowed, and said (case_rules).
+                return _done(request, case, done, getattr(form, "warning", None))
     if request.htmx:
         return render(
             request,
             "collections_app/_record_form.html",
-            {"case": case, "kind": kind, "form": form, "title": RECORDS[kind].title if kind in RECORDS else "Team"},
+            {"case": case, "kind": kind, "form": form, "title": RECORDS[kind].title if kind in RECORDS else ""},
         )
     context = _case_context(request, case, bound={kind: form})
     return render(request, "collections_app/case_detail.html", context, status=400)
+
+
+def _confirm(request: HttpRequest, case, *, title: str, consequence: str, action: str, fields: dict, button: str):
+    """The confirmation step of an irreversible action: says what will happen; works without JavaScript."""
+    return render(
+        request,
+        "collections_app/confirm.html",
+        {
+            "case": case,
+            "loan": case.loan,
+            "title": title,
+            "consequence": consequence,
+            "action": action,
+            "fields": {k: v for k, v in fields.items() if v is not None},
+            "button": button,
+            "back": request.POST.get("back") or case.get_absolute_url(),
+        },
+    )
 
 
 def _case_step(
@@ -314,14 +383,37 @@ def _case_step(
     invalid: str,
     service: Callable[..., object],
     done: Callable[[Measure], str],
+    mode: str,
 ) -> HttpResponse:
-    """A move or a request from the case page: read the form, call the service, say what happened."""
+    """A move or a request from the case page: read the form, ask to confirm, call the service, say what happened."""
     case = case_detail_for_user(user=request.user, pk=pk)
     form = form_class(request.POST)
     if not form.is_valid():
         messages.error(request, invalid)
         return redirect(case)
     target = Measure(form.cleaned_data["target"])
+    if not form.cleaned_data["confirmed"]:
+        if mode == "move":
+            title = _("Move the case to %(measure)s?") % {"measure": target.label}
+            button = _("Yes, move the case")
+        else:
+            title = _("Ask a manager to approve: %(measure)s?") % {"measure": target.label}
+            button = _("Yes, send the request")
+        return _confirm(
+            request,
+            case,
+            title=title,
+            consequence=move_consequence(target)
+            if mode == "move"
+            else _("Once a manager approves it: %(consequence)s") % {"consequence": move_consequence(target)},
+            action=request.path,
+            fields={
+                "target": target.value,
+                "seen_measure": form.cleaned_data["seen_measure"],
+                "reason": form.cleaned_data["reason"],
+            },
+            button=button,
+        )
     try:
         service(
             case=case,
@@ -347,9 +439,10 @@ def case_move_view(request: HttpRequest, pk: int) -> HttpResponse:
         request,
         pk,
         f.MoveForm,
-        invalid="That move could not be read; reload the page.",
+        invalid=_("That move could not be read; reload the page."),
         service=services.case_move,
-        done=lambda target: f"The case moved to {target.label.lower()}.",
+        done=lambda target: _("The case moved to %(measure)s.") % {"measure": target.label.lower()},
+        mode="move",
     )
 
 
@@ -360,36 +453,52 @@ def case_request_view(request: HttpRequest, pk: int) -> HttpResponse:
         request,
         pk,
         f.RequestForm,
-        invalid="Give a reason for the request.",
+        invalid=_("Give a reason for the request."),
         service=services.case_request_create,
-        done=lambda target: f"{target.label.lstrip('123456 ')} requested: a manager will decide.",
+        done=lambda target: _("%(measure)s requested: a manager will decide.") % {"measure": target.label},
+        mode="request",
     )
 
 
 @login_required
 @require_POST
 def request_decide(request: HttpRequest, request_id: int) -> HttpResponse:
-    case_request = get_for_user_or_404(CaseRequest.objects.select_related("case"), request.user, pk=request_id)
+    case_request = get_for_user_or_404(
+        CaseRequest.objects.select_related("case", "case__loan"), request.user, pk=request_id
+    )
     case = case_request.case
     form = f.DecisionForm(request.POST)
+    to_inbox = request.POST.get("next") == "inbox"
+    back = redirect("collections_app:request_list") if to_inbox else redirect(case)
     if not form.is_valid():
         messages.error(request, " ".join(e for errs in form.errors.values() for e in errs))
-        return redirect(case)
+        return back
     decision, reason = form.cleaned_data["decision"], form.cleaned_data["reason"]
+    target = case_request.target_enum
+    if decision == "approve" and not form.cleaned_data["confirmed"]:
+        return _confirm(
+            request,
+            case,
+            title=_("Approve: %(measure)s?") % {"measure": target.label},
+            consequence=move_consequence(target),
+            action=request.path,
+            fields={"decision": "approve", "reason": reason, "next": form.cleaned_data["next"]},
+            button=_("Yes, approve"),
+        )
     try:
         if decision == "approve":
             services.case_request_approve(
                 request=case_request, actor=request.user, as_of=timezone.localdate(), reason=reason
             )
-            messages.success(request, f"Approved: the case moved to {case_request.target_enum.label.lower()}.")
+            messages.success(request, _("Approved: the case moved to %(measure)s.") % {"measure": target.label.lower()})
         else:
             services.case_request_reject(request=case_request, actor=request.user, reason=reason)
-            messages.success(request, "Request rejected.")
+            messages.success(request, _("Request rejected."))
     except services.CaseChanged as exc:
         messages.error(request, str(exc))
     except (ValidationError, PermissionDenied) as exc:
         messages.error(request, _errors(exc))
-    return redirect(case)
+    return back
 
 
 @login_required
@@ -398,7 +507,7 @@ def case_open_view(request: HttpRequest, loan_id: int) -> HttpResponse:
     loan = get_for_user_or_404(Loan, request.user, pk=loan_id)
     form = f.OpenCaseForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Give the reason for opening a case.")
+        messages.error(request, _("Give the reason for opening a case."))
         return redirect(loan)
     try:
         case = services.case_open(
@@ -407,5 +516,5 @@ def case_open_view(request: HttpRequest, loan_id: int) -> HttpResponse:
     except (ValidationError, PermissionDenied) as exc:
         messages.error(request, _errors(exc))
         return redirect(loan)
-    messages.success(request, f"Case opened for loan {loan.loan_no}.")
+    messages.success(request, _("Case opened for loan %(loan)s.") % {"loan": loan.loan_no})
     return redirect(case)

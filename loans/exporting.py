@@ -431,7 +431,8 @@ def _choice_label(model_label: str, field: str, key: str) -> RowValue:
         if not labels:
             model = _model(model_label)
             labels.update(dict(model._meta.get_field(field).flatchoices) if model else {})
-        return labels.get(row[key], row[key] or "")
+        # Labels may be lazy (translated): a cell takes the text in the active language.
+        return str(labels.get(row[key], row[key] or ""))
 
     return value
 

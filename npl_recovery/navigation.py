@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
@@ -16,6 +16,8 @@ class NavItem:
     label: str  # translatable (gettext_lazy)
     url_name: str
     visible: Callable[[object], bool]
+    # A count shown beside the label (e.g. requests waiting for a decision): one cheap query, or None.
+    badge: Callable[[object], int] | None = field(default=None, compare=False)
 
 
 def _always(user: object) -> bool:
@@ -50,7 +52,7 @@ def items_for(user: object, path: str) -> list[dict]:
             url = reverse(item.url_name)
         except NoReverseMatch:
             continue
-        out.append({"label": item.label, "url": url, "active": False})
+        out.append({"label": item.label, "url": url, "active": False, "badge": item.badge(user) if item.badge else 0})
     # The entry whose URL is the longest prefix of the path is the active one ("/loans/import/"
     # lights "Import", not "Loans" too).
     matches = [e for e in out if (path == e["url"] if e["url"] == "/" else path.startswith(e["url"]))]

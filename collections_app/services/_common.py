@@ -8,6 +8,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from audit.services import audit_record
 from collections_app.case_rules import MEASURE_LABELS, Measure, may_work
@@ -21,8 +22,14 @@ class CaseChanged(Exception):
     """Someone else moved the case between the moment the user saw it and their action."""
 
     def __init__(self, now: str | None = None) -> None:
-        where = f" It is now in {MEASURE_LABELS[Measure(now)].lower()}." if now else ""
-        super().__init__(f"Someone changed this case while you were working on it.{where} Reload it and try again.")
+        if now:
+            message = _(
+                "Someone changed this case while you were working on it. It is now in %(measure)s. "
+                "Reload it and try again."
+            ) % {"measure": MEASURE_LABELS[Measure(now)].lower()}
+        else:
+            message = _("Someone changed this case while you were working on it. Reload it and try again.")
+        super().__init__(message)
 
 
 def _money(value: Any) -> Decimal:
@@ -31,7 +38,7 @@ def _money(value: Any) -> Decimal:
 
 def _require_reason(reason: str, field: str = "reason") -> str:
     if not reason or not reason.strip():
-        raise ValidationError({field: "Give a reason."})
+        raise ValidationError({field: _("Give a reason.")})
     return reason.strip()
 
 
@@ -47,7 +54,10 @@ def _require_work(case: CollectionCase, actor: Any) -> None:
     if refusal:
         raise PermissionDenied(refusal)
     if not case.is_open:
-        raise ValidationError(f"The case is {case.get_measure_display().lower()}: nothing more is recorded on it.")
+        raise ValidationError(
+            _("The case is %(measure)s: nothing more is recorded on it.")
+            % {"measure": case.get_measure_display().lower()}
+        )
 
 
 def _audit(case: CollectionCase, actor: Any, event: str, *, old=None, new=None, reason: str = "") -> None:
@@ -62,4 +72,4 @@ def _save(record: Any) -> Any:
 
 def _not_future(value: date, field: str) -> None:
     if value > timezone.localdate():
-        raise ValidationError({field: "This date is in the future."})
+        raise ValidationError({field: _("This date is in the future.")})

@@ -8,6 +8,7 @@ from decimal import Decimal
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from collections_app.case_rules import Measure, Owed, RecoveryExceedsDebt, allocate_recovery, may_work
 from collections_app.models import AssetInKind, CollectionCase, PromiseToPay, Recovery
@@ -17,6 +18,10 @@ from collections_app.services.dates import _refresh_dates
 from collections_app.services.moves import _perform_move
 from loans.models import Loan, User
 from loans.services import loan_classify
+from npl_recovery.i18n import format_amount
+
+# Stored with the move (data, one language); the page translates it (collections_app.texts).
+RECOVERED_REASON = "Nothing outstanding after the recovery."
 
 
 def _credit_promises(case: CollectionCase, amount: Decimal, received_on: date, actor: User) -> None:
@@ -126,7 +131,7 @@ def _record_recovery(
             target=Measure.RECOVERED,
             actor=actor,
             as_of=max(received_on, case.measure_since),
-            reason="Nothing outstanding after the recovery.",
+            reason=RECOVERED_REASON,
         )
     return recovery
 
@@ -184,7 +189,10 @@ def asset_take_in_kind(
     credited = _money(credited_amount if credited_amount is not None else appraised_value)
     if credited > case.loan.total_owed:
         raise ValidationError(
-            {"credited_amount": f"{credited:,.2f} is more than the {case.loan.total_owed:,.2f} owed: credit less."}
+            {
+                "credited_amount": _("%(amount)s is more than the %(owed)s owed: credit less.")
+                % {"amount": format_amount(credited), "owed": format_amount(case.loan.total_owed)}
+            }
         )
     asset = _save(
         AssetInKind(
@@ -227,10 +235,10 @@ def asset_dispose(*, asset: AssetInKind, actor: User, disposed_on: date, disposa
         raise PermissionDenied(refusal)
     asset = AssetInKind.objects.select_for_update().get(pk=asset.pk)
     if asset.disposed_on is not None:
-        raise ValidationError("This asset is already disposed of.")
+        raise ValidationError(_("This asset is already disposed of."))
     _not_future(disposed_on, "disposed_on")
     if disposed_on < asset.taken_on:
-        raise ValidationError({"disposed_on": "Cannot be before the asset was taken."})
+        raise ValidationError({"disposed_on": _("Cannot be before the asset was taken.")})
     asset.disposed_on = disposed_on
     asset.disposal_proceeds = _money(disposal_proceeds)
     asset.full_clean()

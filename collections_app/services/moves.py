@@ -7,6 +7,7 @@ from datetime import date
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django_fsm import ConcurrentTransition, TransitionNotAllowed
 
 from collections_app.case_rules import MEASURE_LABELS, Measure, entry_refusal, move_refusal, needs_manager, sources_of
@@ -29,7 +30,10 @@ def _perform_move(
     try:
         case.transition_method(target.value)(on=as_of)
     except TransitionNotAllowed as exc:
-        raise ValidationError(f"{target.label} is not possible from {MEASURE_LABELS[Measure(old)].lower()}.") from exc
+        raise ValidationError(
+            _("%(target)s is not possible from %(measure)s.")
+            % {"target": target.label, "measure": MEASURE_LABELS[Measure(old)].lower()}
+        ) from exc
     try:
         # ConcurrentTransitionMixin: UPDATE ... WHERE measure = <the state this instance was read in>.
         with transaction.atomic():  # a savepoint, so the state can still be read after a lost race
@@ -54,7 +58,8 @@ def _perform_move(
     pending.update(
         status=CaseRequest.Status.LAPSED,
         decided_at=timezone.now(),
-        decision_reason=f"The case moved to {target.label}.",
+        # The page says why in words from the status (the timeline: "the case moved past it").
+        decision_reason="",
     )
     _audit(case, actor, "case.moved", old={"measure": old}, new={"measure": target.value}, reason=reason)
 
@@ -90,7 +95,7 @@ def case_move(
     """
     target = Measure(target)
     if needs_manager(target):
-        raise ValidationError(f"{target.label} needs a manager's approval: request it.")
+        raise ValidationError(_("%(measure)s needs a manager's approval: request it.") % {"measure": target.label})
     _check_seen(case, seen_measure)
     _perform_move(case=case, target=target, actor=actor, as_of=as_of, reason=reason.strip())
     return case

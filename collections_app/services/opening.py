@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from audit.services import audit_system_run
 from collections_app.case_rules import (
@@ -36,7 +37,7 @@ def _may_open(actor: Any, loan: Loan) -> None:
         not role_allows(actor, "collections_app.open_case")
         or not Loan.objects.visible_to(actor).filter(pk=loan.pk).exists()
     ):
-        raise PermissionDenied("Only an officer or a manager of the loan's branch may open a case for it.")
+        raise PermissionDenied(_("Only an officer or a manager of the loan's branch may open a case for it."))
 
 
 @transaction.atomic
@@ -65,7 +66,7 @@ def case_open(*, loan: Loan, actor: User, as_of: date, reason: str) -> Collectio
         with transaction.atomic():
             case.save()
     except IntegrityError as exc:  # a concurrent opener won
-        raise ValidationError(f"Loan {loan.loan_no} already has an open case.") from exc
+        raise ValidationError(_("Loan %(loan)s already has an open case.") % {"loan": loan.loan_no}) from exc
     _refresh_dates(case)
     _audit(
         case,

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from audit.services import AuditRow, audit_records_bulk
 from collections_app.models import (
@@ -22,6 +23,7 @@ from collections_app.models import (
 from collections_app.services._common import _audit, _lock, _money, _not_future, _require_work, _save
 from collections_app.services.dates import _refresh_dates, cases_refresh_dates
 from loans.models import Collateral, Guarantee, User
+from npl_recovery.i18n import format_amount
 
 
 @transaction.atomic
@@ -105,9 +107,11 @@ def promise_record(
     _not_future(promised_on, "promised_on")
     amount = _money(amount)
     if amount > case.loan.total_owed:
-        raise ValidationError({"amount": f"More than the {case.loan.total_owed:,.2f} owed."})
+        raise ValidationError(
+            {"amount": _("More than the %(owed)s owed.") % {"owed": format_amount(case.loan.total_owed)}}
+        )
     if due_on < promised_on:
-        raise ValidationError({"due_on": "The due date cannot be before the promise."})
+        raise ValidationError({"due_on": _("The due date cannot be before the promise.")})
     promise = _save(
         PromiseToPay(case=case, promised_on=promised_on, amount=amount, due_on=due_on, notes=notes, recorded_by=actor)
     )
@@ -167,10 +171,12 @@ def guarantor_demand_record(
     _require_work(case, actor)
     _not_future(demanded_on, "demanded_on")
     if guarantee.loan_id != case.loan_id:
-        raise ValidationError({"guarantee": "This guarantee is not on the case's loan."})
+        raise ValidationError({"guarantee": _("This guarantee is not on the case's loan.")})
     amount = _money(amount)
     if amount > guarantee.amount:
-        raise ValidationError({"amount": f"More than the {guarantee.amount:,.2f} guaranteed."})
+        raise ValidationError(
+            {"amount": _("More than the %(amount)s guaranteed.") % {"amount": format_amount(guarantee.amount)}}
+        )
     demand = _save(
         GuarantorDemand(
             case=case, guarantee=guarantee, demanded_on=demanded_on, amount=amount, response=response, recorded_by=actor
@@ -220,12 +226,12 @@ def legal_proceeding_update(
     proceeding = LegalProceeding.objects.select_for_update().get(pk=proceeding.pk)
     old = {"judgment_on": proceeding.judgment_on, "enforcement_order_on": proceeding.enforcement_order_on}
     if judgment_on is None and enforcement_order_on is None:
-        raise ValidationError("Give the judgment date or the enforcement order date.")
+        raise ValidationError(_("Give the judgment date or the enforcement order date."))
     for field, value in (("judgment_on", judgment_on), ("enforcement_order_on", enforcement_order_on)):
         if value is not None:
             _not_future(value, field)
             if value < proceeding.filed_on:
-                raise ValidationError({field: "Cannot be before the proceeding was filed."})
+                raise ValidationError({field: _("Cannot be before the proceeding was filed.")})
             setattr(proceeding, field, value)
     proceeding.full_clean()
     proceeding.save(update_fields=["judgment_on", "enforcement_order_on"])
@@ -266,9 +272,9 @@ def legal_step_record(
     _require_work(case, actor)
     _not_future(taken_on, "taken_on")
     if taken_on < proceeding.filed_on:
-        raise ValidationError({"taken_on": "Cannot be before the proceeding was filed."})
+        raise ValidationError({"taken_on": _("Cannot be before the proceeding was filed.")})
     if collateral is not None and collateral.loan_id != case.loan_id:
-        raise ValidationError({"collateral": "This collateral is not pledged for the case's loan."})
+        raise ValidationError({"collateral": _("This collateral is not pledged for the case's loan.")})
     step = _save(
         LegalStep(
             proceeding=proceeding,

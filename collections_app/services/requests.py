@@ -7,6 +7,7 @@ from datetime import date
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from collections_app.case_rules import Measure, approval_refusal, entry_refusal, may_work, needs_manager
 from collections_app.models import CaseRequest, CollectionCase
@@ -23,7 +24,7 @@ def case_request_create(
     """Ask a manager for a move that needs one (legal, special team, disposal, revitalise, write off, close)."""
     target = Measure(target)
     if not needs_manager(target):
-        raise ValidationError(f"{target.label} needs no approval: move the case directly.")
+        raise ValidationError(_("%(measure)s needs no approval: move the case directly.") % {"measure": target.label})
     _check_seen(case, seen_measure)
     refusal = may_work(case.actor_facts(actor))
     if refusal:
@@ -38,7 +39,7 @@ def case_request_create(
                 case=case, target=target.value, requested_by=actor, requested_on=as_of, reason=reason
             )
     except IntegrityError as exc:
-        raise ValidationError(f"{target.label} is already requested for this case.") from exc
+        raise ValidationError(_("%(measure)s is already requested for this case.") % {"measure": target.label}) from exc
     _audit(case, actor, "case.move_requested", new={"request": request.pk, "target": target.value}, reason=reason)
     return request
 
@@ -47,7 +48,9 @@ def _lock_request(request: CaseRequest) -> tuple[CaseRequest, CollectionCase]:
     case = _lock(request.case)
     request = CaseRequest.objects.select_for_update(of=("self",)).get(pk=request.pk)
     if request.status != CaseRequest.Status.REQUESTED:
-        raise ValidationError(f"This request is already {request.get_status_display().lower()}.")
+        raise ValidationError(
+            _("This request is already %(status)s.") % {"status": request.get_status_display().lower()}
+        )
     return request, case
 
 

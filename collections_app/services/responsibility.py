@@ -8,6 +8,7 @@ from datetime import date
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from collections_app.models import CollectionCase
 from collections_app.services._common import _audit, _lock, _require_reason, _require_work
@@ -29,14 +30,18 @@ def case_set_responsibility(
     if actor is not None:
         facts = case.actor_facts(actor)
         if facts.role != "manager" or not facts.in_scope:
-            raise PermissionDenied("Only a manager of the case's branches assigns its officer and time limit.")
+            raise PermissionDenied(_("Only a manager of the case's branches assigns its officer and time limit."))
     reason = _require_reason(reason)
     if not role_allows(officer, "accountability.carry_responsibility"):
-        raise ValidationError({"officer": f"{officer} is not an active officer or manager."})
+        raise ValidationError(
+            {"officer": _("%(name)s is not an active officer or manager.") % {"name": officer.display_name}}
+        )
     if not CollectionCase.objects.visible_to(officer).filter(pk=case.pk).exists():
-        raise ValidationError({"officer": f"{officer.display_name} does not work in the case's branch."})
+        raise ValidationError(
+            {"officer": _("%(name)s does not work in the case's branch.") % {"name": officer.display_name}}
+        )
     if recovery_deadline < case.opened_on:
-        raise ValidationError({"recovery_deadline": "The time limit cannot be before the case was opened."})
+        raise ValidationError({"recovery_deadline": _("The time limit cannot be before the case was opened.")})
     old = {"officer": case.officer_id, "recovery_deadline": case.recovery_deadline}
     CollectionCase.objects.filter(pk=case.pk).update(
         officer=officer, recovery_deadline=recovery_deadline, updated_at=timezone.now()
@@ -63,7 +68,9 @@ def case_team_set(*, case: CollectionCase, members: Iterable[User], actor: User,
     members = list(members)
     for member in members:
         if not member.is_active or not CollectionCase.objects.visible_to(member).filter(pk=case.pk).exists():
-            raise ValidationError({"members": f"{member.display_name} does not work in the case's branch."})
+            raise ValidationError(
+                {"members": _("%(name)s does not work in the case's branch.") % {"name": member.display_name}}
+            )
     old = sorted(case.team_members.values_list("pk", flat=True))
     case.team_members.set(members)
     _audit(case, actor, "case.team_set", old={"team": old}, new={"team": sorted(m.pk for m in members)}, reason=reason)

@@ -95,8 +95,10 @@ def test_one_case_walks_from_responsibility_to_recovered_through_the_ui(browser_
     page.click("#form-notice button[type=submit]")
     page.wait_for_selector("text=Notice recorded.")
 
-    # Collaborative: an officer's move for an enterprise borrower.
+    # Collaborative: an officer's move for an enterprise borrower, confirmed first.
     page.locator("li.move[data-target=collaborative] button").click()
+    page.wait_for_selector("text=it can never go back")
+    page.click("#confirm button[type=submit]")
     page.wait_for_selector("text=The case moved to 2 collaborative.")
     assert page.locator("#case-measure").inner_text() == "2 Collaborative"
 
@@ -104,6 +106,7 @@ def test_one_case_walks_from_responsibility_to_recovered_through_the_ui(browser_
     page.click("li.move[data-target=legal] summary")
     page.fill("#reason-legal", "Orders are down but the owner bought a new car: can pay, refuses.")
     page.click("li.move[data-target=legal] button[type=submit]")
+    page.click("#confirm button[type=submit]")
     page.wait_for_selector("text=requested: a manager will decide.")
     assert "Already requested" in page.locator("#moves").inner_text()
     s.shot("walk-requested")
@@ -112,6 +115,7 @@ def test_one_case_walks_from_responsibility_to_recovered_through_the_ui(browser_
     s.go(f"/cases/{case.pk}/")
     page.fill("textarea[id^=decision-reason]", "Go ahead, file at the county court.")
     page.click("#moves button[value=approve]")
+    page.click("#confirm button[type=submit]")
     page.wait_for_selector("text=Approved: the case moved to 3 legal.")
     assert page.locator("#case-measure").inner_text() == "3 Legal"
 
@@ -120,6 +124,7 @@ def test_one_case_walks_from_responsibility_to_recovered_through_the_ui(browser_
     # Pressure on the guarantor (skipping the special team is allowed).
     page.locator("li.move[data-target=pressure] input[name=reason]").fill("Guarantor contacted")
     page.locator("li.move[data-target=pressure] button").click()
+    page.click("#confirm button[type=submit]")
     page.wait_for_selector("text=The case moved to 5 pressure.")
 
     # Too much money is refused with a clear error, in the form.
@@ -134,7 +139,7 @@ def test_one_case_walks_from_responsibility_to_recovered_through_the_ui(browser_
     # Part, then the rest: the case is recovered by itself.
     page.fill("#id_recovery-amount", "2000.00")
     page.click("#form-recovery button[type=submit]")
-    expect(page.locator("#kpi-owed")).to_have_text("3,500.00")
+    expect(page.locator("#kpi-owed")).to_have_text("¥3,500.00")
     page.click("#record-recovery summary")
     page.fill("#id_recovery-amount", "3500.00")
     page.select_option("#id_recovery-paid_by", "guarantor")

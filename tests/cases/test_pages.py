@@ -103,11 +103,12 @@ def _book(officer, make_npl, today, n):
 
 # Session, user, the user's branch, COUNT, the filter's branch choices, the page of cases.
 QUEUE_QUERIES_OFFICER = 6
-# A manager's filter also lists the officers to choose from.
-QUEUE_QUERIES_MANAGER = 7
+# A manager's filter also lists the officers to choose from; the menu counts the requests waiting.
+QUEUE_QUERIES_MANAGER = 8
 # Constant whatever the timeline holds: the case with its loan, the move facts and role, the timeline
-# page (count, keys, one query per kind on the page), the facts cards and each form's choices.
-CASE_PAGE_QUERIES = 35
+# page (count, keys, one query per kind on the page), the facts cards, each form's choices, and the
+# current division of responsibility with its shares (one query).
+CASE_PAGE_QUERIES = 36
 
 
 @pytest.fixture
@@ -167,7 +168,7 @@ def test_the_case_page_shows_facts_timeline_and_the_possible_moves(login, case, 
         "RIV-NPL-1",
         "Wang Wei",
         "Met at the shop",
-        "Notice served",
+        "Collection notice served",
         "Promise to pay",
         "Demand on guarantor",
         "County Court",
@@ -280,19 +281,20 @@ def test_moves_and_requests_through_the_page(login, case, officer, manager, toda
     client = login(officer)
     client.post(
         reverse("collections_app:case_request", args=[case.pk]),
-        {"target": "legal", "seen_measure": "responsibility", "reason": "Refuses to pay"},
+        {"target": "legal", "seen_measure": "responsibility", "reason": "Refuses to pay", "confirmed": "on"},
     )
     asked = case.requests.get()
     page = login(manager).get(case.get_absolute_url()).content.decode()
     assert "Approve" in page and "Refuses to pay" in page
     response = login(manager).post(
-        reverse("collections_app:request_decide", args=[asked.pk]), {"decision": "approve", "reason": "Go"}
+        reverse("collections_app:request_decide", args=[asked.pk]),
+        {"decision": "approve", "reason": "Go", "confirmed": "on"},
     )
     assert response.status_code == 302
     assert fresh(case).measure == "legal"
     response = login(officer).post(
         reverse("collections_app:case_move", args=[case.pk]),
-        {"target": "pressure", "seen_measure": "legal", "reason": ""},
+        {"target": "pressure", "seen_measure": "legal", "reason": "", "confirmed": "on"},
         follow=True,
     )
     assert "moved to 5 pressure" in response.content.decode()
@@ -304,7 +306,7 @@ def test_a_move_on_a_case_someone_else_moved_says_so_plainly(login, case, office
     satisfy(case, "collaborative", actor=officer, today=today)
     response = login(officer).post(
         reverse("collections_app:case_move", args=[case.pk]),
-        {"target": "collaborative", "seen_measure": "responsibility"},
+        {"target": "collaborative", "seen_measure": "responsibility", "confirmed": "on"},
         follow=True,
     )
     assert "Someone changed this case while you were working on it" in response.content.decode()

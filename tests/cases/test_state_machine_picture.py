@@ -16,6 +16,7 @@ DOCS = Path(__file__).resolve().parents[2] / "docs"
 def test_the_committed_picture_matches_the_transitions_in_the_code():
     assert (DOCS / "state-machine.dot").read_text() == to_dot(), "run: manage.py case_graph"
     assert (DOCS / "state-machine.svg").read_text() == to_svg(), "run: manage.py case_graph"
+    assert (DOCS / "state-machine.zh-hans.svg").read_text() == to_svg(language="zh-hans"), "run: manage.py case_graph"
     call_command("case_graph", "--check")
 
 
@@ -42,3 +43,12 @@ def test_the_case_page_picture_highlights_the_current_measure():
     svg = to_svg(current="legal")
     assert 'class="sm-node sm-current" data-state="legal"' in svg
     assert svg.count("sm-current") == 1
+
+
+def test_the_picture_speaks_the_page_language_and_shows_no_method_names():
+    chinese = to_svg(current="legal", language="zh-hans")
+    for word in ("责任清收", "协同清收", "依法清收", "专班清收", "施压清收", "处置清收", "已核销"):
+        assert word in chinese, word
+    assert "Responsibility" not in chinese and "to_legal" not in chinese
+    english = to_svg(language="en")
+    assert "1 Responsibility" in english and "to_legal" not in english
