@@ -15,7 +15,12 @@ from loans.access import visible_branch_ids
 from loans.models import Branch, User
 from loans.permissions import is_officer
 
+# The officer's landing page: what is late or falls due within a week (urgency_on is the nearest
+# of the time limit, the next promise and the limitation end).
+TODAY_HORIZON_DAYS = 7
+
 DUE_CHOICES = [
+    ("today", _("Today's work: late or due within a week")),
     ("deadline_passed", _("Time limit passed")),
     ("deadline_30", _("Time limit within 30 days")),
     ("promise_due_7", _("Promise due within 7 days")),
@@ -69,6 +74,8 @@ class CaseFilter(django_filters.FilterSet):
 
     def filter_due(self, queryset, name, value):
         today = timezone.localdate()
+        if value == "today":
+            return queryset.filter(urgency_on__lte=today + timedelta(days=TODAY_HORIZON_DAYS))
         if value == "deadline_passed":
             return queryset.filter(recovery_deadline__lt=today)
         if value == "deadline_30":

@@ -28,7 +28,7 @@ def home(request: HttpRequest) -> HttpResponse:
     """The landing page by role: an officer goes to today's work (his queue, most urgent first),
     a manager or auditor sees the dashboard, an administrator the dashboard with the imports."""
     if is_officer(request.user):
-        return redirect(f"{reverse('collections_app:case_list')}?scope=mine&preset=today")
+        return redirect(f"{reverse('collections_app:case_list')}?scope=mine&due=today")
     return dashboard(request)
 
 

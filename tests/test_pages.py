@@ -99,7 +99,7 @@ def test_landing_pages_by_role(client, officer, manager, admin_user):
     response = client.get(reverse("home"))
     assert response.status_code == 302
     assert (
-        response["Location"].startswith(reverse("collections_app:case_list")) and "preset=today" in response["Location"]
+        response["Location"].startswith(reverse("collections_app:case_list")) and "due=today" in response["Location"]
     )
     assert client.get(reverse("dashboard")).status_code == 200
     client.force_login(manager)
