@@ -155,6 +155,16 @@ class RecordOrigin(models.TextChoices):
     MANUAL = "manual", "Proposed by a manager"
 
 
+# The question each decision asks before it is taken: what will happen (key: decision, kind; "" any).
+_CONFIRMATIONS = {
+    ("impose", "sanction"): _("Impose the %(type)s on %(name)s? This cannot be undone; %(name)s is told."),
+    ("impose", "reward"): _("Grant the %(type)s to %(name)s? This cannot be undone; %(name)s is told."),
+    ("waive", ""): _("Waive the %(type)s proposed for %(name)s? This cannot be undone; %(name)s is told."),
+    ("lift", ""): _("Lift the %(type)s on %(name)s? This cannot be undone; %(name)s is told."),
+    ("honour", ""): _("Honour the %(type)s of %(name)s? It is then closed for good; %(name)s is told."),
+}
+
+
 def _may_decide(record: AccountabilityRecord, user: Any) -> bool:
     return record.decision_refusal(user) is None
 
@@ -316,6 +326,16 @@ class AccountabilityRecord(ConcurrentTransitionMixin, models.Model):
         open_now = [t for t in self.get_available_state_transitions() if t.permission is not None]
         open_now.sort(key=lambda t: t.custom.get("order", 1))
         return [(t.name, str(t.custom.get(f"label_{self.kind}", t.custom["label"]))) for t in open_now]
+
+    def decision_choices(self) -> list[tuple[str, str, str]]:
+        """`decisions()` with the question each button asks first: what will happen, for whom."""
+        return [(code, label, self.confirmation(code)) for code, label in self.decisions()]
+
+    def confirmation(self, decision: str) -> str:
+        """The question asked before `decision` (none of them can be undone)."""
+        values = {"type": str(self.get_record_type_display()).lower(), "name": self.officer.display_name}
+        question = _CONFIRMATIONS.get((decision, self.kind)) or _CONFIRMATIONS[(decision, "")]
+        return str(question) % values
 
     # --- transitions: only the record's own fields change here ---------------------------------
     # `custom["label"]` is the decision's button (`label_<kind>` where a kind says it otherwise),

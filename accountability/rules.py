@@ -1,4 +1,5 @@
-"""Accountability and prevention rules (what holds): pure Python, no Django.
+"""Accountability and prevention rules (what holds): pure Python, no database (only Django's lazy
+translation of the sentences shown to people).
 
 Who is reminded when, when a time limit counts as missed, when a claim's limitation period
 warnings are due, what a bonus is worth, which loans go on the watch list and which new loan looks
@@ -15,6 +16,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
+
+from django.utils.translation import gettext_lazy as _
 
 from loans.classification import FiveLevel
 
@@ -126,6 +129,25 @@ class AccountabilityPolicy:
     def first_reminder_days(self) -> int:
         """The widest reminder window: a time limit this close (30 days by default) is "due soon"."""
         return self.reminder_days_before[0]
+
+
+# --- decisions ---------------------------------------------------------------------------------------
+
+# Decisions that are taken only with a reason written down, per kind of record: a waived proposal
+# and an imposed sanction (a reward is granted, lifted or honoured as it was proposed).
+_REASON_NEEDED = {
+    ("waive", "sanction"): _("Say why it is waived."),
+    ("waive", "reward"): _("Say why it is waived."),
+    ("impose", "sanction"): _("Say why the sanction is imposed."),
+}
+
+
+def decision_reason_missing(*, decision: str, kind: str, reason: str) -> str | None:
+    """What to say when `decision` on a record of `kind` needs a reason and `reason` is blank."""
+    if reason and reason.strip():
+        return None
+    message = _REASON_NEEDED.get((decision, kind))
+    return str(message) if message is not None else None
 
 
 # --- responsibility -----------------------------------------------------------------------------

@@ -36,6 +36,7 @@ from accountability.rules import (
     RewardType,
     SanctionType,
     bonus_amount,
+    decision_reason_missing,
     recovered_in_time,
     shares_problem,
 )
@@ -481,10 +482,10 @@ def _visible_branches(user: Any):
 
 
 _DECISIONS = {
-    "impose": ("accountability.imposed", False),
-    "waive": ("accountability.waived", True),
-    "lift": ("accountability.lifted", False),
-    "honour": ("accountability.honoured", False),
+    "impose": "accountability.imposed",
+    "waive": "accountability.waived",
+    "lift": "accountability.lifted",
+    "honour": "accountability.honoured",
 }
 
 
@@ -492,7 +493,7 @@ _DECISIONS = {
 def record_decide(
     *, record: AccountabilityRecord, decision: str, actor: User, reason: str = "", seen_state: str | None = None
 ) -> AccountabilityRecord:
-    """A manager decides: impose, waive (with a reason), lift or honour.
+    """A manager decides: impose (a sanction with a reason), waive (with a reason), lift or honour.
 
     Maker-checker: never the record's officer nor its proposer (permissions.decision_refusal; the
     database has the same check). `seen_state` is the state the manager saw: if the record changed
@@ -500,8 +501,8 @@ def record_decide(
     """
     if decision not in _DECISIONS:
         raise ValidationError(f"Unknown decision {decision!r}.")
-    event_type, reason_required = _DECISIONS[decision]
-    reason = _require_reason(reason) if reason_required else (reason or "").strip()
+    event_type = _DECISIONS[decision]
+    reason = (reason or "").strip()
     locked = AccountabilityRecord.objects.select_for_update(of=("self",)).filter(pk=record.pk).first()
     if locked is None:
         raise ValidationError("This record no longer exists.")
@@ -516,6 +517,9 @@ def record_decide(
             f"{decision.capitalize()} is not possible for a {locked.get_kind_display().lower()} "
             f"that is {locked.state_label.lower()}."
         )
+    missing = decision_reason_missing(decision=decision, kind=locked.kind, reason=reason)
+    if missing:
+        raise ValidationError({"reason": missing})
     old_state = locked.state
     method(by=actor, reason=reason)
     try:

@@ -175,6 +175,27 @@ def test_waiving_without_a_reason_is_refused_on_the_page(client, late_case, mana
     assert record.state == "proposed"
 
 
+def test_imposing_a_sanction_without_a_reason_is_refused_on_the_page(client, late_case, manager):
+    record = AccountabilityRecord.objects.get()
+    client.force_login(manager)
+    response = client.post(
+        reverse("accountability:record_decide", args=[record.pk]),
+        {"decision": "impose", "seen_state": "proposed", "reason": ""},
+        follow=True,
+    )
+    assert "Say why the sanction is imposed" in response.content.decode()
+    record.refresh_from_db()
+    assert record.state == "proposed"
+
+
+def test_each_decision_asks_first_saying_what_will_happen(client, late_case, manager, officer):
+    client.force_login(manager)
+    html = client.get(reverse("accountability:board")).content.decode()
+    name = officer.display_name
+    assert f'data-confirm="Impose the wage stop on {name}? This cannot be undone' in html
+    assert f'data-confirm="Waive the wage stop proposed for {name}? This cannot be undone' in html
+
+
 def test_board_query_count_does_not_grow(client, branch, officer, manager, today, django_assert_max_num_queries):
     client.force_login(manager)
     _book(branch, officer, today, 2)
@@ -321,6 +342,14 @@ def test_manager_divides_responsibility_on_the_page(client, npl_case, manager, o
     ]
     html = client.get(url).content.decode()
     assert html.count("current") >= 1 and "Opened with the case" in html  # the first division is kept
+
+
+def test_the_officer_picker_of_a_division_lists_officers_only(client, npl_case, manager, manager2, officer, officer2):
+    client.force_login(manager)
+    form = client.get(reverse("accountability:case_responsibility", args=[npl_case.pk])).context["form"]
+    offered = {value for value, _label in form.fields["officer_1"].choices if value}
+    assert {str(officer.pk), str(officer2.pk)} <= offered
+    assert str(manager.pk) not in offered and str(manager2.pk) not in offered
 
 
 def test_officer_reads_the_division_but_cannot_change_it(client, npl_case, officer, officer2):
