@@ -39,7 +39,7 @@ class ResponsibilityAssignment(models.Model):
     branch = models.ForeignKey(Branch, on_delete=models.PROTECT, related_name="+")
     # The officer with the largest share; mirrored to case.officer (collections_app).
     lead_officer = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
-    recovery_deadline = models.DateField("recovery time limit")
+    recovery_deadline = models.DateField(_("recovery time limit"))
     starts_on = models.DateField()
     ended_on = models.DateField(null=True, blank=True)
     reason = models.CharField(max_length=300, blank=True)
@@ -47,7 +47,7 @@ class ResponsibilityAssignment(models.Model):
     # What the officers were promised for recovering within the time limit.
     promised_reward = models.CharField(
         max_length=20,
-        choices=[(RewardType.BONUS.value, "Bonus"), (RewardType.COMMENDATION.value, "Commendation")],
+        choices=[(RewardType.BONUS.value, _("Bonus")), (RewardType.COMMENDATION.value, _("Commendation"))],
         default=RewardType.BONUS.value,
     )
     assigned_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
@@ -93,7 +93,7 @@ class ResponsibilityShare(models.Model):
 
     assignment = models.ForeignKey(ResponsibilityAssignment, on_delete=models.CASCADE, related_name="shares")
     officer = models.ForeignKey(User, on_delete=models.PROTECT, related_name="responsibility_shares")
-    share = models.DecimalField("share (%)", max_digits=5, decimal_places=2)
+    share = models.DecimalField(_("share (%)"), max_digits=5, decimal_places=2)
 
     objects = scoped_manager("assignment__branch")
 
@@ -116,18 +116,18 @@ class ResponsibilityShare(models.Model):
 
 
 class RecordKind(models.TextChoices):
-    SANCTION = "sanction", "Sanction"
-    REWARD = "reward", "Reward"
+    SANCTION = "sanction", _("Sanction")
+    REWARD = "reward", _("Reward")
 
 
 class RecordType(models.TextChoices):
-    WAGE_STOP = SanctionType.WAGE_STOP.value, "Wage stop"
-    SUSPENSION = SanctionType.SUSPENSION.value, "Suspension"
-    LAYOFF = SanctionType.LAYOFF.value, "Layoff"
-    COMPENSATION = SanctionType.COMPENSATION.value, "Compensation"
-    LEGAL_ACTION = SanctionType.LEGAL_ACTION.value, "Legal action"
-    COMMENDATION = RewardType.COMMENDATION.value, "Commendation"
-    BONUS = RewardType.BONUS.value, "Bonus"
+    WAGE_STOP = SanctionType.WAGE_STOP.value, _("Wage stop")
+    SUSPENSION = SanctionType.SUSPENSION.value, _("Suspension")
+    LAYOFF = SanctionType.LAYOFF.value, _("Layoff")
+    COMPENSATION = SanctionType.COMPENSATION.value, _("Compensation")
+    LEGAL_ACTION = SanctionType.LEGAL_ACTION.value, _("Legal action")
+    COMMENDATION = RewardType.COMMENDATION.value, _("Commendation")
+    BONUS = RewardType.BONUS.value, _("Bonus")
 
 
 SANCTION_TYPES = [t.value for t in SanctionType]
@@ -136,12 +136,12 @@ AMOUNT_TYPES = list(TYPES_WITH_AMOUNT)
 
 
 class RecordState(models.TextChoices):
-    PROPOSED = "proposed", "Proposed"
-    IMPOSED = "imposed", "Imposed"
-    WAIVED = "waived", "Waived"
-    TO_BE_LIFTED = "to_be_lifted", "To be lifted"
-    LIFTED = "lifted", "Lifted"
-    HONOURED = "honoured", "Honoured"
+    PROPOSED = "proposed", _("Proposed")
+    IMPOSED = "imposed", _("Imposed")
+    WAIVED = "waived", _("Waived")
+    TO_BE_LIFTED = "to_be_lifted", _("To be lifted")
+    LIFTED = "lifted", _("Lifted")
+    HONOURED = "honoured", _("Honoured")
 
 
 # States a manager still has to act on; "to be lifted" first (recovered in time: without delay).
@@ -150,9 +150,9 @@ TO_DECIDE_STATES = [RecordState.TO_BE_LIFTED.value, RecordState.PROPOSED.value]
 
 
 class RecordOrigin(models.TextChoices):
-    MISSED_DEADLINE = "missed_deadline", "Time limit missed"
-    RECOVERED_IN_TIME = "recovered_in_time", "Recovered within the time limit"
-    MANUAL = "manual", "Proposed by a manager"
+    MISSED_DEADLINE = "missed_deadline", _("Time limit missed")
+    RECOVERED_IN_TIME = "recovered_in_time", _("Recovered within the time limit")
+    MANUAL = "manual", _("Proposed by a manager")
 
 
 # The question each decision asks before it is taken: what will happen (key: decision, kind; "" any).
@@ -198,7 +198,7 @@ class AccountabilityRecord(ConcurrentTransitionMixin, models.Model):
     Origin = RecordOrigin
 
     kind = models.CharField(max_length=10, choices=RecordKind.choices)
-    record_type = models.CharField("type", max_length=20, choices=RecordType.choices)
+    record_type = models.CharField(_("type"), max_length=20, choices=RecordType.choices)
     state = FSMField(max_length=20, choices=RecordState.choices, default=RecordState.PROPOSED, protected=True)
     origin = models.CharField(max_length=20, choices=RecordOrigin.choices, default=RecordOrigin.MANUAL)
 
@@ -213,16 +213,16 @@ class AccountabilityRecord(ConcurrentTransitionMixin, models.Model):
         ResponsibilityAssignment, null=True, blank=True, on_delete=models.PROTECT, related_name="records"
     )
     # The officer's share of the division concerned, and its time limit.
-    share = models.DecimalField("share (%)", max_digits=5, decimal_places=2, null=True, blank=True)
-    deadline = models.DateField("time limit concerned", null=True, blank=True)
+    share = models.DecimalField(_("share (%)"), max_digits=5, decimal_places=2, null=True, blank=True)
+    deadline = models.DateField(_("time limit concerned"), null=True, blank=True)
 
     # Compensation owed or bonus earned.
     amount = money(null=True, blank=True)
     # What a reward is based on, money and value in kind kept apart: a bonus counts cash only.
     cash_recovered = money(null=True, blank=True)
-    in_kind_value = money("value taken in kind", null=True, blank=True)
+    in_kind_value = money(_("value taken in kind"), null=True, blank=True)
 
-    reason = models.TextField("why proposed")
+    reason = models.TextField(_("why proposed"))
     proposed_on = models.DateField()
     proposed_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     decided_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
@@ -299,8 +299,8 @@ class AccountabilityRecord(ConcurrentTransitionMixin, models.Model):
     @property
     def state_label(self) -> str:
         if self.kind == RecordKind.REWARD and self.state == RecordState.IMPOSED:
-            return "Granted"
-        return self.get_state_display()
+            return _("Granted")
+        return RecordState(self.state).label  # lazy: rendered in the reader's language
 
     def decision_refusal(self, user: Any, *, in_scope: bool | None = None) -> str | None:
         """Why `user` may not decide this record (None: they may): accountability.permissions.
@@ -308,7 +308,7 @@ class AccountabilityRecord(ConcurrentTransitionMixin, models.Model):
         `in_scope` may be passed when the record was read through `visible_to(user)` already.
         """
         if not getattr(user, "is_authenticated", False) or not user.is_active:
-            return "Log in first."
+            return _("Log in first.")
         if in_scope is None:
             in_scope = AccountabilityRecord.objects.visible_to(user).filter(pk=self.pk).exists()
         return decision_refusal(
@@ -456,8 +456,8 @@ class PromiseAlert(models.Model):
     """A promise to pay falling due today, or found broken: one per promise and event."""
 
     class Event(models.TextChoices):
-        DUE = "due", "Due today"
-        BROKEN = "broken", "Broken"
+        DUE = "due", _("Due today")
+        BROKEN = "broken", _("Broken")
 
     promise = models.ForeignKey(PromiseToPay, on_delete=models.CASCADE, related_name="+")
     case = models.ForeignKey(CollectionCase, on_delete=models.CASCADE, related_name="+")
@@ -480,14 +480,14 @@ class LoansByLoansFlag(models.Model):
     possibly "collecting loans by loans". A manager reviews it."""
 
     class Relation(models.TextChoices):
-        SAME_BORROWER = "same_borrower", "Same borrower"
-        GUARANTOR = "guarantor", "Guarantor of the overdue loan"
-        SAME_GROUP = "same_group", "Same group"
+        SAME_BORROWER = "same_borrower", _("Same borrower")
+        GUARANTOR = "guarantor", _("Guarantor of the overdue loan")
+        SAME_GROUP = "same_group", _("Same group")
 
     class Status(models.TextChoices):
-        OPEN = "open", "To review"
-        CONFIRMED = "confirmed", "Confirmed"
-        CLEARED = "cleared", "Cleared (explained)"
+        OPEN = "open", _("To review")
+        CONFIRMED = "confirmed", _("Confirmed")
+        CLEARED = "cleared", _("Cleared (explained)")
 
     new_loan = models.ForeignKey(Loan, on_delete=models.CASCADE, related_name="+")
     overdue_loan = models.ForeignKey(Loan, on_delete=models.CASCADE, related_name="+")
@@ -599,11 +599,11 @@ class MonthEndSnapshot(models.Model):
     loss_count = models.PositiveIntegerField(default=0)
     loss_balance = money(default=0)
     npl_count = models.PositiveIntegerField(default=0)
-    npl_balance = money("non-performing balance", default=0)
+    npl_balance = money(_("non-performing balance"), default=0)
     specific_provision = money(default=0)
     # Recoveries received in the month.
     cash_recovered = money(default=0)
-    in_kind_value = money("value taken in kind", default=0)
+    in_kind_value = money(_("value taken in kind"), default=0)
     open_cases = models.PositiveIntegerField(default=0)
     cases_past_deadline = models.PositiveIntegerField(default=0)
 
@@ -637,9 +637,9 @@ class DailyCheckRun(models.Model):
     """One run of one daily check (by beat, the command or a rerun): when, where, what it did."""
 
     class Status(models.TextChoices):
-        RUNNING = "running", "Running"
-        DONE = "done", "Done"
-        FAILED = "failed", "Failed"
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
 
     check_name = models.CharField(max_length=40)
     as_of = models.DateField()
@@ -657,6 +657,14 @@ class DailyCheckRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.check_name} as of {self.as_of}: {self.status}"
+
+    @property
+    def label(self) -> str:
+        """The check in words (its registry entry), not its code."""
+        from accountability.daily_checks.registry import CHECKS  # the registry imports these models
+
+        check = CHECKS.get(self.check_name)
+        return str(check.label) if check is not None else self.check_name
 
     @property
     def seconds(self) -> float | None:

@@ -49,9 +49,9 @@ class WatchReason(StrEnum):
 
 
 WATCH_REASON_LABELS = {
-    WatchReason.EARLY_DPD: "Past due while still normal",
-    WatchReason.NEAR_SUBSTANDARD: "Close to substandard",
-    WatchReason.DRIFT: "Recently downgraded to special mention",
+    WatchReason.EARLY_DPD: _("Past due while still normal"),
+    WatchReason.NEAR_SUBSTANDARD: _("Close to substandard"),
+    WatchReason.DRIFT: _("Recently downgraded to special mention"),
 }
 
 
@@ -157,12 +157,14 @@ def shares_problem(shares: Iterable[Decimal]) -> str | None:
     """Why a division of responsibility is not valid, or None: each share > 0, together 100%."""
     values = [Decimal(str(s)) for s in shares]
     if not values:
-        return "Name at least one responsible officer."
+        return str(_("Name at least one responsible officer."))
     if any(v <= 0 or v > HUNDRED for v in values):
-        return "Each officer's share must be more than 0% and at most 100%."
+        return str(_("Each officer's share must be more than 0% and at most 100%."))
     total = sum(values, Decimal(0))
     if total != HUNDRED:
-        return f"The shares must add up to 100%; they add up to {total.normalize():f}%."
+        return str(_("The shares must add up to 100%%; they add up to %(total)s%%.")) % {
+            "total": f"{total.normalize():f}"
+        }
     return None
 
 

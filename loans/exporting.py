@@ -243,7 +243,7 @@ def _choice_label(model_label: str, field: str, key: str) -> RowValue:
         if not labels:
             model = _model(model_label)
             labels.update(dict(model._meta.get_field(field).flatchoices) if model else {})
-        return labels.get(row[key], row[key] or "")
+        return str(labels.get(row[key], row[key] or ""))  # choice labels are lazy (translated)
 
     return value
 

@@ -59,6 +59,19 @@ def test_officer_sees_time_limits_days_left_and_amounts(client, branch, officer,
     assert "61,125.00" in html  # my part: 75%
 
 
+def test_the_board_and_the_officers_page_count_the_same_loans(client, branch, outlet, officer, manager, today):
+    """Oliver answers for a loan of his branch and one of its outlet (a division named him there)."""
+    open_npl_case(branch=branch, officer=officer, opened_on=today - timedelta(days=10), loan_no="RIV-1")
+    open_npl_case(branch=outlet, officer=officer, opened_on=today - timedelta(days=10), loan_no="EAST-1")
+    client.force_login(manager)
+    row = next(
+        r for r in client.get(reverse("accountability:board")).context["officer_page"] if r.officer_id == officer.pk
+    )
+    client.force_login(officer)
+    mine = client.get(reverse("accountability:mine")).context
+    assert row.cases == mine["summary"].cases == len(mine["page_obj"].object_list) == 2
+
+
 def test_time_limit_colours_and_due_soon_follow_the_reminder_windows_of_the_policy(
     client, branch, officer, manager, today, settings
 ):
@@ -266,7 +279,32 @@ def test_record_page_shows_its_history(client, late_case, manager):
     record = AccountabilityRecord.objects.get()
     client.force_login(manager)
     html = client.get(reverse("accountability:record_detail", args=[record.pk])).content.decode()
-    assert "accountability.proposed" in html and "the daily checks" in html
+    assert "Sanction or reward proposed" in html and "the daily checks" in html
+    assert "accountability.proposed" not in html  # the event in words, not its code
+
+
+def test_every_audit_event_code_has_words_in_both_languages():
+    """Each event code the services write (found in the source) has a label, translated to zh-hans."""
+    import re
+
+    from django.utils import translation
+
+    from audit.labels import EVENT_LABELS, event_label
+    from tests.conftest import ROOT
+
+    pattern = re.compile(r'(?:event_type=|_audit\(\s*\w+,\s*\w+,\s*)f?"((?:system\.)?[a-z_]+\.[a-z_]+)')
+    codes = set()
+    for path in ROOT.glob("*/**/*.py"):
+        if path.parts[len(ROOT.parts)] in {"tests", ".venv", "bench"}:
+            continue
+        found = {m.removeprefix("system.") for m in pattern.findall(path.read_text(encoding="utf-8"))}
+        codes |= {code for code in found if "." in code}  # not the head of an f-string
+    codes |= {"accountability.waived", "accountability.lifted", "accountability.honoured"}  # a mapping names them
+    assert "case.opened" in codes and "accountability.proposed" in codes
+    assert not sorted(codes - set(EVENT_LABELS)), "event codes without words"
+    with translation.override("zh-hans"):
+        assert event_label("accountability.proposed") == "拟议处罚或奖励"
+        assert event_label("system.responsibility.first_divisions") == "首次划分责任"
 
 
 # --- proposals and divisions through the pages ----------------------------------------------------
@@ -400,6 +438,34 @@ def test_manager_reviews_a_loans_by_loans_flag(client, npl_case, branch, officer
     client.post(reverse("accountability:flag_review", args=[flag.pk]), {"status": "confirmed", "note": "Evergreening"})
     flag.refresh_from_db()
     assert (flag.status, flag.reviewed_by) == ("confirmed", manager)
+
+
+def _cells(response, column):
+    return [row.get_cell(column) for row in response.context["table"].rows]
+
+
+def test_prevention_names_people_not_logins(client, npl_case, branch, officer, manager, today):
+    """The watch list's officer and the lender of a loans-by-loans flag by their full names."""
+    from collections_app.services import recovery_record
+
+    LoanFactory(branch=branch, responsible_officer=officer, overdue_since=today - timedelta(days=3))
+    check_run(name="watch_list", as_of=today)
+    recovery_record(
+        case=npl_case, actor=officer, received_on=date(2026, 3, 2), amount=Decimal("3000"), as_of=date(2026, 3, 2)
+    )
+    LoanFactory(
+        branch=branch,
+        borrower=npl_case.loan.borrower,
+        issuing_officer=officer,
+        disbursed_on=date(2026, 3, 9),
+        maturity_on=date(2027, 3, 9),
+    )
+    check_run(name="loans_by_loans", as_of=date(2026, 3, 9))
+    client.force_login(manager)
+    assert officer.display_name != officer.username
+    assert _cells(client.get(reverse("accountability:prevention")), "officer") == [officer.display_name]
+    flags = client.get(reverse("accountability:prevention") + "?tab=loans_by_loans")
+    assert _cells(flags, "lending_officer") == [officer.display_name]
 
 
 def test_prevention_query_count_does_not_grow(client, branch, officer, today, django_assert_max_num_queries):
