@@ -5,6 +5,7 @@ from django import forms
 from django.db.models import F
 from django.utils.translation import gettext_lazy as _
 
+from accountability.forms import PersonChoiceField
 from accountability.models import (
     AccountabilityRecord,
     LoansByLoansFlag,
@@ -25,12 +26,16 @@ def _branches(user):
     return Branch.objects.all() if ids is None else Branch.objects.filter(pk__in=ids)
 
 
+class PersonFilter(django_filters.ModelChoiceFilter):
+    field_class = PersonChoiceField
+
+
 class RecordFilter(django_filters.FilterSet):
     state = django_filters.ChoiceFilter(choices=RecordState.choices, label=_("State"))
     kind = django_filters.ChoiceFilter(choices=RecordKind.choices, label=_("Sanction or reward"))
     record_type = django_filters.ChoiceFilter(choices=RecordType.choices, label=_("Type"))
     origin = django_filters.ChoiceFilter(choices=RecordOrigin.choices, label=_("Why"))
-    officer = django_filters.ModelChoiceFilter(queryset=User.objects.none(), label=_("Officer"))
+    officer = PersonFilter(queryset=User.objects.none(), label=_("Officer"))
     branch = django_filters.ModelChoiceFilter(queryset=Branch.objects.none(), label=_("Branch"))
     proposed_from = django_filters.DateFilter(
         field_name="proposed_on",

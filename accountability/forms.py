@@ -86,8 +86,15 @@ class DivisionForm(forms.Form):
         return data
 
 
+class PersonChoiceField(forms.ModelChoiceField):
+    """Staff by their full names."""
+
+    def label_from_instance(self, obj: User) -> str:
+        return obj.display_name
+
+
 class ProposalForm(forms.Form):
-    officer = forms.ModelChoiceField(queryset=User.objects.none(), label=_("Officer"))
+    officer = PersonChoiceField(queryset=User.objects.none(), label=_("Officer"))
     record_type = forms.ChoiceField(choices=RecordType.choices, label=_("Sanction or reward"))
     amount = forms.DecimalField(
         max_digits=18,

@@ -14,6 +14,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
@@ -25,6 +26,9 @@ from loans.models import Branch, Loan, User, money
 from loans.permissions import is_officer
 
 # --- responsibility -----------------------------------------------------------------------------
+
+# The reason of the first division the system gives a case: stored in English, shown translated.
+DEFAULT_DIVISION_REASON = gettext_noop("Opened with the case: whoever lends, collects (100%, the case's time limit).")
 
 
 class ResponsibilityAssignment(models.Model):
@@ -78,6 +82,10 @@ class ResponsibilityAssignment(models.Model):
 
     def __str__(self) -> str:
         return f"Responsibility for case {self.case_id} until {self.recovery_deadline}"
+
+    @property
+    def reason_shown(self) -> str:
+        return gettext(self.reason) if self.reason == DEFAULT_DIVISION_REASON else self.reason
 
     @property
     def is_current(self) -> bool:
@@ -301,6 +309,36 @@ class AccountabilityRecord(ConcurrentTransitionMixin, models.Model):
         if self.kind == RecordKind.REWARD and self.state == RecordState.IMPOSED:
             return _("Granted")
         return RecordState(self.state).label  # lazy: rendered in the reader's language
+
+    @property
+    def reason_shown(self) -> str:
+        """Why it was proposed, in the reader's language: the daily checks' own sentences are
+        written again from the record's facts; a manager's reason as the manager wrote it."""
+        from accountability.daily_checks import messages  # the checks import these models
+
+        if self.origin == RecordOrigin.MISSED_DEADLINE and self.loan and self.deadline and self.share:
+            return messages.missed_deadline_reason(loan_no=self.loan.loan_no, deadline=self.deadline, share=self.share)
+        if (
+            self.origin == RecordOrigin.RECOVERED_IN_TIME
+            and self.loan
+            and self.case
+            and self.case.ended_on
+            and self.deadline
+            and self.share
+        ):
+            from accountability.policy import accountability_policy
+
+            return messages.recovered_in_time_reason(
+                loan_no=self.loan.loan_no,
+                recovered_on=self.case.ended_on,
+                deadline=self.deadline,
+                share=self.share,
+                bonus=self.amount if self.record_type == RecordType.BONUS else None,
+                bonus_rate=accountability_policy().bonus_rate,
+                cash=self.cash_recovered or 0,
+                in_kind=self.in_kind_value or 0,
+            )
+        return self.reason
 
     def decision_refusal(self, user: Any, *, in_scope: bool | None = None) -> str | None:
         """Why `user` may not decide this record (None: they may): accountability.permissions.

@@ -24,6 +24,7 @@ from django_fsm import ConcurrentTransition, can_proceed
 
 from accountability.directory import ManagerDirectory
 from accountability.models import (
+    DEFAULT_DIVISION_REASON,
     AccountabilityRecord,
     LoansByLoansFlag,
     RecordKind,
@@ -68,6 +69,9 @@ PROPOSED_FOR_YOU = {
     RecordType.COMMENDATION: gettext_lazy("Commendation proposed for you"),
     RecordType.BONUS: gettext_lazy("Bonus proposed for you"),
 }
+
+# A record's reason in the language it is rendered in (the recipient's).
+_reason_shown = lazy(lambda record: record.reason_shown, str)
 
 # The decisions as words, for messages.
 DECISION_WORDS = {
@@ -295,7 +299,7 @@ WITH ins AS (
 SELECT count(*), min(assignment_id), max(assignment_id) FROM shares
 """
 
-DEFAULT_REASON = "Opened with the case: whoever lends, collects (100%, the case's time limit)."
+DEFAULT_REASON = DEFAULT_DIVISION_REASON
 
 
 def responsibility_assign_defaults(
@@ -439,7 +443,7 @@ def proposals_announce(
                 kind="record.proposed",
                 key=proposal_notice_key(r),
                 title=title(r),
-                body=r.reason,
+                body=_reason_shown(r),
                 url=r.get_absolute_url(),
             )
             for r in records
@@ -646,6 +650,9 @@ def case_recovered_in_time(*, case: CollectionCase, as_of: date) -> list[Account
         return []
     if AccountabilityRecord.objects.filter(assignment=assignment, origin=RecordOrigin.RECOVERED_IN_TIME).exists():
         return []
+    # The checks' sentences live with the checks, which import this module.
+    from accountability.daily_checks.messages import recovered_in_time_reason
+
     policy = accountability_policy()
     cash, in_kind = _recovered_totals(case.pk)
     loan_no = case.loan.loan_no
@@ -654,12 +661,8 @@ def case_recovered_in_time(*, case: CollectionCase, as_of: date) -> list[Account
         amount = bonus_amount(cash_recovered=cash, share_percent=share.share, policy=policy)
         if assignment.promised_reward == RewardType.BONUS and amount > 0:
             record_type = RecordType.BONUS
-            what = _("a bonus of %(amount)s (%(rate)s of the cash)") % {
-                "amount": f"{amount:,.2f}",
-                "rate": f"{policy.bonus_rate:%}",
-            }
         else:
-            record_type, what, amount = RecordType.COMMENDATION, _("a commendation"), None
+            record_type, amount = RecordType.COMMENDATION, None
         created.append(
             AccountabilityRecord(
                 kind=RecordKind.REWARD,
@@ -675,20 +678,17 @@ def case_recovered_in_time(*, case: CollectionCase, as_of: date) -> list[Account
                 amount=amount,
                 cash_recovered=cash,
                 in_kind_value=in_kind,
-                # Written once, in the bank's language (LANGUAGE_CODE): the record's own text.
-                reason=_(
-                    "Loan %(no)s recovered on %(day)s, within its time limit %(deadline)s (%(share)s%% "
-                    "responsibility): %(what)s as promised. Cash recovered %(cash)s; value taken in kind %(in_kind)s."
-                )
-                % {
-                    "no": loan_no,
-                    "day": f"{case.ended_on:%Y-%m-%d}",
-                    "deadline": f"{assignment.recovery_deadline:%Y-%m-%d}",
-                    "share": f"{share.share.normalize():f}",
-                    "what": what,
-                    "cash": f"{cash:,.2f}",
-                    "in_kind": f"{in_kind:,.2f}",
-                },
+                # Kept as written (the active language); pages and messages show `reason_shown`.
+                reason=recovered_in_time_reason(
+                    loan_no=loan_no,
+                    recovered_on=case.ended_on,
+                    deadline=assignment.recovery_deadline,
+                    share=share.share,
+                    bonus=amount,
+                    bonus_rate=policy.bonus_rate,
+                    cash=cash,
+                    in_kind=in_kind,
+                ),
                 proposed_on=as_of,
             )
         )

@@ -76,6 +76,46 @@ def missed_deadline_reason(*, loan_no: str, deadline: date, share: Decimal) -> s
     return str(MISSED_REASON % {"loan_no": loan_no, "deadline": _day(deadline), "share": _percent(share)})
 
 
+# --- 4. a loan recovered within its time limit ---------------------------------------------------------
+
+RECOVERED_REASON = _(
+    "Loan %(no)s recovered on %(day)s, within its time limit %(deadline)s (%(share)s%% "
+    "responsibility): %(what)s as promised. Cash recovered %(cash)s; value taken in kind %(in_kind)s."
+)
+RECOVERED_BONUS = _("a bonus of %(amount)s (%(rate)s of the cash)")
+RECOVERED_COMMENDATION = _("a commendation")
+
+
+def recovered_in_time_reason(
+    *,
+    loan_no: str,
+    recovered_on: date,
+    deadline: date,
+    share: Decimal,
+    bonus: Decimal | None,
+    bonus_rate: Decimal,
+    cash: Decimal,
+    in_kind: Decimal,
+) -> str:
+    """The reason written on each reward proposed for a loan recovered within its time limit."""
+    if bonus is not None:
+        what = RECOVERED_BONUS % {"amount": _money(bonus), "rate": f"{bonus_rate:%}"}
+    else:
+        what = str(RECOVERED_COMMENDATION)
+    return str(
+        RECOVERED_REASON
+        % {
+            "no": loan_no,
+            "day": _day(recovered_on),
+            "deadline": _day(deadline),
+            "share": _percent(share),
+            "what": what,
+            "cash": _money(cash),
+            "in_kind": _money(in_kind),
+        }
+    )
+
+
 def missed_deadline_proposed(*, type_label: Any) -> Any:
     """The title of the officer's message about a sanction proposed for them (its body is the reason)."""
     return text(MISSED_PROPOSED_TITLE, type=type_label)

@@ -116,6 +116,15 @@ def test_board_shows_proposals_to_decide_first(client, late_case, manager, offic
     assert 'value="impose"' in html and 'value="waive"' in html
 
 
+def test_the_checks_reasons_read_in_the_readers_language(client, late_case, manager):
+    """The daily checks wrote the reason once; a manager reading in Chinese reads it in Chinese."""
+    client.force_login(manager)
+    html = client.get(reverse("accountability:board"), HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+    assert "was not recovered by its time limit" not in html
+    assert "贷款 RIV-LATE" in html and "停发工资" in html
+    assert "was not recovered by its time limit" in client.get(reverse("accountability:board")).content.decode()
+
+
 @pytest.mark.parametrize("persona", ["officer", "outsider"])
 def test_officers_may_not_open_the_board(client, request, persona):
     client.force_login(request.getfixturevalue(persona))
