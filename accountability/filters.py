@@ -3,7 +3,9 @@ from __future__ import annotations
 import django_filters
 from django import forms
 from django.db.models import F
+from django.utils.translation import gettext_lazy as _
 
+from accountability.forms import PersonChoiceField
 from accountability.models import (
     AccountabilityRecord,
     LoansByLoansFlag,
@@ -24,26 +26,30 @@ def _branches(user):
     return Branch.objects.all() if ids is None else Branch.objects.filter(pk__in=ids)
 
 
+class PersonFilter(django_filters.ModelChoiceFilter):
+    field_class = PersonChoiceField
+
+
 class RecordFilter(django_filters.FilterSet):
-    state = django_filters.ChoiceFilter(choices=RecordState.choices)
-    kind = django_filters.ChoiceFilter(choices=RecordKind.choices)
-    record_type = django_filters.ChoiceFilter(choices=RecordType.choices, label="Type")
-    origin = django_filters.ChoiceFilter(choices=RecordOrigin.choices)
-    officer = django_filters.ModelChoiceFilter(queryset=User.objects.none())
-    branch = django_filters.ModelChoiceFilter(queryset=Branch.objects.none())
+    state = django_filters.ChoiceFilter(choices=RecordState.choices, label=_("State"))
+    kind = django_filters.ChoiceFilter(choices=RecordKind.choices, label=_("Sanction or reward"))
+    record_type = django_filters.ChoiceFilter(choices=RecordType.choices, label=_("Type"))
+    origin = django_filters.ChoiceFilter(choices=RecordOrigin.choices, label=_("Why"))
+    officer = PersonFilter(queryset=User.objects.none(), label=_("Officer"))
+    branch = django_filters.ModelChoiceFilter(queryset=Branch.objects.none(), label=_("Branch"))
     proposed_from = django_filters.DateFilter(
         field_name="proposed_on",
         lookup_expr="gte",
-        label="Proposed from",
+        label=_("Proposed from"),
         widget=forms.DateInput(attrs=DATE),
     )
     proposed_to = django_filters.DateFilter(
         field_name="proposed_on",
         lookup_expr="lte",
-        label="to",
+        label=_("to"),
         widget=forms.DateInput(attrs=DATE),
     )
-    case = django_filters.NumberFilter(field_name="case_id", label="Case no.")
+    case = django_filters.NumberFilter(field_name="case_id", label=_("Case no."))
 
     class Meta:
         model = AccountabilityRecord
@@ -60,14 +66,14 @@ class RecordFilter(django_filters.FilterSet):
 
 class WatchListFilter(django_filters.FilterSet):
     reason = django_filters.ChoiceFilter(
-        choices=[(k.value, v) for k, v in WATCH_REASON_LABELS.items()], method="by_reason", label="Reason"
+        choices=[(k.value, v) for k, v in WATCH_REASON_LABELS.items()], method="by_reason", label=_("Reason")
     )
     five_level_class = django_filters.ChoiceFilter(
-        choices=[c for c in Loan.FIVE_LEVEL_CHOICES if c[0] in ("normal", "special_mention")], label="Class"
+        choices=[c for c in Loan.FIVE_LEVEL_CHOICES if c[0] in ("normal", "special_mention")], label=_("Class")
     )
-    branch = django_filters.ModelChoiceFilter(queryset=Branch.objects.none())
-    mine = django_filters.BooleanFilter(method="only_mine", label="Only my loans", widget=forms.CheckboxInput())
-    new = django_filters.BooleanFilter(method="only_new", label="New today", widget=forms.CheckboxInput())
+    branch = django_filters.ModelChoiceFilter(queryset=Branch.objects.none(), label=_("Branch"))
+    mine = django_filters.BooleanFilter(method="only_mine", label=_("Only my loans"), widget=forms.CheckboxInput())
+    new = django_filters.BooleanFilter(method="only_new", label=_("New today"), widget=forms.CheckboxInput())
 
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -85,9 +91,9 @@ class WatchListFilter(django_filters.FilterSet):
 
 
 class FlagFilter(django_filters.FilterSet):
-    status = django_filters.ChoiceFilter(choices=LoansByLoansFlag.Status.choices)
-    relation = django_filters.ChoiceFilter(choices=LoansByLoansFlag.Relation.choices)
-    branch = django_filters.ModelChoiceFilter(queryset=Branch.objects.none())
+    status = django_filters.ChoiceFilter(choices=LoansByLoansFlag.Status.choices, label=_("Status"))
+    relation = django_filters.ChoiceFilter(choices=LoansByLoansFlag.Relation.choices, label=_("Related how"))
+    branch = django_filters.ModelChoiceFilter(queryset=Branch.objects.none(), label=_("Branch"))
 
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)

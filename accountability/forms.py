@@ -7,6 +7,7 @@ from typing import Any
 
 from django import forms
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from accountability.models import LoansByLoansFlag, RecordType
 from accountability.rules import RewardType, shares_problem
@@ -18,39 +19,46 @@ SHARE_ROWS = 4
 
 
 def officers_for_case(case: CollectionCase):
-    """Staff who may answer for the case: active officers and managers who see its branch."""
-    candidates = User.objects.filter(is_active=True, role__in=[Role.OFFICER, Role.MANAGER]).select_related("branch")
+    """The picker of a division: active loan officers who see the case's branch (a manager may still
+    carry a share given before; the picker offers officers, whose work the division is)."""
+    candidates = (
+        User.objects.filter(is_active=True, role=Role.OFFICER)
+        .select_related("branch")
+        .order_by("last_name", "first_name", "username")
+    )
     return [u for u in candidates if CollectionCase.objects.visible_to(u).filter(pk=case.pk).exists()]
 
 
 class DivisionForm(forms.Form):
     """A new division of responsibility: up to four officers with shares adding up to 100%."""
 
-    recovery_deadline = forms.DateField(widget=DATE, label="Recovery time limit")
+    recovery_deadline = forms.DateField(widget=DATE, label=_("Recovery time limit"))
     promised_reward = forms.ChoiceField(
         choices=[
-            (RewardType.BONUS.value, "Bonus (a share of the cash recovered)"),
-            (RewardType.COMMENDATION.value, "Commendation"),
+            (RewardType.BONUS.value, _("Bonus (a share of the cash recovered)")),
+            (RewardType.COMMENDATION.value, _("Commendation")),
         ],
-        label="Promised for recovery within the time limit",
+        label=_("Promised for recovery within the time limit"),
     )
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=300)
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=300, label=_("Reason"))
 
     def __init__(self, *args: Any, officers: list[User], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         choices = [("", "—")] + [
-            (str(u.pk), f"{u.display_name} ({u.get_role_display()}, {u.branch.name})") for u in officers
+            (str(u.pk), f"{u.display_name} ({u.branch.name})" if u.branch else u.display_name) for u in officers
         ]
         self._officers = {str(u.pk): u for u in officers}
         for i in range(1, SHARE_ROWS + 1):
-            self.fields[f"officer_{i}"] = forms.ChoiceField(choices=choices, required=i == 1, label=f"Officer {i}")
+            self.fields[f"officer_{i}"] = forms.ChoiceField(
+                choices=choices, required=i == 1, label=_("Officer %(n)d") % {"n": i}
+            )
             self.fields[f"share_{i}"] = forms.DecimalField(
                 max_digits=5,
                 decimal_places=2,
                 min_value=Decimal("0.01"),
                 max_value=Decimal("100"),
                 required=False,
-                label="Share (%)",
+                label=_("Share (%)"),
             )
 
     def main_fields(self) -> list[forms.BoundField]:
@@ -65,9 +73,9 @@ class DivisionForm(forms.Form):
         for i in range(1, SHARE_ROWS + 1):
             officer, share = data.get(f"officer_{i}"), data.get(f"share_{i}")
             if officer and share is None:
-                self.add_error(f"share_{i}", "Give this officer's share.")
+                self.add_error(f"share_{i}", _("Give this officer's share."))
             elif share is not None and not officer:
-                self.add_error(f"officer_{i}", "Choose the officer of this share.")
+                self.add_error(f"officer_{i}", _("Choose the officer of this share."))
             elif officer:
                 pairs.append((self._officers[officer], share))
         if pairs and not self.errors:
@@ -78,18 +86,26 @@ class DivisionForm(forms.Form):
         return data
 
 
+class PersonChoiceField(forms.ModelChoiceField):
+    """Staff by their full names."""
+
+    def label_from_instance(self, obj: User) -> str:
+        return obj.display_name
+
+
 class ProposalForm(forms.Form):
-    officer = forms.ModelChoiceField(queryset=User.objects.none())
-    record_type = forms.ChoiceField(choices=RecordType.choices, label="Sanction or reward")
+    officer = PersonChoiceField(queryset=User.objects.none(), label=_("Officer"))
+    record_type = forms.ChoiceField(choices=RecordType.choices, label=_("Sanction or reward"))
     amount = forms.DecimalField(
         max_digits=18,
         decimal_places=2,
         min_value=Decimal("0.01"),
         required=False,
-        help_text="For compensation and bonus.",
+        label=_("Amount"),
+        help_text=_("For compensation and bonus."),
     )
     case = forms.IntegerField(widget=forms.HiddenInput, required=False)
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=2000)
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=2000, label=_("Reason"))
 
     def __init__(self, *args: Any, officers, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -98,25 +114,27 @@ class ProposalForm(forms.Form):
 
 class DecisionForm(forms.Form):
     decision = forms.ChoiceField(
-        choices=[("impose", "Impose"), ("waive", "Waive"), ("lift", "Lift"), ("honour", "Honour")],
+        choices=[("impose", _("Impose")), ("waive", _("Waive")), ("lift", _("Lift")), ("honour", _("Honour"))],
         widget=forms.HiddenInput,
     )
     seen_state = forms.CharField(widget=forms.HiddenInput)
-    reason = forms.CharField(widget=forms.TextInput(attrs={"placeholder": "Reason"}), required=False, max_length=2000)
-
-    def clean(self) -> dict:
-        data = super().clean()
-        if data.get("decision") == "waive" and not (data.get("reason") or "").strip():
-            self.add_error("reason", "Say why it is waived.")
-        return data
+    # Which decisions need a reason is a rule (accountability.rules.decision_reason_missing): the
+    # service says so, naming the field.
+    reason = forms.CharField(
+        widget=forms.TextInput(attrs={"placeholder": _("Reason")}), required=False, max_length=2000, label=_("Reason")
+    )
 
 
 class FlagReviewForm(forms.Form):
     status = forms.ChoiceField(
-        choices=[(LoansByLoansFlag.Status.CONFIRMED, "Confirm"), (LoansByLoansFlag.Status.CLEARED, "Clear (explained)")]
+        choices=[
+            (LoansByLoansFlag.Status.CONFIRMED, _("Confirm")),
+            (LoansByLoansFlag.Status.CLEARED, _("Clear (explained)")),
+        ],
+        label=_("Review"),
     )
-    note = forms.CharField(widget=forms.TextInput(attrs={"placeholder": "Note"}), max_length=2000)
+    note = forms.CharField(widget=forms.TextInput(attrs={"placeholder": _("Note")}), max_length=2000, label=_("Note"))
 
 
 class AsOfForm(forms.Form):
-    as_of = forms.DateField(widget=DATE, initial=timezone.localdate, required=False)
+    as_of = forms.DateField(widget=DATE, initial=timezone.localdate, required=False, label=_("As of"))

@@ -14,6 +14,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
@@ -25,6 +26,9 @@ from loans.models import Branch, Loan, User, money
 from loans.permissions import is_officer
 
 # --- responsibility -----------------------------------------------------------------------------
+
+# The reason of the first division the system gives a case: stored in English, shown translated.
+DEFAULT_DIVISION_REASON = gettext_noop("Opened with the case: whoever lends, collects (100%, the case's time limit).")
 
 
 class ResponsibilityAssignment(models.Model):
@@ -39,7 +43,7 @@ class ResponsibilityAssignment(models.Model):
     branch = models.ForeignKey(Branch, on_delete=models.PROTECT, related_name="+")
     # The officer with the largest share; mirrored to case.officer (collections_app).
     lead_officer = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
-    recovery_deadline = models.DateField("recovery time limit")
+    recovery_deadline = models.DateField(_("recovery time limit"))
     starts_on = models.DateField()
     ended_on = models.DateField(null=True, blank=True)
     reason = models.CharField(max_length=300, blank=True)
@@ -47,7 +51,7 @@ class ResponsibilityAssignment(models.Model):
     # What the officers were promised for recovering within the time limit.
     promised_reward = models.CharField(
         max_length=20,
-        choices=[(RewardType.BONUS.value, "Bonus"), (RewardType.COMMENDATION.value, "Commendation")],
+        choices=[(RewardType.BONUS.value, _("Bonus")), (RewardType.COMMENDATION.value, _("Commendation"))],
         default=RewardType.BONUS.value,
     )
     assigned_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
@@ -80,6 +84,10 @@ class ResponsibilityAssignment(models.Model):
         return f"Responsibility for case {self.case_id} until {self.recovery_deadline}"
 
     @property
+    def reason_shown(self) -> str:
+        return gettext(self.reason) if self.reason == DEFAULT_DIVISION_REASON else self.reason
+
+    @property
     def is_current(self) -> bool:
         return self.ended_on is None
 
@@ -93,7 +101,7 @@ class ResponsibilityShare(models.Model):
 
     assignment = models.ForeignKey(ResponsibilityAssignment, on_delete=models.CASCADE, related_name="shares")
     officer = models.ForeignKey(User, on_delete=models.PROTECT, related_name="responsibility_shares")
-    share = models.DecimalField("share (%)", max_digits=5, decimal_places=2)
+    share = models.DecimalField(_("share (%)"), max_digits=5, decimal_places=2)
 
     objects = scoped_manager("assignment__branch")
 
@@ -116,18 +124,18 @@ class ResponsibilityShare(models.Model):
 
 
 class RecordKind(models.TextChoices):
-    SANCTION = "sanction", "Sanction"
-    REWARD = "reward", "Reward"
+    SANCTION = "sanction", _("Sanction")
+    REWARD = "reward", _("Reward")
 
 
 class RecordType(models.TextChoices):
-    WAGE_STOP = SanctionType.WAGE_STOP.value, "Wage stop"
-    SUSPENSION = SanctionType.SUSPENSION.value, "Suspension"
-    LAYOFF = SanctionType.LAYOFF.value, "Layoff"
-    COMPENSATION = SanctionType.COMPENSATION.value, "Compensation"
-    LEGAL_ACTION = SanctionType.LEGAL_ACTION.value, "Legal action"
-    COMMENDATION = RewardType.COMMENDATION.value, "Commendation"
-    BONUS = RewardType.BONUS.value, "Bonus"
+    WAGE_STOP = SanctionType.WAGE_STOP.value, _("Wage stop")
+    SUSPENSION = SanctionType.SUSPENSION.value, _("Suspension")
+    LAYOFF = SanctionType.LAYOFF.value, _("Layoff")
+    COMPENSATION = SanctionType.COMPENSATION.value, _("Compensation")
+    LEGAL_ACTION = SanctionType.LEGAL_ACTION.value, _("Legal action")
+    COMMENDATION = RewardType.COMMENDATION.value, _("Commendation")
+    BONUS = RewardType.BONUS.value, _("Bonus")
 
 
 SANCTION_TYPES = [t.value for t in SanctionType]
@@ -136,12 +144,12 @@ AMOUNT_TYPES = list(TYPES_WITH_AMOUNT)
 
 
 class RecordState(models.TextChoices):
-    PROPOSED = "proposed", "Proposed"
-    IMPOSED = "imposed", "Imposed"
-    WAIVED = "waived", "Waived"
-    TO_BE_LIFTED = "to_be_lifted", "To be lifted"
-    LIFTED = "lifted", "Lifted"
-    HONOURED = "honoured", "Honoured"
+    PROPOSED = "proposed", _("Proposed")
+    IMPOSED = "imposed", _("Imposed")
+    WAIVED = "waived", _("Waived")
+    TO_BE_LIFTED = "to_be_lifted", _("To be lifted")
+    LIFTED = "lifted", _("Lifted")
+    HONOURED = "honoured", _("Honoured")
 
 
 # States a manager still has to act on; "to be lifted" first (recovered in time: without delay).
@@ -150,9 +158,19 @@ TO_DECIDE_STATES = [RecordState.TO_BE_LIFTED.value, RecordState.PROPOSED.value]
 
 
 class RecordOrigin(models.TextChoices):
-    MISSED_DEADLINE = "missed_deadline", "Time limit missed"
-    RECOVERED_IN_TIME = "recovered_in_time", "Recovered within the time limit"
-    MANUAL = "manual", "Proposed by a manager"
+    MISSED_DEADLINE = "missed_deadline", _("Time limit missed")
+    RECOVERED_IN_TIME = "recovered_in_time", _("Recovered within the time limit")
+    MANUAL = "manual", _("Proposed by a manager")
+
+
+# The question each decision asks before it is taken: what will happen (key: decision, kind; "" any).
+_CONFIRMATIONS = {
+    ("impose", "sanction"): _("Impose the %(type)s on %(name)s? This cannot be undone; %(name)s is told."),
+    ("impose", "reward"): _("Grant the %(type)s to %(name)s? This cannot be undone; %(name)s is told."),
+    ("waive", ""): _("Waive the %(type)s proposed for %(name)s? This cannot be undone; %(name)s is told."),
+    ("lift", ""): _("Lift the %(type)s on %(name)s? This cannot be undone; %(name)s is told."),
+    ("honour", ""): _("Honour the %(type)s of %(name)s? It is then closed for good; %(name)s is told."),
+}
 
 
 def _may_decide(record: AccountabilityRecord, user: Any) -> bool:
@@ -188,7 +206,7 @@ class AccountabilityRecord(ConcurrentTransitionMixin, models.Model):
     Origin = RecordOrigin
 
     kind = models.CharField(max_length=10, choices=RecordKind.choices)
-    record_type = models.CharField("type", max_length=20, choices=RecordType.choices)
+    record_type = models.CharField(_("type"), max_length=20, choices=RecordType.choices)
     state = FSMField(max_length=20, choices=RecordState.choices, default=RecordState.PROPOSED, protected=True)
     origin = models.CharField(max_length=20, choices=RecordOrigin.choices, default=RecordOrigin.MANUAL)
 
@@ -203,16 +221,16 @@ class AccountabilityRecord(ConcurrentTransitionMixin, models.Model):
         ResponsibilityAssignment, null=True, blank=True, on_delete=models.PROTECT, related_name="records"
     )
     # The officer's share of the division concerned, and its time limit.
-    share = models.DecimalField("share (%)", max_digits=5, decimal_places=2, null=True, blank=True)
-    deadline = models.DateField("time limit concerned", null=True, blank=True)
+    share = models.DecimalField(_("share (%)"), max_digits=5, decimal_places=2, null=True, blank=True)
+    deadline = models.DateField(_("time limit concerned"), null=True, blank=True)
 
     # Compensation owed or bonus earned.
     amount = money(null=True, blank=True)
     # What a reward is based on, money and value in kind kept apart: a bonus counts cash only.
     cash_recovered = money(null=True, blank=True)
-    in_kind_value = money("value taken in kind", null=True, blank=True)
+    in_kind_value = money(_("value taken in kind"), null=True, blank=True)
 
-    reason = models.TextField("why proposed")
+    reason = models.TextField(_("why proposed"))
     proposed_on = models.DateField()
     proposed_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     decided_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
@@ -289,8 +307,38 @@ class AccountabilityRecord(ConcurrentTransitionMixin, models.Model):
     @property
     def state_label(self) -> str:
         if self.kind == RecordKind.REWARD and self.state == RecordState.IMPOSED:
-            return "Granted"
-        return self.get_state_display()
+            return _("Granted")
+        return RecordState(self.state).label  # lazy: rendered in the reader's language
+
+    @property
+    def reason_shown(self) -> str:
+        """Why it was proposed, in the reader's language: the daily checks' own sentences are
+        written again from the record's facts; a manager's reason as the manager wrote it."""
+        from accountability.daily_checks import messages  # the checks import these models
+
+        if self.origin == RecordOrigin.MISSED_DEADLINE and self.loan and self.deadline and self.share:
+            return messages.missed_deadline_reason(loan_no=self.loan.loan_no, deadline=self.deadline, share=self.share)
+        if (
+            self.origin == RecordOrigin.RECOVERED_IN_TIME
+            and self.loan
+            and self.case
+            and self.case.ended_on
+            and self.deadline
+            and self.share
+        ):
+            from accountability.policy import accountability_policy
+
+            return messages.recovered_in_time_reason(
+                loan_no=self.loan.loan_no,
+                recovered_on=self.case.ended_on,
+                deadline=self.deadline,
+                share=self.share,
+                bonus=self.amount if self.record_type == RecordType.BONUS else None,
+                bonus_rate=accountability_policy().bonus_rate,
+                cash=self.cash_recovered or 0,
+                in_kind=self.in_kind_value or 0,
+            )
+        return self.reason
 
     def decision_refusal(self, user: Any, *, in_scope: bool | None = None) -> str | None:
         """Why `user` may not decide this record (None: they may): accountability.permissions.
@@ -298,7 +346,7 @@ class AccountabilityRecord(ConcurrentTransitionMixin, models.Model):
         `in_scope` may be passed when the record was read through `visible_to(user)` already.
         """
         if not getattr(user, "is_authenticated", False) or not user.is_active:
-            return "Log in first."
+            return _("Log in first.")
         if in_scope is None:
             in_scope = AccountabilityRecord.objects.visible_to(user).filter(pk=self.pk).exists()
         return decision_refusal(
@@ -316,6 +364,16 @@ class AccountabilityRecord(ConcurrentTransitionMixin, models.Model):
         open_now = [t for t in self.get_available_state_transitions() if t.permission is not None]
         open_now.sort(key=lambda t: t.custom.get("order", 1))
         return [(t.name, str(t.custom.get(f"label_{self.kind}", t.custom["label"]))) for t in open_now]
+
+    def decision_choices(self) -> list[tuple[str, str, str]]:
+        """`decisions()` with the question each button asks first: what will happen, for whom."""
+        return [(code, label, self.confirmation(code)) for code, label in self.decisions()]
+
+    def confirmation(self, decision: str) -> str:
+        """The question asked before `decision` (none of them can be undone)."""
+        values = {"type": str(self.get_record_type_display()).lower(), "name": self.officer.display_name}
+        question = _CONFIRMATIONS.get((decision, self.kind)) or _CONFIRMATIONS[(decision, "")]
+        return str(question) % values
 
     # --- transitions: only the record's own fields change here ---------------------------------
     # `custom["label"]` is the decision's button (`label_<kind>` where a kind says it otherwise),
@@ -436,8 +494,8 @@ class PromiseAlert(models.Model):
     """A promise to pay falling due today, or found broken: one per promise and event."""
 
     class Event(models.TextChoices):
-        DUE = "due", "Due today"
-        BROKEN = "broken", "Broken"
+        DUE = "due", _("Due today")
+        BROKEN = "broken", _("Broken")
 
     promise = models.ForeignKey(PromiseToPay, on_delete=models.CASCADE, related_name="+")
     case = models.ForeignKey(CollectionCase, on_delete=models.CASCADE, related_name="+")
@@ -460,14 +518,14 @@ class LoansByLoansFlag(models.Model):
     possibly "collecting loans by loans". A manager reviews it."""
 
     class Relation(models.TextChoices):
-        SAME_BORROWER = "same_borrower", "Same borrower"
-        GUARANTOR = "guarantor", "Guarantor of the overdue loan"
-        SAME_GROUP = "same_group", "Same group"
+        SAME_BORROWER = "same_borrower", _("Same borrower")
+        GUARANTOR = "guarantor", _("Guarantor of the overdue loan")
+        SAME_GROUP = "same_group", _("Same group")
 
     class Status(models.TextChoices):
-        OPEN = "open", "To review"
-        CONFIRMED = "confirmed", "Confirmed"
-        CLEARED = "cleared", "Cleared (explained)"
+        OPEN = "open", _("To review")
+        CONFIRMED = "confirmed", _("Confirmed")
+        CLEARED = "cleared", _("Cleared (explained)")
 
     new_loan = models.ForeignKey(Loan, on_delete=models.CASCADE, related_name="+")
     overdue_loan = models.ForeignKey(Loan, on_delete=models.CASCADE, related_name="+")
@@ -579,11 +637,11 @@ class MonthEndSnapshot(models.Model):
     loss_count = models.PositiveIntegerField(default=0)
     loss_balance = money(default=0)
     npl_count = models.PositiveIntegerField(default=0)
-    npl_balance = money("non-performing balance", default=0)
+    npl_balance = money(_("non-performing balance"), default=0)
     specific_provision = money(default=0)
     # Recoveries received in the month.
     cash_recovered = money(default=0)
-    in_kind_value = money("value taken in kind", default=0)
+    in_kind_value = money(_("value taken in kind"), default=0)
     open_cases = models.PositiveIntegerField(default=0)
     cases_past_deadline = models.PositiveIntegerField(default=0)
 
@@ -617,9 +675,9 @@ class DailyCheckRun(models.Model):
     """One run of one daily check (by beat, the command or a rerun): when, where, what it did."""
 
     class Status(models.TextChoices):
-        RUNNING = "running", "Running"
-        DONE = "done", "Done"
-        FAILED = "failed", "Failed"
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
 
     check_name = models.CharField(max_length=40)
     as_of = models.DateField()
@@ -637,6 +695,14 @@ class DailyCheckRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.check_name} as of {self.as_of}: {self.status}"
+
+    @property
+    def label(self) -> str:
+        """The check in words (its registry entry), not its code."""
+        from accountability.daily_checks.registry import CHECKS  # the registry imports these models
+
+        check = CHECKS.get(self.check_name)
+        return str(check.label) if check is not None else self.check_name
 
     @property
     def seconds(self) -> float | None:

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
+
 
 def decision_refusal(
     *, role: str, actor_id: int | None, in_scope: bool, officer_id: int | None, proposed_by_id: int | None
 ) -> str | None:
     """Maker-checker for sanctions and rewards: why this user may not decide (None: they may)."""
     if role != "manager":
-        return "Only a manager decides sanctions and rewards."
+        return _("Only a manager decides sanctions and rewards.")
     if not in_scope:
-        return "This record is outside your branches."
+        return _("This record is outside your branches.")
     if actor_id is not None and actor_id == officer_id:
-        return "This record is about you: another manager must decide it."
+        return _("This record is about you: another manager must decide it.")
     if proposed_by_id is not None and actor_id == proposed_by_id:
-        return "You proposed this record: another manager must decide it."
+        return _("You proposed this record: another manager must decide it.")
     return None

@@ -1,4 +1,5 @@
-"""Accountability and prevention rules (what holds): pure Python, no Django.
+"""Accountability and prevention rules (what holds): pure Python, no database (only Django's lazy
+translation of the sentences shown to people).
 
 Who is reminded when, when a time limit counts as missed, when a claim's limitation period
 warnings are due, what a bonus is worth, which loans go on the watch list and which new loan looks
@@ -15,6 +16,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
+
+from django.utils.translation import gettext_lazy as _
 
 from loans.classification import FiveLevel
 
@@ -46,9 +49,9 @@ class WatchReason(StrEnum):
 
 
 WATCH_REASON_LABELS = {
-    WatchReason.EARLY_DPD: "Past due while still normal",
-    WatchReason.NEAR_SUBSTANDARD: "Close to substandard",
-    WatchReason.DRIFT: "Recently downgraded to special mention",
+    WatchReason.EARLY_DPD: _("Past due while still normal"),
+    WatchReason.NEAR_SUBSTANDARD: _("Close to substandard"),
+    WatchReason.DRIFT: _("Recently downgraded to special mention"),
 }
 
 
@@ -128,6 +131,25 @@ class AccountabilityPolicy:
         return self.reminder_days_before[0]
 
 
+# --- decisions ---------------------------------------------------------------------------------------
+
+# Decisions that are taken only with a reason written down, per kind of record: a waived proposal
+# and an imposed sanction (a reward is granted, lifted or honoured as it was proposed).
+_REASON_NEEDED = {
+    ("waive", "sanction"): _("Say why it is waived."),
+    ("waive", "reward"): _("Say why it is waived."),
+    ("impose", "sanction"): _("Say why the sanction is imposed."),
+}
+
+
+def decision_reason_missing(*, decision: str, kind: str, reason: str) -> str | None:
+    """What to say when `decision` on a record of `kind` needs a reason and `reason` is blank."""
+    if reason and reason.strip():
+        return None
+    message = _REASON_NEEDED.get((decision, kind))
+    return str(message) if message is not None else None
+
+
 # --- responsibility -----------------------------------------------------------------------------
 
 
@@ -135,12 +157,14 @@ def shares_problem(shares: Iterable[Decimal]) -> str | None:
     """Why a division of responsibility is not valid, or None: each share > 0, together 100%."""
     values = [Decimal(str(s)) for s in shares]
     if not values:
-        return "Name at least one responsible officer."
+        return str(_("Name at least one responsible officer."))
     if any(v <= 0 or v > HUNDRED for v in values):
-        return "Each officer's share must be more than 0% and at most 100%."
+        return str(_("Each officer's share must be more than 0% and at most 100%."))
     total = sum(values, Decimal(0))
     if total != HUNDRED:
-        return f"The shares must add up to 100%; they add up to {total.normalize():f}%."
+        return str(_("The shares must add up to 100%%; they add up to %(total)s%%.")) % {
+            "total": f"{total.normalize():f}"
+        }
     return None
 
 

@@ -69,10 +69,26 @@ def _owed():
     )
 
 
+def current_responsibilities(*, officers: Any) -> QuerySet[ResponsibilityShare]:
+    """What "answers for N loans" counts, on every page: the officers' shares of the current
+    divisions of open cases, wherever the case's branch (a person answers for all of them).
+
+    `officers`: a user, or ids (a list or a subquery). The board and "My responsibilities" both
+    count this queryset, so their numbers agree.
+    """
+    current = ResponsibilityShare.objects.filter(assignment__ended_on__isnull=True, assignment__case__is_open=True)
+    if isinstance(officers, User):
+        return current.filter(officer=officers)
+    return current.filter(officer_id__in=officers)
+
+
+def past_deadline(as_of: date) -> Q:
+    """A share whose division's time limit has passed."""
+    return Q(assignment__recovery_deadline__lt=as_of)
+
+
 def _my_current_shares(user: Any) -> QuerySet[ResponsibilityShare]:
-    return ResponsibilityShare.objects.visible_to(user).filter(
-        officer=user, assignment__ended_on__isnull=True, assignment__case__is_open=True
-    )
+    return current_responsibilities(officers=user)
 
 
 def my_responsibilities(*, user: Any) -> QuerySet[ResponsibilityShare]:
@@ -118,7 +134,7 @@ def my_summary(*, user: Any, as_of: date) -> MySummary:
             cases=Count("id"),
             owed=Sum(_owed(), output_field=MONEY),
             my_part=Sum(_owed() * F("share") / Value(100), output_field=MONEY),
-            past=Count("id", filter=Q(assignment__recovery_deadline__lt=as_of)),
+            past=Count("id", filter=past_deadline(as_of)),
             soon=Count(
                 "id",
                 filter=Q(assignment__recovery_deadline__gte=as_of)
@@ -214,16 +230,19 @@ def records_by_officer(*, user: Any, as_of: date) -> list[OfficerRow]:
             bonus=Sum("amount", filter=Q(record_type="bonus", state__in=[RecordState.IMPOSED, RecordState.HONOURED])),
         )
     }
+    # The officers answering for a loan in the user's branches, and all they answer for (the
+    # count their own page shows).
+    officers_here = (
+        ResponsibilityShare.objects.visible_to(user)
+        .filter(assignment__ended_on__isnull=True, assignment__case__is_open=True)
+        .values("officer_id")
+    )
     cases = {
         r["officer_id"]: r
-        for r in ResponsibilityShare.objects.visible_to(user)
-        .filter(assignment__ended_on__isnull=True, assignment__case__is_open=True)
+        for r in current_responsibilities(officers=officers_here)
         .order_by()
         .values("officer_id")
-        .annotate(
-            cases=Count("id"),
-            past=Count("id", filter=Q(assignment__recovery_deadline__lt=as_of)),
-        )
+        .annotate(cases=Count("id"), past=Count("id", filter=past_deadline(as_of)))
     }
     ids = set(records) | set(cases)
     people = {u.pk: u for u in User.objects.filter(pk__in=ids).select_related("branch")}

@@ -17,10 +17,14 @@ from django.db import connection, models, transaction
 from django.db.models import Q, Sum
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import lazy
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django_fsm import ConcurrentTransition, can_proceed
 
 from accountability.directory import ManagerDirectory
 from accountability.models import (
+    DEFAULT_DIVISION_REASON,
     AccountabilityRecord,
     LoansByLoansFlag,
     RecordKind,
@@ -36,6 +40,7 @@ from accountability.rules import (
     RewardType,
     SanctionType,
     bonus_amount,
+    decision_reason_missing,
     recovered_in_time,
     shares_problem,
 )
@@ -46,31 +51,61 @@ from collections_app.services import case_set_responsibility
 from loans.access import visible_branch_ids
 from loans.models import Branch, Loan, User
 from loans.permissions import role_allows
-from notifications.services import NotificationDraft, notifications_send
+from notifications.services import NotificationDraft, notifications_send, text
 from npl_recovery.db import analyze_after_bulk_write
 
 CENT = Decimal("0.01")
+
+# A word lowered when the sentence is rendered (in the recipient's language): "To decide: wage stop for …".
+_lower = lazy(lambda value: str(value).lower(), str)
+
+# The officer's message when a record is proposed for them: one whole sentence per type.
+PROPOSED_FOR_YOU = {
+    RecordType.WAGE_STOP: gettext_lazy("Wage stop proposed for you"),
+    RecordType.SUSPENSION: gettext_lazy("Suspension proposed for you"),
+    RecordType.LAYOFF: gettext_lazy("Layoff proposed for you"),
+    RecordType.COMPENSATION: gettext_lazy("Compensation proposed for you"),
+    RecordType.LEGAL_ACTION: gettext_lazy("Legal action proposed for you"),
+    RecordType.COMMENDATION: gettext_lazy("Commendation proposed for you"),
+    RecordType.BONUS: gettext_lazy("Bonus proposed for you"),
+}
+
+# A record's reason in the language it is rendered in (the recipient's).
+_reason_shown = lazy(lambda record: record.reason_shown, str)
+
+# The decisions as words, for messages.
+DECISION_WORDS = {
+    "impose": gettext_lazy("Imposing"),
+    "waive": gettext_lazy("Waiving"),
+    "lift": gettext_lazy("Lifting"),
+    "honour": gettext_lazy("Honouring"),
+}
 
 
 class RecordChanged(Exception):
     """Someone decided the record between the moment the user saw it and their action."""
 
     def __init__(self, now: str | None = None) -> None:
-        where = f" It is now {RecordState(now).label.lower()}." if now else ""
-        super().__init__(f"Someone decided this record while you were looking at it.{where} Reload and try again.")
+        if now:
+            message = _(
+                "Someone decided this record while you were looking at it. It is now %(state)s. Reload and try again."
+            ) % {"state": str(RecordState(now).label).lower()}
+        else:
+            message = _("Someone decided this record while you were looking at it. Reload and try again.")
+        super().__init__(message)
 
 
 def _money(value: Any, field: str) -> Decimal:
     try:
         amount = Decimal(str(value)).quantize(CENT, rounding=ROUND_HALF_UP)
     except (InvalidOperation, TypeError, ValueError) as exc:
-        raise ValidationError({field: "Enter an amount of money."}) from exc
+        raise ValidationError({field: _("Enter an amount of money.")}) from exc
     return amount
 
 
 def _require_reason(reason: str, field: str = "reason") -> str:
     if not reason or not reason.strip():
-        raise ValidationError({field: "Give a reason."})
+        raise ValidationError({field: _("Give a reason.")})
     return reason.strip()
 
 
@@ -80,9 +115,9 @@ def _case_url(case_id: int) -> str:
 
 def _require_manager_of_case(actor: Any, case: CollectionCase) -> None:
     if not role_allows(actor, "accountability.divide_responsibility"):
-        raise PermissionDenied("Only a manager divides responsibility for a case.")
+        raise PermissionDenied(_("Only a manager divides responsibility for a case."))
     if not CollectionCase.objects.visible_to(actor).filter(pk=case.pk).exists():
-        raise PermissionDenied("This case is outside your branches.")
+        raise PermissionDenied(_("This case is outside your branches."))
 
 
 # --- responsibility -----------------------------------------------------------------------------
@@ -117,24 +152,31 @@ def responsibility_assign(
     _require_manager_of_case(actor, case)
     reason = _require_reason(reason)
     pairs = [(officer, Decimal(str(share))) for officer, share in shares]
-    problem = shares_problem([share for _, share in pairs])
+    problem = shares_problem([share for _officer, share in pairs])
     if problem:
         raise ValidationError({"shares": problem})
-    officer_ids = [officer.pk for officer, _ in pairs]
+    officer_ids = [officer.pk for officer, _share in pairs]
     if len(set(officer_ids)) != len(officer_ids):
-        raise ValidationError({"shares": "Name each officer once."})
+        raise ValidationError({"shares": _("Name each officer once.")})
     if promised_reward not in {t.value for t in RewardType}:
-        raise ValidationError({"promised_reward": "Choose a bonus or a commendation."})
+        raise ValidationError({"promised_reward": _("Choose a bonus or a commendation.")})
     case = CollectionCase.objects.select_for_update(of=("self",)).select_related("loan").get(pk=case.pk)
     if not case.is_open or case.measure == Measure.WRITTEN_OFF:
-        raise ValidationError(f"The case is {case.get_measure_display().lower()}: responsibility is no longer divided.")
-    for officer, _ in pairs:
+        raise ValidationError(
+            _("The case is %(measure)s: responsibility is no longer divided.")
+            % {"measure": str(case.get_measure_display()).lower()}
+        )
+    for officer, _share in pairs:
         if not role_allows(officer, "accountability.carry_responsibility"):
-            raise ValidationError({"shares": f"{officer.display_name} is not an active officer or manager."})
+            raise ValidationError(
+                {"shares": _("%(name)s is not an active officer or manager.") % {"name": officer.display_name}}
+            )
         if not CollectionCase.objects.visible_to(officer).filter(pk=case.pk).exists():
-            raise ValidationError({"shares": f"{officer.display_name} does not work in the case's branch."})
+            raise ValidationError(
+                {"shares": _("%(name)s does not work in the case's branch.") % {"name": officer.display_name}}
+            )
     if recovery_deadline < as_of:
-        raise ValidationError({"recovery_deadline": "The time limit cannot be in the past."})
+        raise ValidationError({"recovery_deadline": _("The time limit cannot be in the past.")})
     current = (
         ResponsibilityAssignment.objects.select_for_update()
         .filter(case=case, ended_on__isnull=True)
@@ -144,7 +186,10 @@ def responsibility_assign(
     old = _shares_snapshot(current)
     if current is not None:
         if as_of < current.starts_on:
-            raise ValidationError(f"The current division starts on {current.starts_on}: a new one cannot start before.")
+            raise ValidationError(
+                _("The current division starts on %(day)s: a new one cannot start before.")
+                % {"day": f"{current.starts_on:%Y-%m-%d}"}
+            )
         current.ended_on = as_of
         current.end_reason = reason[:300]
         current.save(update_fields=["ended_on", "end_reason"])
@@ -186,8 +231,18 @@ def responsibility_assign(
             recipient_id=officer.pk,
             kind="responsibility.assigned",
             key=f"responsibility.assigned:{assignment.pk}:{officer.pk}",
-            title=f"Loan {loan_no}: you are responsible for {share.normalize():f}% until {recovery_deadline:%Y-%m-%d}",
-            body=f"{actor.display_name} divided responsibility for loan {loan_no}: {reason}",
+            title=text(
+                gettext_lazy("Loan %(no)s: you are responsible for %(share)s%% until %(deadline)s"),
+                no=loan_no,
+                share=f"{share.normalize():f}",
+                deadline=recovery_deadline,
+            ),
+            body=text(
+                gettext_lazy("%(name)s divided responsibility for loan %(no)s: %(reason)s"),
+                name=actor.display_name,
+                no=loan_no,
+                reason=reason,
+            ),
             url=_case_url(case.pk),
         )
         for officer, share in pairs
@@ -200,8 +255,12 @@ def responsibility_assign(
                 recipient_id=int(officer_id),
                 kind="responsibility.ended",
                 key=f"responsibility.ended:{current.pk}:{officer_id}",
-                title=f"Loan {loan_no}: you are no longer responsible",
-                body=f"{actor.display_name} divided responsibility anew: {reason}",
+                title=text(gettext_lazy("Loan %(no)s: you are no longer responsible"), no=loan_no),
+                body=text(
+                    gettext_lazy("%(name)s divided responsibility anew: %(reason)s"),
+                    name=actor.display_name,
+                    reason=reason,
+                ),
                 url=_case_url(case.pk),
             )
             for officer_id in sorted(dropped)
@@ -240,7 +299,7 @@ WITH ins AS (
 SELECT count(*), min(assignment_id), max(assignment_id) FROM shares
 """
 
-DEFAULT_REASON = "Opened with the case: whoever lends, collects (100%, the case's time limit)."
+DEFAULT_REASON = DEFAULT_DIVISION_REASON
 
 
 def responsibility_assign_defaults(
@@ -337,7 +396,7 @@ def _kind_of(record_type: str) -> str:
         return RecordKind.SANCTION
     if record_type in {t.value for t in RewardType}:
         return RecordKind.REWARD
-    raise ValidationError({"record_type": f"Unknown type {record_type!r}."})
+    raise ValidationError({"record_type": _("Unknown type %(type)s.") % {"type": repr(record_type)}})
 
 
 def proposal_notice_key(record: AccountabilityRecord) -> str:
@@ -347,13 +406,14 @@ def proposal_notice_key(record: AccountabilityRecord) -> str:
 
 
 def proposals_announce(
-    *, records: Sequence[AccountabilityRecord], actor: User | None, title: Callable[[AccountabilityRecord], str]
+    *, records: Sequence[AccountabilityRecord], actor: User | None, title: Callable[[AccountabilityRecord], Any]
 ) -> None:
     """Audit each new proposal (`accountability.proposed`, its values) and tell its officer.
 
     Every way a record is proposed calls this in the proposals' transaction: a manager
     (record_propose), a recovery in time (case_recovered_in_time), a missed time limit (the daily
-    check). `actor` None is the system.
+    check). `actor` None is the system. `title` gives a record's title (a lazy text: the officer's
+    language).
     """
     audit_records_bulk(
         actor=actor,
@@ -383,7 +443,7 @@ def proposals_announce(
                 kind="record.proposed",
                 key=proposal_notice_key(r),
                 title=title(r),
-                body=r.reason,
+                body=_reason_shown(r),
                 url=r.get_absolute_url(),
             )
             for r in records
@@ -423,28 +483,28 @@ def record_propose(
     """A manager proposes a sanction or reward for an officer (e.g. compensation for an NPL formed by
     human factors); another manager decides it."""
     if not role_allows(actor, "accountability.propose_record"):
-        raise PermissionDenied("Only a manager proposes sanctions and rewards.")
+        raise PermissionDenied(_("Only a manager proposes sanctions and rewards."))
     if actor.pk == officer.pk:
-        raise PermissionDenied("Nobody proposes a sanction or reward for themselves.")
+        raise PermissionDenied(_("Nobody proposes a sanction or reward for themselves."))
     reason = _require_reason(reason)
     kind = _kind_of(record_type)
     if case is not None:
         if not CollectionCase.objects.visible_to(actor).filter(pk=case.pk).exists():
-            raise PermissionDenied("This case is outside your branches.")
+            raise PermissionDenied(_("This case is outside your branches."))
         branch_id = case.branch_id
     else:
         if (
             officer.branch_id is None
             or not User.objects.filter(pk=officer.pk, branch__in=_visible_branches(actor)).exists()
         ):
-            raise PermissionDenied("This officer works outside your branches.")
+            raise PermissionDenied(_("This officer works outside your branches."))
         branch_id = officer.branch_id
     if record_type in TYPES_WITH_AMOUNT:
         if amount in (None, ""):
-            raise ValidationError({"amount": "Give the amount."})
+            raise ValidationError({"amount": _("Give the amount.")})
         amount = _money(amount, "amount")
         if amount <= 0:
-            raise ValidationError({"amount": "The amount must be more than zero."})
+            raise ValidationError({"amount": _("The amount must be more than zero.")})
     else:
         amount = None
     record = AccountabilityRecord(
@@ -462,13 +522,13 @@ def record_propose(
     )
     record.full_clean(exclude=["state", "officer", "branch", "case", "loan", "proposed_by"])
     record.save()
-    label = record.get_record_type_display()
-    proposals_announce(records=[record], actor=actor, title=lambda r: f"{label} proposed for you")
+    label = RecordType(record.record_type).label
+    proposals_announce(records=[record], actor=actor, title=lambda r: text(PROPOSED_FOR_YOU[r.record_type]))
     notifications_send(
         drafts=_record_drafts_for_managers(
             record,
-            title=f"To decide: {label.lower()} for {officer.display_name}",
-            body=f"Proposed by {actor.display_name}: {reason}",
+            title=text(gettext_lazy("To decide: %(type)s for %(name)s"), type=_lower(label), name=officer.display_name),
+            body=text(gettext_lazy("Proposed by %(name)s: %(reason)s"), name=actor.display_name, reason=reason),
             exclude=[actor.pk],
         )
     )
@@ -481,10 +541,10 @@ def _visible_branches(user: Any):
 
 
 _DECISIONS = {
-    "impose": ("accountability.imposed", False),
-    "waive": ("accountability.waived", True),
-    "lift": ("accountability.lifted", False),
-    "honour": ("accountability.honoured", False),
+    "impose": "accountability.imposed",
+    "waive": "accountability.waived",
+    "lift": "accountability.lifted",
+    "honour": "accountability.honoured",
 }
 
 
@@ -492,19 +552,19 @@ _DECISIONS = {
 def record_decide(
     *, record: AccountabilityRecord, decision: str, actor: User, reason: str = "", seen_state: str | None = None
 ) -> AccountabilityRecord:
-    """A manager decides: impose, waive (with a reason), lift or honour.
+    """A manager decides: impose (a sanction with a reason), waive (with a reason), lift or honour.
 
     Maker-checker: never the record's officer nor its proposer (permissions.decision_refusal; the
     database has the same check). `seen_state` is the state the manager saw: if the record changed
     since, or changes while this runs, RecordChanged is raised and nothing is written.
     """
     if decision not in _DECISIONS:
-        raise ValidationError(f"Unknown decision {decision!r}.")
-    event_type, reason_required = _DECISIONS[decision]
-    reason = _require_reason(reason) if reason_required else (reason or "").strip()
+        raise ValidationError(_("Unknown decision %(decision)s.") % {"decision": repr(decision)})
+    event_type = _DECISIONS[decision]
+    reason = (reason or "").strip()
     locked = AccountabilityRecord.objects.select_for_update(of=("self",)).filter(pk=record.pk).first()
     if locked is None:
-        raise ValidationError("This record no longer exists.")
+        raise ValidationError(_("This record no longer exists."))
     if seen_state is not None and locked.state != seen_state:
         raise RecordChanged(locked.state)
     refusal = locked.decision_refusal(actor)
@@ -513,9 +573,16 @@ def record_decide(
     method = getattr(locked, decision)
     if not can_proceed(method):
         raise ValidationError(
-            f"{decision.capitalize()} is not possible for a {locked.get_kind_display().lower()} "
-            f"that is {locked.state_label.lower()}."
+            _("%(decision)s is not possible for a %(kind)s that is %(state)s.")
+            % {
+                "decision": DECISION_WORDS[decision],
+                "kind": str(locked.get_kind_display()).lower(),
+                "state": str(locked.state_label).lower(),
+            }
         )
+    missing = decision_reason_missing(decision=decision, kind=locked.kind, reason=reason)
+    if missing:
+        raise ValidationError({"reason": missing})
     old_state = locked.state
     method(by=actor, reason=reason)
     try:
@@ -533,15 +600,20 @@ def record_decide(
         new={"state": locked.state},
         reason=reason,
     )
-    label = locked.get_record_type_display()
     notifications_send(
         drafts=[
             NotificationDraft(
                 recipient_id=locked.officer_id,
                 kind="record.decided",
                 key=f"record.decided:{locked.pk}:{locked.state}",
-                title=f"{label}: {locked.state_label.lower()}",
-                body=f"{actor.display_name} decided: {reason}" if reason else f"Decided by {actor.display_name}.",
+                title=text(
+                    gettext_lazy("%(type)s: %(state)s"),
+                    type=RecordType(locked.record_type).label,
+                    state=_lower(locked.state_label),
+                ),
+                body=text(gettext_lazy("%(name)s decided: %(reason)s"), name=actor.display_name, reason=reason)
+                if reason
+                else text(gettext_lazy("Decided by %(name)s."), name=actor.display_name),
                 url=locked.get_absolute_url(),
             )
         ]
@@ -578,6 +650,9 @@ def case_recovered_in_time(*, case: CollectionCase, as_of: date) -> list[Account
         return []
     if AccountabilityRecord.objects.filter(assignment=assignment, origin=RecordOrigin.RECOVERED_IN_TIME).exists():
         return []
+    # The checks' sentences live with the checks, which import this module.
+    from accountability.daily_checks.messages import recovered_in_time_reason
+
     policy = accountability_policy()
     cash, in_kind = _recovered_totals(case.pk)
     loan_no = case.loan.loan_no
@@ -585,9 +660,9 @@ def case_recovered_in_time(*, case: CollectionCase, as_of: date) -> list[Account
     for share in assignment.shares.all():
         amount = bonus_amount(cash_recovered=cash, share_percent=share.share, policy=policy)
         if assignment.promised_reward == RewardType.BONUS and amount > 0:
-            record_type, what = RecordType.BONUS, f"a bonus of {amount:,.2f} ({policy.bonus_rate:%} of the cash)"
+            record_type = RecordType.BONUS
         else:
-            record_type, what, amount = RecordType.COMMENDATION, "a commendation", None
+            record_type, amount = RecordType.COMMENDATION, None
         created.append(
             AccountabilityRecord(
                 kind=RecordKind.REWARD,
@@ -603,10 +678,16 @@ def case_recovered_in_time(*, case: CollectionCase, as_of: date) -> list[Account
                 amount=amount,
                 cash_recovered=cash,
                 in_kind_value=in_kind,
-                reason=(
-                    f"Loan {loan_no} recovered on {case.ended_on:%Y-%m-%d}, within its time limit "
-                    f"{assignment.recovery_deadline:%Y-%m-%d} ({share.share.normalize():f}% responsibility): "
-                    f"{what} as promised. Cash recovered {cash:,.2f}; value taken in kind {in_kind:,.2f}."
+                # Kept as written (the active language); pages and messages show `reason_shown`.
+                reason=recovered_in_time_reason(
+                    loan_no=loan_no,
+                    recovered_on=case.ended_on,
+                    deadline=assignment.recovery_deadline,
+                    share=share.share,
+                    bonus=amount,
+                    bonus_rate=policy.bonus_rate,
+                    cash=cash,
+                    in_kind=in_kind,
                 ),
                 proposed_on=as_of,
             )
@@ -615,7 +696,11 @@ def case_recovered_in_time(*, case: CollectionCase, as_of: date) -> list[Account
     proposals_announce(
         records=created,
         actor=None,
-        title=lambda r: f"Loan {loan_no} recovered in time: {r.get_record_type_display().lower()} proposed",
+        title=lambda r: text(
+            gettext_lazy("Loan %(no)s recovered in time: %(type)s proposed"),
+            no=loan_no,
+            type=_lower(RecordType(r.record_type).label),
+        ),
     )
     # Sanctions on this case still open are to be lifted: recovered in time, without delay.
     to_lift = list(
@@ -625,7 +710,7 @@ def case_recovered_in_time(*, case: CollectionCase, as_of: date) -> list[Account
     )
     for sanction in to_lift:
         old = sanction.state
-        sanction.mark_to_be_lifted(reason=f"Loan {loan_no} recovered within its time limit.")
+        sanction.mark_to_be_lifted(reason=_("Loan %(no)s recovered within its time limit.") % {"no": loan_no})
         sanction.save()
         audit_record(
             actor=None,
@@ -638,16 +723,30 @@ def case_recovered_in_time(*, case: CollectionCase, as_of: date) -> list[Account
         )
     managers = ManagerDirectory.build().for_branch(case.branch_id)
     n_lift = len(to_lift)
-    title = f"Loan {loan_no} recovered in time: {len(created)} reward(s) to honour" + (
-        f", {n_lift} sanction(s) to lift" if n_lift else ""
-    )
+    if n_lift:
+        title = text(
+            gettext_lazy(
+                "Loan %(no)s recovered in time: %(rewards)d reward(s) to honour, %(sanctions)d sanction(s) to lift"
+            ),
+            no=loan_no,
+            rewards=len(created),
+            sanctions=n_lift,
+        )
+    else:
+        title = text(
+            gettext_lazy("Loan %(no)s recovered in time: %(rewards)d reward(s) to honour"),
+            no=loan_no,
+            rewards=len(created),
+        )
     drafts = [
         NotificationDraft(
             recipient_id=manager_id,
             kind="record.recovered_in_time",
             key=f"recovered_in_time:{assignment.pk}:{manager_id}",
             title=title,
-            body="Recovered within the time limit: honour the reward and lift the sanctions without delay.",
+            body=text(
+                gettext_lazy("Recovered within the time limit: honour the reward and lift the sanctions without delay.")
+            ),
             url=reverse("accountability:board") + f"?case={case.pk}",
         )
         for manager_id in managers
@@ -663,15 +762,15 @@ def case_recovered_in_time(*, case: CollectionCase, as_of: date) -> list[Account
 def loans_by_loans_review(*, flag: Any, status: str, note: str, actor: User) -> Any:
     """A manager confirms a "loans by loans" flag or clears it with an explanation."""
     if not role_allows(actor, "accountability.review_flag"):
-        raise PermissionDenied("Only a manager reviews a loans-by-loans flag.")
+        raise PermissionDenied(_("Only a manager reviews a loans-by-loans flag."))
     if not LoansByLoansFlag.objects.visible_to(actor).filter(pk=flag.pk).exists():
-        raise PermissionDenied("This flag is outside your branches.")
+        raise PermissionDenied(_("This flag is outside your branches."))
     if status not in (LoansByLoansFlag.Status.CONFIRMED, LoansByLoansFlag.Status.CLEARED):
-        raise ValidationError({"status": "Confirm or clear the flag."})
+        raise ValidationError({"status": _("Confirm or clear the flag.")})
     note = _require_reason(note, "note")
     flag = LoansByLoansFlag.objects.select_for_update().get(pk=flag.pk)
     if flag.lending_officer_id == actor.pk:
-        raise PermissionDenied("You lent this loan: another manager reviews it.")
+        raise PermissionDenied(_("You lent this loan: another manager reviews it."))
     old = {"status": flag.status}
     flag.status, flag.reviewed_by, flag.review_note = status, actor, note
     flag.save(update_fields=["status", "reviewed_by", "review_note"])

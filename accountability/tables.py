@@ -3,11 +3,15 @@ from __future__ import annotations
 import django_tables2 as tables
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
 from accountability.models import AccountabilityRecord, LoansByLoansFlag, RecordKind, WatchListEntry
 from accountability.rules import WATCH_REASON_LABELS, WatchReason
+from npl_recovery.i18n import format_amount, format_day
 
 NUM = {"td": {"class": "num"}, "th": {"class": "num"}}
+# Dates never wrap (static/css/app.css, section w2acct).
+DATE = {"td": {"class": "date"}, "th": {"class": "date"}}
 
 
 def state_badge(record: AccountabilityRecord) -> str:
@@ -27,16 +31,48 @@ def type_badge(record: AccountabilityRecord) -> str:
     return format_html('<span class="badge badge-{}">{}</span>', tone, record.get_record_type_display())
 
 
+class DayColumn(tables.Column):
+    """A business date in the reader's language, short (2026-12-02) and never wrapped."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("attrs", DATE)
+        super().__init__(*args, **kwargs)
+
+    def render(self, value):
+        return format_day(value, short=True)
+
+
+class AmountColumn(tables.Column):
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("attrs", NUM)
+        super().__init__(*args, **kwargs)
+
+    def render(self, value):
+        return format_amount(value)
+
+
+class PersonColumn(tables.Column):
+    """A member of staff by their full name (never the login), sorted by family name."""
+
+    def __init__(self, *args, person: str, **kwargs) -> None:
+        kwargs.setdefault("order_by", (f"{person}__last_name", f"{person}__first_name"))
+        kwargs.setdefault("default", "—")
+        super().__init__(*args, accessor=person, **kwargs)
+
+    def render(self, value):
+        return value.display_name
+
+
 class RecordTable(tables.Table):
-    id = tables.Column(verbose_name="No.", linkify=lambda record: record.get_absolute_url())
-    proposed_on = tables.DateColumn(format="Y-m-d", verbose_name="Proposed")
-    officer = tables.Column(accessor="officer__last_name", verbose_name="Officer", order_by=("officer__last_name",))
-    record_type = tables.Column(verbose_name="Type")
-    state = tables.Column(verbose_name="State")
-    origin = tables.Column(verbose_name="Why")
-    loan = tables.Column(accessor="loan__loan_no", verbose_name="Loan", default="—")
-    amount = tables.Column(attrs=NUM, default="")
-    branch = tables.Column(accessor="branch__name", verbose_name="Branch")
+    id = tables.Column(verbose_name=_("No."), linkify=lambda record: record.get_absolute_url())
+    proposed_on = DayColumn(verbose_name=_("Proposed"))
+    officer = PersonColumn(person="officer", verbose_name=_("Officer"))
+    record_type = tables.Column(verbose_name=_("Type"))
+    state = tables.Column(verbose_name=_("State"))
+    origin = tables.Column(verbose_name=_("Why"))
+    loan = tables.Column(accessor="loan__loan_no", verbose_name=_("Loan"), default="—")
+    amount = AmountColumn(verbose_name=_("Amount"), default="")
+    branch = tables.Column(accessor="branch__name", verbose_name=_("Branch"))
 
     class Meta:
         model = AccountabilityRecord
@@ -44,10 +80,7 @@ class RecordTable(tables.Table):
         attrs = {"class": "table"}
         order_by = ("-proposed_on",)
         template_name = "django_tables2/table.html"
-        empty_text = "No record matches."
-
-    def render_officer(self, value, record):
-        return record.officer.display_name
+        empty_text = _("No record matches.")
 
     def render_record_type(self, value, record):
         return type_badge(record)
@@ -62,22 +95,19 @@ class RecordTable(tables.Table):
             )
         return value
 
-    def render_amount(self, value):
-        return f"{value:,.2f}"
-
 
 class WatchListTable(tables.Table):
     loan = tables.Column(
-        accessor="loan__loan_no", verbose_name="Loan", linkify=lambda record: record.loan.get_absolute_url()
+        accessor="loan__loan_no", verbose_name=_("Loan"), linkify=lambda record: record.loan.get_absolute_url()
     )
-    borrower = tables.Column(accessor="loan__borrower__name", verbose_name="Borrower")
-    branch = tables.Column(accessor="branch__name", verbose_name="Branch")
-    officer = tables.Column(accessor="officer__username", verbose_name="Officer", default="—")
-    five_level_class = tables.Column(verbose_name="Class")
-    days_past_due = tables.Column(verbose_name="Days past due", attrs=NUM)
-    outstanding_principal = tables.Column(verbose_name="Outstanding", attrs=NUM)
-    reasons = tables.Column(verbose_name="Why watched", orderable=False)
-    first_seen_on = tables.DateColumn(format="Y-m-d", verbose_name="Watched since")
+    borrower = tables.Column(accessor="loan__borrower__name", verbose_name=_("Borrower"))
+    branch = tables.Column(accessor="branch__name", verbose_name=_("Branch"))
+    officer = PersonColumn(person="officer", verbose_name=_("Officer"))
+    five_level_class = tables.Column(verbose_name=_("Class"))
+    days_past_due = tables.Column(verbose_name=_("Days past due"), attrs=NUM)
+    outstanding_principal = AmountColumn(verbose_name=_("Outstanding principal (¥)"))
+    reasons = tables.Column(verbose_name=_("Why watched"), orderable=False)
+    first_seen_on = DayColumn(verbose_name=_("Watched since"))
 
     class Meta:
         model = WatchListEntry
@@ -95,36 +125,37 @@ class WatchListTable(tables.Table):
         attrs = {"class": "table"}
         order_by = ("-days_past_due",)
         template_name = "django_tables2/table.html"
-        empty_text = "No loan on the watch list."
+        empty_text = _("No loan on the watch list.")
 
     def render_five_level_class(self, value, record):
         return format_html('<span class="badge badge-{}">{}</span>', record.five_level_class, value)
 
-    def render_outstanding_principal(self, value):
-        return f"{value:,.2f}"
-
     def render_reasons(self, value, record):
-        return format_html("{}", "; ".join(WATCH_REASON_LABELS[WatchReason(r)] for r in record.reasons.split(",") if r))
+        return format_html(
+            "{}", "; ".join(str(WATCH_REASON_LABELS[WatchReason(r)]) for r in record.reasons.split(",") if r)
+        )
 
 
 class FlagTable(tables.Table):
-    found_on = tables.DateColumn(format="Y-m-d", verbose_name="Found")
+    found_on = DayColumn(verbose_name=_("Found"))
     new_loan = tables.Column(
-        accessor="new_loan__loan_no", verbose_name="New loan", linkify=lambda record: record.new_loan.get_absolute_url()
+        accessor="new_loan__loan_no",
+        verbose_name=_("New loan"),
+        linkify=lambda record: record.new_loan.get_absolute_url(),
     )
-    new_borrower = tables.Column(accessor="new_loan__borrower__name", verbose_name="New borrower")
-    disbursed_on = tables.DateColumn(format="Y-m-d", verbose_name="Disbursed")
-    new_loan_principal = tables.Column(verbose_name="Principal", attrs=NUM)
-    relation = tables.Column(verbose_name="Related how")
+    new_borrower = tables.Column(accessor="new_loan__borrower__name", verbose_name=_("New borrower"))
+    disbursed_on = DayColumn(verbose_name=_("Disbursed on"))
+    new_loan_principal = AmountColumn(verbose_name=_("Principal (¥)"))
+    relation = tables.Column(verbose_name=_("Related how"))
     overdue_loan = tables.Column(
         accessor="overdue_loan__loan_no",
-        verbose_name="Overdue loan",
+        verbose_name=_("Overdue loan"),
         linkify=lambda record: record.overdue_loan.get_absolute_url(),
     )
-    repaid_on = tables.DateColumn(format="Y-m-d", verbose_name="Repaid on")
-    repaid_amount = tables.Column(verbose_name="Amount repaid", attrs=NUM)
-    lending_officer = tables.Column(accessor="lending_officer__username", verbose_name="Lent by", default="—")
-    status = tables.Column(verbose_name="Status")
+    repaid_on = DayColumn(verbose_name=_("Repaid on"))
+    repaid_amount = AmountColumn(verbose_name=_("Amount repaid (¥)"))
+    lending_officer = PersonColumn(person="lending_officer", verbose_name=_("Lent by"))
+    status = tables.Column(verbose_name=_("Status"))
     review = tables.TemplateColumn(template_name="accountability/_flag_review.html", verbose_name="", orderable=False)
 
     class Meta:
@@ -146,13 +177,7 @@ class FlagTable(tables.Table):
         attrs = {"class": "table"}
         order_by = ("-found_on",)
         template_name = "django_tables2/table.html"
-        empty_text = "No new loan close to a repayment of an overdue loan."
-
-    def render_new_loan_principal(self, value):
-        return f"{value:,.2f}"
-
-    def render_repaid_amount(self, value):
-        return f"{value:,.2f}"
+        empty_text = _("No new loan close to a repayment of an overdue loan.")
 
     def render_status(self, value, record):
         tone = {"open": "warn", "confirmed": "bad", "cleared": "ok"}[record.status]

@@ -12,6 +12,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accountability import selectors
@@ -39,12 +40,12 @@ from npl_recovery.tables import paginate_table
 def _errors(exc: ValidationError | PermissionDenied) -> str:
     if isinstance(exc, ValidationError):
         return " ".join(exc.messages)
-    return str(exc) or "You may not do this."
+    return str(exc) or _("You may not do this.")
 
 
 def _require_board(user) -> None:
     if not role_allows(user, "accountability.view_board"):
-        raise PermissionDenied("The accountability board is for managers, administrators and auditors.")
+        raise PermissionDenied(_("The accountability board is for managers, administrators and auditors."))
 
 
 # --- the officer's page ------------------------------------------------------------------------------
@@ -140,7 +141,7 @@ def record_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "record": record,
             "refusal": record.decision_refusal(request.user, in_scope=True),  # read via visible_to
             "history": selectors.record_history(record=record),
-            "decisions": record.decisions(),
+            "decisions": record.decision_choices(),
         },
     )
 
@@ -175,7 +176,12 @@ def record_decide_view(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.success(
             request,
-            f"{record.get_record_type_display()} for {record.officer.display_name}: {record.state_label.lower()}.",
+            _("%(type)s for %(name)s: %(state)s.")
+            % {
+                "type": record.get_record_type_display(),
+                "name": record.officer.display_name,
+                "state": str(record.state_label).lower(),
+            },
         )
     return redirect(back)
 
@@ -191,7 +197,7 @@ def _case_number(raw: str | None) -> int | None:
 @login_required
 def record_new(request: HttpRequest) -> HttpResponse:
     if not role_allows(request.user, "accountability.propose_record"):
-        raise PermissionDenied("Only a manager proposes sanctions and rewards.")
+        raise PermissionDenied(_("Only a manager proposes sanctions and rewards."))
     ids = visible_branch_ids(request.user)
     officers = User.objects.filter(is_active=True, role__in=[Role.OFFICER, Role.MANAGER]).exclude(pk=request.user.pk)
     if ids is not None:
@@ -222,7 +228,7 @@ def record_new(request: HttpRequest) -> HttpResponse:
         except PermissionDenied as exc:
             form.add_error(None, _errors(exc))
         else:
-            messages.success(request, "Proposed: another manager decides it.")
+            messages.success(request, _("Proposed: another manager decides it."))
             return redirect(record)
     return render(
         request,
@@ -270,10 +276,10 @@ def case_responsibility(request: HttpRequest, case_pk: int) -> HttpResponse:
             except PermissionDenied as exc:
                 form.add_error(None, _errors(exc))
             else:
-                messages.success(request, "New division of responsibility recorded; the earlier one is kept.")
+                messages.success(request, _("New division of responsibility recorded; the earlier one is kept."))
                 return redirect("accountability:case_responsibility", case_pk=case.pk)
     elif request.method == "POST":
-        raise PermissionDenied("Only a manager of the case's branches divides responsibility.")
+        raise PermissionDenied(_("Only a manager of the case's branches divides responsibility."))
     divisions = selectors.case_divisions(case=case)
     records = selectors.records_for_user(user=request.user).filter(case=case).order_by("-created_at")[:20]
     return render(
@@ -315,7 +321,7 @@ def flag_review(request: HttpRequest, pk: int) -> HttpResponse:
     flag = get_for_user_or_404(LoansByLoansFlag, request.user, pk=pk)
     form = FlagReviewForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Choose confirm or clear, and write a note.")
+        messages.error(request, _("Choose confirm or clear, and write a note."))
     else:
         try:
             loans_by_loans_review(
@@ -324,5 +330,5 @@ def flag_review(request: HttpRequest, pk: int) -> HttpResponse:
         except (ValidationError, PermissionDenied) as exc:
             messages.error(request, _errors(exc))
         else:
-            messages.success(request, "Flag reviewed.")
+            messages.success(request, _("Flag reviewed."))
     return redirect(reverse("accountability:prevention") + "?tab=loans_by_loans")

@@ -15,46 +15,11 @@ from django.apps import apps
 from django.core.exceptions import FieldDoesNotExist
 from django.utils.translation import gettext_lazy as _
 
+from audit.labels import EVENT_LABELS, FIELD_LABELS
 from audit.services import SYSTEM_EVENT_PREFIX
 
 # --- what happened -------------------------------------------------------------------------------
 
-EVENT_LABELS: dict[str, Any] = {
-    "case.opened": _("Case opened"),
-    "case.moved": _("Case moved"),
-    "case.move_requested": _("Move requested"),
-    "case.request_approved": _("Request approved"),
-    "case.request_rejected": _("Request rejected"),
-    "case.responsibility_set": _("Responsible officer set"),
-    "case.team_set": _("Special team named"),
-    "case.contact_recorded": _("Contact logged"),
-    "case.notice_served": _("Notice served"),
-    "case.promise_recorded": _("Promise to pay recorded"),
-    "case.promise_kept": _("Promise kept"),
-    "case.promise_broken": _("Promise broken"),
-    "case.guarantor_demanded": _("Demand on a guarantor"),
-    "case.legal_filed": _("Legal proceeding filed"),
-    "case.legal_updated": _("Judgment or enforcement order"),
-    "case.legal_step": _("Court enforcement step"),
-    "case.recovery_recorded": _("Recovery recorded"),
-    "case.asset_taken": _("Asset taken in kind"),
-    "case.asset_disposed": _("Asset disposed of"),
-    "loan.classified_manually": _("Loan classified by hand"),
-    "loans.imported": _("Loan book imported"),
-    "responsibility.assigned": _("Responsibility divided"),
-    "accountability.proposed": _("Sanction or reward proposed"),
-    "accountability.imposed": _("Imposed"),
-    "accountability.waived": _("Waived"),
-    "accountability.lifted": _("Lifted"),
-    "accountability.honoured": _("Honoured"),
-    "accountability.to_be_lifted": _("Sanction to be lifted"),
-    "loans_by_loans.reviewed": _("Loans-by-loans flag reviewed"),
-    "user.password_changed": _("Password changed"),
-    "user.two_factor_enrolled": _("Two-factor device enrolled"),
-    "user.two_factor_reset": _("Two-factor device reset"),
-    "user.directory_synced": _("Role or branch taken from the directory"),
-    "loans.exported": _("Data exported"),
-}
 
 # Families of events, for the search form: a code ending in "." matches every event it begins.
 EVENT_FAMILIES: dict[str, Any] = {
@@ -64,18 +29,6 @@ EVENT_FAMILIES: dict[str, Any] = {
     "user.": _("Every account event"),
     SYSTEM_EVENT_PREFIX: _("Every run of the system"),
 }
-
-
-def _humanise(code: str) -> str:
-    return code.replace("_", " ").replace(".", ": ").capitalize()
-
-
-def event_label(code: str) -> str:
-    if code in EVENT_LABELS:
-        return str(EVENT_LABELS[code])
-    if code.startswith(SYSTEM_EVENT_PREFIX):
-        return str(_("System run: %(what)s") % {"what": _humanise(code[len(SYSTEM_EVENT_PREFIX) :])})
-    return _humanise(code)
 
 
 def event_choices() -> list[tuple[Any, Any]]:
@@ -119,71 +72,6 @@ def subject_label(subject_type: str) -> str:
 
 # --- which field, and its value in words ---------------------------------------------------------
 
-FIELD_LABELS: dict[str, Any] = {
-    "measure": _("Measure"),
-    "target": _("Requested measure"),
-    "request": _("Request no."),
-    "status": _("Status"),
-    "officer": _("Officer"),
-    "loan": _("Loan"),
-    "case": _("Case no."),
-    "recovery_deadline": _("Recovery time limit"),
-    "team": _("Special team"),
-    "contact": _("Contact no."),
-    "kind": _("Kind"),
-    "on": _("Date"),
-    "debt_acknowledged": _("Debt acknowledged in writing"),
-    "notice": _("Notice no."),
-    "signed_acknowledgement": _("Signed by the debtor"),
-    "promise": _("Promise no."),
-    "amount": _("Amount"),
-    "due_on": _("To be paid by"),
-    "amount_paid": _("Amount paid"),
-    "demand": _("Demand no."),
-    "guarantee": _("Guarantee no."),
-    "proceeding": _("Proceeding no."),
-    "court": _("Court"),
-    "case_number": _("Court case number"),
-    "filed_on": _("Filed on"),
-    "judgment_on": _("Judgment on"),
-    "enforcement_order_on": _("Enforcement order on"),
-    "step": _("Enforcement step no."),
-    "collateral": _("Collateral no."),
-    "recovery": _("Recovery no."),
-    "form": _("Form"),
-    "paid_by": _("Paid by"),
-    "principal": _("To principal"),
-    "interest_on_balance": _("Interest on balance sheet"),
-    "interest_off_balance": _("Interest off balance sheet"),
-    "outstanding_principal": _("Outstanding principal"),
-    "interest_on_balance_left": _("Interest on balance sheet left"),
-    "interest_off_balance_left": _("Interest off balance sheet left"),
-    "overdue_since": _("Overdue since"),
-    "asset": _("Asset no."),
-    "appraised_value": _("Appraised value"),
-    "credited_amount": _("Credited against the debt"),
-    "disposed_on": _("Disposed of on"),
-    "disposal_proceeds": _("Disposal proceeds"),
-    "assignment": _("Division no."),
-    "shares": _("Shares of responsibility"),
-    "state": _("State"),
-    "type": _("Type"),
-    "five_level_class": _("Five-level class"),
-    "four_level_class": _("Four-level class"),
-    "manual_five_level_class": _("Five-level class by hand"),
-    "file_name": _("File"),
-    "as_of": _("As of"),
-    "created": _("Created"),
-    "updated": _("Updated"),
-    "unchanged": _("Unchanged"),
-    "role": _("Role"),
-    "branch": _("Branch"),
-    "filters": _("Filters"),
-    "rows": _("Rows"),
-    "devices": _("Devices"),
-    "is_staff": _("Django admin access"),
-    "format": _("Format"),
-}
 
 # Keys whose values are user ids (or lists of them), shown as names.
 USER_KEYS = frozenset({"officer", "team", "decided_by", "recorded_by", "reviewed_by", "actor"})

@@ -8,7 +8,8 @@ from typing import Any
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from audit.describe import Describer, event_label, subject_label
+from audit.describe import Describer, subject_label
+from audit.labels import event_label
 from audit.selectors import audit_events_for
 from loans.exporting import ExportColumn, ExportSpec, _reads
 

@@ -7,7 +7,8 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from audit.describe import SUBJECT_URLS, Describer, event_dict, event_label, subject_label
+from audit.describe import SUBJECT_URLS, Describer, event_dict, subject_label
+from audit.labels import event_label
 from audit.models import AuditEvent
 
 

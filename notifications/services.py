@@ -1,20 +1,30 @@
 """Writes of notifications. Every event creates its notifications in its own transaction; the
-e-mails go out after commit, from the outbox, so a rolled-back event sends nothing."""
+e-mails go out after commit, from the outbox, so a rolled-back event sends nothing.
+
+Each notification is written in its recipient's language (their saved choice, else LANGUAGE_CODE):
+a draft's title and body may be lazy texts (`text(_("Loan %(no)s ..."), no=...)`), rendered
+per recipient when the notification is created; the e-mail's frame is in the same language.
+"""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.functional import Promise, lazy
+from django.utils.translation import gettext
 
 from notifications.models import Notification
+from npl_recovery.i18n import format_amount, format_day
 
 log = logging.getLogger(__name__)
 
@@ -22,23 +32,56 @@ log = logging.getLogger(__name__)
 MAX_EMAIL_ATTEMPTS = 5
 
 
+def _shown(value: Any) -> Any:
+    """A placeholder's value in the active language: dates short, money grouped, lazy texts rendered."""
+    if isinstance(value, Promise):
+        return str(value)
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return format_day(value, short=True)
+    if isinstance(value, Decimal):
+        return format_amount(value)
+    return value
+
+
+def _render(message: Any, values: dict[str, Any]) -> str:
+    return message % {k: _shown(v) for k, v in values.items()} if values else str(message)
+
+
+_lazy_render = lazy(_render, str)
+
+
+def text(message: Any, **values: Any) -> Any:
+    """A sentence with named placeholders, translated and filled only when rendered, i.e. in the
+    language of the recipient it is rendered for (never joined from fragments)."""
+    return _lazy_render(message, values)
+
+
+def _languages(recipient_ids: set[int]) -> dict[int, str]:
+    from django.contrib.auth import get_user_model
+
+    rows = get_user_model().objects.filter(pk__in=recipient_ids).values_list("pk", "language")
+    return {pk: language or settings.LANGUAGE_CODE for pk, language in rows}
+
+
 @dataclass(frozen=True)
 class NotificationDraft:
     recipient_id: int
     kind: str
     key: str
-    title: str
-    body: str = ""
+    title: Any  # str, or a lazy text rendered in the recipient's language
+    body: Any = ""
     url: str = ""
     email: bool = True
 
-    def build(self, now) -> Notification:
+    def build(self, now, language: str | None = None) -> Notification:
+        with translation.override(language or settings.LANGUAGE_CODE):
+            title, body = str(self.title), str(self.body)
         return Notification(
             recipient_id=self.recipient_id,
             kind=self.kind,
             key=self.key[:200],
-            title=self.title[:200],
-            body=self.body,
+            title=title[:200],
+            body=body,
             url=self.url[:500],
             created_at=now,
             email_status=Notification.EmailStatus.PENDING if self.email else Notification.EmailStatus.SKIPPED,
@@ -51,9 +94,12 @@ def notifications_send(*, drafts: Iterable[NotificationDraft]) -> int:
     Call inside the transaction of the event. Returns how many drafts were handed in.
     """
     now = timezone.now()
-    rows = [d.build(now) for d in drafts]
-    if not rows:
+    drafts = list(drafts)
+    if not drafts:
         return 0
+    lazy_ones = {d.recipient_id for d in drafts if isinstance(d.title, Promise) or isinstance(d.body, Promise)}
+    languages = _languages(lazy_ones) if lazy_ones else {}
+    rows = [d.build(now, languages.get(d.recipient_id)) for d in drafts]
     Notification.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
     if any(r.email_status == Notification.EmailStatus.PENDING for r in rows):
         transaction.on_commit(_queue_outbox)
@@ -94,13 +140,18 @@ def notifications_mark_all_read(*, actor: Any) -> int:
     return Notification.objects.visible_to(actor).unread().update(read_at=timezone.now())
 
 
-def _message_for(n: Notification, recipient_email: str) -> EmailMessage:
+def _message_for(n: Notification, recipient_email: str, language: str = "") -> EmailMessage:
+    """The e-mail of a notification, its frame in the recipient's language (the title and body
+    were written in it)."""
     link = f"{settings.SITE_URL.rstrip('/')}{n.url}" if n.url.startswith("/") else n.url
     body = n.body.strip()
-    text = f"{body}\n\n{link}\n" if link else f"{body}\n"
+    with translation.override(language or settings.LANGUAGE_CODE):
+        subject = gettext("[NPL Recovery] %(title)s") % {"title": n.title}
+        footer = gettext("Open it in NPL Recovery: %(link)s") % {"link": link} if link else ""
+    content = f"{body}\n\n{footer}\n" if footer else f"{body}\n"
     return EmailMessage(
-        subject=f"[NPL Recovery] {n.title}",
-        body=text,
+        subject=subject,
+        body=content,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[recipient_email],
         # What a log may say about the message (npl_recovery/mail.py): its notification's id.
@@ -147,7 +198,9 @@ def notifications_send_pending_emails(*, batch_size: int = 50, max_batches: int 
                 continue
             try:
                 with get_connection() as connection:
-                    connection.send_messages([_message_for(n, n.recipient.email) for n in to_send])
+                    connection.send_messages(
+                        [_message_for(n, n.recipient.email, n.recipient.language) for n in to_send]
+                    )
             except Exception:
                 log.warning("e-mail delivery failed for %d notifications", len(to_send), exc_info=True)
                 for n in to_send:

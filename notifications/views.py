@@ -6,6 +6,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from loans.access import get_for_user_or_404
@@ -64,5 +65,7 @@ def notification_read(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def notification_read_all(request: HttpRequest) -> HttpResponse:
     n = notifications_mark_all_read(actor=request.user)
-    messages.success(request, f"{n} notification{'s' if n != 1 else ''} marked read.")
+    messages.success(
+        request, ngettext("%(n)d notification marked read.", "%(n)d notifications marked read.", n) % {"n": n}
+    )
     return redirect("notifications:list")

@@ -98,9 +98,7 @@ def test_landing_pages_by_role(client, officer, manager, admin_user):
     client.force_login(officer)
     response = client.get(reverse("home"))
     assert response.status_code == 302
-    assert (
-        response["Location"].startswith(reverse("collections_app:case_list")) and "due=today" in response["Location"]
-    )
+    assert response["Location"].startswith(reverse("collections_app:case_list")) and "due=today" in response["Location"]
     assert client.get(reverse("dashboard")).status_code == 200
     client.force_login(manager)
     body = client.get(reverse("home")).content.decode()

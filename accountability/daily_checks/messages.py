@@ -1,24 +1,28 @@
 """What the daily checks tell people: every notification title and body they send, and the reasons
 they write on the records they propose, in one place and wrapped for translation.
 
-Each text is a whole sentence with named placeholders (a translator may reorder them); the
-functions below fill them in when the check runs, in the active language. Dates are written
-YYYY-MM-DD; money with two decimals and thousands separators; shares as plain percentages.
+Each text is a whole sentence with named placeholders (a translator may reorder them). Titles and
+bodies are lazy texts (notifications.services.text): filled in the language of each recipient
+when their notification is written. The reasons written on records are filled when the check runs,
+in the active language. Dates are written YYYY-MM-DD; money with two decimals and thousands
+separators; shares as plain percentages.
 """
 
 from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 
+from notifications.services import text
+
 
 class Message(NamedTuple):
-    title: str
-    body: str
+    title: Any  # lazy texts, rendered per recipient
+    body: Any
 
 
 def _day(value: date) -> str:
@@ -49,14 +53,14 @@ REMINDER_BODY = _(
 
 
 def deadline_reminder(*, loan_no: str, deadline: date, days_left: int, share: Decimal) -> Message:
-    values = {"loan_no": loan_no, "deadline": _day(deadline), "days": days_left, "share": _percent(share)}
+    values = {"loan_no": loan_no, "deadline": deadline, "days": days_left, "share": _percent(share)}
     if days_left == 0:
-        title = REMINDER_TITLE_TODAY % values
+        title = text(REMINDER_TITLE_TODAY, **values)
     elif days_left == 1:
-        title = REMINDER_TITLE_TOMORROW % values
+        title = text(REMINDER_TITLE_TOMORROW, **values)
     else:
-        title = REMINDER_TITLE_IN_DAYS % values
-    return Message(title, REMINDER_BODY % values)
+        title = text(REMINDER_TITLE_IN_DAYS, **values)
+    return Message(title, text(REMINDER_BODY, **values))
 
 
 # --- 3. a time limit missed --------------------------------------------------------------------------
@@ -72,13 +76,53 @@ def missed_deadline_reason(*, loan_no: str, deadline: date, share: Decimal) -> s
     return str(MISSED_REASON % {"loan_no": loan_no, "deadline": _day(deadline), "share": _percent(share)})
 
 
-def missed_deadline_proposed(*, type_label: str) -> str:
+# --- 4. a loan recovered within its time limit ---------------------------------------------------------
+
+RECOVERED_REASON = _(
+    "Loan %(no)s recovered on %(day)s, within its time limit %(deadline)s (%(share)s%% "
+    "responsibility): %(what)s as promised. Cash recovered %(cash)s; value taken in kind %(in_kind)s."
+)
+RECOVERED_BONUS = _("a bonus of %(amount)s (%(rate)s of the cash)")
+RECOVERED_COMMENDATION = _("a commendation")
+
+
+def recovered_in_time_reason(
+    *,
+    loan_no: str,
+    recovered_on: date,
+    deadline: date,
+    share: Decimal,
+    bonus: Decimal | None,
+    bonus_rate: Decimal,
+    cash: Decimal,
+    in_kind: Decimal,
+) -> str:
+    """The reason written on each reward proposed for a loan recovered within its time limit."""
+    if bonus is not None:
+        what = RECOVERED_BONUS % {"amount": _money(bonus), "rate": f"{bonus_rate:%}"}
+    else:
+        what = str(RECOVERED_COMMENDATION)
+    return str(
+        RECOVERED_REASON
+        % {
+            "no": loan_no,
+            "day": _day(recovered_on),
+            "deadline": _day(deadline),
+            "share": _percent(share),
+            "what": what,
+            "cash": _money(cash),
+            "in_kind": _money(in_kind),
+        }
+    )
+
+
+def missed_deadline_proposed(*, type_label: Any) -> Any:
     """The title of the officer's message about a sanction proposed for them (its body is the reason)."""
-    return str(MISSED_PROPOSED_TITLE % {"type": type_label})
+    return text(MISSED_PROPOSED_TITLE, type=type_label)
 
 
 def missed_deadlines_for_managers(*, count: int, as_of: date) -> Message:
-    return Message(MISSED_MANAGERS_TITLE % {"count": count}, MISSED_MANAGERS_BODY % {"as_of": _day(as_of)})
+    return Message(text(MISSED_MANAGERS_TITLE, count=count), text(MISSED_MANAGERS_BODY, as_of=as_of))
 
 
 # --- 5. promises to pay ------------------------------------------------------------------------------
@@ -93,8 +137,8 @@ def promise(*, event: str, loan_no: str, amount: Decimal, paid: Decimal) -> Mess
     """`event` is "due" (due today) or "broken"."""
     values = {"loan_no": loan_no, "amount": _money(amount), "paid": _money(paid)}
     if event == "due":
-        return Message(PROMISE_DUE_TITLE % values, PROMISE_DUE_BODY % values)
-    return Message(PROMISE_BROKEN_TITLE % values, PROMISE_BROKEN_BODY % values)
+        return Message(text(PROMISE_DUE_TITLE, **values), text(PROMISE_DUE_BODY, **values))
+    return Message(text(PROMISE_BROKEN_TITLE, **values), text(PROMISE_BROKEN_BODY, **values))
 
 
 # --- 6. limitation periods ---------------------------------------------------------------------------
@@ -111,8 +155,8 @@ LIMITATION_BODY = _(
 
 
 def limitation_warning(*, loan_no: str, expires: date, days_left: int, starts: date) -> Message:
-    values = {"loan_no": loan_no, "expires": _day(expires), "days": days_left, "starts": _day(starts)}
-    return Message(LIMITATION_TITLE % values, LIMITATION_BODY % values)
+    values = {"loan_no": loan_no, "expires": expires, "days": days_left, "starts": starts}
+    return Message(text(LIMITATION_TITLE, **values), text(LIMITATION_BODY, **values))
 
 
 # --- 7. "loans by loans" -----------------------------------------------------------------------------
@@ -125,7 +169,7 @@ LOANS_BY_LOANS_BODY = _(
 
 
 def loans_by_loans_for_managers(*, count: int, as_of: date) -> Message:
-    return Message(LOANS_BY_LOANS_TITLE % {"count": count}, LOANS_BY_LOANS_BODY % {"as_of": _day(as_of)})
+    return Message(text(LOANS_BY_LOANS_TITLE, count=count), text(LOANS_BY_LOANS_BODY, as_of=as_of))
 
 
 # --- 8. the watch list -------------------------------------------------------------------------------
@@ -135,4 +179,4 @@ WATCH_LIST_BODY = _("Performing loans that may turn bad: contact the borrowers b
 
 
 def watch_list_for_officer(*, count: int) -> Message:
-    return Message(WATCH_LIST_TITLE % {"count": count}, str(WATCH_LIST_BODY))
+    return Message(text(WATCH_LIST_TITLE, count=count), text(WATCH_LIST_BODY))

@@ -72,8 +72,9 @@ def test_manager_decides_from_the_board_reward_first(browser_session, story, man
     first = page.locator("#decide-first tbody tr").first
     assert "Bonus" in first.inner_text() and "RIV-PAID" in first.inner_text()
     s.shot("acct-board")
-    first.locator("button[value=honour]").click()
-    page.wait_for_load_state()
+    page.on("dialog", lambda dialog: dialog.accept())  # every decision asks first: yes
+    with page.expect_navigation():
+        first.locator("button[value=honour]").click()
     assert "bonus for" in page.content().lower() and "honoured" in page.content()
     reward = AccountabilityRecord.objects.get(record_type="bonus")
     assert (reward.state, reward.decided_by) == ("honoured", manager)
@@ -81,12 +82,12 @@ def test_manager_decides_from_the_board_reward_first(browser_session, story, man
     sanction = AccountabilityRecord.objects.get(record_type="wage_stop")
     s.go(f"/accountability/records/{sanction.pk}/")
     page.fill("input[name=reason]", "")
-    page.click("button[value=waive]")
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.click("button[value=waive]")
     assert "Say why it is waived" in page.content()
     page.fill("input[name=reason]", "Borrower in hospital for three months")
-    page.click("button[value=waive]")
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.click("button[value=waive]")
     assert "wage stop for" in page.content().lower() and "Borrower in hospital" in page.content()
     s.shot("acct-record")
 
@@ -138,6 +139,7 @@ def test_prevention_watch_list_and_loans_by_loans(browser_session, story, branch
     assert "RIV-NEW" in row.inner_text() and "RIV-LATE" in row.inner_text() and "Same borrower" in row.inner_text()
     s.shot("acct-loans-by-loans")
     row.locator("input[name=note]").fill("Refinancing to repay the overdue loan")
-    row.locator("button[value=confirmed]").click()
-    page.wait_for_load_state()
+    page.once("dialog", lambda dialog: dialog.accept())  # confirming a flag asks first
+    with page.expect_navigation():
+        row.locator("button[value=confirmed]").click()
     assert "Flag reviewed" in page.content() and "Confirmed" in page.content()

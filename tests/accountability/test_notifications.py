@@ -147,3 +147,22 @@ def test_notification_list_query_count_does_not_grow(client, officer, django_ass
     with django_assert_max_num_queries(8) as many:
         client.get(reverse("notifications:list"))
     assert len(few.captured_queries) == len(many.captured_queries)
+
+
+def test_each_recipient_reads_the_same_event_in_their_own_language(npl_case, manager, manager2, officer, eager_celery):
+    """Oliver chose Chinese, the second manager English: one proposal, a message to each in theirs."""
+    from accountability.services import record_propose
+    from tests.accountability.conftest import OPENED
+
+    officer.language = "zh-hans"
+    officer.save(update_fields=["language"])
+    record_propose(
+        officer=officer, record_type="wage_stop", reason="No visit in three months", actor=manager, as_of=OPENED
+    )
+    to_officer = Notification.objects.get(recipient=officer)
+    to_manager = Notification.objects.get(recipient=manager2)
+    assert to_officer.title == "拟对您停发工资"
+    assert to_manager.title == f"To decide: wage stop for {officer.display_name}"
+    subjects = {m.to[0]: m.subject for m in mail.outbox}
+    assert subjects[officer.email] == "[不良贷款清收] 拟对您停发工资"
+    assert subjects[manager2.email] == f"[NPL Recovery] To decide: wage stop for {officer.display_name}"

@@ -59,6 +59,19 @@ def test_officer_sees_time_limits_days_left_and_amounts(client, branch, officer,
     assert "61,125.00" in html  # my part: 75%
 
 
+def test_the_board_and_the_officers_page_count_the_same_loans(client, branch, outlet, officer, manager, today):
+    """Oliver answers for a loan of his branch and one of its outlet (a division named him there)."""
+    open_npl_case(branch=branch, officer=officer, opened_on=today - timedelta(days=10), loan_no="RIV-1")
+    open_npl_case(branch=outlet, officer=officer, opened_on=today - timedelta(days=10), loan_no="EAST-1")
+    client.force_login(manager)
+    row = next(
+        r for r in client.get(reverse("accountability:board")).context["officer_page"] if r.officer_id == officer.pk
+    )
+    client.force_login(officer)
+    mine = client.get(reverse("accountability:mine")).context
+    assert row.cases == mine["summary"].cases == len(mine["page_obj"].object_list) == 2
+
+
 def test_time_limit_colours_and_due_soon_follow_the_reminder_windows_of_the_policy(
     client, branch, officer, manager, today, settings
 ):
@@ -101,6 +114,15 @@ def test_board_shows_proposals_to_decide_first(client, late_case, manager, offic
     html = client.get(reverse("accountability:board")).content.decode()
     assert "Decide first" in html and "RIV-LATE" in html and "Wage stop" in html
     assert 'value="impose"' in html and 'value="waive"' in html
+
+
+def test_the_checks_reasons_read_in_the_readers_language(client, late_case, manager):
+    """The daily checks wrote the reason once; a manager reading in Chinese reads it in Chinese."""
+    client.force_login(manager)
+    html = client.get(reverse("accountability:board"), HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+    assert "was not recovered by its time limit" not in html
+    assert "贷款 RIV-LATE" in html and "停发工资" in html
+    assert "was not recovered by its time limit" in client.get(reverse("accountability:board")).content.decode()
 
 
 @pytest.mark.parametrize("persona", ["officer", "outsider"])
@@ -175,6 +197,27 @@ def test_waiving_without_a_reason_is_refused_on_the_page(client, late_case, mana
     assert record.state == "proposed"
 
 
+def test_imposing_a_sanction_without_a_reason_is_refused_on_the_page(client, late_case, manager):
+    record = AccountabilityRecord.objects.get()
+    client.force_login(manager)
+    response = client.post(
+        reverse("accountability:record_decide", args=[record.pk]),
+        {"decision": "impose", "seen_state": "proposed", "reason": ""},
+        follow=True,
+    )
+    assert "Say why the sanction is imposed" in response.content.decode()
+    record.refresh_from_db()
+    assert record.state == "proposed"
+
+
+def test_each_decision_asks_first_saying_what_will_happen(client, late_case, manager, officer):
+    client.force_login(manager)
+    html = client.get(reverse("accountability:board")).content.decode()
+    name = officer.display_name
+    assert f'data-confirm="Impose the wage stop on {name}? This cannot be undone' in html
+    assert f'data-confirm="Waive the wage stop proposed for {name}? This cannot be undone' in html
+
+
 def test_board_query_count_does_not_grow(client, branch, officer, manager, today, django_assert_max_num_queries):
     client.force_login(manager)
     _book(branch, officer, today, 2)
@@ -245,7 +288,32 @@ def test_record_page_shows_its_history(client, late_case, manager):
     record = AccountabilityRecord.objects.get()
     client.force_login(manager)
     html = client.get(reverse("accountability:record_detail", args=[record.pk])).content.decode()
-    assert "accountability.proposed" in html and "the daily checks" in html
+    assert "Sanction or reward proposed" in html and "the daily checks" in html
+    assert "accountability.proposed" not in html  # the event in words, not its code
+
+
+def test_every_audit_event_code_has_words_in_both_languages():
+    """Each event code the services write (found in the source) has a label, translated to zh-hans."""
+    import re
+
+    from django.utils import translation
+
+    from audit.labels import EVENT_LABELS, event_label
+    from tests.conftest import ROOT
+
+    pattern = re.compile(r'(?:event_type=|_audit\(\s*\w+,\s*\w+,\s*)f?"((?:system\.)?[a-z_]+\.[a-z_]+)')
+    codes = set()
+    for path in ROOT.glob("*/**/*.py"):
+        if path.parts[len(ROOT.parts)] in {"tests", ".venv", "bench"}:
+            continue
+        found = {m.removeprefix("system.") for m in pattern.findall(path.read_text(encoding="utf-8"))}
+        codes |= {code for code in found if "." in code}  # not the head of an f-string
+    codes |= {"accountability.waived", "accountability.lifted", "accountability.honoured"}  # a mapping names them
+    assert "case.opened" in codes and "accountability.proposed" in codes
+    assert not sorted(codes - set(EVENT_LABELS)), "event codes without words"
+    with translation.override("zh-hans"):
+        assert event_label("accountability.proposed") == "拟议处罚或奖励"
+        assert event_label("system.responsibility.first_divisions") == "首次划分责任"
 
 
 # --- proposals and divisions through the pages ----------------------------------------------------
@@ -323,6 +391,14 @@ def test_manager_divides_responsibility_on_the_page(client, npl_case, manager, o
     assert html.count("current") >= 1 and "Opened with the case" in html  # the first division is kept
 
 
+def test_the_officer_picker_of_a_division_lists_officers_only(client, npl_case, manager, manager2, officer, officer2):
+    client.force_login(manager)
+    form = client.get(reverse("accountability:case_responsibility", args=[npl_case.pk])).context["form"]
+    offered = {value for value, _label in form.fields["officer_1"].choices if value}
+    assert {str(officer.pk), str(officer2.pk)} <= offered
+    assert str(manager.pk) not in offered and str(manager2.pk) not in offered
+
+
 def test_officer_reads_the_division_but_cannot_change_it(client, npl_case, officer, officer2):
     client.force_login(officer)
     url = reverse("accountability:case_responsibility", args=[npl_case.pk])
@@ -371,6 +447,34 @@ def test_manager_reviews_a_loans_by_loans_flag(client, npl_case, branch, officer
     client.post(reverse("accountability:flag_review", args=[flag.pk]), {"status": "confirmed", "note": "Evergreening"})
     flag.refresh_from_db()
     assert (flag.status, flag.reviewed_by) == ("confirmed", manager)
+
+
+def _cells(response, column):
+    return [row.get_cell(column) for row in response.context["table"].rows]
+
+
+def test_prevention_names_people_not_logins(client, npl_case, branch, officer, manager, today):
+    """The watch list's officer and the lender of a loans-by-loans flag by their full names."""
+    from collections_app.services import recovery_record
+
+    LoanFactory(branch=branch, responsible_officer=officer, overdue_since=today - timedelta(days=3))
+    check_run(name="watch_list", as_of=today)
+    recovery_record(
+        case=npl_case, actor=officer, received_on=date(2026, 3, 2), amount=Decimal("3000"), as_of=date(2026, 3, 2)
+    )
+    LoanFactory(
+        branch=branch,
+        borrower=npl_case.loan.borrower,
+        issuing_officer=officer,
+        disbursed_on=date(2026, 3, 9),
+        maturity_on=date(2027, 3, 9),
+    )
+    check_run(name="loans_by_loans", as_of=date(2026, 3, 9))
+    client.force_login(manager)
+    assert officer.display_name != officer.username
+    assert _cells(client.get(reverse("accountability:prevention")), "officer") == [officer.display_name]
+    flags = client.get(reverse("accountability:prevention") + "?tab=loans_by_loans")
+    assert _cells(flags, "lending_officer") == [officer.display_name]
 
 
 def test_prevention_query_count_does_not_grow(client, branch, officer, today, django_assert_max_num_queries):

@@ -54,10 +54,24 @@ def test_manager_imposes_a_proposed_sanction_and_it_is_recorded(sanction, manage
 
 
 def test_waiving_needs_a_reason(sanction, manager):
-    with pytest.raises(ValidationError, match="Give a reason"):
+    with pytest.raises(ValidationError, match="Say why it is waived"):
         decide(sanction, "waive", manager)
     record = decide(sanction, "waive", manager, reason="The borrower died; no fault of the officer")
     assert record.state == "waived"
+
+
+def test_imposing_a_sanction_needs_a_reason_as_waiving_does(sanction, manager):
+    with pytest.raises(ValidationError, match="Say why the sanction is imposed"):
+        decide(sanction, "impose", manager, reason="   ")
+    sanction.refresh_from_db()
+    assert sanction.state == "proposed"
+    assert not AuditEvent.objects.filter(event_type="accountability.imposed").exists()
+    assert decide(sanction, "impose", manager, reason="No contact for three months").state == "imposed"
+
+
+def test_granting_a_reward_needs_no_reason(shared, manager, officer):
+    reward = case_recovered_in_time(case=_pay_everything(shared, officer, DEADLINE), as_of=DEADLINE)[0]
+    assert decide(reward, "impose", manager).state == "imposed"
 
 
 @pytest.mark.parametrize("persona", ["officer", "officer2", "auditor", "admin_user", "outside_manager", "outsider"])
@@ -69,7 +83,7 @@ def test_only_a_manager_of_the_branch_decides(request, sanction, persona):
 
 
 def test_a_head_office_manager_decides_for_any_branch(sanction, head_manager):
-    assert decide(sanction, "impose", head_manager).state == "imposed"
+    assert decide(sanction, "impose", head_manager, reason="Repeated delays").state == "imposed"
 
 
 def test_nobody_decides_a_record_about_themselves(branch, manager, manager2):
@@ -79,7 +93,7 @@ def test_nobody_decides_a_record_about_themselves(branch, manager, manager2):
     record = AccountabilityRecord.objects.get(officer=manager)
     with pytest.raises(PermissionDenied, match="about you"):
         decide(record, "waive", manager, reason="I was ill")
-    assert decide(record, "impose", manager2).state == "imposed"
+    assert decide(record, "impose", manager2, reason="Repeated delays").state == "imposed"
 
 
 def test_nobody_decides_what_they_proposed(npl_case, manager, manager2, officer):
@@ -93,8 +107,8 @@ def test_nobody_decides_what_they_proposed(npl_case, manager, manager2, officer)
         as_of=OPENED,
     )
     with pytest.raises(PermissionDenied, match="You proposed"):
-        decide(record, "impose", manager)
-    assert decide(record, "impose", manager2).state == "imposed"
+        decide(record, "impose", manager, reason="Repeated delays")
+    assert decide(record, "impose", manager2, reason="Repeated delays").state == "imposed"
 
 
 def test_the_database_refuses_a_self_decision_too(sanction, officer):
@@ -106,11 +120,11 @@ def test_a_decision_on_a_record_someone_else_just_decided_is_refused_plainly(san
     seen = sanction.state
     decide(AccountabilityRecord.objects.get(pk=sanction.pk), "waive", manager2, reason="Ill", seen_state=seen)
     with pytest.raises(RecordChanged, match="now waived"):
-        decide(sanction, "impose", manager, seen_state=seen)
+        decide(sanction, "impose", manager, reason="Repeated delays", seen_state=seen)
 
 
 def test_a_decided_record_cannot_be_decided_again(sanction, manager, manager2):
-    decide(sanction, "impose", manager)
+    decide(sanction, "impose", manager, reason="Repeated delays")
     with pytest.raises(ValidationError, match="not possible"):
         decide(sanction, "waive", manager2, reason="Changed my mind")
 
@@ -127,7 +141,7 @@ def test_a_sanction_is_never_honoured_and_a_reward_never_lifted(sanction, npl_ca
 
 
 def test_an_imposed_sanction_can_be_lifted_by_a_manager(sanction, manager, manager2):
-    decide(sanction, "impose", manager)
+    decide(sanction, "impose", manager, reason="Repeated delays")
     record = decide(sanction, "lift", manager2, reason="Recovered after all")
     assert (record.state, record.closed_by) == ("lifted", manager2)
 
@@ -217,7 +231,7 @@ def test_recovered_after_the_time_limit_earns_nothing(shared, officer):
 def test_open_sanctions_become_to_be_lifted_and_come_first_for_the_manager(branch, officer, manager, manager2):
     case = open_npl_case(branch=branch, officer=officer, loan_no="RIV-LATE")
     check_run(name="deadline_missed", as_of=case.recovery_deadline + timedelta(days=1))
-    sanction = decide(AccountabilityRecord.objects.get(), "impose", manager)
+    sanction = decide(AccountabilityRecord.objects.get(), "impose", manager, reason="Repeated delays")
     # A new division gives a new time limit, and the loan is recovered within it.
     new_limit = case.recovery_deadline + timedelta(days=60)
     divide(case, manager2, [(officer, Decimal("100"))], new_limit, as_of=case.recovery_deadline + timedelta(days=2))
