@@ -50,6 +50,7 @@ SUBJECT_LABELS: dict[str, Any] = {
     "accountability.dailycheckrun": _("Daily check run"),
     "loans.importbatch": _("Import"),
     "loans.classificationrun": _("Classification run"),
+    "collections_app.caseopeningrun": _("Case opening run"),
     "loans.user": _("User"),
     "loans.branch": _("Branch"),
 }

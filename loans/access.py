@@ -45,24 +45,24 @@ def visible_branch_ids(user: Any) -> models.QuerySet | None:
     return Branch.objects.filter(pk=user.branch_id).values("id")
 
 
-def answered_loan_ids(user: Any) -> models.Q:
-    """A condition on Loan.id: the loans `user` answers for. Four indexed subqueries, OR-ed."""
+def answered_loan_ids(user: Any) -> list[models.QuerySet]:
+    """The loans `user` answers for, as four small indexed subqueries of loan ids: as responsible
+    officer, as case officer, as team member, and by a current share of responsibility.
+
+    They are OR-ed on the scoped model's own loan column (`loan_id IN (...) OR ...`), each computed
+    once as a hashed subplan; filtering the loans table by their OR instead would scan every loan."""
     from django.apps import apps
 
     from loans.models import Loan
 
     case_model = apps.get_model("collections_app", "CollectionCase")
     share_model = apps.get_model("accountability", "ResponsibilityShare")
-    return (
-        models.Q(id__in=Loan._base_manager.filter(responsible_officer=user).values("id"))
-        | models.Q(id__in=case_model._base_manager.filter(officer=user).values("loan_id"))
-        | models.Q(id__in=case_model.team_members.through.objects.filter(user=user).values("collectioncase__loan_id"))
-        | models.Q(
-            id__in=share_model._base_manager.filter(officer=user, assignment__ended_on__isnull=True).values(
-                "assignment__loan_id"
-            )
-        )
-    )
+    return [
+        Loan._base_manager.filter(responsible_officer=user).values("id"),
+        case_model._base_manager.filter(officer=user).values("loan_id"),
+        case_model.team_members.through.objects.filter(user=user).values("collectioncase__loan_id"),
+        share_model._base_manager.filter(officer=user, assignment__ended_on__isnull=True).values("assignment__loan_id"),
+    ]
 
 
 def _loan_path(model: type[models.Model], branch_lookup: str) -> str | None:
@@ -98,11 +98,9 @@ class ScopedQuerySet(models.QuerySet):
             return self
         condition = models.Q(**{f"{self.branch_lookup}__in": branch_ids})
         loan_path = _loan_path(self.model, self.branch_lookup)
-        if loan_path is not None and user.is_authenticated:
-            from loans.models import Loan
-
-            answered = Loan._base_manager.filter(answered_loan_ids(user)).values("id")
-            condition |= models.Q(**{f"{loan_path}__in": answered})
+        if loan_path is not None:
+            for answered in answered_loan_ids(user):
+                condition |= models.Q(**{f"{loan_path}__in": answered})
         if self.to_many:
             return self.filter(pk__in=self.model._base_manager.filter(condition).values("pk"))
         return self.filter(condition)

@@ -33,7 +33,7 @@ WORDS = {
         "reason_refused": "请说明执行处罚的理由。",
         "asks_impose": "确定对{name}执行停发工资吗？执行后不可撤销",
         "asks_honour": "确定兑现{name}的奖金吗？",
-        "reason": "理由",
+        "reason": "原因",
     },
     "en-GB": {
         "board": "Accountability board",

@@ -29,8 +29,8 @@ def test_changing_the_password_keeps_this_session_and_logs_out_the_others(office
         {"old_password": TEST_PASSWORD, "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
     )
     assert response.status_code == 302
-    assert here.get(reverse("home")).status_code == 200
-    other = elsewhere.get(reverse("home"))
+    assert here.get(reverse("dashboard")).status_code == 200
+    other = elsewhere.get(reverse("dashboard"))
     assert other.status_code == 302 and reverse("login") in other["Location"]
     officer.refresh_from_db()
     assert officer.check_password(NEW_PASSWORD)
@@ -81,4 +81,4 @@ def test_a_directory_user_is_sent_to_the_directory(client, officer):
 
 def test_every_page_links_to_the_password_page(client, officer):
     client.force_login(officer)
-    assert reverse("accounts:password_change") in client.get(reverse("home")).content.decode()
+    assert reverse("accounts:password_change") in client.get(reverse("dashboard")).content.decode()

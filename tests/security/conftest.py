@@ -119,6 +119,7 @@ def bank(
 # The path arguments of every URL of the site (not the Django admin's: see admin_patterns).
 PATH_ARGS: dict[str, Callable[[Bank], dict[str, Any]]] = {
     "home": lambda b: {},
+    "dashboard": lambda b: {},
     "login": lambda b: {},
     "logout": lambda b: {},
     "language_set": lambda b: {},

@@ -36,7 +36,8 @@ PERSONAS = ("anonymous", "officer", "outsider", "manager", "outside_manager", "a
 # fmt: off
 EXPECTED: dict[str, tuple[str, str]] = {
     #                                            anon  off   out   mgr   omgr  admin aud
-    "home":                                ("GET", "302  200  200  200  200  200  200"),
+    "home":                                ("GET", "302  302  302  200  200  200  200"),
+    "dashboard":                           ("GET", "302  200  200  200  200  200  200"),
     "login":                               ("GET", "200  200  200  200  200  200  200"),
     "logout":                              ("POST", "302  302  302  302  302  302  302"),
     "language_set":                        ("POST", "302  302  302  302  302  302  302"),
@@ -88,13 +89,19 @@ def _valid_post(bank: Bank) -> dict[str, dict[str, Any]]:
     return {
         "loans:loan_classify_manual": {"five_level_class": "loss", "reason": "The borrower has absconded"},
         "collections_app:case_open": {"reason": "Stopped paying"},
-        "collections_app:case_move": {"target": "pressure", "seen_measure": "responsibility", "reason": "Guarantor"},
+        "collections_app:case_move": {
+            "target": "pressure",
+            "seen_measure": "responsibility",
+            "reason": "Guarantor",
+            "confirmed": "1",
+        },
         "collections_app:case_request": {
             "target": "special_team",
             "seen_measure": "responsibility",
             "reason": "A team of two",
+            "confirmed": "1",
         },
-        "collections_app:request_decide": {"decision": "approve", "reason": "Agreed"},
+        "collections_app:request_decide": {"decision": "approve", "reason": "Agreed", "confirmed": "1"},
         "collections_app:record_create": {
             "recovery-received_on": today,
             "recovery-amount": "10.00",
