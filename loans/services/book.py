@@ -62,6 +62,23 @@ def _locked(model: type[M], obj: M, actor: Any) -> M:
     return found
 
 
+def _correct(
+    model: type[M], obj: M, *, actor: Any, fields: tuple[str, ...], changes: dict, event: str, branch_id, reason: str
+) -> M:
+    """One correction by hand of a book record: locked in scope, validated, saved, audited (old and new).
+    `branch_id` is a function of the saved record (the branch its audit row belongs to)."""
+    _require_corrector(actor)
+    obj = _locked(model, obj, actor)
+    old, new = apply_changes(obj, changes, fields)
+    if new:
+        obj.full_clean()
+        obj.save(update_fields=list(new))
+        audit_record(
+            actor=actor, event_type=event, subject=obj, branch_id=branch_id(obj), old=old, new=new, reason=reason
+        )
+    return obj
+
+
 def _require_reason(reason: str) -> str:
     if not reason or not reason.strip():
         raise ValidationError({"reason": _("Say why the loan is corrected (e.g. the core banking book's figure).")})
@@ -155,23 +172,20 @@ def guarantor_create(
 
 @transaction.atomic
 def guarantor_update(*, guarantor: Guarantor, actor: Any, reason: str = "", **changes: Any) -> Guarantor:
-    _require_corrector(actor)
-    guarantor = _locked(Guarantor, guarantor, actor)
-    old, new = apply_changes(guarantor, changes, GUARANTOR_FIELDS)
-    if new:
-        guarantor.full_clean()
-        guarantor.save(update_fields=list(new))
-        branch_id = Guarantee.objects.filter(guarantor=guarantor).order_by("pk").values_list("loan__branch_id").first()
-        audit_record(
-            actor=actor,
-            event_type="guarantor.updated",
-            subject=guarantor,
-            branch_id=branch_id[0] if branch_id else None,
-            old=old,
-            new=new,
-            reason=reason,
-        )
-    return guarantor
+    def branch_of(g: Guarantor) -> int | None:
+        found = Guarantee.objects.filter(guarantor=g).order_by("pk").values_list("loan__branch_id").first()
+        return found[0] if found else None
+
+    return _correct(
+        Guarantor,
+        guarantor,
+        actor=actor,
+        fields=GUARANTOR_FIELDS,
+        changes=changes,
+        event="guarantor.updated",
+        branch_id=branch_of,
+        reason=reason,
+    )
 
 
 # --- guarantees ------------------------------------------------------------------------------------
@@ -205,22 +219,16 @@ def guarantee_add(
 
 @transaction.atomic
 def guarantee_update(*, guarantee: Guarantee, actor: Any, reason: str = "", **changes: Any) -> Guarantee:
-    _require_corrector(actor)
-    guarantee = _locked(Guarantee, guarantee, actor)
-    old, new = apply_changes(guarantee, changes, GUARANTEE_FIELDS)
-    if new:
-        guarantee.full_clean()
-        guarantee.save(update_fields=list(new))
-        audit_record(
-            actor=actor,
-            event_type="guarantee.updated",
-            subject=guarantee,
-            branch_id=guarantee.loan.branch_id,
-            old=old,
-            new=new,
-            reason=reason,
-        )
-    return guarantee
+    return _correct(
+        Guarantee,
+        guarantee,
+        actor=actor,
+        fields=GUARANTEE_FIELDS,
+        changes=changes,
+        event="guarantee.updated",
+        branch_id=lambda g: g.loan.branch_id,
+        reason=reason,
+    )
 
 
 @transaction.atomic
@@ -290,22 +298,16 @@ def collateral_add(
 
 @transaction.atomic
 def collateral_update(*, collateral: Collateral, actor: Any, reason: str = "", **changes: Any) -> Collateral:
-    _require_corrector(actor)
-    collateral = _locked(Collateral, collateral, actor)
-    old, new = apply_changes(collateral, changes, COLLATERAL_FIELDS)
-    if new:
-        collateral.full_clean()
-        collateral.save(update_fields=list(new))
-        audit_record(
-            actor=actor,
-            event_type="collateral.updated",
-            subject=collateral,
-            branch_id=collateral.loan.branch_id,
-            old=old,
-            new=new,
-            reason=reason,
-        )
-    return collateral
+    return _correct(
+        Collateral,
+        collateral,
+        actor=actor,
+        fields=COLLATERAL_FIELDS,
+        changes=changes,
+        event="collateral.updated",
+        branch_id=lambda c: c.loan.branch_id,
+        reason=reason,
+    )
 
 
 @transaction.atomic
