@@ -12,7 +12,6 @@ from collections_app import services
 from collections_app.models import CollectionCase, Contact
 from loans.models import Borrower, Guarantee, Guarantor, User
 
-
 DEMO_HISTORY_DAYS = 60
 
 
