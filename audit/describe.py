@@ -132,6 +132,12 @@ EVENT_KEY_CHOICES: dict[tuple[str, str], Callable[[], dict[str, str]]] = {
     ("case.promise_broken", "status"): _field_choices("collections_app.PromiseToPay", "status"),
     ("case.request_approved", "status"): _field_choices("collections_app.CaseRequest", "status"),
     ("case.request_rejected", "status"): _field_choices("collections_app.CaseRequest", "status"),
+    # the balance ledger (issue 11): the ledger's own kinds and forms, not a contact's or a recovery's
+    ("ledger.entry_posted", "kind"): _field_choices("ledger.LedgerEntry", "kind"),
+    ("ledger.entry_posted", "approval"): _field_choices("ledger.LedgerEntry", "approval"),
+    ("ledger.entry_approved", "approval"): _field_choices("ledger.LedgerEntry", "approval"),
+    ("ledger.entry_refused", "approval"): _field_choices("ledger.LedgerEntry", "approval"),
+    ("case.recovery_recorded", "approval"): _field_choices("ledger.LedgerEntry", "approval"),
 }
 
 

@@ -71,6 +71,12 @@ EVENT_LABELS = {
     "user.two_factor_reset": _("Two-factor device reset"),
     "user.directory_synced": _("Role or branch taken from the directory"),
     "loans.exported": _("Data exported"),
+    # the balance ledger (issue 11)
+    "ledger.entry_posted": _("Ledger entry posted"),
+    "ledger.book_changes_posted": _("Balance changes from the book posted"),
+    "ledger.entry_approved": _("Value date approved"),
+    "ledger.entry_refused": _("Value date refused"),
+    "case.refinancing_recorded": _("Refinancing recorded"),
 }
 
 # Fields named in the old and new values of the events.
@@ -155,6 +161,15 @@ FIELD_LABELS = {
     "format": _("Format"),
     "origin": _("Why"),
     "assignments": _("Divisions of responsibility"),
+    # the balance ledger (issue 11)
+    "entry": _("Ledger entry no."),
+    "ledger_entry": _("Ledger entry no."),
+    "entries": _("Ledger entries"),
+    "first_entry": _("First ledger entry no."),
+    "last_entry": _("Last ledger entry no."),
+    "value_date": _("Value date"),
+    "approval": _("Approval"),
+    "source": _("Source document"),
 }
 
 
