@@ -267,6 +267,15 @@ class CaseFacts:
     has_judgment_or_enforcement: bool
     total_owed: Decimal
     five_level_class: str
+    # The latest assessment of the debtor's ability to pay says able, yet the debtor refuses or has
+    # paid nothing since (able_but_unwilling below).
+    able_but_unwilling: bool = False
+
+
+def able_but_unwilling(*, able_to_pay: bool | None, refuses_to_pay: bool, paid_since_assessment: bool) -> bool:
+    """ "Able but unwilling" (issue 11, item 8): the latest assessment found the debtor able to pay, and the
+    debtor refuses to pay or has paid nothing since it. `able_to_pay` None: never assessed."""
+    return bool(able_to_pay) and (refuses_to_pay or not paid_since_assessment)
 
 
 def entry_refusal(target: Measure, facts: CaseFacts) -> str | None:
@@ -285,8 +294,13 @@ def entry_refusal(target: Measure, facts: CaseFacts) -> str | None:
             "Only for loans to government agencies, enterprises, village collectives and institutions, "
             "or government-directed loans."
         )
-    if target == Measure.LEGAL and facts.notices_served < 1:
-        return _("Serve and record at least one collection notice first.")
+    # The legal measure's entry condition: a served collection notice, OR a debtor assessed able to pay
+    # but unwilling (such a debtor is sued without waiting for a notice).
+    if target == Measure.LEGAL and facts.notices_served < 1 and not facts.able_but_unwilling:
+        return _(
+            "Serve and record at least one collection notice first, or record an assessment that the debtor "
+            "is able to pay but unwilling."
+        )
     if target == Measure.SPECIAL_TEAM and facts.team_size < 2:
         return _("Name a special team of at least 2 members first (now %(n)s).") % {"n": facts.team_size}
     if target == Measure.PRESSURE and not (facts.has_guarantor or facts.has_collateral or facts.has_asset_in_kind):

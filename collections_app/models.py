@@ -27,6 +27,7 @@ from collections_app.case_rules import (
     ActorFacts,
     CaseFacts,
     Measure,
+    able_but_unwilling,
     entry_refusal,
     move_refusal,
     sources_of,
@@ -170,6 +171,8 @@ class CollectionCase(ConcurrentTransitionMixin, models.Model):
 
     def entry_facts(self) -> CaseFacts:
         """One query: every fact an entry condition needs."""
+        # The latest assessment of the debtor's ability to pay counts (the history is kept).
+        latest_assessment = AbilityAssessment.objects.filter(case=OuterRef("pk")).order_by("-assessed_on", "-id")
         row = (
             CollectionCase.objects.filter(pk=self.pk)
             .annotate(
@@ -195,6 +198,19 @@ class CollectionCase(ConcurrentTransitionMixin, models.Model):
                         Q(judgment_on__isnull=False) | Q(enforcement_order_on__isnull=False)
                     )
                 ),
+                able=models.Subquery(latest_assessment.values("able_to_pay")[:1]),
+                refuses=models.Subquery(latest_assessment.values("refuses_to_pay")[:1]),
+                paid_since=Exists(
+                    Recovery.objects.filter(
+                        case=OuterRef("pk"),
+                        # (inside, the outer row is the recovery: its case's latest assessment)
+                        received_on__gte=models.Subquery(
+                            AbilityAssessment.objects.filter(case=OuterRef("case"))
+                            .order_by("-assessed_on", "-id")
+                            .values("assessed_on")[:1]
+                        ),
+                    )
+                ),
             )
             .values(
                 "borrower_kind",
@@ -207,6 +223,9 @@ class CollectionCase(ConcurrentTransitionMixin, models.Model):
                 "has_collateral",
                 "has_asset",
                 "has_judgment",
+                "able",
+                "refuses",
+                "paid_since",
             )
             .get()
         )
@@ -222,6 +241,9 @@ class CollectionCase(ConcurrentTransitionMixin, models.Model):
             has_judgment_or_enforcement=row["has_judgment"],
             total_owed=row["owed"] if row["owed"] is not None else Decimal("0"),
             five_level_class=row["five_level"],
+            able_but_unwilling=able_but_unwilling(
+                able_to_pay=row["able"], refuses_to_pay=bool(row["refuses"]), paid_since_assessment=row["paid_since"]
+            ),
         )
 
     def actor_facts(self, user: Any) -> ActorFacts:

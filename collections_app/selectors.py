@@ -43,10 +43,12 @@ from collections_app.case_rules import (
     move_options,
 )
 from collections_app.models import (
+    AbilityAssessment,
     AssetInKind,
     CaseRequest,
     CollectionCase,
     Contact,
+    DishonestDebtorListing,
     GuarantorDemand,
     LegalProceeding,
     LegalStep,
@@ -250,6 +252,8 @@ TIMELINE_SOURCES: dict[str, tuple[type, str, tuple[str, ...], str]] = {
     "recovery": (Recovery, "received_on", ("recorded_by", "asset"), "case"),
     "move": (MeasureChange, "changed_on", ("actor", "request__requested_by"), "case"),
     "request": (CaseRequest, "requested_on", ("requested_by", "decided_by"), "case"),
+    "ability": (AbilityAssessment, "assessed_on", ("recorded_by",), "case"),
+    "dishonest": (DishonestDebtorListing, "listed_since", ("recorded_by",), "case"),
 }
 
 

@@ -87,7 +87,7 @@ def case_open(*, loan: Loan, actor: User, as_of: date, reason: str) -> Collectio
 
 
 # Stored with the case and in the audit trail: data, kept in one language (not translated).
-OPENING_REASON = "Opened automatically: the loan is non-performing (five- or four-level classification)."
+OPENING_REASON = "Opened automatically: the loan is non-performing."
 
 # The loans come from the selector's own SQL (no copy of the rule here). ARRAY(...) is computed whole
 # before the first row is inserted, so its anti-join against the cases table never scans the rows
