@@ -6,6 +6,7 @@ was lost (acks_late + reject_on_worker_lost) or a second worker running it at on
 
 from __future__ import annotations
 
+import logging
 from datetime import date, timedelta
 
 from celery import Task, chain, shared_task
@@ -13,10 +14,12 @@ from django.db import IntegrityError, InterfaceError, OperationalError
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 
-from accountability.daily_checks import CHECKS, Check, check_run
+from accountability.daily_checks import CHECKS, Check, RunningBackInTime, check_run
 from accountability.models import DailyCheckRun
 from accountability.services import case_recovered_in_time
 from collections_app.models import CollectionCase
+
+logger = logging.getLogger(__name__)
 
 # Transient: a lost or busy database (deadlock, serialisation failure, restart), a broker hiccup
 # while a task queues e-mails, or a unique key taken by a concurrent run (the rerun skips it).
@@ -58,7 +61,12 @@ def _run(task: Task, name: str, as_of: str | None, days_ago: int) -> dict:
     day = business_date(as_of, days_ago)
     if CHECKS[name].after_reclassify and _reclassification_running(day):
         raise task.retry(countdown=120, max_retries=60)
-    run = check_run(name=name, as_of=day, runner=f"celery {task.request.hostname or ''}".strip())
+    try:
+        run = check_run(name=name, as_of=day, runner=f"celery {task.request.hostname or ''}".strip())
+    except RunningBackInTime as exc:
+        # Not retried: the date will not come back. Nothing was written; the refusal is the result.
+        logger.warning("daily check %s as of %s refused: %s", name, day, exc)
+        return {"refused": str(exc), "as_of": day.isoformat()}
     return {"run": run.pk, "as_of": day.isoformat(), **run.counts}
 
 

@@ -123,6 +123,7 @@ KEY_CHOICES: dict[str, Callable[[], dict[str, str]]] = {
     "five_level_class": _five_levels,
     "manual_five_level_class": _five_levels,
     "four_level_class": _field_choices("loans.Loan", "four_level_class"),
+    "insider_kind": _field_choices("loans.Borrower", "insider_kind"),
     "role": _roles,
 }
 # ... and where one key means different things in different events.

@@ -9,7 +9,7 @@ written once. Figures a bank may change are fields of `CollectionPolicy` (settin
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
@@ -20,9 +20,11 @@ from django.utils.translation import gettext_lazy, pgettext_lazy
 from loans.classification import (
     FIVE_LEVEL_LABELS,
     FIVE_LEVEL_RANK,
-    NON_PERFORMING_FIVE,
+    FOUR_LEVEL_LABELS,
+    FOUR_LEVEL_RANK,
     ClassificationPolicy,
     FiveLevel,
+    FourLevel,
     add_years,
     in_observation_period,
     observation_ends,
@@ -120,6 +122,53 @@ def needs_manager(target: Measure) -> bool:
 # --- opening a case ----------------------------------------------------------------------------
 
 
+# Full caliber (issue 11): a loan gets a case when it is non-performing under EITHER scheme. The
+# classes are CollectionPolicy.case_classes; four-level overdue past the technical delay is the switch
+# CollectionPolicy.case_four_level_overdue. selectors.loans_needing_a_case is this rule as one query.
+DEFAULT_CASE_CLASSES: Mapping[str, tuple[str, ...]] = {
+    "five_level": (FiveLevel.SUBSTANDARD.value, FiveLevel.DOUBTFUL.value, FiveLevel.LOSS.value),
+    "four_level": (FourLevel.IDLE.value, FourLevel.BAD_DEBT.value),
+}
+
+
+def in_case_classes(
+    *,
+    five_level_class: str,
+    four_level_class: str,
+    days_past_due: int,
+    policy: CollectionPolicy,
+    classification: ClassificationPolicy,
+) -> bool:
+    """Whether the loan's classes put it in the case caliber (the class part of may_open_case)."""
+    if five_level_class in policy.case_classes["five_level"]:
+        return True
+    if four_level_class in policy.case_classes["four_level"]:
+        return True
+    return (
+        policy.case_four_level_overdue
+        and four_level_class == FourLevel.OVERDUE
+        and days_past_due > classification.technical_delay_days
+    )
+
+
+def case_classes_words(policy: CollectionPolicy) -> str:
+    """The case caliber in words, for the refusal message ("substandard, doubtful, loss; idle, bad debt")."""
+    five = [
+        FIVE_LEVEL_LABELS[FiveLevel(c)].lower()
+        for c in sorted(policy.case_classes["five_level"], key=FIVE_LEVEL_RANK.get)
+    ]
+    four = [
+        FOUR_LEVEL_LABELS[FourLevel(c)].lower()
+        for c in sorted(policy.case_classes["four_level"], key=FOUR_LEVEL_RANK.get)
+    ]
+    if policy.case_four_level_overdue:
+        four.insert(0, _("overdue past the technical delay"))
+    return _("five levels: %(five)s; four levels: %(four)s") % {
+        "five": ", ".join(five) or "-",
+        "four": ", ".join(four) or "-",
+    }
+
+
 @dataclass(frozen=True)
 class OpeningFacts:
     """What decides whether a loan gets a new collection case, read once from the database."""
@@ -132,21 +181,39 @@ class OpeningFacts:
     has_open_case: bool
     # One of the loan's cases was closed: recourse is exhausted and the claim is not pursued again.
     claim_closed: bool
+    four_level_class: str = FourLevel.NORMAL.value
+    # Days past due counted from the effective overdue date (past maturity is overdue).
+    days_past_due: int = 0
 
 
-def may_open_case(facts: OpeningFacts, as_of: date, policy: ClassificationPolicy) -> str | None:
+def may_open_case(
+    facts: OpeningFacts,
+    as_of: date,
+    policy: ClassificationPolicy,
+    collection: CollectionPolicy | None = None,
+) -> str | None:
     """Why the loan may not get a new case on `as_of` (None: it may).
 
     The manual opener and the loan page ask this for one loan. The automatic opener takes the set
     from collections_app.selectors.loans_needing_a_case, the same rule as one query; a hypothesis
     test (tests/cases/test_eligibility.py) keeps the two equal.
     """
-    if facts.five_level_class not in NON_PERFORMING_FIVE:
-        classes = ", ".join(FIVE_LEVEL_LABELS[c].lower() for c in sorted(NON_PERFORMING_FIVE, key=FIVE_LEVEL_RANK.get))
-        return _("Loan %(loan)s is %(class)s: cases are opened for non-performing loans (%(classes)s).") % {
+    collection = collection or CollectionPolicy()
+    if not in_case_classes(
+        five_level_class=facts.five_level_class,
+        four_level_class=facts.four_level_class,
+        days_past_due=facts.days_past_due,
+        policy=collection,
+        classification=policy,
+    ):
+        return _(
+            "Loan %(loan)s is %(class)s (four levels: %(four)s): cases are opened for loans non-performing "
+            "under either scheme (%(classes)s)."
+        ) % {
             "loan": facts.loan_no,
             "class": FIVE_LEVEL_LABELS[FiveLevel(facts.five_level_class)].lower(),
-            "classes": classes,
+            "four": FOUR_LEVEL_LABELS[FourLevel(facts.four_level_class)].lower(),
+            "classes": case_classes_words(collection),
         }
     if facts.total_owed <= 0:
         return _("Nothing is owed on loan %(loan)s.") % {"loan": facts.loan_no}
@@ -163,6 +230,32 @@ def may_open_case(facts: OpeningFacts, as_of: date, policy: ClassificationPolicy
             "overdue: it needs no case unless it falls into arrears again."
         ) % {"loan": facts.loan_no, "ends": observation_ends(facts.restructured_on, policy).isoformat()}
     return None
+
+
+# --- emphasis: the queue's first order ------------------------------------------------------------
+
+# The guideline's emphasis (issue 11, items 4 and 8), lower first: "first inside, then outside" (an
+# insider or related-party borrower), then idle, doubtful and loss loans (and their interest), then
+# the rest. Stored on the case (CollectionCase.emphasis) so the queue's order is served by an index.
+EMPHASIS_INSIDER = 0
+EMPHASIS_STRESSED = 1
+EMPHASIS_OTHER = 2
+EMPHASIS_LABELS = {
+    EMPHASIS_INSIDER: gettext_lazy("Insider first"),
+    EMPHASIS_STRESSED: gettext_lazy("Idle, doubtful or loss"),
+    EMPHASIS_OTHER: gettext_lazy("Other"),
+}
+STRESSED_FIVE: frozenset[str] = frozenset({FiveLevel.DOUBTFUL.value, FiveLevel.LOSS.value})
+STRESSED_FOUR: frozenset[str] = frozenset({FourLevel.IDLE.value})
+
+
+def case_emphasis(*, insider: bool, five_level_class: str, four_level_class: str) -> int:
+    """The case's place in the queue's first order (selectors.emphasis_expression is the same as SQL)."""
+    if insider:
+        return EMPHASIS_INSIDER
+    if five_level_class in STRESSED_FIVE or four_level_class in STRESSED_FOUR:
+        return EMPHASIS_STRESSED
+    return EMPHASIS_OTHER
 
 
 # --- entry conditions --------------------------------------------------------------------------
@@ -188,6 +281,15 @@ class CaseFacts:
     # the book and not yet classified, a correction). Recovered needs both 0; refinanced the first.
     refinanced_fall: Decimal = Decimal("0")
     other_fall: Decimal = Decimal("0")
+    # The latest assessment of the debtor's ability to pay says able, yet the debtor refuses or has
+    # paid nothing since (able_but_unwilling below).
+    able_but_unwilling: bool = False
+
+
+def able_but_unwilling(*, able_to_pay: bool | None, refuses_to_pay: bool, paid_since_assessment: bool) -> bool:
+    """ "Able but unwilling" (issue 11, item 8): the latest assessment found the debtor able to pay, and the
+    debtor refuses to pay or has paid nothing since it. `able_to_pay` None: never assessed."""
+    return bool(able_to_pay) and (refuses_to_pay or not paid_since_assessment)
 
 
 def entry_refusal(target: Measure, facts: CaseFacts) -> str | None:
@@ -206,8 +308,13 @@ def entry_refusal(target: Measure, facts: CaseFacts) -> str | None:
             "Only for loans to government agencies, enterprises, village collectives and institutions, "
             "or government-directed loans."
         )
-    if target == Measure.LEGAL and facts.notices_served < 1:
-        return _("Serve and record at least one collection notice first.")
+    # The legal measure's entry condition: a served collection notice, OR a debtor assessed able to pay
+    # but unwilling (such a debtor is sued without waiting for a notice).
+    if target == Measure.LEGAL and facts.notices_served < 1 and not facts.able_but_unwilling:
+        return _(
+            "Serve and record at least one collection notice first, or record an assessment that the debtor "
+            "is able to pay but unwilling."
+        )
     if target == Measure.SPECIAL_TEAM and facts.team_size < 2:
         return _("Name a special team of at least 2 members first (now %(n)s).") % {"n": facts.team_size}
     if target == Measure.PRESSURE and not (facts.has_guarantor or facts.has_collateral or facts.has_asset_in_kind):
@@ -356,6 +463,11 @@ class CollectionPolicy:
     # for a payment that does not cover the whole debt), and the older interest first: interest stays
     # on balance sheet for the first 90 days past due and only then moves off it.
     recovery_allocation_order: tuple[str, ...] = ALLOCATION_PARTS
+    # Full caliber: the classes of each scheme whose loans get a case ({"five_level": [...],
+    # "four_level": [...]}; a scheme left out keeps its default).
+    case_classes: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: dict(DEFAULT_CASE_CLASSES))
+    # Also open cases for four-level overdue loans past the technical delay (off by default).
+    case_four_level_overdue: bool = False
 
     def __post_init__(self) -> None:
         for name in ("recovery_deadline_days", "limitation_years"):
@@ -369,6 +481,29 @@ class CollectionPolicy:
                 f"{', '.join(ALLOCATION_PARTS)} once, got {list(order)!r}"
             )
         object.__setattr__(self, "recovery_allocation_order", order)
+        if not isinstance(self.case_classes, Mapping) or set(self.case_classes) - set(DEFAULT_CASE_CLASSES):
+            raise ValueError(
+                "collection policy: case_classes must be an object with the keys five_level and four_level, "
+                f"got {self.case_classes!r}"
+            )
+        known = {"five_level": {c.value for c in FiveLevel}, "four_level": {c.value for c in FourLevel}}
+        classes = {}
+        for scheme, default in DEFAULT_CASE_CLASSES.items():
+            chosen = self.case_classes.get(scheme, default)
+            if isinstance(chosen, str) or not set(chosen) <= known[scheme]:
+                raise ValueError(
+                    f"collection policy: case_classes[{scheme!r}] must be a list of {sorted(known[scheme])}, "
+                    f"got {chosen!r}"
+                )
+            if "normal" in chosen:
+                raise ValueError(f"collection policy: case_classes[{scheme!r}] cannot hold normal loans")
+            classes[scheme] = tuple(sorted(set(chosen)))
+        object.__setattr__(self, "case_classes", classes)
+        if not isinstance(self.case_four_level_overdue, bool):
+            raise ValueError(
+                "collection policy: case_four_level_overdue must be true or false, "
+                f"got {self.case_four_level_overdue!r}"
+            )
 
 
 # --- recovery allocation ------------------------------------------------------------------------

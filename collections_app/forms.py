@@ -75,6 +75,30 @@ class NoticeForm(forms.Form):
     notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, label=_("Notes"))
 
 
+class AbilityForm(forms.Form):
+    able_to_pay = forms.TypedChoiceField(
+        choices=[("yes", _("Able to pay")), ("no", _("Unable to pay"))],
+        coerce=lambda v: v == "yes",
+        widget=forms.RadioSelect,
+        label=_("The debtor is"),
+    )
+    refuses_to_pay = forms.BooleanField(
+        required=False,
+        label=_("Refuses to pay"),
+        help_text=_("Able but unwilling: the legal measure may be requested without a served notice."),
+    )
+    evidence = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}), label=_("Evidence"), help_text=_("Income, assets, statements.")
+    )
+    assessed_on = forms.DateField(widget=DATE, initial=_today, label=_("Assessed on"))
+
+
+class DishonestDebtorForm(forms.Form):
+    listed_since = forms.DateField(widget=DATE, label=_("On the list since"))
+    court = forms.CharField(max_length=200, label=_("Court"))
+    reference = forms.CharField(max_length=100, label=_("Reference"))
+
+
 class PromiseForm(forms.Form):
     promised_on = forms.DateField(widget=DATE, initial=_today, label=_("Promise made on"))
     amount = forms.DecimalField(label=_("Amount"), **MONEY)

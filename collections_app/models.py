@@ -20,12 +20,15 @@ from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from collections_app.case_rules import (
     ACTIVE_MEASURES,
+    EMPHASIS_LABELS,
+    EMPHASIS_OTHER,
     FINISHED_STATES,
     MEASURE_LABELS,
     OPEN_STATES,
     ActorFacts,
     CaseFacts,
     Measure,
+    able_but_unwilling,
     entry_refusal,
     move_refusal,
     sources_of,
@@ -116,6 +119,15 @@ class CollectionCase(ConcurrentTransitionMixin, models.Model):
     limitation_expires_on = models.DateField(null=True, blank=True)
     # The next date something is due: min(recovery_deadline, next_promise_due, limitation_expires_on).
     urgency_on = models.DateField()
+    # The guideline's emphasis, the queue's first order (case_rules.case_emphasis; 0 comes first): kept
+    # by the services at opening, on reclassification and when the borrower's insider flag changes.
+    emphasis = models.PositiveSmallIntegerField(
+        _("emphasis"),
+        choices=list(EMPHASIS_LABELS.items()),
+        default=EMPHASIS_OTHER,
+        db_default=EMPHASIS_OTHER,
+        editable=False,
+    )
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -123,7 +135,7 @@ class CollectionCase(ConcurrentTransitionMixin, models.Model):
     objects = scoped_manager("branch")
 
     class Meta:
-        ordering = ["urgency_on", "id"]
+        ordering = ["emphasis", "urgency_on", "id"]
         constraints = [
             # One open case per loan, in the database: the opener's INSERT ... ON CONFLICT relies on it.
             models.UniqueConstraint(fields=["loan"], condition=Q(is_open=True), name="case_one_open_per_loan"),
@@ -142,6 +154,20 @@ class CollectionCase(ConcurrentTransitionMixin, models.Model):
             models.Index(fields=["branch", "urgency_on", "id"], condition=Q(is_open=True), name="case_branch_queue"),
             # Head office and the daily checks: every open case by urgency (deadline reminders).
             models.Index(fields=["urgency_on", "id"], condition=Q(is_open=True), name="case_open_urgency"),
+            # The queue's default order, the guideline's emphasis first (issue 11):
+            # WHERE officer_id = %s AND is_open ORDER BY emphasis, urgency_on, id LIMIT 25 (and the same
+            # per branch, and over every open case for the head office).
+            models.Index(
+                fields=["officer", "emphasis", "urgency_on", "id"],
+                condition=Q(is_open=True),
+                name="case_officer_emphasis",
+            ),
+            models.Index(
+                fields=["branch", "emphasis", "urgency_on", "id"],
+                condition=Q(is_open=True),
+                name="case_branch_emphasis",
+            ),
+            models.Index(fields=["emphasis", "urgency_on", "id"], condition=Q(is_open=True), name="case_open_emphasis"),
             # Limitation warnings: WHERE is_open AND limitation_expires_on <= %s.
             models.Index(fields=["limitation_expires_on"], condition=Q(is_open=True), name="case_open_limitation"),
         ]
@@ -167,6 +193,8 @@ class CollectionCase(ConcurrentTransitionMixin, models.Model):
 
     def entry_facts(self) -> CaseFacts:
         """One query: every fact an entry condition needs."""
+        # The latest assessment of the debtor's ability to pay counts (the history is kept).
+        latest_assessment = AbilityAssessment.objects.filter(case=OuterRef("pk")).order_by("-assessed_on", "-id")
         row = (
             CollectionCase.objects.filter(pk=self.pk)
             .annotate(
@@ -194,6 +222,19 @@ class CollectionCase(ConcurrentTransitionMixin, models.Model):
                         Q(judgment_on__isnull=False) | Q(enforcement_order_on__isnull=False)
                     )
                 ),
+                able=models.Subquery(latest_assessment.values("able_to_pay")[:1]),
+                refuses=models.Subquery(latest_assessment.values("refuses_to_pay")[:1]),
+                paid_since=Exists(
+                    Recovery.objects.filter(
+                        case=OuterRef("pk"),
+                        # (inside, the outer row is the recovery: its case's latest assessment)
+                        received_on__gte=models.Subquery(
+                            AbilityAssessment.objects.filter(case=OuterRef("case"))
+                            .order_by("-assessed_on", "-id")
+                            .values("assessed_on")[:1]
+                        ),
+                    )
+                ),
             )
             .values(
                 "borrower_kind",
@@ -208,6 +249,9 @@ class CollectionCase(ConcurrentTransitionMixin, models.Model):
                 "has_judgment",
                 "refinanced_total",
                 "other_total",
+                "able",
+                "refuses",
+                "paid_since",
             )
             .get()
         )
@@ -225,6 +269,9 @@ class CollectionCase(ConcurrentTransitionMixin, models.Model):
             five_level_class=row["five_level"],
             refinanced_fall=-(row["refinanced_total"] or Decimal("0")),
             other_fall=-(row["other_total"] or Decimal("0")),
+            able_but_unwilling=able_but_unwilling(
+                able_to_pay=row["able"], refuses_to_pay=bool(row["refuses"]), paid_since_assessment=row["paid_since"]
+            ),
         )
 
     def actor_facts(self, user: Any) -> ActorFacts:
@@ -368,6 +415,42 @@ class TimelineRecord(models.Model):
 
     class Meta:
         abstract = True
+
+
+class AbilityAssessment(TimelineRecord):
+    """An assessment of the debtor's ability to pay (history kept; the latest counts)."""
+
+    case = models.ForeignKey(CollectionCase, on_delete=models.CASCADE, related_name="ability_assessments")
+    able_to_pay = models.BooleanField(_("able to pay"))
+    # The debtor refuses to pay (said so, or ignores every demand): with "able", able but unwilling.
+    refuses_to_pay = models.BooleanField(_("refuses to pay"), default=False)
+    evidence = models.TextField(_("evidence"))
+    assessed_on = models.DateField(_("assessed on"))
+
+    class Meta:
+        ordering = ["-assessed_on", "-id"]
+        verbose_name = _("assessment of the ability to pay")
+        verbose_name_plural = _("assessments of the ability to pay")
+
+    def __str__(self) -> str:
+        return f"{'able' if self.able_to_pay else 'unable'} on {self.assessed_on}"
+
+
+class DishonestDebtorListing(TimelineRecord):
+    """The debtor is on a court's list of dishonest debtors (judgment defaulters)."""
+
+    case = models.ForeignKey(CollectionCase, on_delete=models.CASCADE, related_name="dishonest_listings")
+    listed_since = models.DateField(_("on the list since"))
+    court = models.CharField(_("court"), max_length=200)
+    reference = models.CharField(_("reference"), max_length=100)
+
+    class Meta:
+        ordering = ["-listed_since", "-id"]
+        verbose_name = _("listing as a dishonest debtor")
+        verbose_name_plural = _("listings as a dishonest debtor")
+
+    def __str__(self) -> str:
+        return f"{self.court} {self.reference} since {self.listed_since}"
 
 
 class Contact(TimelineRecord):

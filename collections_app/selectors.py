@@ -10,12 +10,30 @@ from typing import Any
 
 from django.core.paginator import Page, Paginator
 from django.db import connection
-from django.db.models import CharField, Exists, F, OuterRef, Q, QuerySet, Sum, Value
+from django.db.models import (
+    Case,
+    CharField,
+    Exists,
+    F,
+    OuterRef,
+    PositiveSmallIntegerField,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.expressions import RawSQL
 
 from collections_app.case_rules import (
+    EMPHASIS_INSIDER,
+    EMPHASIS_OTHER,
+    EMPHASIS_STRESSED,
+    STRESSED_FIVE,
+    STRESSED_FOUR,
     ActorFacts,
     CaseFacts,
+    CollectionPolicy,
     Measure,
     MoveOption,
     OpeningFacts,
@@ -25,10 +43,12 @@ from collections_app.case_rules import (
     move_options,
 )
 from collections_app.models import (
+    AbilityAssessment,
     AssetInKind,
     CaseRequest,
     CollectionCase,
     Contact,
+    DishonestDebtorListing,
     GuarantorDemand,
     LegalProceeding,
     LegalStep,
@@ -37,9 +57,15 @@ from collections_app.models import (
     PromiseToPay,
     Recovery,
 )
-from collections_app.policy import limitation_warning_window
+from collections_app.policy import collection_policy, limitation_warning_window
 from loans.access import get_for_user_or_404
-from loans.classification import NON_PERFORMING_FIVE, observation_window
+from loans.classification import (
+    ClassificationPolicy,
+    FourLevel,
+    days_past_due,
+    effective_overdue_since,
+    observation_window,
+)
 from loans.models import Loan
 from loans.names import person_name
 from loans.policy import classification_policy
@@ -70,19 +96,36 @@ def case_detail_for_user(*, user: Any, pk: int) -> CollectionCase:
 # --- which loans get a case ---------------------------------------------------------------------
 
 
+def _case_class_filter(*, as_of: date, policy: CollectionPolicy, classification: ClassificationPolicy) -> Q:
+    """case_rules.in_case_classes as a filter on loans (one scheme or the other, or the switch)."""
+    in_classes = Q(five_level_class__in=policy.case_classes["five_level"]) | Q(
+        four_level_class__in=policy.case_classes["four_level"]
+    )
+    if policy.case_four_level_overdue:
+        # DPD > technical delay <=> effective overdue date < as_of - technical delay, where the effective
+        # date is the earlier of the book's overdue date and, past maturity with a balance, the maturity
+        # (loans.classification.effective_overdue_since).
+        cutoff = as_of - timedelta(days=classification.technical_delay_days)
+        in_classes |= Q(four_level_class=FourLevel.OVERDUE) & (
+            Q(overdue_since__lt=cutoff) | Q(maturity_on__lt=cutoff, owed__gt=0)
+        )
+    return in_classes
+
+
 def loans_needing_a_case(*, as_of: date, loan_ids: Iterable[int] | None = None) -> QuerySet[Loan]:
     """The loans that may get a new case on `as_of`, as one query: the automatic opener's set.
 
     case_rules.may_open_case written for the database (the manual opener and the loan page ask that
     one for a single loan); tests/cases/test_eligibility.py checks, on random books, that the two agree.
     """
-    observation_after, observation_until = observation_window(as_of, classification_policy())
+    classification = classification_policy()
+    observation_after, observation_until = observation_window(as_of, classification)
     holds_the_claim = CollectionCase.objects.filter(loan=OuterRef("pk")).filter(
         Q(is_open=True) | Q(measure=Measure.CLOSED)
     )
     loans = (
-        Loan.objects.filter(five_level_class__in=sorted(NON_PERFORMING_FIVE))
-        .alias(owed=F("outstanding_principal") + F("interest_on_balance") + F("interest_off_balance"))
+        Loan.objects.alias(owed=F("outstanding_principal") + F("interest_on_balance") + F("interest_off_balance"))
+        .filter(_case_class_filter(as_of=as_of, policy=collection_policy(), classification=classification))
         .filter(owed__gt=0)
         .exclude(Exists(holds_the_claim))
         .exclude(
@@ -98,12 +141,37 @@ def loans_needing_a_case(*, as_of: date, loan_ids: Iterable[int] | None = None) 
     return loans.filter(pk__in=list(loan_ids))
 
 
-def _opening_facts(loan: Loan, cases: Iterable[tuple[bool, str]]) -> OpeningFacts:
+def emphasis_conditions(loan_path: str = "") -> list[tuple[int, Q]]:
+    """case_rules.case_emphasis as filters over a loan, one per value, mutually exclusive (`loan_path`:
+    "" from loans, "loan__" from cases). tests/cases/test_caliber.py checks they agree with the rule."""
+    insider = ~Q(**{f"{loan_path}borrower__insider_kind": ""})
+    stressed = Q(**{f"{loan_path}five_level_class__in": sorted(STRESSED_FIVE)}) | Q(
+        **{f"{loan_path}four_level_class__in": sorted(STRESSED_FOUR)}
+    )
+    return [
+        (EMPHASIS_INSIDER, insider),
+        (EMPHASIS_STRESSED, ~insider & stressed),
+        (EMPHASIS_OTHER, ~insider & ~stressed),
+    ]
+
+
+def emphasis_expression(loan_path: str = "") -> Case:
+    """The same conditions as one SQL expression (the opener's INSERT writes it)."""
+    return Case(
+        *(When(condition, then=Value(value)) for value, condition in emphasis_conditions(loan_path)),
+        output_field=PositiveSmallIntegerField(),
+    )
+
+
+def _opening_facts(loan: Loan, cases: Iterable[tuple[bool, str]], as_of: date) -> OpeningFacts:
     """`cases`: (is_open, measure) of each of the loan's cases."""
     cases = list(cases)
+    overdue = effective_overdue_since(loan.overdue_since, loan.maturity_on, loan.total_owed, as_of)
     return OpeningFacts(
         loan_no=loan.loan_no,
         five_level_class=loan.five_level_class,
+        four_level_class=loan.four_level_class,
+        days_past_due=days_past_due(overdue, as_of),
         total_owed=loan.total_owed,
         overdue_since=loan.overdue_since,
         restructured_on=loan.restructured_on,
@@ -112,9 +180,9 @@ def _opening_facts(loan: Loan, cases: Iterable[tuple[bool, str]]) -> OpeningFact
     )
 
 
-def opening_facts(*, loan: Loan) -> OpeningFacts:
+def opening_facts(*, loan: Loan, as_of: date) -> OpeningFacts:
     """What case_rules.may_open_case needs about one loan (one query for its cases)."""
-    return _opening_facts(loan, CollectionCase.objects.filter(loan=loan).values_list("is_open", "measure"))
+    return _opening_facts(loan, CollectionCase.objects.filter(loan=loan).values_list("is_open", "measure"), as_of)
 
 
 @dataclass(frozen=True)
@@ -135,9 +203,10 @@ def loan_cases(*, loan: Loan, as_of: date) -> LoanCases:
         .order_by("-is_open", "-opened_on", "-id")
         .only("id", "measure", "is_open", "opened_on", "loan_id")
     )
-    facts = _opening_facts(loan, ((c.is_open, c.measure) for c in cases))
+    facts = _opening_facts(loan, ((c.is_open, c.measure) for c in cases), as_of)
     return LoanCases(
-        case=cases[0] if cases else None, open_refusal=may_open_case(facts, as_of, classification_policy())
+        case=cases[0] if cases else None,
+        open_refusal=may_open_case(facts, as_of, classification_policy(), collection_policy()),
     )
 
 
@@ -183,6 +252,8 @@ TIMELINE_SOURCES: dict[str, tuple[type, str, tuple[str, ...], str]] = {
     "recovery": (Recovery, "received_on", ("recorded_by", "asset"), "case"),
     "move": (MeasureChange, "changed_on", ("actor", "request__requested_by"), "case"),
     "request": (CaseRequest, "requested_on", ("requested_by", "decided_by"), "case"),
+    "ability": (AbilityAssessment, "assessed_on", ("recorded_by",), "case"),
+    "dishonest": (DishonestDebtorListing, "listed_since", ("recorded_by",), "case"),
 }
 
 

@@ -10,6 +10,9 @@ class CaseTable(tables.Table):
     """The work queue. Chosen to fit a 1366-wide screen: the branch and the next promise due are
     shown under the borrower (the row's detail); on a phone the rows are cards (cases.css)."""
 
+    # The default order: the guideline's emphasis first (insiders, then idle, doubtful and loss loans),
+    # then by urgency; served by the case_*_emphasis indexes (issue 11).
+    emphasis = tables.Column(verbose_name=_("Emphasis"), order_by=("emphasis", "urgency_on", "id"))
     urgency_on = tables.Column(verbose_name=_("Next due"), order_by=("urgency_on", "id"))
     loan_no = tables.Column(
         accessor="loan__loan_no", verbose_name=_("Loan no."), linkify=lambda record: record.get_absolute_url()
@@ -30,6 +33,7 @@ class CaseTable(tables.Table):
     class Meta:
         model = CollectionCase
         fields = [
+            "emphasis",
             "urgency_on",
             "loan_no",
             "borrower",
@@ -40,7 +44,7 @@ class CaseTable(tables.Table):
             "limitation_expires_on",
         ]
         attrs = {"class": "table queue"}
-        order_by = ("urgency_on",)
+        order_by = ("emphasis",)
         # Rows are drawn from the records in this template: django-tables2's per-cell rendering
         # costs more than the queue's whole SQL at 25 rows (see bench/bench_queue.py).
         template_name = "collections_app/_queue_table.html"

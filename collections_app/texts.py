@@ -31,6 +31,8 @@ TIMELINE_KINDS = {
     "recovery": pgettext_lazy("timeline", "Recovery"),
     "move": pgettext_lazy("timeline", "Measure changed"),
     "request": pgettext_lazy("timeline", "Request"),
+    "ability": pgettext_lazy("timeline", "Ability to pay"),
+    "dishonest": pgettext_lazy("timeline", "Dishonest debtor"),
 }
 
 

@@ -189,6 +189,20 @@ RECORDS: dict[str, RecordKind] = {
         lambda case, actor, d: services.asset_dispose(actor=actor, **d),
         gettext_lazy("Disposal recorded."),
     ),
+    "ability": RecordKind(
+        gettext_lazy("Assess the ability to pay"),
+        f.AbilityForm,
+        False,
+        lambda case, actor, d: services.ability_assess(case=case, actor=actor, **d),
+        gettext_lazy("Assessment of the ability to pay recorded."),
+    ),
+    "dishonest": RecordKind(
+        gettext_lazy("On the list of dishonest debtors"),
+        f.DishonestDebtorForm,
+        False,
+        lambda case, actor, d: services.dishonest_debtor_record(case=case, actor=actor, **d),
+        gettext_lazy("Listing as a dishonest debtor recorded."),
+    ),
     "recovery": RecordKind(
         gettext_lazy("Record a recovery"),
         f.RecoveryForm,
@@ -211,6 +225,8 @@ RECORD_ORDER = (
     "step",
     "asset",
     "dispose",
+    "ability",
+    "dishonest",
 )
 
 
@@ -277,6 +293,9 @@ def _case_context(request: HttpRequest, case, bound: dict | None = None) -> dict
         "assets": list(case.assets.select_related("recovery").order_by("-taken_on", "-id")[:20]),
         "totals": recovery_totals(case=case),
         "team": list(case.team_members.order_by("last_name", "username")),
+        "assessment": case.ability_assessments.select_related("recorded_by").first(),
+        "able_but_unwilling": moves.facts.able_but_unwilling,
+        "dishonest_listings": list(case.dishonest_listings.all()[:5]),
         "record_forms": record_forms,
         "open_form": next(iter(bound), None),
         "team_form": bound.get("team")

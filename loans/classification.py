@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import calendar
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
@@ -128,6 +128,10 @@ class LoanFacts:
     current_five_level: str | None = None
     manual_five_level: str | None = None
     arrears_cleared_on: date | None = None
+    # A loan past maturity with a balance is overdue even when the book gives no overdue date
+    # (see effective_overdue_since); `balance` is principal plus interest still owed.
+    maturity_on: date | None = None
+    balance: Decimal = Decimal("0")
 
 
 @dataclass(frozen=True)
@@ -151,6 +155,28 @@ def days_past_due(overdue_since: date | None, as_of: date) -> int:
     if overdue_since is None:
         return 0
     return max(0, (as_of - overdue_since).days)
+
+
+def effective_overdue_since(
+    overdue_since: date | None, maturity_on: date | None, balance: Decimal, as_of: date
+) -> date | None:
+    """The date the loan is overdue since, for the rules: past maturity is overdue.
+
+    A loan whose maturity has passed (`maturity_on < as_of`) with a balance still owed fell due on
+    its maturity date, so it is overdue from the day after (DPD 1 on maturity + 1), unless the book
+    gives an earlier overdue date. A later or missing overdue date does not hide the maturity.
+    """
+    if maturity_on is not None and maturity_on < as_of and balance > 0:
+        return maturity_on if overdue_since is None else min(overdue_since, maturity_on)
+    return overdue_since
+
+
+def with_maturity_applied(facts: LoanFacts, as_of: date) -> LoanFacts:
+    """The facts with `overdue_since` replaced by effective_overdue_since (what every rule reads)."""
+    overdue = effective_overdue_since(facts.overdue_since, facts.maturity_on, facts.balance, as_of)
+    if overdue == facts.overdue_since:
+        return facts
+    return replace(facts, overdue_since=overdue)
 
 
 def add_months(start: date, months: int) -> date:
@@ -221,6 +247,7 @@ def observation_window(as_of: date, policy: ClassificationPolicy) -> tuple[date,
 
 def five_level_floor(facts: LoanFacts, as_of: date, policy: ClassificationPolicy) -> tuple[FiveLevel, str, str]:
     """The worst class the rules require, before manual judgement and upgrade holds."""
+    facts = with_maturity_applied(facts, as_of)
     dpd = days_past_due(facts.overdue_since, as_of)
     floor, rule, reason = five_level_floor_by_dpd(dpd, policy)
     if facts.written_off and floor != FiveLevel.LOSS:
@@ -240,6 +267,7 @@ def five_level_floor(facts: LoanFacts, as_of: date, policy: ClassificationPolicy
 
 def upgrade_allowed(facts: LoanFacts, as_of: date, policy: ClassificationPolicy) -> bool:
     """A non-performing loan may move to a better class only with arrears cleared long enough."""
+    facts = with_maturity_applied(facts, as_of)
     if facts.overdue_since is not None and facts.overdue_since < as_of:
         return False
     if facts.arrears_cleared_on is None:
@@ -258,6 +286,7 @@ def arrears_cleared_on(
 
 
 def four_level_class(facts: LoanFacts, as_of: date, policy: ClassificationPolicy) -> tuple[FourLevel, str, str]:
+    facts = with_maturity_applied(facts, as_of)
     if facts.written_off:
         return FourLevel.BAD_DEBT, "written_off", "written off as unrecoverable"
     dpd = days_past_due(facts.overdue_since, as_of)
@@ -275,6 +304,7 @@ def four_level_class(facts: LoanFacts, as_of: date, policy: ClassificationPolicy
 
 
 def classify(facts: LoanFacts, as_of: date, policy: ClassificationPolicy) -> Classification:
+    facts = with_maturity_applied(facts, as_of)
     dpd = days_past_due(facts.overdue_since, as_of)
     floor, rule, reason = five_level_floor(facts, as_of, policy)
     five, five_rule, five_reason = floor, rule, reason

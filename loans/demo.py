@@ -146,6 +146,9 @@ def _seed_book(*, as_of: date) -> dict[str, int]:
             disbursed = as_of - timedelta(days=rng.randint(400, 2000) + (dpd or 0))
             maturity = disbursed + timedelta(days=365 * rng.choice([1, 2, 3, 5]))
             overdue_since = as_of - timedelta(days=dpd) if dpd is not None else None
+            # Past maturity with a balance is overdue (issue 11): the book's overdue date is the first
+            # unpaid due date, so a loan falls due no earlier than it; a loan not overdue matures later.
+            maturity = max(maturity, overdue_since or as_of + timedelta(days=rng.randint(30, 720)))
             interest_on = (outstanding * Decimal("0.012") * Decimal(min(dpd or 0, 90)) / 30).quantize(Decimal("0.01"))
             interest_off = (outstanding * Decimal("0.012") * Decimal(max((dpd or 0) - 90, 0)) / 30).quantize(
                 Decimal("0.01")
@@ -166,7 +169,10 @@ def _seed_book(*, as_of: date) -> dict[str, int]:
                     "maturity_on": maturity,
                     "overdue_since": overdue_since,
                     "government_directed": kind != Borrower.Kind.INDIVIDUAL and rng.random() < 0.2,
-                    "business_ceased": kind == Borrower.Kind.ENTERPRISE and (dpd or 0) > 200 and rng.random() < 0.3,
+                    # Some enterprises stopped operating while still paying: idle under four levels only,
+                    # non-performing for the case opener under full caliber (issue 11).
+                    "business_ceased": kind == Borrower.Kind.ENTERPRISE
+                    and ((dpd or 0) > 200 and rng.random() < 0.3 or dpd is None and rng.random() < 0.25),
                 },
             )
             if not was_created:

@@ -144,6 +144,12 @@ class Borrower(models.Model):
         VILLAGE_COLLECTIVE = "village_collective", _("Village collective")
         PUBLIC_INSTITUTION = "public_institution", _("Public institution")
 
+    class InsiderKind(models.TextChoices):
+        NONE = "", _("Not an insider")
+        STAFF = "staff", _("Staff of the bank")
+        STAFF_RELATIVE = "staff_relative", _("Relative of staff")
+        SHAREHOLDER = "shareholder", _("Shareholder")
+
     # Kinds whose loans go to the collaborative measure (collect with local government / department).
     COLLABORATIVE_KINDS = frozenset(
         {Kind.GOVERNMENT_AGENCY, Kind.ENTERPRISE, Kind.VILLAGE_COLLECTIVE, Kind.PUBLIC_INSTITUTION}
@@ -157,6 +163,12 @@ class Borrower(models.Model):
     group_code = models.CharField(max_length=50, blank=True, db_index=True)
     phone = models.CharField(max_length=40, blank=True)
     address = models.CharField(max_length=300, blank=True)
+    # Insider or related party (staff, their relatives, shareholders): their cases come first in the
+    # queue ("first inside, then outside", issue 11). Set through loans.services.borrower_update.
+    insider_kind = models.CharField(
+        _("insider or related party"), max_length=20, choices=InsiderKind.choices, blank=True, default="", db_default=""
+    )
+    insider_note = models.CharField(_("insider note"), max_length=300, blank=True, default="", db_default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = scoped_manager("loans__branch", to_many=True)

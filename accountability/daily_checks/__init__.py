@@ -24,13 +24,24 @@ from accountability.daily_checks.month_end_snapshot import check_month_end_snaps
 from accountability.daily_checks.promises import check_promises
 from accountability.daily_checks.reclassify import check_reclassify
 from accountability.daily_checks.recovered_in_time import check_recovered_in_time
-from accountability.daily_checks.registry import CHECKS, Check, check_run, checks_run_all, runner_name
+from accountability.daily_checks.registry import (
+    CHECKS,
+    Check,
+    RunningBackInTime,
+    back_in_time_refusal,
+    check_run,
+    checks_run_all,
+    days_forward,
+    runner_name,
+)
 from accountability.daily_checks.watch_list import check_watch_list
 
 __all__ = [
     "CHECKS",
     "Check",
     "Counts",
+    "RunningBackInTime",
+    "back_in_time_refusal",
     "batch_size",
     "check_deadline_missed",
     "check_deadline_reminders",
@@ -44,5 +55,6 @@ __all__ = [
     "check_run",
     "check_watch_list",
     "checks_run_all",
+    "days_forward",
     "runner_name",
 ]

@@ -7,10 +7,12 @@ import socket
 import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from django.db import transaction
+from django.db.models import Max
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accountability.daily_checks.batching import Counts
@@ -25,6 +27,7 @@ from accountability.daily_checks.reclassify import check_reclassify
 from accountability.daily_checks.recovered_in_time import check_recovered_in_time
 from accountability.daily_checks.watch_list import check_watch_list
 from accountability.models import DailyCheckRun
+from loans.models import ClassificationRun
 from npl_recovery.jobs import CHECK_RUN_LOCK
 
 
@@ -71,10 +74,45 @@ def runner_name() -> str:
     return f"{socket.gethostname()} pid {os.getpid()}"
 
 
+class RunningBackInTime(ValueError):
+    """A check asked for a date before the book's last classification (issue 11, item 10)."""
+
+
+def last_classified_on() -> date | None:
+    """The as-of date of the book's latest classification: the latest whole-book ClassificationRun (the
+    daily run, `loans_reclassify` over every loan). A loan classified on its own (after a recovery or a
+    correction) does not move the book's date."""
+    return ClassificationRun.objects.filter(whole_book=True).aggregate(last=Max("as_of"))["last"]
+
+
+def back_in_time_refusal(as_of: date) -> str | None:
+    """Why the checks may not run for `as_of` (None: they may).
+
+    The book holds one state, today's: its classes, balances and overdue dates are as of its last
+    classification. A check for an earlier date would compare that date against a later book (the
+    upgrade hold compared June against December) and write classes, cases and proposals that were
+    never true then. Missed days are run forward, one by one (run_daily_checks --from D1 --to D2).
+    """
+    last = last_classified_on()
+    if last is not None and as_of < last:
+        return gettext(
+            "The checks cannot run as of %(as_of)s: the book was last classified as of %(last)s, and its "
+            "classes, balances and overdue dates are as of that day, not %(as_of)s. Run missed days "
+            "forward, one by one, from %(last)s on."
+        ) % {"as_of": as_of.isoformat(), "last": last.isoformat()}
+    return None
+
+
 def check_run(*, name: str, as_of: date, runner: str = "") -> DailyCheckRun:
-    """Run one check, recording the run (start, end, counts, or the error) in DailyCheckRun."""
+    """Run one check, recording the run (start, end, counts, or the error) in DailyCheckRun.
+
+    Refuses (RunningBackInTime, nothing written) a date before the book's last classification.
+    """
     if name not in CHECKS:
         raise ValueError(f"Unknown daily check {name!r}; the checks are: {', '.join(CHECKS)}")
+    refusal = back_in_time_refusal(as_of)
+    if refusal:
+        raise RunningBackInTime(refusal)
     check = CHECKS[name]
     # Seen running only with its lock held: the lock shows this process is alive (npl_recovery/jobs.py).
     with transaction.atomic():
@@ -101,4 +139,12 @@ def check_run(*, name: str, as_of: date, runner: str = "") -> DailyCheckRun:
 def checks_run_all(*, as_of: date, only: Iterable[str] | None = None, runner: str = "") -> list[DailyCheckRun]:
     """Every check (or `only` these) for `as_of`, in order: reclassification first."""
     names = list(CHECKS) if not only else [n for n in CHECKS if n in set(only)]
+    refusal = back_in_time_refusal(as_of)
+    if refusal:  # before the first check: nothing is written
+        raise RunningBackInTime(refusal)
     return [check_run(name=name, as_of=as_of, runner=runner) for name in names]
+
+
+def days_forward(first: date, last: date) -> list[date]:
+    """The days from `first` to `last`, in order: missed days are run forward one by one."""
+    return [first + timedelta(days=n) for n in range((last - first).days + 1)]

@@ -19,6 +19,8 @@ from collections_app.services.money import (
     recovery_record,
     refinancing_record,
 )
+from collections_app.services.debtor import ability_assess, dishonest_debtor_record
+from collections_app.services.emphasis import cases_refresh_emphasis
 from collections_app.services.moves import case_move
 from collections_app.services.opening import case_open, cases_open_for_non_performing
 from collections_app.services.records import (
@@ -37,6 +39,7 @@ from collections_app.services.responsibility import case_set_responsibility, cas
 
 __all__ = [
     "CaseChanged",
+    "ability_assess",
     "asset_dispose",
     "asset_take_in_kind",
     "case_move",
@@ -49,7 +52,9 @@ __all__ = [
     "case_team_set",
     "cases_open_for_non_performing",
     "cases_refresh_dates",
+    "cases_refresh_emphasis",
     "contact_record",
+    "dishonest_debtor_record",
     "guarantor_demand_record",
     "legal_proceeding_file",
     "legal_proceeding_update",

@@ -9,6 +9,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -16,6 +17,7 @@ from audit.services import audit_system_run
 from collections_app.case_rules import (
     CollectionPolicy,
     Measure,
+    case_emphasis,
     default_recovery_deadline,
     limitation_expires,
     may_open_case,
@@ -23,7 +25,7 @@ from collections_app.case_rules import (
 )
 from collections_app.models import CaseOpeningRun, CollectionCase
 from collections_app.policy import collection_policy
-from collections_app.selectors import loans_needing_a_case, opening_facts
+from collections_app.selectors import emphasis_expression, loans_needing_a_case, opening_facts
 from collections_app.services._common import _audit, _require_reason
 from collections_app.services.dates import _refresh_dates, cases_refresh_dates
 from loans.models import Loan, User
@@ -46,10 +48,10 @@ def case_open(*, loan: Loan, actor: User, as_of: date, reason: str) -> Collectio
     _may_open(actor, loan)
     reason = _require_reason(reason)
     loan = Loan.objects.select_for_update().get(pk=loan.pk)
-    refusal = may_open_case(opening_facts(loan=loan), as_of, classification_policy())
+    policy = collection_policy()
+    refusal = may_open_case(opening_facts(loan=loan, as_of=as_of), as_of, classification_policy(), policy)
     if refusal:
         raise ValidationError(refusal)
-    policy = collection_policy()
     deadline = default_recovery_deadline(as_of, policy)
     case = CollectionCase(
         loan=loan,
@@ -61,6 +63,11 @@ def case_open(*, loan: Loan, actor: User, as_of: date, reason: str) -> Collectio
         opening_reason=reason[:300],
         measure_since=as_of,
         urgency_on=deadline,
+        emphasis=case_emphasis(
+            insider=bool(loan.borrower.insider_kind),
+            five_level_class=loan.five_level_class,
+            four_level_class=loan.four_level_class,
+        ),
     )
     try:
         with transaction.atomic():
@@ -90,13 +97,15 @@ WITH opened AS (
     INSERT INTO collections_app_collectioncase (
         loan_id, branch_id, measure, is_open, officer_id, recovery_deadline, opened_on, opened_by_id,
         opening_reason, measure_since, ended_on, next_promise_due, limitation_starts_on,
-        limitation_expires_on, urgency_on, created_at, updated_at)
+        limitation_expires_on, urgency_on, created_at, updated_at, emphasis)
     SELECT l.id, l.branch_id, %s, true, l.responsible_officer_id, %s, %s, %s, %s, %s, NULL, NULL,
            l.overdue_since,
            (l.overdue_since + make_interval(years => %s))::date,
            -- LEAST ignores NULLs: a loan without an overdue date is due by its time limit.
            LEAST(%s::date, (l.overdue_since + make_interval(years => %s))::date),
-           %s, %s
+           %s, %s,
+           -- the guideline's emphasis (selectors.emphasis_expression, compiled by the ORM)
+           (<emphasis>)
       FROM loans_loan l
      WHERE l.id = ANY(ARRAY(<eligible loans>))
      ORDER BY l.id
@@ -159,6 +168,9 @@ def _open_postgresql(
     policy: CollectionPolicy,
 ) -> tuple[int, int | None, int | None]:
     eligible_sql, eligible_params = eligible.values("pk").query.sql_with_params()
+    # The same rule the queue's refresh uses, for the row being inserted (l is the outer loan).
+    emphasis = Loan.objects.filter(pk=RawSQL("l.id", ())).annotate(value=emphasis_expression()).values("value")[:1]
+    emphasis_sql, emphasis_params = emphasis.query.sql_with_params()
     now = timezone.now()
     params = [
         Measure.RESPONSIBILITY.value,
@@ -172,10 +184,12 @@ def _open_postgresql(
         policy.limitation_years,
         now,
         now,
+        *emphasis_params,
         *eligible_params,
     ]
+    sql = _PG_OPEN.replace("<emphasis>", emphasis_sql).replace("<eligible loans>", eligible_sql)
     with connection.cursor() as cursor:
-        cursor.execute(_PG_OPEN.replace("<eligible loans>", eligible_sql), params)
+        cursor.execute(sql, params)
         opened, first_id, last_id = cursor.fetchone()
     return opened, first_id, last_id
 
@@ -191,7 +205,9 @@ def _open_portable(
 ) -> tuple[int, int | None, int | None]:
     """The same as _PG_OPEN with the ORM, for SQLite (whose writers are serialised anyway)."""
     new_cases = []
-    for loan in eligible.only("id", "branch_id", "responsible_officer_id", "overdue_since"):
+    for loan in eligible.only("id", "branch_id", "responsible_officer_id", "overdue_since").annotate(
+        emphasis=emphasis_expression()
+    ):
         expires = limitation_expires(loan.overdue_since, policy)
         new_cases.append(
             CollectionCase(
@@ -206,6 +222,7 @@ def _open_portable(
                 limitation_starts_on=loan.overdue_since,
                 limitation_expires_on=expires,
                 urgency_on=urgency_date(deadline, expires),
+                emphasis=loan.emphasis,
             )
         )
     CollectionCase.objects.bulk_create(new_cases, batch_size=1000)

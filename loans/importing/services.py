@@ -31,6 +31,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext
 
 from audit.services import audit_record
+from loans.classification import NON_PERFORMING_FIVE_CODES
 from loans.importing.columns import (
     COLLATERAL,
     GUARANTEES,
@@ -643,13 +644,29 @@ class _Import:
 
 def _announce_new_non_performing(loan_ids: list[int], *, as_of: date, actor: User | None) -> None:
     """New loans that arrive non-performing: the same signal loans_reclassify sends for loans
-    that become so (the collection app opens their cases)."""
+    that become so (the collection app opens their cases). `loan_ids` are the new loans not normal
+    under either scheme (full caliber, issue 11): all of them count as a class change, those
+    non-performing under five levels as having become so."""
     ids = list(loan_ids)
 
     def send() -> None:
         started = time.perf_counter()
+        npl = [
+            pk
+            for start in range(0, len(ids), 10_000)  # a statement takes at most 65,535 parameters
+            for pk in Loan.objects.filter(
+                pk__in=ids[start : start + 10_000], five_level_class__in=NON_PERFORMING_FIVE_CODES
+            )
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        ]
         loans_reclassified.send(
-            sender=Loan, as_of=as_of, actor=actor, became_non_performing=ids, left_non_performing=[]
+            sender=Loan,
+            as_of=as_of,
+            actor=actor,
+            became_non_performing=npl,
+            left_non_performing=[],
+            class_changed=ids,
         )
         logger.info("%s new non-performing loans announced in %.3f s", len(ids), time.perf_counter() - started)
 

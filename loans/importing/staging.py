@@ -83,6 +83,9 @@ TABLES: dict[str, tuple[tuple[str, str], ...]] = {
 }
 
 NON_PERFORMING = NON_PERFORMING_FIVE_CODES
+# New loans announced to the case opener (issue 11, full caliber): non-performing under five levels, or
+# not normal under four levels; the opener (collections_app.selectors.loans_needing_a_case) keeps those
+# in the case classes.
 
 # The loan columns an import sets, with the staged expression and the file column that
 # controls it (None: always in the file). An optional column absent from the file leaves the
@@ -589,7 +592,7 @@ class PostgresStage(Stage):
                  WHERE e.id IS NULL OR {self.changed(self.loan_pairs(present, "e"))}
                 ON CONFLICT (loan_no) DO UPDATE SET {self._update_sets(present, "EXCLUDED")}
                  WHERE {self.changed(pairs)}
-                RETURNING l.id, l.loan_no, (l.xmax = 0) AS inserted, l.five_level_class
+                RETURNING l.id, l.loan_no, (l.xmax = 0) AS inserted, l.five_level_class, l.four_level_class
             ), outcome AS (
                 INSERT INTO loans_importrow (batch_id, sheet, row_no, {_key_col()}, outcome)
                 SELECT %(batch)s, 'loans', s.row_no, s.loan_no,
@@ -600,7 +603,8 @@ class PostgresStage(Stage):
                     (loan_id, scheme, from_class, to_class, source, rule, reason, actor_id, as_of, created_at)
                 {history}
             )
-            SELECT up.id, up.inserted FROM up WHERE NOT up.inserted OR up.five_level_class IN ({npl})
+            SELECT up.id, up.inserted FROM up
+             WHERE NOT up.inserted OR up.five_level_class IN ({npl}) OR up.four_level_class <> 'normal'
         """
         updated_ids, new_npl_ids = [], []
         for loan_id, inserted in self.iterate(sql, params, batch=5000):
@@ -696,7 +700,7 @@ class PortableStage(Stage):
             r[0]
             for r in self.rows(
                 f"SELECT l.id FROM loans_loan l WHERE l.loan_no IN ({of_outcome}'created') "
-                f"AND l.five_level_class IN ({npl}) ORDER BY l.id",
+                f"AND (l.five_level_class IN ({npl}) OR l.four_level_class <> 'normal') ORDER BY l.id",
                 params,
             )
         ]

@@ -11,13 +11,20 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.utils.translation import gettext
 
-from loans.classification import Classification, ClassificationPolicy, LoanFacts, classify, specific_provision
+from loans.classification import (
+    Classification,
+    ClassificationPolicy,
+    LoanFacts,
+    classify,
+    effective_overdue_since,
+    specific_provision,
+)
 from loans.importing.columns import COLLATERAL, GUARANTEES, LOANS, Column, HeaderMap, Kind, SheetSpec
 from loans.importing.values import (
     EARLIEST_DATE,
@@ -398,15 +405,17 @@ class LoanChecker(SheetChecker):
                 )
                 outstanding[i] = None
             if m is not None and m < as_of and o is not None and o > 0 and od is None:
+                # Item 5 (issue 11): past maturity is overdue (loans.classification.effective_overdue_since).
                 self.errors.warn(
                     self.spec,
                     self.header_map,
                     row_nos[i],
                     "overdue_since",
                     gettext(
-                        "is empty, but the loan matured on %(day)s and %(amount)s is still outstanding: is it overdue?"
+                        "is empty, but the loan matured on %(day)s and %(amount)s is still outstanding: it is "
+                        "classified as overdue from %(next_day)s"
                     )
-                    % {"day": m.isoformat(), "amount": quoted(str(o))},
+                    % {"day": m.isoformat(), "amount": quoted(str(o)), "next_day": (m + timedelta(days=1)).isoformat()},
                 )
             if d is not None and m is not None and m < d:
                 self.error(
@@ -431,9 +440,22 @@ class LoanChecker(SheetChecker):
                         % {"day": od.isoformat(), "as_of": as_of.isoformat()},
                     )
         known, key = self.classes.known.get, self.classes.key
+        # Item 5 (issue 11): a loan past maturity with a balance is classified as overdue from maturity.
+        # The stored overdue date stays what the book says; only the class reads the maturity.
+        class_overdue = [
+            effective_overdue_since(od, m, o + (ion or ZERO) + (ioff or ZERO), as_of) if o is not None else od
+            for od, m, o, ion, ioff in zip(
+                overdue,
+                maturity,
+                outstanding,
+                values["interest_on_balance"],
+                values["interest_off_balance"],
+                strict=True,
+            )
+        ]
         keys = [
             (k if (k := known((od, ceased))) is not None else key(od, ceased)) if o is not None else None
-            for od, ceased, o in zip(overdue, values["business_ceased"], outstanding, strict=True)
+            for od, ceased, o in zip(class_overdue, values["business_ceased"], outstanding, strict=True)
         ]
         free, provision = self.classes.provision_free, self.classes.provision
         values["class_key"] = keys

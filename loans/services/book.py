@@ -23,6 +23,7 @@ from loans.models import Borrower, Collateral, Guarantee, Guarantor, Loan
 from loans.permissions import role_allows
 from loans.services._fields import apply_changes
 from loans.services.classification import loans_reclassify
+from loans.signals import borrower_flags_changed
 
 M = TypeVar("M", bound=models.Model)
 
@@ -44,7 +45,7 @@ LOAN_FACT_FIELDS = (
 # What the classification run derives from the facts; recorded in the loan's audit event when it moved.
 _DERIVED = ("five_level_class", "four_level_class", "specific_provision")
 BALANCE_FIELDS = ("outstanding_principal", "interest_on_balance", "interest_off_balance")
-BORROWER_FIELDS = ("name", "kind", "id_no", "group_code", "phone", "address")
+BORROWER_FIELDS = ("name", "kind", "id_no", "group_code", "phone", "address", "insider_kind", "insider_note")
 GUARANTOR_FIELDS = ("name", "kind", "id_no", "phone", "borrower")
 GUARANTEE_FIELDS = ("amount", "signed_on")
 COLLATERAL_FIELDS = ("kind", "description", "appraised_value", "appraised_on", "lien_status")
@@ -177,6 +178,10 @@ def borrower_update(*, borrower: Borrower, actor: Any, reason: str = "", **chang
             new=new,
             reason=reason,
         )
+        if "insider_kind" in new:
+            # In this transaction: the borrower's open cases move in the queue with the flag
+            # ("first inside, then outside"; collections_app.receivers).
+            borrower_flags_changed.send(sender=Borrower, borrower_id=borrower.pk, actor=actor)
     return borrower
 
 

@@ -47,6 +47,9 @@ _FACT_COLUMNS = (
     "specific_provision",
     "five_level_rule",
     "four_level_rule",
+    "maturity_on",
+    "interest_on_balance",
+    "interest_off_balance",
 )
 
 
@@ -59,6 +62,8 @@ def _facts_from_row(row: Sequence[Any]) -> LoanFacts:
         current_five_level=row[5],
         manual_five_level=row[7] or None,
         arrears_cleared_on=row[8],
+        maturity_on=row[13],
+        balance=row[9] + row[14] + row[15],
     )
 
 
@@ -97,6 +102,9 @@ class ReclassifyResult:
     changed: int = 0
     became_non_performing: list[int] = field(default_factory=list)
     left_non_performing: list[int] = field(default_factory=list)
+    # Loans whose class changed under either scheme (the collection app opens cases under full
+    # caliber and refreshes the emphasis of open cases from these).
+    class_changed: list[int] = field(default_factory=list)
     seconds: float = 0.0
 
 
@@ -283,11 +291,14 @@ def _npl_moves(changes: Iterable[_Change], updated: set[int], result: Reclassify
             result.became_non_performing.append(c.loan_id)
         elif was and not now:
             result.left_non_performing.append(c.loan_id)
+        if c.old_five != c.new_five or c.old_four != c.new_four:
+            result.class_changed.append(c.loan_id)
 
 
 def _announce(result: ReclassifyResult, actor: User | None) -> None:
-    if result.became_non_performing or result.left_non_performing:
+    if result.became_non_performing or result.left_non_performing or result.class_changed:
         became, left = list(result.became_non_performing), list(result.left_non_performing)
+        changed = list(result.class_changed)
         transaction.on_commit(
             lambda: loans_reclassified.send(
                 sender=Loan,
@@ -295,6 +306,7 @@ def _announce(result: ReclassifyResult, actor: User | None) -> None:
                 actor=actor,
                 became_non_performing=became,
                 left_non_performing=left,
+                class_changed=changed,
             )
         )
 
@@ -364,6 +376,7 @@ def loans_reclassify(
         result.changed += len(updated)
         result.became_non_performing += batch.became_non_performing
         result.left_non_performing += batch.left_non_performing
+        result.class_changed += batch.class_changed
 
     # On PostgreSQL, outside a caller's transaction, a second thread (with its own connection)
     # writes batch k while this one reads and classifies batch k+1: both cores work.
@@ -501,6 +514,7 @@ def loan_classify_manually(
             outcome.became_non_performing.append(loan.pk)
         elif was and not now:
             outcome.left_non_performing.append(loan.pk)
+        outcome.class_changed.append(loan.pk)
         _announce(outcome, actor)
     audit_record(
         actor=actor,

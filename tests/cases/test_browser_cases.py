@@ -153,3 +153,40 @@ def test_one_case_walks_from_responsibility_to_recovered_through_the_ui(browser_
     assert final.measure == "recovered" and not final.is_open and final.loan.total_owed == 0
     path = list(final.measure_changes.order_by("id").values_list("to_measure", flat=True))
     assert path == ["collaborative", "legal", "pressure", "recovered"]
+
+
+def test_the_queue_puts_insiders_first_and_the_case_page_shows_the_debtors_flags(
+    browser_session, make_npl, officer, today
+):
+    """Issue 11: insiders first, then idle, doubtful and loss loans; the ability to pay and the
+    dishonest-debtor list recorded on the case page."""
+    services.case_open(loan=make_npl(loan_no="RIV-3001"), actor=officer, as_of=today, reason="x")
+    services.case_open(
+        loan=make_npl(loan_no="RIV-3002", five_level_class="doubtful"), actor=officer, as_of=today, reason="x"
+    )
+    insider = services.case_open(
+        loan=make_npl(loan_no="RIV-3003", borrower=BorrowerFactory(name="Zhou Min", insider_kind="staff_relative")),
+        actor=officer,
+        as_of=today,
+        reason="x",
+    )
+    s = browser_session.login("officer")
+    s.go("/cases/")
+    rows = s.page.locator("table.queue tbody tr")
+    assert [rows.nth(i).locator("td.case-link").inner_text() for i in range(3)] == [
+        "RIV-3003",
+        "RIV-3002",
+        "RIV-3001",
+    ]
+    s.shot("cases-queue-emphasis")
+    s.go(f"/cases/{insider.pk}/")
+    page = s.page
+    page.click("text=Assess the ability to pay")
+    page.check("input[name=ability-able_to_pay][value=yes]")
+    page.check("#id_ability-refuses_to_pay")
+    page.fill("#id_ability-evidence", "Runs two shops; said he will not pay")
+    page.locator("#form-ability button[type=submit]").click()
+    page.wait_for_load_state()
+    expect(page.locator("body")).to_contain_text("able but unwilling")
+    expect(page.locator("body")).to_contain_text("Relative of staff")
+    s.shot("case-debtor-flags")

@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 
 from collections_app.case_rules import FINISHED_STATES, OPEN_STATES, may_open_case
 from collections_app.models import CollectionCase
+from collections_app.policy import collection_policy
 from collections_app.selectors import loans_needing_a_case, opening_facts
 from loans.classification import ClassificationPolicy, FiveLevel, add_months, in_observation_period, observation_window
 from loans.models import Loan
@@ -63,6 +64,8 @@ def test_the_observation_window_holds_exactly_the_dates_in_their_observation_per
 @dataclass(frozen=True)
 class LoanSpec:
     five_level_class: str
+    four_level_class: str
+    maturity_on: date
     owed: tuple[Decimal, Decimal, Decimal]
     overdue_since: date | None
     restructured_on: date | None
@@ -76,11 +79,16 @@ class Book:
     as_of: date
     observation_months: int
     loans: tuple[LoanSpec, ...]
+    # Full caliber (issue 11): the switch for four-level overdue past the technical delay.
+    four_level_overdue: bool = False
+    technical_delay_days: int = 7
 
 
 amounts = st.sampled_from([Decimal("0"), Decimal("0.01"), Decimal("750.00")])
 # Weighted towards loans that pass every other condition, so that each condition in turn decides.
 classes = st.sampled_from(["substandard", "doubtful", "loss", "loss", *(c.value for c in FiveLevel)])
+# Five-level normal and special mention loans are where the four-level classes decide.
+four_classes = st.sampled_from(["normal", "overdue", "overdue", "idle", "bad_debt"])
 finished_cases = st.one_of(st.just(()), st.just(()), st.lists(st.sampled_from(FINISHED_STATES), max_size=2).map(tuple))
 open_cases = st.one_of(st.none(), st.none(), st.none(), st.sampled_from(OPEN_STATES))
 
@@ -106,6 +114,11 @@ def books(draw) -> Book:
         loans.append(
             LoanSpec(
                 five_level_class=draw(classes),
+                four_level_class=draw(four_classes),
+                maturity_on=draw(
+                    st.sampled_from([date(2030, 1, 1), as_of, as_of - timedelta(days=1)])
+                    | st.integers(0, 20).map(lambda d: as_of - timedelta(days=d))
+                ),
                 owed=(draw(amounts), draw(amounts), draw(amounts)),
                 overdue_since=draw(st.none() | st.integers(0, 900).map(lambda d: as_of - timedelta(days=d))),
                 restructured_on=a_restructuring_date(),
@@ -114,7 +127,13 @@ def books(draw) -> Book:
                 open_case=(lambda m: m and m.value)(draw(open_cases)),
             )
         )
-    return Book(as_of=as_of, observation_months=months, loans=tuple(loans))
+    return Book(
+        as_of=as_of,
+        observation_months=months,
+        loans=tuple(loans),
+        four_level_overdue=draw(st.booleans()),
+        technical_delay_days=draw(st.sampled_from([0, 7])),
+    )
 
 
 def _write(book: Book, branch, borrower) -> list[Loan]:
@@ -130,11 +149,12 @@ def _write(book: Book, branch, borrower) -> list[Loan]:
                 interest_on_balance=spec.owed[1],
                 interest_off_balance=spec.owed[2],
                 disbursed_on=date(2019, 1, 1),
-                maturity_on=date(2030, 1, 1),
+                maturity_on=spec.maturity_on,
                 overdue_since=spec.overdue_since,
                 restructured_on=spec.restructured_on,
                 written_off_on=spec.written_off_on,
                 five_level_class=spec.five_level_class,
+                four_level_class=spec.four_level_class,
             )
             for i, spec in enumerate(book.loans)
         ]
@@ -160,7 +180,13 @@ def _write(book: Book, branch, borrower) -> list[Loan]:
 
 def _check(book: Book, branch, borrower) -> None:
     with (
-        override_settings(NPL_RULES={"restructured_observation_months": book.observation_months}),
+        override_settings(
+            NPL_RULES={
+                "restructured_observation_months": book.observation_months,
+                "technical_delay_days": book.technical_delay_days,
+                "case_four_level_overdue": book.four_level_overdue,
+            }
+        ),
         transaction.atomic(),
     ):
         loans = _write(book, branch, borrower)
@@ -168,10 +194,10 @@ def _check(book: Book, branch, borrower) -> None:
         chosen = set(loans_needing_a_case(as_of=book.as_of).values_list("pk", flat=True)) & ids
         policy = classification_policy()
         for loan, spec in zip(loans, book.loans, strict=True):
-            facts = opening_facts(loan=loan)
+            facts = opening_facts(loan=loan, as_of=book.as_of)
             assert facts.has_open_case == (spec.open_case is not None)
             assert facts.claim_closed == ("closed" in spec.finished_cases)
-            refusal = may_open_case(facts, book.as_of, policy)
+            refusal = may_open_case(facts, book.as_of, policy, collection_policy())
             assert (refusal is None) == (loan.pk in chosen), (book.as_of, spec, refusal)
         # Limited to some loans (the classification signal's way), the set is the same rule's.
         some = sorted(ids)[::2]

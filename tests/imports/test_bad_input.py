@@ -285,7 +285,7 @@ def test_a_loan_past_maturity_with_a_balance_and_no_overdue_date_is_a_warning_no
     assert outcome.batch.error_count == 0
     assert outcome.batch.warnings == [
         "row 3, column overdue_since: is empty, but the loan matured on 2026-01-15 and “80000” is still "
-        "outstanding: is it overdue?"
+        "outstanding: it is classified as overdue from 2026-01-16"
     ]
 
 
