@@ -655,10 +655,25 @@ class MonthEndSnapshot(models.Model):
     loss_balance = money(default=0)
     npl_count = models.PositiveIntegerField(default=0)
     npl_balance = money(_("non-performing balance"), default=0)
+    # The four-level scheme's non-performing classes, beside the five-level ones.
+    overdue_count = models.PositiveIntegerField(default=0)
+    overdue_balance = money(default=0)
+    idle_count = models.PositiveIntegerField(default=0)
+    idle_balance = money(default=0)
+    bad_debt_count = models.PositiveIntegerField(default=0)
+    bad_debt_balance = money(default=0)
+    # Interest receivable at the month's end, on and off the balance sheet apart.
+    interest_on_balance = money(default=0)
+    interest_off_balance = money(default=0)
     specific_provision = money(default=0)
     # Recoveries received in the month.
     cash_recovered = money(default=0)
     in_kind_value = money(_("value taken in kind"), default=0)
+    # Collection costs the bank bore that were incurred in the month, what debtors paid back of
+    # such costs in the month, and net recovery (case_rules.net_recovery).
+    costs_borne = money(default=0)
+    costs_repaid = money(default=0)
+    net_recovery = money(default=0)
     open_cases = models.PositiveIntegerField(default=0)
     cases_past_deadline = models.PositiveIntegerField(default=0)
 

@@ -661,3 +661,24 @@ class CaseCost(TimelineRecord):
     def outstanding(self) -> Decimal:
         """What the debtor still owes back of this cost."""
         return self.amount - self.recovered_amount if self.recoverable else Decimal("0")
+
+
+class CostRepayment(models.Model):
+    """Part of a recovery that repaid a collection cost the bank bore (`recover_costs_first`): dated,
+    so the month's net recovery counts it in the month the money came in."""
+
+    cost = models.ForeignKey(CaseCost, on_delete=models.PROTECT, related_name="repayments")
+    repaid_on = models.DateField()
+    amount = money()
+    recorded_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = scoped_manager("cost__case__branch")
+
+    class Meta:
+        ordering = ["-repaid_on", "-id"]
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="cost_repayment_amount_positive")]
+        indexes = [models.Index(fields=["repaid_on"], name="cost_repayment_repaid_on")]
+
+    def __str__(self) -> str:
+        return f"{self.amount:,.2f} of cost {self.cost_id} repaid on {self.repaid_on}"

@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from collections_app.models import CaseCost, CollectionCase
+from collections_app.models import CaseCost, CollectionCase, CostRepayment
 from collections_app.services._common import _audit, _lock, _money, _not_future, _require_work, _save
 from loans.models import User
 from npl_recovery.i18n import format_day
@@ -100,6 +100,7 @@ def costs_repay_first(*, case: CollectionCase, actor: User | None, amount: Decim
         cost.recovered_amount += take
         left -= take
         cost.save(update_fields=["recovered_amount"])
+        CostRepayment.objects.create(cost=cost, repaid_on=received_on, amount=take, recorded_by=actor)
         repaid.append({"cost": cost.pk, "amount": take})
     if repaid:
         _audit(
