@@ -133,3 +133,28 @@ def test_the_cost_form_names_the_field_that_is_wrong(case, officer, login, today
     assert response.status_code == 400
     assert "Cannot be before the case was opened" in response.content.decode()
     assert not CaseCost.objects.exists()
+
+
+def test_the_cases_export_has_costs_and_net_recovery(case, officer, manager, outside_manager, client, today):
+    import csv
+    import io
+
+    services.recovery_record(case=case, actor=officer, received_on=today, amount=Decimal("5000.00"), as_of=today)
+    services.cost_record(case=case, actor=officer, kind="litigation", amount=Decimal("1800.00"), incurred_on=today)
+    services.cost_record(
+        case=case, actor=officer, kind="travel", amount=Decimal("90.00"), incurred_on=today, borne_by="third_party"
+    )
+
+    def rows(user) -> list[dict]:
+        client.force_login(user)
+        body = b"".join(client.get("/loans/export/cases.csv?header=code").streaming_content).decode("utf-8-sig")
+        return list(csv.DictReader(io.StringIO(body)))
+
+    [row] = rows(manager)
+    assert (row["cash_recovered"], row["costs_borne"], row["costs_repaid"], row["net_recovery"]) == (
+        "5000.00",
+        "1800.00",
+        "0.00",
+        "3200.00",
+    )
+    assert rows(outside_manager) == []
