@@ -752,8 +752,8 @@ class CauseCategory(models.TextChoices):
 
 
 class CauseKind(models.TextChoices):
-    MARKET = rules.CauseKind.MARKET.value, _("Market")
-    POLICY = rules.CauseKind.POLICY.value, _("Policy")
+    MARKET = rules.CauseKind.MARKET.value, _("Market conditions")
+    POLICY = rules.CauseKind.POLICY.value, _("Policy change")
     NATURAL_DISASTER = rules.CauseKind.NATURAL_DISASTER.value, _("Natural disaster")
     DEATH_OR_BANKRUPTCY = rules.CauseKind.DEATH_OR_BANKRUPTCY.value, _("Borrower's death or bankruptcy")
     LENDING_RULES_BROKEN = rules.CauseKind.LENDING_RULES_BROKEN.value, _("Lending rules broken")

@@ -613,12 +613,12 @@ class CaseCost(TimelineRecord):
 
     class Kind(models.TextChoices):
         LITIGATION = "litigation", _("Litigation (court fees)")
-        PRESERVATION = "preservation", _("Preservation")
-        APPRAISAL = "appraisal", _("Appraisal")
-        AUCTION = "auction", _("Auction")
-        LAWYER = "lawyer", _("Lawyer")
-        TRAVEL = "travel", _("Travel")
-        OTHER = "other", _("Other")
+        PRESERVATION = "preservation", _("Preservation fees")
+        APPRAISAL = "appraisal", _("Appraisal fees")
+        AUCTION = "auction", _("Auction fees")
+        LAWYER = "lawyer", _("Lawyer's fees")
+        TRAVEL = "travel", _("Travel costs")
+        OTHER = "other", _("Other costs")
 
     class BorneBy(models.TextChoices):
         BANK = "bank", _("Borne by the bank")

@@ -94,7 +94,7 @@ def test_the_case_page_shows_costs_and_net_recovery_and_the_timeline_lists_them(
     client = login(officer)
     page = client.get(reverse("collections_app:case_detail", args=[case.pk])).content.decode()
     assert 'id="net-recovery"' in page and "1,250.00" in page
-    assert "Preservation" in page and "750.00" in page
+    assert "Preservation fees" in page and "750.00" in page
 
 
 def test_the_cost_form_on_the_case_page_records_a_cost(case, officer, login, today):
