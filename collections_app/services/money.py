@@ -14,6 +14,7 @@ from collections_app.case_rules import Measure, Owed, RecoveryExceedsDebt, alloc
 from collections_app.models import AssetInKind, CollectionCase, PromiseToPay, Recovery
 from collections_app.policy import collection_policy
 from collections_app.services._common import _audit, _lock, _money, _not_future, _require_work, _save
+from collections_app.services.costs import costs_repay_first
 from collections_app.services.dates import _refresh_dates
 from collections_app.services.moves import _perform_move
 from loans.models import Loan, User
@@ -53,10 +54,16 @@ def _record_recovery(
     note: str,
     arrears_cleared: bool,
     asset: AssetInKind | None = None,
-) -> Recovery:
+) -> Recovery | None:
     _not_future(received_on, "received_on")
     loan = Loan.objects.select_for_update().get(pk=case.loan_id)
-    amount = _money(amount)
+    amount = received = _money(amount)
+    if form == Recovery.Form.CASH and collection_policy().recover_costs_first:
+        # The policy's order: the costs the debtor owes back first, then the loan (services/costs.py).
+        amount = costs_repay_first(case=case, actor=actor, amount=amount, received_on=received_on)
+        if amount == 0:
+            _credit_promises(case, received, received_on, actor)
+            return None
     owed = Owed(loan.outstanding_principal, loan.interest_on_balance, loan.interest_off_balance)
     try:
         allocation = allocate_recovery(amount, owed, collection_policy().recovery_allocation_order)
@@ -101,7 +108,7 @@ def _record_recovery(
             "updated_at",
         ]
     )
-    _credit_promises(case, amount, received_on, actor)
+    _credit_promises(case, received, received_on, actor)
     _refresh_dates(case)
     _audit(
         case,
@@ -147,12 +154,14 @@ def recovery_record(
     as_of: date | None = None,
     note: str = "",
     arrears_cleared: bool = False,
-) -> Recovery:
+) -> Recovery | None:
     """Money received: split it (case_rules.allocate_recovery), reduce the loan, reclassify it.
 
-    Refuses more than is owed. `arrears_cleared` says the borrower is current again (nothing past
-    due) although something is still owed; when nothing is owed that is so anyway. A case with
-    nothing outstanding moves to recovered.
+    With the policy's `recover_costs_first` the money first repays the collection costs the debtor
+    owes back; None when it all went to them (no Recovery of the loan). Refuses more than is owed.
+    `arrears_cleared` says the borrower is current again (nothing past due) although something is
+    still owed; when nothing is owed that is so anyway. A case with nothing outstanding moves to
+    recovered.
     """
     case = _lock(case)
     _require_work(case, actor)

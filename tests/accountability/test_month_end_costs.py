@@ -74,3 +74,20 @@ def test_the_snapshot_nets_the_months_costs_the_bank_bore_off_the_cash_recovered
     # Idempotent: the month is taken once.
     assert check_run(name="month_end_snapshot", as_of=JUNE_END).counts == {"skipped": "already taken"}
     assert MonthEndSnapshot.objects.count() == 1
+
+
+def test_with_costs_first_the_snapshot_counts_the_costs_repaid_in_the_month(npl_case, officer, settings):
+    settings.NPL_RULES = {"recover_costs_first": True}
+    cost_record(case=npl_case, actor=officer, kind="auction", amount=Decimal("1000"), incurred_on=date(2026, 6, 2))
+    recovery_record(
+        case=npl_case, actor=officer, received_on=date(2026, 6, 10), amount=Decimal("1500"), as_of=date(2026, 6, 10)
+    )
+    check_run(name="month_end_snapshot", as_of=JUNE_END)
+    row = MonthEndSnapshot.objects.get(officer=officer)
+    # 1,500.00 came in: 1,000.00 repaid the auction fee, 500.00 the loan; net = 500 - 1,000 + 1,000.
+    assert (row.cash_recovered, row.costs_borne, row.costs_repaid, row.net_recovery) == (
+        Decimal("500.00"),
+        Decimal("1000.00"),
+        Decimal("1000.00"),
+        Decimal("500.00"),
+    )

@@ -158,3 +158,76 @@ def test_the_cases_export_has_costs_and_net_recovery(case, officer, manager, out
         "3200.00",
     )
     assert rows(outside_manager) == []
+
+
+# --- recover_costs_first -------------------------------------------------------------------------
+
+
+def _costs(case, officer, today) -> None:
+    services.cost_record(case=case, actor=officer, kind="litigation", amount=Decimal("1200.00"), incurred_on=today)
+    # Advanced by a third party: repaid to them, never taken first out of the bank's recovery.
+    services.cost_record(
+        case=case, actor=officer, kind="appraisal", amount=Decimal("400.00"), incurred_on=today, borne_by="third_party"
+    )
+    # The bank's, but the debtor does not owe it back.
+    services.cost_record(
+        case=case, actor=officer, kind="travel", amount=Decimal("50.00"), incurred_on=today, recoverable=False
+    )
+
+
+def test_by_default_a_recovery_goes_to_the_loan_and_the_costs_stay_owed(case, officer, today):
+    _costs(case, officer, today)
+    recovery = services.recovery_record(
+        case=case, actor=officer, received_on=today, amount=Decimal("2000.00"), as_of=today
+    )
+    assert recovery.amount == Decimal("2000.00")
+    assert CaseCost.objects.get(kind="litigation").recovered_amount == 0
+    assert case_money(case=case).costs.recoverable_outstanding == Decimal("1200.00")
+
+
+def test_with_recover_costs_first_a_recovery_repays_the_recoverable_costs_then_the_loan(case, officer, today, settings):
+    settings.NPL_RULES = {"recover_costs_first": True}
+    _costs(case, officer, today)
+    recovery = services.recovery_record(
+        case=case, actor=officer, received_on=today, amount=Decimal("2000.00"), as_of=today
+    )
+    # 1,200.00 repays the court fees; 800.00 goes to the loan, interest on balance sheet first.
+    assert (recovery.amount, recovery.interest_on_balance, recovery.principal) == (
+        Decimal("800.00"),
+        Decimal("800.00"),
+        Decimal("0.00"),
+    )
+    litigation = CaseCost.objects.get(kind="litigation")
+    assert litigation.recovered_amount == Decimal("1200.00")
+    assert [(r.amount, r.repaid_on) for r in litigation.repayments.all()] == [(Decimal("1200.00"), today)]
+    assert CaseCost.objects.get(kind="appraisal").recovered_amount == 0
+    event = AuditEvent.objects.get(event_type="case.costs_repaid")
+    assert event.new_values["left_for_the_loan"] == "800.00"
+    money = case_money(case=case)
+    # 2,000.00 came in; the bank spent 1,250.00 and got 1,200.00 of it back: net 800 - 1,250 + 1,200.
+    assert (money.costs.borne_by_bank, money.costs.repaid, money.net_recovery) == (
+        Decimal("1250.00"),
+        Decimal("1200.00"),
+        Decimal("750.00"),
+    )
+
+
+def test_a_payment_smaller_than_the_costs_owed_goes_to_them_alone(case, officer, today, settings):
+    settings.NPL_RULES = {"recover_costs_first": True}
+    _costs(case, officer, today)
+    owed_before = case.loan.total_owed
+    assert (
+        services.recovery_record(case=case, actor=officer, received_on=today, amount=Decimal("500"), as_of=today)
+        is None
+    )
+    assert CaseCost.objects.get(kind="litigation").recovered_amount == Decimal("500.00")
+    case.loan.refresh_from_db()
+    assert case.loan.total_owed == owed_before
+
+
+def test_more_than_the_costs_and_the_loan_is_refused_and_nothing_is_repaid(case, officer, today, settings):
+    settings.NPL_RULES = {"recover_costs_first": True}
+    _costs(case, officer, today)
+    with pytest.raises(ValidationError):
+        services.recovery_record(case=case, actor=officer, received_on=today, amount=Decimal("82700.01"), as_of=today)
+    assert CaseCost.objects.get(kind="litigation").recovered_amount == 0
