@@ -283,22 +283,34 @@ def cost_totals(*, case: CollectionCase) -> CostTotals:
 
 @dataclass
 class CaseMoney:
-    """What the case page shows of money: cash and value in kind apart, the costs, and net recovery."""
+    """What the case page shows of money: cash and value in kind apart (from the ledger: the entries
+    of the case that count as recovery), the costs, and net recovery."""
 
     recoveries: RecoveryTotals
+    cash_recovered: Decimal
+    in_kind: Decimal
     costs: CostTotals
 
     @property
     def net_recovery(self) -> Decimal:
         return net_recovery(
-            cash_recovered=self.recoveries.cash,
+            cash_recovered=self.cash_recovered,
             costs_borne=self.costs.borne_by_bank,
             costs_repaid=self.costs.repaid,
         )
 
 
 def case_money(*, case: CollectionCase) -> CaseMoney:
-    return CaseMoney(recoveries=recovery_totals(case=case), costs=cost_totals(case=case))
+    from ledger.models import LedgerEntry  # the ledger app builds on this one
+    from ledger.selectors import recovered_sums
+
+    sums = recovered_sums(LedgerEntry.objects.filter(case=case))
+    return CaseMoney(
+        recoveries=recovery_totals(case=case),
+        cash_recovered=sums.cash,
+        in_kind=sums.in_kind,
+        costs=cost_totals(case=case),
+    )
 
 
 def case_costs(*, case: CollectionCase) -> QuerySet[CaseCost]:

@@ -502,14 +502,15 @@ LOANS_EXPORT = ExportSpec(
 
 
 def cases_queryset(user: Any) -> QuerySet:
-    case_model, recovery_model = _model("collections_app.CollectionCase"), _model("collections_app.Recovery")
+    case_model, entry_model = _model("collections_app.CollectionCase"), _model("ledger.LedgerEntry")
     qs = case_model.objects.visible_to(user).order_by("id")
-    if recovery_model is None:
+    if entry_model is None:
         return qs.annotate(cash_recovered=Value(0), in_kind_recovered=Value(0))
 
     def total(form: str) -> Coalesce:
+        # The ledger's entries of the case that count as recovery (issue 11): money and in kind apart.
         sums = (
-            recovery_model.objects.filter(case=OuterRef("pk"), form=form)
+            entry_model.objects.filter(case=OuterRef("pk"), counts_as_recovery=True, form=form)
             .order_by()
             .values("case")
             .annotate(total=Sum("amount"))

@@ -18,7 +18,9 @@ from accountability.daily_checks.batching import Counts
 from accountability.models import MonthEndClose, MonthEndSnapshot
 from accountability.rules import is_month_end, month_start
 from collections_app.case_rules import Measure, net_recovery
-from collections_app.models import CaseCost, CollectionCase, CostRepayment, Recovery
+from collections_app.models import CaseCost, CollectionCase, CostRepayment
+from ledger.models import LedgerEntry
+from ledger.rules import EntryForm
 from loans.classification import NON_PERFORMING_FIVE, FourLevel
 from loans.models import Loan
 
@@ -100,17 +102,19 @@ def _snapshot_rows(*, month: date, as_of: date) -> list[MonthEndSnapshot]:
         if four in four_level_classes:
             setattr(c, f"{four}_count", getattr(c, f"{four}_count") + n)
             setattr(c, f"{four}_balance", getattr(c, f"{four}_balance") + balance)
+    # Money recovered in the month and value taken in kind, apart: the ledger's entries that count as
+    # recovery, by value date (a court deduction, a guarantor's payment, a sale's proceeds...).
     for branch_id, officer_id, form, amount in (
-        Recovery.objects.filter(received_on__range=(month, as_of))
+        LedgerEntry.objects.filter(counts_as_recovery=True, value_date__range=(month, as_of))
         .order_by()
-        .values("case__branch_id", "case__loan__responsible_officer_id", "form")
+        .values("loan__branch_id", "loan__responsible_officer_id", "form")
         .annotate(amount=Sum("amount"))
-        .values_list("case__branch_id", "case__loan__responsible_officer_id", "form", "amount")
+        .values_list("loan__branch_id", "loan__responsible_officer_id", "form", "amount")
     ):
         c = cell(branch_id, officer_id)
-        if form == Recovery.Form.CASH:
+        if form == EntryForm.CASH:
             c.cash_recovered += amount
-        else:
+        elif form == EntryForm.IN_KIND:
             c.in_kind_value += amount
     for branch_id, officer_id, amount in (
         CaseCost.objects.filter(incurred_on__range=(month, as_of), borne_by=CaseCost.BorneBy.BANK)

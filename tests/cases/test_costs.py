@@ -231,3 +231,15 @@ def test_more_than_the_costs_and_the_loan_is_refused_and_nothing_is_repaid(case,
     with pytest.raises(ValidationError):
         services.recovery_record(case=case, actor=officer, received_on=today, amount=Decimal("82700.01"), as_of=today)
     assert CaseCost.objects.get(kind="litigation").recovered_amount == 0
+
+
+def test_net_recovery_reads_the_ledger_so_a_court_deduction_counts_as_cash(case, officer, today):
+    proceeding = services.legal_proceeding_file(
+        case=case, actor=officer, court="Riverside People's Court", case_number="(2026) R 77", filed_on=today
+    )
+    services.legal_step_record(
+        proceeding=proceeding, actor=officer, kind="deduct", taken_on=today, amount=Decimal("1000")
+    )
+    services.cost_record(case=case, actor=officer, kind="litigation", amount=Decimal("300.00"), incurred_on=today)
+    money = case_money(case=case)
+    assert (money.cash_recovered, money.net_recovery) == (Decimal("1000.00"), Decimal("700.00"))
