@@ -60,8 +60,10 @@ def daily_checks_schedule(at: str) -> dict[str, dict]:
         "daily-limitation": entry("limitation", 20),
         # the "loans by loans" detector,
         "daily-loans-by-loans": entry("loans_by_loans", 20),
-        # and the prevention watch list.
+        # the prevention watch list,
         "daily-watch-list": entry("watch_list", 20),
+        # and the ledger invariant (every balance explained by its entries).
+        "daily-ledger-invariant": entry("ledger_invariant", 20),
         # Every 10 minutes: jobs a gone worker left queued or running, sent again or failed
         # (npl_recovery/jobs.py; a worker also does it as it starts).
         "recover-stale-jobs": {

@@ -75,6 +75,10 @@ def _drop_new_loans() -> None:
     sql(f"DELETE FROM accountability_loansbyloansflag WHERE new_loan_id IN ({new})")
     sql(f"DELETE FROM accountability_watchlistentry WHERE loan_id IN ({new})")
     sql(f"DELETE FROM loans_classificationchange WHERE loan_id IN ({new})")
+    # Their opening balances: the ledger is append-only (a trigger), lifted for the bench's reset only.
+    sql("ALTER TABLE ledger_ledgerentry DISABLE TRIGGER ledger_append_only")
+    sql(f"DELETE FROM ledger_ledgerentry WHERE loan_id IN ({new})")
+    sql("ALTER TABLE ledger_ledgerentry ENABLE TRIGGER ledger_append_only")
     sql("DELETE FROM loans_loan WHERE loan_no LIKE 'BNEW%%'")
 
 
@@ -163,6 +167,9 @@ def _a_year_of_history() -> None:
         """,
         {"day": RUN_DAY},
     )
+    from ledger.services import ledger_open_loans
+
+    ledger_open_loans(actor=None, as_of=RUN_DAY, source="bench")
     for table in (
         "loans_loan",
         "collections_app_collectioncase",

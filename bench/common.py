@@ -382,8 +382,13 @@ def make_book(
             "npl_cut": npl_cut,
         },
     )
+    # Every loan's ledger starts with its opening balance (issue 11), set-based like the book itself.
+    from ledger.services import ledger_open_loans
+
+    ledger_open_loans(actor=None, as_of=as_of, source="bench")
     sql("ANALYZE loans_loan")
     sql("ANALYZE loans_borrower")
+    sql("ANALYZE ledger_ledgerentry")
     sql("INSERT INTO bench_meta (key, value) VALUES ('book', %s)", [params])
     return _book_info()
 

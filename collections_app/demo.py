@@ -12,9 +12,17 @@ from collections_app import services
 from collections_app.models import CollectionCase, Contact
 from loans.models import Borrower, Guarantee, Guarantor, User
 
+DEMO_HISTORY_DAYS = 60
+
 
 def seed_demo(*, as_of: date) -> str:
     opened = services.cases_open_for_non_performing(as_of=as_of)
+    # The demo's cases have a history: opened two months ago, so the stories' records and payments
+    # (dated in those weeks) are not before the case's opening (issue 11 refuses those). The
+    # reclassification may have opened them already (on commit), hence every case opened today.
+    CollectionCase.objects.filter(opened_on=as_of, opened_by__isnull=True).update(
+        opened_on=as_of - timedelta(days=DEMO_HISTORY_DAYS)
+    )
     officer = User.objects.filter(username="officer").first()
     manager = User.objects.filter(username="manager").first()
     stories = 0

@@ -12,6 +12,7 @@ from typing import Any
 
 from django.db import models
 from django.db.models import Exists, F, OuterRef, Q
+from django.db.models.functions import Round
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -52,7 +53,8 @@ def _ledger_total_since(*, refinancing: bool) -> models.Subquery:
         LedgerEntry.objects.filter(loan_id=OuterRef("loan_id"), kind__in=kinds, value_date__gte=OuterRef("opened_on"))
         .order_by()
         .values("loan_id")
-        .annotate(t=models.Sum(F("principal") + F("interest_on_balance") + F("interest_off_balance")))
+        # Rounded: SQLite sums decimals as floating point.
+        .annotate(t=Round(models.Sum(F("principal") + F("interest_on_balance") + F("interest_off_balance")), 2))
         .values("t")
     )
     return models.Subquery(entries, output_field=models.DecimalField(max_digits=18, decimal_places=2))

@@ -13,6 +13,7 @@ urlpatterns = [
     path("language/", language_set, name="language_set"),
     path("loans/", include("loans.urls")),
     path("cases/", include("collections_app.urls")),
+    path("ledger/", include("ledger.urls")),
     path("accountability/", include("accountability.urls")),
     path("notifications/", include("notifications.urls")),
     path("audit/", include("audit.urls")),

@@ -169,6 +169,7 @@ def arguments(user: Any) -> dict[str, Callable[[], list[dict[str, Any]]]]:
     """For each URL name with arguments: the kwargs sets to fetch (ids the user may see)."""
     from accountability.models import AccountabilityRecord, LoansByLoansFlag
     from collections_app.models import CaseRequest, CollectionCase
+    from ledger.models import LedgerEntry
     from loans.exporting import EXPORTS
     from loans.models import ImportBatch, Loan
     from notifications.models import Notification
@@ -202,6 +203,7 @@ def arguments(user: Any) -> dict[str, Callable[[], list[dict[str, Any]]]]:
             "request_id", _first(CaseRequest.objects.filter(case__in=CollectionCase.objects.visible_to(user)))
         ),
         "collections_app:record_create": lambda: [{"pk": case(), "kind": "contact"}] if case() else [],
+        "ledger:entry_decide": lambda: one("pk", _first(LedgerEntry.objects.visible_to(user))),
         "accountability:record_detail": lambda: one("pk", _first(AccountabilityRecord.objects.visible_to(user))),
         "accountability:record_decide": lambda: one("pk", _first(AccountabilityRecord.objects.visible_to(user))),
         "accountability:case_responsibility": lambda: one("case_pk", case()),

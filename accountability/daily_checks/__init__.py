@@ -17,6 +17,7 @@ DailyCheckRun. Celery tasks (tasks.py, generated from the registry), beat (sched
 from accountability.daily_checks.batching import Counts, batch_size
 from accountability.daily_checks.deadline_missed import check_deadline_missed
 from accountability.daily_checks.deadline_reminders import check_deadline_reminders
+from accountability.daily_checks.ledger_invariant import check_ledger_invariant
 from accountability.daily_checks.limitation import check_limitation
 from accountability.daily_checks.loans_by_loans import check_loans_by_loans
 from accountability.daily_checks.month_end_snapshot import check_month_end_snapshot
@@ -33,6 +34,7 @@ __all__ = [
     "batch_size",
     "check_deadline_missed",
     "check_deadline_reminders",
+    "check_ledger_invariant",
     "check_limitation",
     "check_loans_by_loans",
     "check_month_end_snapshot",

@@ -180,3 +180,20 @@ WATCH_LIST_BODY = _("Performing loans that may turn bad: contact the borrowers b
 
 def watch_list_for_officer(*, count: int) -> Message:
     return Message(text(WATCH_LIST_TITLE, count=count), text(WATCH_LIST_BODY))
+
+
+# --- 10. the ledger invariant ------------------------------------------------------------------------
+
+LEDGER_INVARIANT_TITLE = ngettext_lazy(
+    "%(count)d loan's balance does not match its ledger",
+    "%(count)d loans' balances do not match their ledger",
+    "count",
+)
+LEDGER_INVARIANT_BODY = _(
+    "The checks of %(as_of)s found balances that are not the opening balance plus the ledger entries: "
+    "a change went round the ledger. Find out which and correct it through the ledger."
+)
+
+
+def ledger_invariant(*, count: int, as_of: date) -> Message:
+    return Message(text(LEDGER_INVARIANT_TITLE, count=count), text(LEDGER_INVARIANT_BODY, as_of=as_of))

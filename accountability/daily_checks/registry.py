@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from accountability.daily_checks.batching import Counts
 from accountability.daily_checks.deadline_missed import check_deadline_missed
 from accountability.daily_checks.deadline_reminders import check_deadline_reminders
+from accountability.daily_checks.ledger_invariant import check_ledger_invariant
 from accountability.daily_checks.limitation import check_limitation
 from accountability.daily_checks.loans_by_loans import check_loans_by_loans
 from accountability.daily_checks.month_end_snapshot import check_month_end_snapshot
@@ -60,6 +61,7 @@ CHECKS: dict[str, Check] = {
         Check("limitation", _("Limitation-period warnings"), check_limitation),
         Check("loans_by_loans", _("Loans-by-loans detector"), check_loans_by_loans),
         Check("watch_list", _("Prevention watch list"), check_watch_list),
+        Check("ledger_invariant", _("Ledger: balances explained by their entries"), check_ledger_invariant),
         Check("month_end_snapshot", _("Month-end snapshot"), check_month_end_snapshot, after_reclassify=False),
     )
 }

@@ -411,6 +411,7 @@ def test_every_check_is_registered_in_order_with_reclassification_first():
         "limitation",
         "loans_by_loans",
         "watch_list",
+        "ledger_invariant",
         "month_end_snapshot",
     }
 

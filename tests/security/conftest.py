@@ -20,6 +20,7 @@ from accountability.models import AccountabilityRecord, LoansByLoansFlag
 from accountability.services import record_propose
 from collections_app import services as case_services
 from collections_app.models import CaseRequest, CollectionCase
+from ledger.models import LedgerEntry
 from loans.models import ImportBatch, Loan
 from notifications.models import Notification
 from notifications.services import notification_send
@@ -57,6 +58,10 @@ def bank(
     )
     recovery = case_services.recovery_record(
         case=case, actor=officer, received_on=today, amount=Decimal("100.00"), as_of=today
+    )
+    # A backdated one (issue 11): its value date awaits a manager's approval.
+    case_services.recovery_record(
+        case=case, actor=officer, received_on=today - timedelta(days=20), amount=Decimal("10.00"), as_of=today
     )
     new_loan = LoanFactory(
         branch=branch,
@@ -143,6 +148,7 @@ PATH_ARGS: dict[str, Callable[[Bank], dict[str, Any]]] = {
     "collections_app:case_request": lambda b: {"pk": b.case.pk},
     "collections_app:request_decide": lambda b: {"request_id": b.case_request.pk},
     "collections_app:record_create": lambda b: {"pk": b.case.pk, "kind": "recovery"},
+    "ledger:entry_decide": lambda b: {"pk": LedgerEntry.objects.get(loan=b.loan, approval="awaiting").pk},
     "accountability:mine": lambda b: {},
     "accountability:board": lambda b: {},
     "accountability:record_new": lambda b: {},

@@ -61,6 +61,7 @@ EXPECTED: dict[str, tuple[str, str]] = {
     "collections_app:case_request":        ("POST", "302  302+ 404  302+ 404  302  302"),
     "collections_app:request_decide":      ("POST", "302  302  404  302+ 404  302  302"),
     "collections_app:record_create":       ("POST", "302  302+ 404  302+ 404  400  400"),
+    "ledger:entry_decide":                 ("POST", "302  302  404  302+ 404  302  302"),
     "accountability:mine":                 ("GET", "302  200  200  200  200  200  200"),
     "accountability:board":                ("GET", "302  403  403  200  200  200  200"),
     "accountability:record_new":           ("GET", "302  403  403  200  200  403  403"),
@@ -108,6 +109,7 @@ def _valid_post(bank: Bank) -> dict[str, dict[str, Any]]:
             "recovery-amount": "10.00",
             "recovery-paid_by": "borrower",
         },
+        "ledger:entry_decide": {"decision": "approve", "reason": ""},
         "accountability:record_decide": {"decision": "honour", "seen_state": "proposed", "reason": "Well done"},
         "accountability:flag_review": {"status": "confirmed", "note": "Evergreening"},
     }
