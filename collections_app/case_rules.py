@@ -468,8 +468,15 @@ class CollectionPolicy:
     case_classes: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: dict(DEFAULT_CASE_CLASSES))
     # Also open cases for four-level overdue loans past the technical delay (off by default).
     case_four_level_overdue: bool = False
+    # A recovery first repays the collection costs the bank bore and the debtor owes back (oldest
+    # first), then the loan in `recovery_allocation_order`. Off by default: the loan first.
+    recover_costs_first: bool = False
 
     def __post_init__(self) -> None:
+        if not isinstance(self.recover_costs_first, bool):
+            raise ValueError(
+                f"collection policy: recover_costs_first must be true or false, got {self.recover_costs_first!r}"
+            )
         for name in ("recovery_deadline_days", "limitation_years"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
@@ -536,6 +543,12 @@ class Allocation:
     @property
     def total(self) -> Decimal:
         return self.principal + self.interest_on_balance + self.interest_off_balance
+
+
+def net_recovery(*, cash_recovered: Decimal, costs_borne: Decimal, costs_repaid: Decimal) -> Decimal:
+    """Net recovery in money: the cash recovered on the loan, minus the collection costs the bank
+    bore, plus what the debtor paid back of those costs (cash too). Value taken in kind is not in it."""
+    return cash_recovered - costs_borne + costs_repaid
 
 
 class RecoveryExceedsDebt(ValueError):

@@ -358,6 +358,9 @@ EXPORT_CHINESE = {
     "type": "类型",
     "value_recovered_in_kind": "以物抵债金额",
     "value_taken_in_kind": "抵债资产价值",
+    "costs_borne": "银行承担的清收费用",
+    "costs_repaid": "债务人已偿还的清收费用",
+    "net_recovery": "净收回",
     "why": "原因",
 }
 
@@ -499,14 +502,15 @@ LOANS_EXPORT = ExportSpec(
 
 
 def cases_queryset(user: Any) -> QuerySet:
-    case_model, recovery_model = _model("collections_app.CollectionCase"), _model("collections_app.Recovery")
+    case_model, entry_model = _model("collections_app.CollectionCase"), _model("ledger.LedgerEntry")
     qs = case_model.objects.visible_to(user).order_by("id")
-    if recovery_model is None:
+    if entry_model is None:
         return qs.annotate(cash_recovered=Value(0), in_kind_recovered=Value(0))
 
     def total(form: str) -> Coalesce:
+        # The ledger's entries of the case that count as recovery (issue 11): money and in kind apart.
         sums = (
-            recovery_model.objects.filter(case=OuterRef("pk"), form=form)
+            entry_model.objects.filter(case=OuterRef("pk"), counts_as_recovery=True, form=form)
             .order_by()
             .values("case")
             .annotate(total=Sum("amount"))
@@ -515,14 +519,40 @@ def cases_queryset(user: Any) -> QuerySet:
         return Coalesce(Subquery(sums), Value(Decimal("0")), output_field=DecimalField(max_digits=18, decimal_places=2))
 
     # Money recovered and value taken in kind are kept apart in every figure.
-    return qs.annotate(cash_recovered=total("cash"), in_kind_recovered=total("in_kind"))
+    qs = qs.annotate(cash_recovered=total("cash"), in_kind_recovered=total("in_kind"))
+    cost_model = _model("collections_app.CaseCost")
+    if cost_model is None:
+        return qs.annotate(costs_borne=Value(Decimal("0")), costs_repaid=Value(Decimal("0")))
+
+    def costs(field: str) -> Coalesce:
+        sums = (
+            cost_model.objects.filter(case=OuterRef("pk"), borne_by="bank")
+            .order_by()
+            .values("case")
+            .annotate(total=Sum(field))
+            .values("total")
+        )
+        return Coalesce(Subquery(sums), Value(Decimal("0")), output_field=DecimalField(max_digits=18, decimal_places=2))
+
+    # The collection costs the bank bore, and what the debtor paid back of them.
+    return qs.annotate(costs_borne=costs("amount"), costs_repaid=costs("recovered_amount"))
+
+
+@_reads("cash_recovered", "costs_borne", "costs_repaid")
+def _net_recovery(row: dict[str, Any], as_of: date) -> Decimal:
+    from collections_app.case_rules import net_recovery  # the one rule; collections_app builds on loans
+
+    return net_recovery(
+        cash_recovered=row["cash_recovered"], costs_borne=row["costs_borne"], costs_repaid=row["costs_repaid"]
+    )
 
 
 CASES_EXPORT = ExportSpec(
     name="cases",
     title=_("Cases"),
     description=_(
-        "Collection cases in your branches: measure, officer, time limit, and what was recovered in money and in kind."
+        "Collection cases in your branches: measure, officer, time limit, what was recovered in money and in "
+        "kind, the collection costs the bank bore and net recovery."
     ),
     model_label="collections_app.CollectionCase",
     columns=(
@@ -545,6 +575,9 @@ CASES_EXPORT = ExportSpec(
         ExportColumn("limitation_expires_on", "limitation_expires_on"),
         ExportColumn("cash_recovered", "cash_recovered"),
         ExportColumn("value_recovered_in_kind", "in_kind_recovered"),
+        ExportColumn("costs_borne", "costs_borne"),
+        ExportColumn("costs_repaid", "costs_repaid"),
+        ExportColumn("net_recovery", _net_recovery),
     ),
     queryset=cases_queryset,
 )

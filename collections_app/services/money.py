@@ -21,6 +21,7 @@ from collections_app.case_rules import (
 from collections_app.models import AssetInKind, CollectionCase, PromiseToPay, Recovery
 from collections_app.policy import collection_policy
 from collections_app.services._common import _audit, _lock, _money, _not_future, _require_work, _save
+from collections_app.services.costs import costs_repay_first
 from collections_app.services.dates import _refresh_dates
 from collections_app.services.moves import _perform_move
 from ledger.models import LedgerEntry
@@ -28,7 +29,7 @@ from ledger.rules import EntryKind
 from ledger.services import ledger_post
 from loans.models import Loan, User
 from loans.services import loan_classify
-from npl_recovery.i18n import format_amount
+from npl_recovery.i18n import format_amount, format_day
 
 # Stored with the move (data, one language); the page translates it (collections_app.texts).
 RECOVERED_REASON = "Nothing outstanding after the recovery."
@@ -66,10 +67,23 @@ def _record_recovery(
     asset: AssetInKind | None = None,
     source: str = "",
     date_field: str = "received_on",
-) -> Recovery:
+) -> Recovery | None:
     _not_future(received_on, date_field)
     loan = Loan.objects.select_for_update().get(pk=case.loan_id)
-    amount = _money(amount)
+    amount = received = _money(amount)
+    if form == Recovery.Form.CASH and collection_policy().recover_costs_first:
+        # The policy's order: the costs the debtor owes back first, then the loan (services/costs.py).
+        if received_on < case.opened_on:
+            raise ValidationError(
+                {
+                    date_field: _("Cannot be before the case was opened (%(opened)s).")
+                    % {"opened": format_day(case.opened_on)}
+                }
+            )
+        amount = costs_repay_first(case=case, actor=actor, amount=amount, received_on=received_on)
+        if amount == 0:
+            _credit_promises(case, received, received_on, actor)
+            return None
     owed = Owed(loan.outstanding_principal, loan.interest_on_balance, loan.interest_off_balance)
     try:
         allocation = allocate_recovery(amount, owed, collection_policy().recovery_allocation_order)
@@ -121,7 +135,7 @@ def _record_recovery(
         loan.overdue_since = None
         loan.arrears_cleared_on = received_on
         loan.save(update_fields=["overdue_since", "arrears_cleared_on", "updated_at"])
-    _credit_promises(case, amount, received_on, actor)
+    _credit_promises(case, received, received_on, actor)
     _refresh_dates(case)
     _audit(
         case,
@@ -191,12 +205,14 @@ def recovery_record(
     as_of: date | None = None,
     note: str = "",
     arrears_cleared: bool = False,
-) -> Recovery:
+) -> Recovery | None:
     """Money received: split it (case_rules.allocate_recovery), reduce the loan, reclassify it.
 
-    Refuses more than is owed. `arrears_cleared` says the borrower is current again (nothing past
-    due) although something is still owed; when nothing is owed that is so anyway. A case with
-    nothing outstanding moves to recovered.
+    With the policy's `recover_costs_first` the money first repays the collection costs the debtor
+    owes back; None when it all went to them (no Recovery of the loan). Refuses more than is owed.
+    `arrears_cleared` says the borrower is current again (nothing past due) although something is
+    still owed; when nothing is owed that is so anyway. A case with nothing outstanding moves to
+    recovered.
     """
     case = _lock(case)
     _require_work(case, actor)
