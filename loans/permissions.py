@@ -79,6 +79,8 @@ rules.add_perm("accountability.review_flag", is_manager)
 # rises of a non-performing loan's balance are listed for managers.
 rules.add_perm("reconciliation.classify_fall", is_officer | is_manager)
 rules.add_perm("reconciliation.view_rises", is_manager | is_bank_admin | is_auditor)
+# The balance ledger: a manager approves (or refuses) a backdated entry someone else recorded.
+rules.add_perm("ledger.approve_entry", is_manager)
 # The audit trail: searching all of it is for auditors and administrators; a case's or a loan's
 # history also for the managers who see the case or loan (audit/views.py).
 rules.add_perm("audit.view_trail", is_auditor | is_bank_admin)
