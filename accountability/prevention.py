@@ -97,14 +97,14 @@ def refinancing_flags_find(*, as_of: date, batch_id: int | None = None, now: dat
         )
     else:
         scope = "e.value_date BETWEEN %(since)s AND %(as_of)s"
-        row_no = "NULL"
+        row_no = "CAST(NULL AS integer)"
     written = 0
     for relation in _REFINANCING_RELATIONS:
         sql = f"""
             INSERT INTO {FLAGS} ({_COLUMNS})
             SELECT DISTINCT
                    CASE WHEN e.principal = 0 THEN 'interest_by_loans' ELSE 'loans_by_loans' END,
-                   n.id, o.id, NULL, e.id, '{relation.code}', n.branch_id, n.issuing_officer_id,
+                   n.id, o.id, CAST(NULL AS bigint), e.id, '{relation.code}', n.branch_id, n.issuing_officer_id,
                    e.value_date, -(e.principal + e.interest_on_balance + e.interest_off_balance),
                    n.disbursed_on, n.principal, %(as_of)s, %(batch)s, {row_no}, 'open', '', %(now)s
               FROM ledger_ledgerentry e
@@ -135,7 +135,7 @@ def first_pay_off_flags_find(*, as_of: date, batch_id: int, now: datetime | None
     """Flag the new loans of an import, disbursed within the window (`loans_by_loans_window_days`)
     before the import's date, whose borrower has another non-performing loan, whose group has one,
     or whose lending officer or branch has an open case past its time limit. One flag per new loan,
-    the first reason in that order named. Returns how many flags were written."""
+    the first reason in that order named; none for a new loan already flagged "loans by loans". Returns how many flags were written."""
     window = accountability_policy().loans_by_loans_window_days
     params = {
         "as_of": as_of,
@@ -163,15 +163,15 @@ def first_pay_off_flags_find(*, as_of: date, batch_id: int, now: datetime | None
             f"AND o.five_level_class IN ({npl}))",
             "",
         ),
-        ("officer_missed", "NULL", f"AND n.issuing_officer_id IN ({missed.format(col='officer_id')})"),
-        ("branch_missed", "NULL", f"AND n.branch_id IN ({missed.format(col='branch_id')})"),
+        ("officer_missed", "CAST(NULL AS bigint)", f"AND n.issuing_officer_id IN ({missed.format(col='officer_id')})"),
+        ("branch_missed", "CAST(NULL AS bigint)", f"AND n.branch_id IN ({missed.format(col='branch_id')})"),
     )
     written = 0
     for code, overdue_loan, condition in reasons:
         sql = f"""
             INSERT INTO {FLAGS} ({_COLUMNS})
-            SELECT kind, new_loan_id, overdue_loan_id, NULL, NULL, '{code}', branch_id, lending_officer_id,
-                   NULL, NULL, disbursed_on, principal, %(as_of)s, %(batch)s, row_no, 'open', '', %(now)s
+            SELECT kind, new_loan_id, overdue_loan_id, CAST(NULL AS bigint), CAST(NULL AS bigint), '{code}',
+                   branch_id, lending_officer_id, CAST(NULL AS date), CAST(NULL AS numeric(18, 2)), disbursed_on, principal, %(as_of)s, %(batch)s, row_no, 'open', '', %(now)s
               FROM (
                 SELECT 'first_pay_off' AS kind, n.id AS new_loan_id, {overdue_loan} AS overdue_loan_id,
                        n.branch_id, n.issuing_officer_id AS lending_officer_id, n.disbursed_on, n.principal,
@@ -180,9 +180,10 @@ def first_pay_off_flags_find(*, as_of: date, batch_id: int, now: datetime | None
                  WHERE n.id IN ({_BATCH_NEW_LOANS})
                    AND n.disbursed_on > %(since)s
                    {condition}
-                   AND NOT EXISTS (SELECT 1 FROM {FLAGS} f WHERE f.new_loan_id = n.id AND f.kind = 'first_pay_off')
+                   -- a new loan already flagged (as loans by loans, or for a stronger reason) is not flagged twice
+                   AND NOT EXISTS (SELECT 1 FROM {FLAGS} f WHERE f.new_loan_id = n.id)
               ) found
-             WHERE {"overdue_loan_id IS NOT NULL" if overdue_loan != "NULL" else "true"}
+             WHERE {"true" if "CAST" in overdue_loan else "overdue_loan_id IS NOT NULL"}
         """
         written += _execute(sql, params)
     return written

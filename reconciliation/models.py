@@ -47,7 +47,9 @@ class ReportedFall(models.Model):
     reversal = models.OneToOneField(
         "ledger.LedgerEntry", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
-    posted = models.OneToOneField("ledger.LedgerEntry", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    posted = models.OneToOneField(
+        "ledger.LedgerEntry", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     objects = scoped_manager("branch")
@@ -57,8 +59,8 @@ class ReportedFall(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="reported_fall_amount_positive"),
             models.CheckConstraint(
-                condition=Q(status="to_classify", outcome="") | Q(status="classified", classified_by__isnull=False)
-                & ~Q(outcome=""),
+                condition=Q(status="to_classify", outcome="")
+                | Q(status="classified", classified_by__isnull=False) & ~Q(outcome=""),
                 name="reported_fall_classified_has_outcome",
             ),
         ]

@@ -421,9 +421,7 @@ class Stage:
     def capture_balance_changes(self, present: set[str]) -> int:
         """Before the merge: every existing loan whose balances the file changes, with the change per
         component (a component whose column is not in the file is left alone: 0). Returns how many."""
-        deltas = [
-            f"ROUND(s.{col} - l.{col}, 2)" if by is None or by in present else "0" for col, by in BALANCE_COLUMNS
-        ]
+        deltas = [f"ROUND(s.{col} - l.{col}, 2)" if by is None or by in present else "0" for col, by in BALANCE_COLUMNS]
         names = ("principal", "interest_on", "interest_off")
         self.execute(f"DROP TABLE IF EXISTS {BALANCES}")
         self.execute(
@@ -471,9 +469,7 @@ class Stage:
                 params,
             )
             counts["opening_balance"] = max(cursor.rowcount, 0)
-            open_case = (
-                "(SELECT c.id FROM collections_app_collectioncase c WHERE c.loan_id = b.loan_id AND c.is_open)"
-            )
+            open_case = "(SELECT c.id FROM collections_app_collectioncase c WHERE c.loan_id = b.loan_id AND c.is_open)"
             for kind, compare in (("book_reported", "<"), ("book_correction", ">")):
                 parts = [
                     f"CASE WHEN b.{n} {compare} 0 THEN b.{n} ELSE 0 END"
