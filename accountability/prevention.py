@@ -135,7 +135,8 @@ def first_pay_off_flags_find(*, as_of: date, batch_id: int, now: datetime | None
     """Flag the new loans of an import, disbursed within the window (`loans_by_loans_window_days`)
     before the import's date, whose borrower has another non-performing loan, whose group has one,
     or whose lending officer or branch has an open case past its time limit. One flag per new loan,
-    the first reason in that order named; none for a new loan already flagged "loans by loans". Returns how many flags were written."""
+    the first reason in that order named; none for a new loan already flagged "loans by loans".
+    Returns how many flags were written."""
     window = accountability_policy().loans_by_loans_window_days
     params = {
         "as_of": as_of,
@@ -171,7 +172,8 @@ def first_pay_off_flags_find(*, as_of: date, batch_id: int, now: datetime | None
         sql = f"""
             INSERT INTO {FLAGS} ({_COLUMNS})
             SELECT kind, new_loan_id, overdue_loan_id, CAST(NULL AS bigint), CAST(NULL AS bigint), '{code}',
-                   branch_id, lending_officer_id, CAST(NULL AS date), CAST(NULL AS numeric(18, 2)), disbursed_on, principal, %(as_of)s, %(batch)s, row_no, 'open', '', %(now)s
+                   branch_id, lending_officer_id, CAST(NULL AS date), CAST(NULL AS numeric(18, 2)), disbursed_on,
+                   principal, %(as_of)s, %(batch)s, row_no, 'open', '', %(now)s
               FROM (
                 SELECT 'first_pay_off' AS kind, n.id AS new_loan_id, {overdue_loan} AS overdue_loan_id,
                        n.branch_id, n.issuing_officer_id AS lending_officer_id, n.disbursed_on, n.principal,
