@@ -106,7 +106,7 @@ def refinancing_flags_find(*, as_of: date, batch_id: int | None = None, now: dat
                    CASE WHEN e.principal = 0 THEN 'interest_by_loans' ELSE 'loans_by_loans' END,
                    n.id, o.id, CAST(NULL AS bigint), e.id, '{relation.code}', n.branch_id, n.issuing_officer_id,
                    e.value_date, -(e.principal + e.interest_on_balance + e.interest_off_balance),
-                   n.disbursed_on, n.principal, %(as_of)s, %(batch)s, {row_no}, 'open', '', %(now)s
+                   n.disbursed_on, n.principal, %(as_of)s, CAST(%(batch)s AS bigint), {row_no}, 'open', '', %(now)s
               FROM ledger_ledgerentry e
               JOIN loans_loan o ON o.id = e.loan_id
               JOIN loans_borrower ob ON ob.id = o.borrower_id

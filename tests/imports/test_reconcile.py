@@ -4,7 +4,7 @@ and counts as no recovery until a manager clears the flag. Item 9: "first pay of
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -182,3 +182,26 @@ def test_first_import_of_a_whole_book_flags_only_recent_loans(bank, admin_user):
     )
     run_import(csv_bytes(rows), actor=admin_user)
     assert not LoansByLoansFlag.objects.exists()
+
+
+def test_the_daily_check_reads_falls_in_the_ledger_not_only_recoveries(imported, admin_user, branch, manager):
+    """Before: the loans-by-loans check read recorded recoveries only; a fall reported by the book
+    followed by a new loan (a later import, or a loan created another way) went unseen."""
+    from accountability.daily_checks import check_run
+    from tests.factories import LoanFactory
+
+    rows = three_loans()
+    rows[1]["outstanding_principal"] = "0"
+    run_import(csv_bytes(rows), actor=admin_user, as_of=LATER)
+    assert not LoansByLoansFlag.objects.exists()  # no new loan yet
+    npl = Loan.objects.get(loan_no=NPL)
+    LoanFactory(
+        branch=branch, borrower=npl.borrower, principal=Decimal("1400000"), outstanding_principal=Decimal("1400000"),
+        disbursed_on=LATER + timedelta(days=5), maturity_on=date(2029, 1, 1),
+    )  # fmt: skip
+    counts = check_run(name="loans_by_loans", as_of=LATER + timedelta(days=5)).counts
+    assert counts["ledger_flags"] == 1 and counts["managers_told"] >= 1
+    flag = LoansByLoansFlag.objects.get()
+    assert flag.ledger_entry.kind == "book_reported" and flag.overdue_loan == npl and flag.import_batch is None
+    # Idempotent: the next day's run finds the same pair and writes nothing.
+    assert check_run(name="loans_by_loans", as_of=LATER + timedelta(days=6)).counts["ledger_flags"] == 0
