@@ -205,3 +205,52 @@ def test_the_daily_check_reads_falls_in_the_ledger_not_only_recoveries(imported,
     assert flag.ledger_entry.kind == "book_reported" and flag.overdue_loan == npl and flag.import_batch is None
     # Idempotent: the next day's run finds the same pair and writes nothing.
     assert check_run(name="loans_by_loans", as_of=LATER + timedelta(days=6)).counts["ledger_flags"] == 0
+
+
+def _new_loan_to_wang_fang() -> list[dict]:
+    return [
+        *three_loans(),
+        loan_row(
+            loan_no="L-0020",
+            borrower_name="Wang Fang",
+            borrower_id_no="330101199202023456",
+            principal="300000",
+            outstanding_principal="300000",
+            disbursed_on=(LATER - timedelta(days=2)).isoformat(),
+        ),
+    ]
+
+
+def test_a_new_loan_to_the_group_of_an_npl_borrower_is_flagged(imported, admin_user):
+    from loans.models import Borrower
+    from tests.factories import BorrowerFactory
+
+    Borrower.objects.filter(id_no="220101198505052345").update(group_code="G-LI")
+    BorrowerFactory(name="Wang Fang", id_no="330101199202023456", group_code="G-LI")
+    outcome = run_import(csv_bytes(_new_loan_to_wang_fang()), actor=admin_user, as_of=LATER)
+    flag = LoansByLoansFlag.objects.get(kind="first_pay_off")
+    assert (flag.relation, flag.overdue_loan.loan_no) == ("same_group", NPL)
+    assert any("goes to a group whose loan L-0002 is non-performing" in w for w in outcome.batch.warnings)
+
+
+def test_a_new_loan_by_an_officer_with_missed_time_limits_is_flagged(imported, admin_user, branch, officer):
+    from tests.accountability.conftest import open_npl_case
+
+    open_npl_case(branch=branch, officer=officer, opened_on=LATER - timedelta(days=400), loan_no="OLD-1")
+    outcome = run_import(csv_bytes(_new_loan_to_wang_fang()), actor=admin_user, as_of=LATER)
+    flag = LoansByLoansFlag.objects.get(kind="first_pay_off")
+    assert (flag.relation, flag.overdue_loan, flag.lending_officer) == ("officer_missed", None, officer)
+    assert any("lent by an officer with missed time limits" in w for w in outcome.batch.warnings)
+
+
+def test_a_new_loan_of_a_branch_with_missed_time_limits_is_flagged(imported, admin_user, branch, officer2):
+    from tests.accountability.conftest import open_npl_case
+
+    open_npl_case(branch=branch, officer=officer2, opened_on=LATER - timedelta(days=400), loan_no="OLD-2")
+    run_import(csv_bytes(_new_loan_to_wang_fang()), actor=admin_user, as_of=LATER)
+    assert LoansByLoansFlag.objects.get(kind="first_pay_off").relation == "branch_missed"
+
+
+def test_a_new_loan_with_no_reason_is_not_flagged(imported, admin_user):
+    outcome = run_import(csv_bytes(_new_loan_to_wang_fang()), actor=admin_user, as_of=LATER)
+    assert outcome.ok and not LoansByLoansFlag.objects.exists() and outcome.batch.warnings == []
