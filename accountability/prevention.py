@@ -245,3 +245,29 @@ def batch_flags(*, batch_id: int, limit: int) -> list[BatchFlag]:
         .values_list("row_no", "kind", "relation", "new_loan__loan_no", "overdue_loan__loan_no")[:limit]
     )
     return [BatchFlag(row_no or 0, *rest) for row_no, *rest in rows]
+
+
+def batch_flags_notify(*, batch_id: int, as_of: date) -> int:
+    """Tell the managers of the new loans' branches about the flags an import found (run on commit):
+    one message per manager and import."""
+    from django.db.models import Count
+    from django.urls import reverse
+
+    from accountability.daily_checks import messages
+    from accountability.daily_checks.notify import notify_managers_per_branch
+    from accountability.models import LoansByLoansFlag
+
+    per_branch = dict(
+        LoansByLoansFlag.objects.filter(import_batch_id=batch_id)
+        .order_by()
+        .values("branch_id")
+        .annotate(n=Count("new_loan_id", distinct=True))
+        .values_list("branch_id", "n")
+    )
+    return notify_managers_per_branch(
+        per_branch,
+        kind="loans_by_loans.flag",
+        key=f"import_flags:{batch_id}",
+        message=lambda n: messages.import_flags_for_managers(count=n, as_of=as_of),
+        url=reverse("accountability:prevention") + "?tab=loans_by_loans&status=open",
+    )

@@ -617,7 +617,12 @@ class _Import:
         """The prevention flags of this import (accountability/prevention.py), each also a warning
         line of the report naming the row: falls reported by the book near a new loan to a related
         borrower ("loans by loans"), and new loans that should have waited ("first pay off")."""
-        from accountability.prevention import batch_flags, first_pay_off_flags_find, refinancing_flags_find
+        from accountability.prevention import (
+            batch_flags,
+            batch_flags_notify,
+            first_pay_off_flags_find,
+            refinancing_flags_find,
+        )
 
         batch_id = self.batch.pk
         found = {
@@ -627,6 +632,9 @@ class _Import:
         hm = self.headers["loans"]
         for flag in batch_flags(batch_id=batch_id, limit=self.errors.limit):
             self.errors.warn(LOANS, hm, flag.row_no, "loan_no", flag.warning())
+        if any(found.values()):
+            as_of = self.as_of
+            transaction.on_commit(lambda: batch_flags_notify(batch_id=batch_id, as_of=as_of))
         return found
 
     def _finish(self, status: str, *, loans: Counts | None = None, counts: dict | None = None, **fields: Any) -> None:

@@ -254,3 +254,14 @@ def test_a_new_loan_of_a_branch_with_missed_time_limits_is_flagged(imported, adm
 def test_a_new_loan_with_no_reason_is_not_flagged(imported, admin_user):
     outcome = run_import(csv_bytes(_new_loan_to_wang_fang()), actor=admin_user, as_of=LATER)
     assert outcome.ok and not LoansByLoansFlag.objects.exists() and outcome.batch.warnings == []
+
+
+def test_the_branch_managers_are_told_of_an_imports_flags(
+    imported, admin_user, manager, django_capture_on_commit_callbacks
+):
+    from notifications.models import Notification
+
+    with django_capture_on_commit_callbacks(execute=True):
+        run_import(csv_bytes(_refinancing_book()), actor=admin_user, as_of=LATER)
+    note = Notification.objects.get(recipient=manager, kind="loans_by_loans.flag")
+    assert note.title.startswith("1 new loan(s) of an import flagged") and "prevention" in note.url
