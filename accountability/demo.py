@@ -22,6 +22,7 @@ from accountability.services import (
 )
 from collections_app.models import CollectionCase
 from collections_app.services import recovery_record
+from ledger.services import ledger_open_loan
 from loans.demo import DEMO_PASSWORD
 from loans.models import Branch, Loan, Role, User
 
@@ -134,7 +135,7 @@ def _stories(*, as_of: date) -> str:
     repaid = CollectionCase.objects.filter(recoveries__form="cash", is_open=True).select_related("loan").first()
     if repaid is not None:
         last = repaid.recoveries.order_by("-received_on").first()
-        Loan.objects.get_or_create(
+        new_loan, created = Loan.objects.get_or_create(
             loan_no="DEMO-NEW-0001",
             defaults={
                 "borrower": repaid.loan.borrower,
@@ -148,4 +149,6 @@ def _stories(*, as_of: date) -> str:
                 "maturity_on": last.received_on + timedelta(days=363),
             },
         )
+        if created:
+            ledger_open_loan(loan=new_loan, actor=None, as_of=as_of, source="demo")
     return " Demo stories written (login 'deputy' is a second Riverside manager)."

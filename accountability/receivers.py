@@ -15,6 +15,7 @@ from accountability.services import responsibility_assign_defaults
 from accountability.tasks import case_recovered as case_recovered_task
 from collections_app.case_rules import Measure
 from collections_app.models import CollectionCase
+from ledger.signals import entry_decided
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +28,18 @@ def case_recovered(sender: Any, instance: CollectionCase, target: str, **kwargs:
         return
     case_id = instance.pk
     as_of = (instance.ended_on or timezone.localdate()).isoformat()
+    transaction.on_commit(lambda: _queue(case_id, as_of))
+
+
+@receiver(entry_decided, dispatch_uid="accountability_ledger_entry_decided")
+def ledger_entry_decided(sender: Any, entry: Any, **kwargs: Any) -> None:
+    """A backdated recovery approved: a recovered case may now count as recovered in time."""
+    if entry.case_id is None or entry.approval != "approved":
+        return
+    case = CollectionCase.objects.filter(pk=entry.case_id).only("measure", "ended_on").first()
+    if case is None or case.measure != Measure.RECOVERED:
+        return
+    case_id, as_of = case.pk, timezone.localdate().isoformat()
     transaction.on_commit(lambda: _queue(case_id, as_of))
 
 

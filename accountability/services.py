@@ -48,6 +48,7 @@ from audit.services import AuditRow, audit_record, audit_records_bulk, audit_sys
 from collections_app.case_rules import Measure
 from collections_app.models import CollectionCase, Recovery
 from collections_app.services import case_set_responsibility
+from ledger.selectors import recovery_counted_on
 from loans.access import visible_branch_ids
 from loans.models import Branch, Loan, User
 from loans.permissions import role_allows
@@ -646,7 +647,9 @@ def case_recovered_in_time(*, case: CollectionCase, as_of: date) -> list[Account
     assignment = (
         ResponsibilityAssignment.objects.select_for_update(no_key=True).filter(case=case, ended_on__isnull=True).first()
     )
-    if assignment is None or not recovered_in_time(case.ended_on, assignment.recovery_deadline):
+    # Issue 11: a backdated recovery counts on its value date only once a manager approved it.
+    counted_on = recovery_counted_on(case.pk, case.ended_on)
+    if counted_on is None or assignment is None or not recovered_in_time(counted_on, assignment.recovery_deadline):
         return []
     if AccountabilityRecord.objects.filter(assignment=assignment, origin=RecordOrigin.RECOVERED_IN_TIME).exists():
         return []

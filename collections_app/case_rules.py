@@ -38,6 +38,7 @@ class Measure(StrEnum):
     PRESSURE = "pressure"
     DISPOSAL = "disposal"
     RECOVERED = "recovered"
+    REFINANCED = "refinanced"
     REVITALISED = "revitalised"
     WRITTEN_OFF = "written_off"
     CLOSED = "closed"
@@ -56,6 +57,7 @@ MEASURE_LABELS = {
     Measure.PRESSURE: gettext_lazy("5 Pressure"),
     Measure.DISPOSAL: gettext_lazy("6 Disposal"),
     Measure.RECOVERED: gettext_lazy("Recovered"),
+    Measure.REFINANCED: gettext_lazy("Refinanced"),
     Measure.REVITALISED: gettext_lazy("Revitalised"),
     Measure.WRITTEN_OFF: gettext_lazy("Written off"),
     Measure.CLOSED: pgettext_lazy("collection case", "Closed"),
@@ -69,16 +71,23 @@ ACTIVE_MEASURES: tuple[Measure, ...] = (
     Measure.PRESSURE,
     Measure.DISPOSAL,
 )
-END_STATES: tuple[Measure, ...] = (Measure.RECOVERED, Measure.REVITALISED, Measure.WRITTEN_OFF, Measure.CLOSED)
+END_STATES: tuple[Measure, ...] = (
+    Measure.RECOVERED,
+    Measure.REFINANCED,
+    Measure.REVITALISED,
+    Measure.WRITTEN_OFF,
+    Measure.CLOSED,
+)
 # A written-off case still holds the claim ("written off, claim kept": later money still counts and
 # the limitation period still has to be kept alive), so it stays the loan's one open case until
-# it is closed. Recovered, revitalised and closed cases are finished.
+# it is closed. Recovered, refinanced, revitalised and closed cases are finished. Refinanced (issue 11):
+# the debt was paid off by a new loan ("loans by loans"), never a recovery and never rewarded.
 OPEN_STATES: tuple[Measure, ...] = (*ACTIVE_MEASURES, Measure.WRITTEN_OFF)
-FINISHED_STATES: tuple[Measure, ...] = (Measure.RECOVERED, Measure.REVITALISED, Measure.CLOSED)
+FINISHED_STATES: tuple[Measure, ...] = (Measure.RECOVERED, Measure.REFINANCED, Measure.REVITALISED, Measure.CLOSED)
 MEASURE_RANK = {m: i for i, m in enumerate(ACTIVE_MEASURES)}
 
 # Moves an officer may make directly; every other move is requested and a manager approves it.
-OFFICER_MOVES = frozenset({Measure.COLLABORATIVE, Measure.PRESSURE, Measure.RECOVERED})
+OFFICER_MOVES = frozenset({Measure.COLLABORATIVE, Measure.PRESSURE, Measure.RECOVERED, Measure.REFINANCED})
 MANAGER_MOVES = frozenset(
     {
         Measure.LEGAL,
@@ -98,7 +107,7 @@ def sources_of(target: Measure) -> tuple[Measure, ...]:
         return tuple(m for m in ACTIVE_MEASURES if MEASURE_RANK[m] < MEASURE_RANK[target])
     if target == Measure.CLOSED:
         return (Measure.WRITTEN_OFF,)
-    if target == Measure.RECOVERED:
+    if target in (Measure.RECOVERED, Measure.REFINANCED):
         # Money recovered after a write-off still counts: a written-off claim paid in full is recovered.
         return (*ACTIVE_MEASURES, Measure.WRITTEN_OFF)
     return ACTIVE_MEASURES
@@ -174,6 +183,11 @@ class CaseFacts:
     has_judgment_or_enforcement: bool
     total_owed: Decimal
     five_level_class: str
+    # Issue 11, from the loan's ledger since the case opened: how much the balance fell by a
+    # refinancing (a new loan paid it), and by anything else that brought in no money (reported by
+    # the book and not yet classified, a correction). Recovered needs both 0; refinanced the first.
+    refinanced_fall: Decimal = Decimal("0")
+    other_fall: Decimal = Decimal("0")
 
 
 def entry_refusal(target: Measure, facts: CaseFacts) -> str | None:
@@ -200,8 +214,19 @@ def entry_refusal(target: Measure, facts: CaseFacts) -> str | None:
         return _("The loan has no guarantor, no collateral and no recorded asset.")
     if target == Measure.DISPOSAL and not facts.has_judgment_or_enforcement:
         return _("Record a legal proceeding with a judgment or an enforcement order first.")
-    if target == Measure.RECOVERED and facts.total_owed > 0:
+    if target in (Measure.RECOVERED, Measure.REFINANCED) and facts.total_owed > 0:
         return _("%(amount)s is still outstanding.") % {"amount": format_amount(facts.total_owed)}
+    if target == Measure.RECOVERED and facts.refinanced_fall > 0:
+        return _("%(amount)s of the debt was paid by refinancing, not by money: the case ends refinanced.") % {
+            "amount": format_amount(facts.refinanced_fall)
+        }
+    if target == Measure.RECOVERED and facts.other_fall > 0:
+        return _(
+            "%(amount)s of the debt fell without money coming in (reported by the book or corrected): "
+            "classify it first."
+        ) % {"amount": format_amount(facts.other_fall)}
+    if target == Measure.REFINANCED and facts.refinanced_fall <= 0:
+        return _("Nothing was refinanced: a debt paid by money is recovered.")
     if target == Measure.REVITALISED and facts.total_owed <= 0:
         return _("Nothing is outstanding: the case is recovered, not revitalised.")
     if target == Measure.WRITTEN_OFF and facts.five_level_class != "loss":
@@ -286,6 +311,7 @@ MOVE_LABELS = {
     Measure.PRESSURE: gettext_lazy("Move to pressure"),
     Measure.DISPOSAL: gettext_lazy("Request disposal"),
     Measure.RECOVERED: gettext_lazy("Mark recovered"),
+    Measure.REFINANCED: gettext_lazy("Mark refinanced"),
     Measure.REVITALISED: gettext_lazy("Request revitalisation"),
     Measure.WRITTEN_OFF: gettext_lazy("Request write-off"),
     Measure.CLOSED: gettext_lazy("Request closing"),

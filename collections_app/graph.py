@@ -82,8 +82,9 @@ def _active_x(i: int) -> int:
 
 
 _END_X = {
-    Measure.RECOVERED: 110,
-    Measure.REVITALISED: 390,
+    Measure.RECOVERED: 40,
+    Measure.REFINANCED: 250,
+    Measure.REVITALISED: 460,
     Measure.WRITTEN_OFF: 670,
     Measure.CLOSED: 920,
 }

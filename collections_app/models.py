@@ -38,6 +38,26 @@ _FINISHED = [m.value for m in FINISHED_STATES]
 _ACTIVE = frozenset(m.value for m in ACTIVE_MEASURES)
 
 
+def _ledger_total_since(*, refinancing: bool) -> models.Subquery:
+    """Net change of the loan's balance since the case opened by refinancing entries, or by the other
+    entries that bring in no money (the opening balance and write-offs excluded: they move nothing)."""
+    from ledger import rules
+    from ledger.models import LedgerEntry
+
+    if refinancing:
+        kinds = [rules.EntryKind.REFINANCING.value]
+    else:
+        kinds = [rules.EntryKind.BOOK_REPORTED.value, rules.EntryKind.BOOK_CORRECTION.value]
+    entries = (
+        LedgerEntry.objects.filter(loan_id=OuterRef("loan_id"), kind__in=kinds, value_date__gte=OuterRef("opened_on"))
+        .order_by()
+        .values("loan_id")
+        .annotate(t=models.Sum(F("principal") + F("interest_on_balance") + F("interest_off_balance")))
+        .values("t")
+    )
+    return models.Subquery(entries, output_field=models.DecimalField(max_digits=18, decimal_places=2))
+
+
 def _entry_condition(target: Measure):
     def condition(case: CollectionCase) -> bool:
         return entry_refusal(target, case.entry_facts()) is None
@@ -165,6 +185,8 @@ class CollectionCase(ConcurrentTransitionMixin, models.Model):
                 has_guarantor=Exists(Guarantee.objects.filter(loan=OuterRef("loan"))),
                 has_collateral=Exists(Collateral.objects.filter(loan=OuterRef("loan"))),
                 has_asset=Exists(AssetInKind.objects.filter(case=OuterRef("pk"))),
+                refinanced_total=_ledger_total_since(refinancing=True),
+                other_total=_ledger_total_since(refinancing=False),
                 has_judgment=Exists(
                     LegalProceeding.objects.filter(case=OuterRef("pk")).filter(
                         Q(judgment_on__isnull=False) | Q(enforcement_order_on__isnull=False)
@@ -182,6 +204,8 @@ class CollectionCase(ConcurrentTransitionMixin, models.Model):
                 "has_collateral",
                 "has_asset",
                 "has_judgment",
+                "refinanced_total",
+                "other_total",
             )
             .get()
         )
@@ -197,6 +221,8 @@ class CollectionCase(ConcurrentTransitionMixin, models.Model):
             has_judgment_or_enforcement=row["has_judgment"],
             total_owed=row["owed"] if row["owed"] is not None else Decimal("0"),
             five_level_class=row["five_level"],
+            refinanced_fall=-(row["refinanced_total"] or Decimal("0")),
+            other_fall=-(row["other_total"] or Decimal("0")),
         )
 
     def actor_facts(self, user: Any) -> ActorFacts:
@@ -238,6 +264,10 @@ class CollectionCase(ConcurrentTransitionMixin, models.Model):
 
     @_move(Measure.RECOVERED)
     def to_recovered(self, *, on: date) -> None:
+        self._entered(on, ends=True, still_open=False)
+
+    @_move(Measure.REFINANCED)
+    def to_refinanced(self, *, on: date) -> None:
         self._entered(on, ends=True, still_open=False)
 
     @_move(Measure.REVITALISED)
@@ -528,6 +558,9 @@ class Recovery(TimelineRecord):
         BORROWER = "borrower", _("Borrower")
         GUARANTOR = "guarantor", _("Guarantor")
         COURT_ENFORCEMENT = "court_enforcement", _("Court enforcement")
+        # Issue 11: the collaborative measure's sources (DOMAIN: fiscal allocation, property of the body).
+        FISCAL_ALLOCATION = "fiscal_allocation", _("Fiscal allocation")
+        GOVERNMENT_PROPERTY = "government_property", _("Government or collective property")
 
     case = models.ForeignKey(CollectionCase, on_delete=models.PROTECT, related_name="recoveries")
     received_on = models.DateField()

@@ -9,13 +9,14 @@ from __future__ import annotations
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from collections_app.services.money import RECOVERED_REASON
+from collections_app.services.money import RECOVERED_REASON, REFINANCED_REASON
 from collections_app.services.opening import OPENING_REASON
 
 # What the system writes as a reason, and how the page says it.
 SYSTEM_REASONS = {
     OPENING_REASON: _("Opened automatically: the loan is non-performing."),
     RECOVERED_REASON: _("Nothing outstanding after the recovery."),
+    REFINANCED_REASON: _("Nothing outstanding: the debt was paid by refinancing."),
 }
 
 # The timeline's kinds of entry (collections_app.selectors.TIMELINE_SOURCES).

@@ -88,3 +88,16 @@ def awaiting_approval(user) -> QuerySet[LedgerEntry]:
         .select_related("loan", "case", "recorded_by")
         .order_by("recorded_at", "id")
     )
+
+
+def recovery_counted_on(case_id: int, ended_on: date) -> date | None:
+    """The day a recovered case counts as recovered for time limits, sanctions and rewards: the day it
+    ended, or later when a recovery entry's date counts later (refused backdating: the day it was
+    recorded). None while a recovery entry of the case still awaits a manager's approval."""
+    entries = LedgerEntry.objects.filter(case_id=case_id, counts_as_recovery=True)
+    if entries.filter(approval=rules.Approval.AWAITING.value).exists():
+        return None
+    refused = entries.filter(approval=rules.Approval.REFUSED.value).order_by("-recorded_on").first()
+    if refused is not None and refused.recorded_on > ended_on:
+        return refused.recorded_on
+    return ended_on

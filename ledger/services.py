@@ -29,6 +29,7 @@ from audit.services import audit_record
 from ledger import rules
 from ledger.models import LedgerEntry
 from ledger.policy import ledger_policy
+from ledger.signals import entry_decided
 from loans.models import ImportBatch, Loan, User
 from loans.permissions import role_allows
 from npl_recovery.i18n import format_amount
@@ -413,4 +414,5 @@ def ledger_entry_decide(
         new={"entry": entry.pk, "approval": entry.approval, "value_date": entry.value_date},
         reason=entry.approval_reason,
     )
+    entry_decided.send(sender=LedgerEntry, entry=entry)
     return entry

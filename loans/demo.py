@@ -185,4 +185,8 @@ def _seed_book(*, as_of: date) -> dict[str, int]:
                     appraised_value=(principal * Decimal(rng.randint(60, 150)) / 100).quantize(Decimal("0.01")),
                     appraised_on=disbursed,
                 )
+    # Every loan's ledger starts with its opening balance (issue 11); set-based, idempotent.
+    from ledger.services import ledger_open_loans
+
+    ledger_open_loans(actor=None, as_of=as_of, source="demo")
     return {"loans_created": created, "loans": Loan.objects.count()}

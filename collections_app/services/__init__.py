@@ -11,7 +11,14 @@ One module per concern; this package re-exports their public functions, so calle
 
 from collections_app.services._common import CaseChanged
 from collections_app.services.dates import cases_refresh_dates
-from collections_app.services.money import asset_dispose, asset_take_in_kind, recovery_record
+from collections_app.services.money import (
+    asset_dispose,
+    asset_take_in_kind,
+    case_settle,
+    entry_kind_of,
+    recovery_record,
+    refinancing_record,
+)
 from collections_app.services.moves import case_move
 from collections_app.services.opening import case_open, cases_open_for_non_performing
 from collections_app.services.records import (
@@ -37,6 +44,7 @@ __all__ = [
     "case_request_approve",
     "case_request_create",
     "case_request_reject",
+    "case_settle",
     "case_set_responsibility",
     "case_team_set",
     "cases_open_for_non_performing",
@@ -51,4 +59,6 @@ __all__ = [
     "promise_record",
     "promises_mark_broken",
     "recovery_record",
+    "refinancing_record",
+    "entry_kind_of",
 ]

@@ -10,18 +10,29 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from collections_app.case_rules import Measure, Owed, RecoveryExceedsDebt, allocate_recovery, may_work
+from collections_app.case_rules import (
+    Measure,
+    Owed,
+    RecoveryExceedsDebt,
+    allocate_recovery,
+    entry_refusal,
+    may_work,
+)
 from collections_app.models import AssetInKind, CollectionCase, PromiseToPay, Recovery
 from collections_app.policy import collection_policy
 from collections_app.services._common import _audit, _lock, _money, _not_future, _require_work, _save
 from collections_app.services.dates import _refresh_dates
 from collections_app.services.moves import _perform_move
+from ledger.models import LedgerEntry
+from ledger.rules import EntryKind
+from ledger.services import ledger_post
 from loans.models import Loan, User
 from loans.services import loan_classify
 from npl_recovery.i18n import format_amount
 
 # Stored with the move (data, one language); the page translates it (collections_app.texts).
 RECOVERED_REASON = "Nothing outstanding after the recovery."
+REFINANCED_REASON = "Nothing outstanding: the debt was paid by refinancing."
 
 
 def _credit_promises(case: CollectionCase, amount: Decimal, received_on: date, actor: User) -> None:
@@ -53,8 +64,10 @@ def _record_recovery(
     note: str,
     arrears_cleared: bool,
     asset: AssetInKind | None = None,
+    source: str = "",
+    date_field: str = "received_on",
 ) -> Recovery:
-    _not_future(received_on, "received_on")
+    _not_future(received_on, date_field)
     loan = Loan.objects.select_for_update().get(pk=case.loan_id)
     amount = _money(amount)
     owed = Owed(loan.outstanding_principal, loan.interest_on_balance, loan.interest_off_balance)
@@ -83,24 +96,31 @@ def _record_recovery(
         "interest_off_balance": loan.interest_off_balance,
         "overdue_since": loan.overdue_since,
     }
+    # The balance changes through the ledger only (issue 11): one entry per recovery.
+    entry = ledger_post(
+        loan=loan,
+        kind=entry_kind_of(form=form, paid_by=paid_by),
+        principal=-allocation.principal,
+        interest_on=-allocation.interest_on_balance,
+        interest_off=-allocation.interest_off_balance,
+        value_date=received_on,
+        actor=actor,
+        as_of=as_of,
+        source=source or f"recovery {recovery.pk}",
+        case=case,
+        form=form,
+        amount=amount,
+        note=note,
+        recovery=recovery,
+        asset=asset,
+        date_field=date_field,
+    )
     remaining = owed.minus(allocation)
-    loan.outstanding_principal = remaining.principal
-    loan.interest_on_balance = remaining.interest_on_balance
-    loan.interest_off_balance = remaining.interest_off_balance
     # Nothing overdue any more: the upgrade rule counts the wait from arrears_cleared_on.
     if (remaining.total == 0 or arrears_cleared) and loan.overdue_since is not None:
         loan.overdue_since = None
         loan.arrears_cleared_on = received_on
-    loan.save(
-        update_fields=[
-            "outstanding_principal",
-            "interest_on_balance",
-            "interest_off_balance",
-            "overdue_since",
-            "arrears_cleared_on",
-            "updated_at",
-        ]
-    )
+        loan.save(update_fields=["overdue_since", "arrears_cleared_on", "updated_at"])
     _credit_promises(case, amount, received_on, actor)
     _refresh_dates(case)
     _audit(
@@ -119,21 +139,45 @@ def _record_recovery(
             "outstanding_principal": remaining.principal,
             "interest_on_balance_left": remaining.interest_on_balance,
             "interest_off_balance_left": remaining.interest_off_balance,
+            "ledger_entry": entry.pk,
+            "approval": entry.approval,
         },
         reason=note,
     )
     loan_classify(loan=loan, as_of=as_of, actor=actor)
     if remaining.total == 0:
-        # Nothing outstanding: the case is recovered, by itself.
-        case.refresh_from_db()
-        _perform_move(
-            case=case,
-            target=Measure.RECOVERED,
-            actor=actor,
-            as_of=max(received_on, case.measure_since),
-            reason=RECOVERED_REASON,
-        )
+        case_settle(case=case, actor=actor, on=received_on)
     return recovery
+
+
+def entry_kind_of(*, form: str, paid_by: str) -> str:
+    """The ledger kind of a recovery: in kind, else by who paid (a court deduction, a guarantor...)."""
+    if paid_by == Recovery.PaidBy.GOVERNMENT_PROPERTY:
+        return EntryKind.GOVERNMENT_PROPERTY.value
+    if form == Recovery.Form.IN_KIND:
+        return EntryKind.REPAYMENT_IN_KIND.value
+    return {
+        Recovery.PaidBy.GUARANTOR: EntryKind.GUARANTOR_PAYMENT,
+        Recovery.PaidBy.COURT_ENFORCEMENT: EntryKind.COURT_DEDUCTION,
+        Recovery.PaidBy.FISCAL_ALLOCATION: EntryKind.FISCAL_ALLOCATION,
+    }.get(paid_by, EntryKind.CASH_RECOVERY).value
+
+
+def case_settle(*, case: CollectionCase, actor: User | None, on: date) -> str | None:
+    """Nothing outstanding: the case ends by itself, recovered when money paid it, refinanced when a
+    new loan did (never recovered, no reward). Neither while a fall the book reported is unclassified.
+    Returns the measure it moved to, or None. Call it after the ledger entry that emptied the balance."""
+    case.refresh_from_db()
+    if not case.is_open:
+        return None
+    facts = case.entry_facts()
+    if facts.total_owed > 0:
+        return None
+    for target, reason in ((Measure.RECOVERED, RECOVERED_REASON), (Measure.REFINANCED, REFINANCED_REASON)):
+        if entry_refusal(target, facts) is None:
+            _perform_move(case=case, target=target, actor=actor, as_of=max(on, case.measure_since), reason=reason)
+            return target.value
+    return None
 
 
 @transaction.atomic
@@ -167,6 +211,52 @@ def recovery_record(
         note=note,
         arrears_cleared=arrears_cleared,
     )
+
+
+@transaction.atomic
+def refinancing_record(
+    *,
+    case: CollectionCase,
+    actor: User,
+    value_date: date,
+    as_of: date | None = None,
+    amount: Decimal | None = None,
+    source: str = "",
+    note: str = "",
+) -> LedgerEntry:
+    """A new loan paid (part of) this one ("loans by loans"; "interest by loans" when only interest):
+    a refinancing entry, never a recovery, split like a payment (interest first). `amount` None: all
+    that is owed. With nothing left the case ends refinanced (no reward)."""
+    case = _lock(case)
+    _require_work(case, actor)
+    as_of = as_of or timezone.localdate()
+    loan = Loan.objects.select_for_update().get(pk=case.loan_id)
+    owed = Owed(loan.outstanding_principal, loan.interest_on_balance, loan.interest_off_balance)
+    amount = _money(amount if amount is not None else owed.total)
+    if amount <= 0:
+        raise ValidationError({"amount": _("Nothing is owed on this loan.")})
+    try:
+        allocation = allocate_recovery(amount, owed, collection_policy().recovery_allocation_order)
+    except RecoveryExceedsDebt as exc:
+        raise ValidationError({"amount": str(exc)}) from exc
+    entry = ledger_post(
+        loan=loan,
+        kind=EntryKind.REFINANCING,
+        principal=-allocation.principal,
+        interest_on=-allocation.interest_on_balance,
+        interest_off=-allocation.interest_off_balance,
+        value_date=value_date,
+        actor=actor,
+        as_of=as_of,
+        source=source,
+        case=case,
+        note=note,
+    )
+    _audit(case, actor, "case.refinancing_recorded", new={"entry": entry.pk, "amount": amount}, reason=note)
+    loan_classify(loan=loan, as_of=as_of, actor=actor)
+    if loan.total_owed == 0:
+        case_settle(case=case, actor=actor, on=value_date)
+    return entry
 
 
 @transaction.atomic
@@ -243,6 +333,24 @@ def asset_dispose(*, asset: AssetInKind, actor: User, disposed_on: date, disposa
     asset.disposal_proceeds = _money(disposal_proceeds)
     asset.full_clean()
     asset.save(update_fields=["disposed_on", "disposal_proceeds"])
+    # The debt fell when the asset was taken (in kind); the sale brings the money in (issue 11): an
+    # entry of disposal proceeds that moves no balance and counts as cash recovered.
+    if asset.disposal_proceeds > 0:
+        ledger_post(
+            loan=case.loan,
+            kind=EntryKind.DISPOSAL_PROCEEDS,
+            principal=0,
+            interest_on=0,
+            interest_off=0,
+            value_date=disposed_on,
+            actor=actor,
+            as_of=timezone.localdate(),
+            source=f"asset {asset.pk}",
+            case=case,
+            amount=asset.disposal_proceeds,
+            asset=asset,
+            date_field="disposed_on",
+        )
     _audit(
         case,
         actor,

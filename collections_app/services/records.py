@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.services import AuditRow, audit_records_bulk
@@ -19,9 +20,11 @@ from collections_app.models import (
     LegalStep,
     Notice,
     PromiseToPay,
+    Recovery,
 )
 from collections_app.services._common import _audit, _lock, _money, _not_future, _require_work, _save
 from collections_app.services.dates import _refresh_dates, cases_refresh_dates
+from collections_app.services.money import _record_recovery
 from loans.models import Collateral, Guarantee, User
 from npl_recovery.i18n import format_amount
 
@@ -275,6 +278,8 @@ def legal_step_record(
         raise ValidationError({"taken_on": _("Cannot be before the proceeding was filed.")})
     if collateral is not None and collateral.loan_id != case.loan_id:
         raise ValidationError({"collateral": _("This collateral is not pledged for the case's loan.")})
+    if kind == LegalStep.Kind.DEDUCT and (amount is None or _money(amount) <= 0):
+        raise ValidationError({"amount": _("Give the amount the court deducted.")})
     step = _save(
         LegalStep(
             proceeding=proceeding,
@@ -294,4 +299,20 @@ def legal_step_record(
         "case.legal_step",
         new={"step": step.pk, "proceeding": proceeding.pk, "kind": kind, "on": taken_on, "collateral": collateral},
     )
+    if kind == LegalStep.Kind.DEDUCT:
+        # Issue 11: money the court deducted is a recovery (court deduction in the ledger): it lowers
+        # the debt and counts as cash recovered.
+        _record_recovery(
+            case=case,
+            actor=actor,
+            received_on=taken_on,
+            amount=step.amount,
+            paid_by=Recovery.PaidBy.COURT_ENFORCEMENT,
+            form=Recovery.Form.CASH,
+            as_of=timezone.localdate(),
+            note=f"Court deduction ({proceeding.court} {proceeding.case_number})"[:300],
+            arrears_cleared=False,
+            source=f"legal step {step.pk}",
+            date_field="taken_on",
+        )
     return step

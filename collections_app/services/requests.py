@@ -13,6 +13,8 @@ from collections_app.case_rules import Measure, approval_refusal, entry_refusal,
 from collections_app.models import CaseRequest, CollectionCase
 from collections_app.services._common import _audit, _lock, _require_reason
 from collections_app.services.moves import _check_seen, _perform_move
+from ledger.rules import EntryKind
+from ledger.services import ledger_post
 from loans.models import Loan, User
 from loans.services import loan_classify
 
@@ -86,6 +88,21 @@ def _apply_to_loan(*, case: CollectionCase, target: Measure, actor: User, as_of:
         loan = Loan.objects.select_for_update().get(pk=case.loan_id)
         loan.written_off_on = as_of
         loan.save(update_fields=["written_off_on", "updated_at"])
+        # Issue 11: written off the balance sheet, the claim kept (账销案存): the entry records the amount
+        # written off and moves no balance, so the loan still owes it and later money still counts.
+        ledger_post(
+            loan=loan,
+            kind=EntryKind.WRITE_OFF,
+            principal=0,
+            interest_on=0,
+            interest_off=0,
+            value_date=as_of,
+            actor=actor,
+            as_of=as_of,
+            source=f"case {case.pk} write-off",
+            case=case,
+            amount=loan.total_owed,
+        )
         loan_classify(loan=loan, as_of=as_of, actor=actor)
     elif target == Measure.REVITALISED:
         # Restructured: a new schedule replaces the arrears; the loan enters its observation period

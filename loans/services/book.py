@@ -43,6 +43,7 @@ LOAN_FACT_FIELDS = (
 )
 # What the classification run derives from the facts; recorded in the loan's audit event when it moved.
 _DERIVED = ("five_level_class", "four_level_class", "specific_provision")
+BALANCE_FIELDS = ("outstanding_principal", "interest_on_balance", "interest_off_balance")
 BORROWER_FIELDS = ("name", "kind", "id_no", "group_code", "phone", "address")
 GUARANTOR_FIELDS = ("name", "kind", "id_no", "phone", "borrower")
 GUARANTEE_FIELDS = ("amount", "signed_on")
@@ -107,8 +108,20 @@ def loan_update(*, loan: Loan, actor: Any, as_of: date, reason: str, **changes: 
     if cleared != loan.arrears_cleared_on:
         old["arrears_cleared_on"], new["arrears_cleared_on"] = loan.arrears_cleared_on, cleared
         loan.arrears_cleared_on = cleared
-    loan.full_clean()
-    loan.save(update_fields=[*new, "updated_at"])
+    loan.full_clean()  # the loan as it will be
+    # The balances change through the ledger only (issue 11): a "correction from the book" entry.
+    deltas = {name: new[name] - old[name] for name in BALANCE_FIELDS if name in new}
+    for name in deltas:
+        setattr(loan, name, old[name])
+    facts = [name for name in new if name not in BALANCE_FIELDS]
+    # A lower principal: the outstanding principal falls first, so it never exceeds the principal.
+    principal_first = "principal" in new and new["principal"] < old["principal"]
+    if deltas and principal_first:
+        _post_correction(loan, deltas, actor=actor, as_of=as_of, reason=reason)
+    if facts:
+        loan.save(update_fields=[*facts, "updated_at"])
+    if deltas and not principal_first:
+        _post_correction(loan, deltas, actor=actor, as_of=as_of, reason=reason)
     before = {name: getattr(loan, name) for name in _DERIVED}
     loans_reclassify(as_of=as_of, actor=actor, loan_ids=[loan.pk])
     loan.refresh_from_db()
@@ -119,6 +132,24 @@ def loan_update(*, loan: Loan, actor: Any, as_of: date, reason: str, **changes: 
         actor=actor, event_type="loan.updated", subject=loan, branch_id=loan.branch_id, old=old, new=new, reason=reason
     )
     return loan
+
+
+def _post_correction(loan: Loan, deltas: dict[str, Decimal], *, actor: Any, as_of: date, reason: str) -> None:
+    from ledger.rules import EntryKind
+    from ledger.services import ledger_post
+
+    ledger_post(
+        loan=loan,
+        kind=EntryKind.BOOK_CORRECTION,
+        principal=deltas.get("outstanding_principal", Decimal("0")),
+        interest_on=deltas.get("interest_on_balance", Decimal("0")),
+        interest_off=deltas.get("interest_off_balance", Decimal("0")),
+        value_date=max(as_of, loan.disbursed_on),
+        actor=actor,
+        as_of=as_of,
+        source="correction by hand",
+        note=reason,
+    )
 
 
 # --- borrowers and guarantors ------------------------------------------------------------------------

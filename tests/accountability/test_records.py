@@ -204,6 +204,7 @@ def _pay_everything(case, officer, on):
         description="Truck",
         appraised_value=Decimal("30000"),
         credited_amount=Decimal("21500"),
+        as_of=on,
     )
     case.refresh_from_db()
     assert case.measure == "recovered"

@@ -32,6 +32,22 @@ def satisfy(case: CollectionCase, target: str, *, actor: User, today: date) -> N
         Loan.objects.filter(pk=loan.pk).update(
             outstanding_principal=Decimal("0"), interest_on_balance=Decimal("0"), interest_off_balance=Decimal("0")
         )
+    elif target == "refinanced":
+        # Issue 11: a new loan paid the whole debt (a refinancing entry in the ledger).
+        from ledger.services import ledger_post
+
+        loan.refresh_from_db()
+        ledger_post(
+            loan=loan,
+            kind="refinancing",
+            principal=-loan.outstanding_principal,
+            interest_on=-loan.interest_on_balance,
+            interest_off=-loan.interest_off_balance,
+            value_date=today,
+            actor=actor,
+            as_of=today,
+            case=case,
+        )
     elif target in ("written_off", "closed"):
         Loan.objects.filter(pk=loan.pk).update(five_level_class="loss")
 

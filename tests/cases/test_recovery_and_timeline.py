@@ -159,6 +159,8 @@ def test_a_signed_notice_or_written_acknowledgement_restarts_the_limitation(case
 
 
 def test_a_payment_restarts_the_limitation(case, officer, today):
+    # The payment is dated on the day the case opened: an earlier one is refused (issue 11).
+    CollectionCase.objects.filter(pk=case.pk).update(opened_on=today - timedelta(days=1))
     services.recovery_record(case=case, actor=officer, received_on=today - timedelta(days=1), amount=Decimal("10"))
     assert fresh(case).limitation_starts_on == today - timedelta(days=1)
 
