@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 
 from audit.services import audit_record
 from collections_app.models import Recovery
+from collections_app.services.money import case_settle
 from ledger import rules as ledger_rules
 from ledger.models import LedgerEntry
 from ledger.services import ledger_post
@@ -106,6 +107,7 @@ def reported_fall_classify(
         "interest_off": entry.interest_off_balance,
     }
     source = _("classification of entry %(entry)s") % {"entry": entry.pk}
+    settle_case = False
     if outcome == Outcome.CASH_REPAYMENT:
         if value_date is None:
             raise ValidationError({"value_date": _("Confirm the day the money came in.")})
@@ -158,6 +160,10 @@ def reported_fall_classify(
             recovery=recovery,
         )
         fall.reversal, fall.posted = reversal, posted
+        if loan.outstanding_principal + loan.interest_on_balance + loan.interest_off_balance == 0:
+            # Nothing owed any more: the case ends recovered (money came in) or refinanced, by the
+            # same rule as for any other entry.
+            settle_case = True
     old = {"status": fall.status}
     fall.status = ReportedFall.Status.CLASSIFIED
     fall.outcome = outcome
@@ -183,6 +189,8 @@ def reported_fall_classify(
         },
         reason=note,
     )
+    if settle_case:
+        case_settle(case=fall.case, actor=actor, on=as_of)
     return fall
 
 

@@ -106,6 +106,8 @@ def test_a_flagged_fall_cannot_count_as_cash_until_a_manager_clears_the_flag(imp
     assert Recovery.objects.get().amount == Decimal("451500.50")
     assert Loan.objects.get(loan_no=NPL).outstanding_principal == Decimal("0.00")
     assert not invariant_breaches().exists()
+    imported.refresh_from_db()
+    assert imported.measure == "recovered"  # nothing owed, and money paid it
 
 
 def test_a_balance_that_rises_on_an_npl_is_a_correction_from_the_book(imported, admin_user):

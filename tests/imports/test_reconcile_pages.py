@@ -8,8 +8,9 @@ from decimal import Decimal
 
 import pytest
 
-from accountability.models import LoansByLoansFlag
+from accountability.models import AccountabilityRecord, LoansByLoansFlag
 from audit.models import AuditEvent
+from collections_app.models import CollectionCase
 from ledger.models import LedgerEntry
 from reconciliation.models import ReportedFall
 from tests.imports.conftest import AS_OF, csv_bytes, run_import, three_loans
@@ -100,6 +101,9 @@ def test_confirming_the_flag_posts_the_fall_as_refinancing(
     assert (fall.status, fall.outcome) == ("classified", "refinancing")
     assert LedgerEntry.objects.filter(kind="refinancing", loan__loan_no=NPL).exists()
     assert not LedgerEntry.objects.filter(counts_as_recovery=True).exists()
+    # Refinanced, never recovered: the case ends so, and no reward is proposed.
+    assert CollectionCase.objects.get(loan__loan_no=NPL).measure == "refinanced"
+    assert not AccountabilityRecord.objects.filter(kind="reward").exists()
 
 
 def test_the_import_page_shows_the_first_pay_off_warning(bank, admin_user, login, django_capture_on_commit_callbacks):
