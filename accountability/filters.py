@@ -91,6 +91,7 @@ class WatchListFilter(django_filters.FilterSet):
 
 
 class FlagFilter(django_filters.FilterSet):
+    kind = django_filters.ChoiceFilter(choices=LoansByLoansFlag.Kind.choices, label=_("Flag"))
     status = django_filters.ChoiceFilter(choices=LoansByLoansFlag.Status.choices, label=_("Status"))
     relation = django_filters.ChoiceFilter(choices=LoansByLoansFlag.Relation.choices, label=_("Related how"))
     branch = django_filters.ModelChoiceFilter(queryset=Branch.objects.none(), label=_("Branch"))

@@ -531,31 +531,56 @@ class PromiseAlert(models.Model):
 
 
 class LoansByLoansFlag(models.Model):
-    """A new loan to the borrower of an overdue loan (or a related party) close to a repayment of it:
-    possibly "collecting loans by loans". A manager reviews it."""
+    """A new loan that a manager reviews (the prevention page), of one of three kinds:
+
+    - "loans by loans": a new loan to the borrower of an overdue loan (or a related party) close to
+      a repayment of it, or to a fall of its balance reported by the book (a ledger entry);
+    - "interest by loans": the same when only the interest fell;
+    - "first pay off, then increase": a new loan in an import to a borrower or group that has a
+      non-performing loan, or lent by an officer or branch with missed time limits.
+    """
+
+    class Kind(models.TextChoices):
+        LOANS_BY_LOANS = "loans_by_loans", _("Loans by loans")
+        INTEREST_BY_LOANS = "interest_by_loans", _("Interest by loans")
+        FIRST_PAY_OFF = "first_pay_off", _("First pay off, then increase")
 
     class Relation(models.TextChoices):
         SAME_BORROWER = "same_borrower", _("Same borrower")
         GUARANTOR = "guarantor", _("Guarantor of the overdue loan")
         SAME_GROUP = "same_group", _("Same group")
+        OFFICER_MISSED = "officer_missed", _("Lent by an officer with missed time limits")
+        BRANCH_MISSED = "branch_missed", _("Lent by a branch with missed time limits")
 
     class Status(models.TextChoices):
         OPEN = "open", _("To review")
         CONFIRMED = "confirmed", _("Confirmed")
         CLEARED = "cleared", _("Cleared (explained)")
 
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.LOANS_BY_LOANS)
     new_loan = models.ForeignKey(Loan, on_delete=models.CASCADE, related_name="+")
-    overdue_loan = models.ForeignKey(Loan, on_delete=models.CASCADE, related_name="+")
-    repayment = models.ForeignKey(Recovery, on_delete=models.CASCADE, related_name="+")
+    # The older loan repaid (or non-performing, for "first pay off"); none when only the officer or
+    # the branch is the reason.
+    overdue_loan = models.ForeignKey(Loan, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    # What fell: a recorded recovery (the daily check) or a ledger entry (a fall reported by the book).
+    repayment = models.ForeignKey(Recovery, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    ledger_entry = models.ForeignKey(
+        "ledger.LedgerEntry", null=True, blank=True, on_delete=models.PROTECT, related_name="refinancing_flags"
+    )
     relation = models.CharField(max_length=20, choices=Relation.choices)
     # The branch of the new loan (whose lending is in question).
     branch = models.ForeignKey(Branch, on_delete=models.PROTECT, related_name="+")
     lending_officer = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    repaid_on = models.DateField()
-    repaid_amount = money()
+    repaid_on = models.DateField(null=True, blank=True)
+    repaid_amount = money(null=True, blank=True)
     disbursed_on = models.DateField()
     new_loan_principal = money()
     found_on = models.DateField()
+    # The import that found it, and the row of the loan concerned (the import report's warning).
+    import_batch = models.ForeignKey(
+        "loans.ImportBatch", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    row_no = models.PositiveIntegerField(null=True, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
     reviewed_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     review_note = models.TextField(blank=True)
@@ -566,17 +591,29 @@ class LoansByLoansFlag(models.Model):
     class Meta:
         ordering = ["-found_on", "-id"]
         constraints = [
-            # One flag per new loan and overdue loan (the closest repayment is named).
-            models.UniqueConstraint(fields=["new_loan", "overdue_loan"], name="loans_by_loans_once_per_loan_pair"),
+            # One refinancing flag per new loan and overdue loan (the closest repayment is named).
+            models.UniqueConstraint(
+                fields=["new_loan", "overdue_loan"],
+                condition=~Q(kind="first_pay_off"),
+                name="loans_by_loans_once_per_loan_pair",
+            ),
+            # One "first pay off" flag per new loan (the strongest reason is named).
+            models.UniqueConstraint(
+                fields=["new_loan"], condition=Q(kind="first_pay_off"), name="first_pay_off_once_per_loan"
+            ),
         ]
-        indexes = [models.Index(fields=["branch", "status"], name="loans_by_loans_branch_status")]
+        indexes = [
+            models.Index(fields=["branch", "status"], name="loans_by_loans_branch_status"),
+            # Does a fall reported by the book count yet? WHERE ledger_entry_id = %s AND status <> 'cleared'.
+            models.Index(fields=["ledger_entry"], condition=Q(ledger_entry__isnull=False), name="flag_ledger_entry"),
+        ]
 
     @property
-    def days_apart(self) -> int:
-        return (self.disbursed_on - self.repaid_on).days
+    def days_apart(self) -> int | None:
+        return None if self.repaid_on is None else (self.disbursed_on - self.repaid_on).days
 
     def __str__(self) -> str:
-        return f"Loan {self.new_loan_id} near a repayment of loan {self.overdue_loan_id}"
+        return f"Loan {self.new_loan_id} flagged ({self.kind}) beside loan {self.overdue_loan_id}"
 
 
 class WatchListEntry(models.Model):

@@ -338,7 +338,13 @@ def watch_list_for_user(*, user: Any, as_of: date | None) -> QuerySet[WatchListE
 
 def flags_for_user(*, user: Any) -> QuerySet[LoansByLoansFlag]:
     return LoansByLoansFlag.objects.visible_to(user).select_related(
-        "new_loan", "new_loan__borrower", "overdue_loan", "overdue_loan__borrower", "branch", "lending_officer"
+        "new_loan",
+        "new_loan__borrower",
+        "overdue_loan",
+        "overdue_loan__borrower",
+        "branch",
+        "lending_officer",
+        "ledger_entry",
     )
 
 

@@ -786,4 +786,19 @@ def loans_by_loans_review(*, flag: Any, status: str, note: str, actor: User) -> 
         new={"status": status},
         reason=note,
     )
+    if status == LoansByLoansFlag.Status.CONFIRMED and flag.ledger_entry_id:
+        _confirmed_fall_is_refinancing(flag, actor=actor, note=note)
     return flag
+
+
+def _confirmed_fall_is_refinancing(flag: Any, *, actor: User, note: str) -> None:
+    """A confirmed "loans by loans" flag on a fall reported by the book: the fall was a refinancing
+    (posted as such in the ledger, never a recovery), unless the officer already classified it."""
+    from reconciliation.models import ReportedFall
+    from reconciliation.services import reported_fall_classify
+
+    fall = ReportedFall.objects.filter(entry_id=flag.ledger_entry_id, status=ReportedFall.Status.TO_CLASSIFY).first()
+    if fall is not None:
+        reported_fall_classify(
+            fall=fall, outcome=ReportedFall.Outcome.REFINANCING, actor=actor, as_of=timezone.localdate(), note=note
+        )

@@ -138,6 +138,7 @@ class WatchListTable(tables.Table):
 
 class FlagTable(tables.Table):
     found_on = DayColumn(verbose_name=_("Found"))
+    kind = tables.Column(verbose_name=_("Flag"))
     new_loan = tables.Column(
         accessor="new_loan__loan_no",
         verbose_name=_("New loan"),
@@ -150,8 +151,11 @@ class FlagTable(tables.Table):
     overdue_loan = tables.Column(
         accessor="overdue_loan__loan_no",
         verbose_name=_("Overdue loan"),
-        linkify=lambda record: record.overdue_loan.get_absolute_url(),
+        linkify=lambda record: record.overdue_loan.get_absolute_url() if record.overdue_loan_id else None,
     )
+    # What fell: a recovery recorded by hand, or a fall of the balance reported by the book (its
+    # ledger entry, shown on the case page's ledger).
+    what_fell = tables.Column(accessor="ledger_entry_id", verbose_name=_("What fell"), orderable=False, default="—")
     repaid_on = DayColumn(verbose_name=_("Repaid on"))
     repaid_amount = AmountColumn(verbose_name=_("Amount repaid (¥)"))
     lending_officer = PersonColumn(person="lending_officer", verbose_name=_("Lent by"))
@@ -162,12 +166,14 @@ class FlagTable(tables.Table):
         model = LoansByLoansFlag
         fields = [
             "found_on",
+            "kind",
             "new_loan",
             "new_borrower",
             "disbursed_on",
             "new_loan_principal",
             "relation",
             "overdue_loan",
+            "what_fell",
             "repaid_on",
             "repaid_amount",
             "lending_officer",
@@ -177,7 +183,19 @@ class FlagTable(tables.Table):
         attrs = {"class": "table"}
         order_by = ("-found_on",)
         template_name = "django_tables2/table.html"
-        empty_text = _("No new loan close to a repayment of an overdue loan.")
+        empty_text = _("No new loan flagged.")
+
+    def render_kind(self, value, record):
+        tone = "info" if record.kind == LoansByLoansFlag.Kind.FIRST_PAY_OFF else "warn"
+        return format_html('<span class="badge badge-{}">{}</span>', tone, value)
+
+    def render_what_fell(self, value, record):
+        entry = record.ledger_entry
+        label = _("Reported by the book (entry %(no)s)") % {"no": entry.pk}
+        if entry.case_id:
+            url = reverse("collections_app:case_detail", args=[entry.case_id]) + "#ledger"
+            return format_html('<a href="{}">{}</a>', url, label)
+        return label
 
     def render_status(self, value, record):
         tone = {"open": "warn", "confirmed": "bad", "cleared": "ok"}[record.status]

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import os
 import subprocess
@@ -81,12 +82,27 @@ def changed_rows(n: int) -> set[int]:
     return set(range(1, n + 1, 10))
 
 
-def write_csv(path: Path, n: int, changed: set[int] = frozenset()) -> None:
+def refinanced_rows(n: int) -> set[int]:
+    """Half of the changed rows (issue 11): the borrower also gets a new loan 5 days before the file."""
+    return set(range(1, n + 1, 20))
+
+
+def new_loan_values(g: int) -> list[Any]:
+    """A new loan to the borrower of row g, disbursed 5 days before the file (a refinancing)."""
+    row = loan_values(g)
+    row[0] = f"IR{g:09d}"
+    row[8] = row[7]
+    row[9] = row[10] = 0
+    row[11:14] = [BENCH_AS_OF - timedelta(days=5), BENCH_AS_OF + timedelta(days=1095), None]
+    return row
+
+
+def write_csv(path: Path, n: int, changed: set[int] = frozenset(), refinanced: set[int] = frozenset()) -> None:
     with open(path, "w", newline="", encoding="utf-8") as out:
         writer = csv.writer(out)
         writer.writerow(HEADER)
-        for g in range(1, n + 1):
-            row = loan_values(g, changed=g in changed)
+        rows = (loan_values(g, changed=g in changed) for g in range(1, n + 1))
+        for row in itertools.chain(rows, (new_loan_values(g) for g in sorted(refinanced))):
             writer.writerow(
                 [
                     f"{v:.2f}" if isinstance(v, int) and not isinstance(v, bool) and 7 <= i <= 10 else
@@ -238,11 +254,17 @@ def run(ctx: BenchContext) -> None:
     big = 100_000 if ctx.quick else 1_000_000
     work = Path(tempfile.mkdtemp(prefix="npl-bench-import-"))
     new_csv, changed_csv, book_xlsx, big_csv = (work / f for f in ("new.csv", "changed.csv", "book.xlsx", "big.csv"))
+    refinanced_csv = work / "refinanced.csv"
 
     ensure_bank()
     create_plain_table()
     made, _ = timed(
-        lambda: (write_csv(new_csv, n), write_csv(changed_csv, n, changed_rows(n)), write_xlsx(book_xlsx, n))
+        lambda: (
+            write_csv(new_csv, n),
+            write_csv(changed_csv, n, changed_rows(n)),
+            write_csv(refinanced_csv, n, changed_rows(n), refinanced_rows(n)),
+            write_xlsx(book_xlsx, n),
+        )
     )
     ctx.report("files generated", seconds=made, rows=n, csv_mb=round(new_csv.stat().st_size / 2**20, 1),
                xlsx_mb=round(book_xlsx.stat().st_size / 2**20, 1))  # fmt: skip
@@ -275,6 +297,9 @@ def run(ctx: BenchContext) -> None:
     for label, path, target, changed in (
         ("CSV re-import, nothing changed", new_csv, "< 3x plain COPY", 0),
         ("CSV re-import, 10% of rows changed", changed_csv, "< 5x plain COPY", len(changed_rows(n))),
+        # Issue 11: the balances lowered, half of them refinanced (a new loan to the same borrower):
+        # ledger entries, reported falls and loans-by-loans flags included.
+        ("CSV re-import, 10% lowered, half refinanced", refinanced_csv, "< 3x plain COPY", len(changed_rows(n))),
     ):
         imports, plains, intos = [], [], []
         for _ in range(ctx.trials):
@@ -284,6 +309,7 @@ def run(ctx: BenchContext) -> None:
             seconds, outcome = timed(lambda path=path: run_import(path))
             imports.append(seconds)
             assert outcome.updated == changed and outcome.unchanged == n - changed, outcome.summary
+        phases = outcome.batch.counts
         ctx.report(
             label,
             seconds=imports,
@@ -291,6 +317,10 @@ def run(ctx: BenchContext) -> None:
             target=target,
             updated=outcome.updated,
             unchanged=outcome.unchanged,
+            created=outcome.created,
+            phase_seconds=phases.get("seconds"),
+            ledger=phases.get("ledger"),
+            flags=phases.get("flags"),
         )
 
     # --- XLSX end to end ----------------------------------------------------------------------------

@@ -87,8 +87,18 @@ def case_list(request: HttpRequest) -> HttpResponse:
             "table": table,
             "can_export": can_export(request.user),
             "can_decide": role_allows(request.user, "collections_app.decide_requests"),
+            "to_classify": _to_classify(request.user),
         },
     )
+
+
+def _to_classify(user) -> int | None:
+    """The falls of balances reported by the book that wait for the user (None: not theirs to do)."""
+    if not role_allows(user, "reconciliation.classify_fall"):
+        return None
+    from reconciliation.selectors import to_classify_count
+
+    return to_classify_count(user=user)
 
 
 @login_required

@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "collections_app",
     "accountability",
     "ledger",
+    "reconciliation",
     "notifications",
     "audit",
     "accounts",

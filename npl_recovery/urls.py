@@ -15,6 +15,7 @@ urlpatterns = [
     path("cases/", include("collections_app.urls")),
     path("ledger/", include("ledger.urls")),
     path("accountability/", include("accountability.urls")),
+    path("reconciliation/", include("reconciliation.urls")),
     path("notifications/", include("notifications.urls")),
     path("audit/", include("audit.urls")),
     path("account/", include("accounts.urls")),

@@ -173,6 +173,7 @@ def arguments(user: Any) -> dict[str, Callable[[], list[dict[str, Any]]]]:
     from loans.exporting import EXPORTS
     from loans.models import ImportBatch, Loan
     from notifications.models import Notification
+    from reconciliation.models import ReportedFall
 
     def loan() -> int | None:
         return _first(Loan.objects.visible_to(user))
@@ -209,6 +210,7 @@ def arguments(user: Any) -> dict[str, Callable[[], list[dict[str, Any]]]]:
         "accountability:case_responsibility": lambda: one("case_pk", case()),
         "accountability:case_cause": lambda: one("case_pk", case()),
         "accountability:flag_review": lambda: one("pk", _first(LoansByLoansFlag.objects.all())),
+        "reconciliation:classify": lambda: one("pk", _first(ReportedFall.objects.all())),
         "notifications:open": lambda: one("pk", _first(Notification.objects.filter(recipient=user))),
         "notifications:read": lambda: one("pk", _first(Notification.objects.filter(recipient=user))),
         "audit:history": lambda: [{"kind": "case", "pk": case()}] if case() else [],

@@ -16,6 +16,7 @@ from accountability.daily_checks.batching import Counts, _chunks, batch_size
 from accountability.daily_checks.notify import notify_managers_per_branch
 from accountability.models import LoansByLoansFlag
 from accountability.policy import accountability_policy
+from accountability.prevention import refinancing_flags_find
 from accountability.rules import loans_by_loans
 from collections_app.models import Recovery
 from loans.models import Borrower, Guarantee, Loan
@@ -38,8 +39,18 @@ def check_loans_by_loans(*, as_of: date) -> Counts:
     after a cash repayment of that overdue loan. The managers of the new loan's branch review it.
 
     Reads only the window's repayments and the loans of the borrowers concerned (by index), never
-    the whole book. One flag per new loan and repayment.
+    the whole book. One flag per new loan and repayment. Falls of a balance reported by the book
+    (ledger entries, accountability/prevention.py) are read too, set-based in the database.
     """
+    # Falls reported by the book near a new loan: "loans by loans" or "interest by loans".
+    from_ledger = refinancing_flags_find(as_of=as_of)
+    counts = _flag_recoveries(as_of)
+    counts["ledger_flags"] = from_ledger
+    counts["managers_told"] = _notify_managers_of_flags(as_of)
+    return counts
+
+
+def _flag_recoveries(as_of: date) -> Counts:
     policy = accountability_policy()
     window = timedelta(days=policy.loans_by_loans_window_days)
     since = as_of - 2 * window
@@ -126,16 +137,17 @@ def check_loans_by_loans(*, as_of: date) -> Counts:
     existing: set[tuple[int, int]] = set()
     for chunk in _chunks(found):
         existing |= set(
-            LoansByLoansFlag.objects.filter(
+            LoansByLoansFlag.objects.exclude(kind=LoansByLoansFlag.Kind.FIRST_PAY_OFF)
+            .filter(
                 new_loan_id__in={f.new_loan_id for f in chunk}, overdue_loan_id__in={f.overdue_loan_id for f in chunk}
-            ).values_list("new_loan_id", "overdue_loan_id")
+            )
+            .values_list("new_loan_id", "overdue_loan_id")
         )
     fresh = [f for f in found if (f.new_loan_id, f.overdue_loan_id) not in existing]
     for chunk in _chunks(fresh, batch_size()):
         with transaction.atomic():
             LoansByLoansFlag.objects.bulk_create(chunk, ignore_conflicts=True)
-    told = _notify_managers_of_flags(as_of)
-    return {"repayments": len(repayments), "flags": len(fresh), "managers_told": told}
+    return {"repayments": len(repayments), "flags": len(fresh)}
 
 
 def _notify_managers_of_flags(as_of: date) -> int:

@@ -172,6 +172,18 @@ def loans_by_loans_for_managers(*, count: int, as_of: date) -> Message:
     return Message(text(LOANS_BY_LOANS_TITLE, count=count), text(LOANS_BY_LOANS_BODY, as_of=as_of))
 
 
+IMPORT_FLAGS_TITLE = _("%(count)d new loan(s) of an import flagged for your review")
+IMPORT_FLAGS_BODY = _(
+    "The import of %(as_of)s found new loans near a fall of a related overdue loan's balance (loans by loans) "
+    "or lent while a non-performing loan or a missed time limit stands (first pay off, then increase). "
+    "Confirm or clear each."
+)
+
+
+def import_flags_for_managers(*, count: int, as_of: date) -> Message:
+    return Message(text(IMPORT_FLAGS_TITLE, count=count), text(IMPORT_FLAGS_BODY, as_of=as_of))
+
+
 # --- 8. the watch list -------------------------------------------------------------------------------
 
 WATCH_LIST_TITLE = _("%(count)d of your loans joined the watch list")

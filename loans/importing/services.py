@@ -571,6 +571,7 @@ class _Import:
             stage.lock_writes()  # one import writes at a time
             now = timezone.now()
             stage.write_classes(self.classes.results)
+            stage.capture_balance_changes(self.present["loans"])
             loans, borrowers, updated_ids, new_npl_ids = stage.merge_loans(
                 batch_id=batch_id, present=self.present["loans"], as_of=self.as_of, actor_id=actor_id, now=now
             )
@@ -586,6 +587,13 @@ class _Import:
                 loans_reclassify(as_of=self.as_of, actor=self.actor, loan_ids=updated_ids)
             if new_npl_ids:
                 _announce_new_non_performing(new_npl_ids, as_of=self.as_of, actor=self.actor)
+            ledger_started = time.perf_counter()
+            counts["ledger"] = stage.post_ledger_entries(
+                batch_id=batch_id, as_of=self.as_of, actor_id=actor_id, now=now
+            )
+            counts["ledger"]["to_classify"] = _record_reported_falls(batch_id=batch_id, as_of=self.as_of, now=now)
+            counts["flags"] = self._flag(now)
+            self.seconds["ledger"] = time.perf_counter() - ledger_started
             audit_record(
                 actor=self.actor,
                 event_type="loans.imported",
@@ -605,6 +613,30 @@ class _Import:
                 rows_to_write=loans.created + loans.updated,
                 rows_written=loans.created + loans.updated,
             )
+
+    def _flag(self, now: datetime) -> dict[str, int]:
+        """The prevention flags of this import (accountability/prevention.py), each also a warning
+        line of the report naming the row: falls reported by the book near a new loan to a related
+        borrower ("loans by loans"), and new loans that should have waited ("first pay off")."""
+        from accountability.prevention import (
+            batch_flags,
+            batch_flags_notify,
+            first_pay_off_flags_find,
+            refinancing_flags_find,
+        )
+
+        batch_id = self.batch.pk
+        found = {
+            "refinancing": refinancing_flags_find(as_of=self.as_of, batch_id=batch_id, now=now),
+            "first_pay_off": first_pay_off_flags_find(as_of=self.as_of, batch_id=batch_id, now=now),
+        }
+        hm = self.headers["loans"]
+        for flag in batch_flags(batch_id=batch_id, limit=self.errors.limit):
+            self.errors.warn(LOANS, hm, flag.row_no, "loan_no", flag.warning())
+        if any(found.values()):
+            as_of = self.as_of
+            transaction.on_commit(lambda: batch_flags_notify(batch_id=batch_id, as_of=as_of))
+        return found
 
     def _finish(self, status: str, *, loans: Counts | None = None, counts: dict | None = None, **fields: Any) -> None:
         loans = loans or Counts()
@@ -671,6 +703,12 @@ def _announce_new_non_performing(loan_ids: list[int], *, as_of: date, actor: Use
         logger.info("%s new non-performing loans announced in %.3f s", len(ids), time.perf_counter() - started)
 
     transaction.on_commit(send)
+
+
+def _record_reported_falls(*, batch_id: int, as_of: date, now: datetime) -> int:
+    from reconciliation.services import reported_falls_record
+
+    return reported_falls_record(batch_id=batch_id, as_of=as_of, now=now)
 
 
 def _lookups() -> Lookups:

@@ -30,6 +30,15 @@ LOANS = "npl_stage_loans"
 GUARANTEES = "npl_stage_guarantees"
 COLLATERAL = "npl_stage_collateral"
 CLASSES = "npl_stage_classes"
+# Each existing loan's change of balance per component (the book's figure minus the loan's), taken
+# just before the merge: the ledger entries of the import are written from it.
+BALANCES = "npl_stage_balances"
+LEDGER = "ledger_ledgerentry"
+BALANCE_COLUMNS: tuple[tuple[str, str | None], ...] = (
+    ("outstanding_principal", None),
+    ("interest_on_balance", "interest_on_balance"),
+    ("interest_off_balance", "interest_off_balance"),
+)
 
 TABLES: dict[str, tuple[tuple[str, str], ...]] = {
     LOANS: (
@@ -156,7 +165,7 @@ class Stage:
             self.execute(f"ANALYZE {table}")
 
     def drop(self) -> None:
-        for table in TABLES:
+        for table in (*TABLES, BALANCES):
             self.execute(f"DROP TABLE IF EXISTS {table}")
 
     def execute(self, sql: str, params: Sequence[Any] | dict | None = None) -> None:
@@ -409,6 +418,78 @@ class Stage:
             )
         sets.append("updated_at = %(now)s")
         return ", ".join(sets)
+
+    # --- the ledger ---------------------------------------------------------------------------
+
+    def capture_balance_changes(self, present: set[str]) -> int:
+        """Before the merge: every existing loan whose balances the file changes, with the change per
+        component (a component whose column is not in the file is left alone: 0). Returns how many."""
+        deltas = [f"ROUND(s.{col} - l.{col}, 2)" if by is None or by in present else "0" for col, by in BALANCE_COLUMNS]
+        names = ("principal", "interest_on", "interest_off")
+        self.execute(f"DROP TABLE IF EXISTS {BALANCES}")
+        self.execute(
+            f"""
+            CREATE TEMPORARY TABLE {BALANCES} AS
+            SELECT loan_id, row_no, {", ".join(names)} FROM (
+                SELECT l.id AS loan_id, s.row_no,
+                       {", ".join(f"{d} AS {n}" for d, n in zip(deltas, names, strict=True))}
+                  FROM {LOANS} s JOIN loans_loan l ON l.loan_no = s.loan_no
+            ) x
+             WHERE principal <> 0 OR interest_on <> 0 OR interest_off <> 0
+            """
+        )
+        return self.count(BALANCES)
+
+    def post_ledger_entries(self, *, batch_id: int, as_of: date, actor_id: int | None, now: datetime) -> dict:
+        """After the merge, the import's ledger entries, set-based (no row passes through Python):
+
+        - an opening balance for every loan the import created (value date: its disbursal);
+        - "reported by the book" for the components that fell (negative changes), to be classified by
+          the loan's officer when the loan has an open case (the entry names it);
+        - "correction from the book" for the components that rose.
+        A loan whose principal fell and interest rose gets both. Returns the counts per kind."""
+        params = {"batch": batch_id, "as_of": as_of, "actor": actor_id, "now": now, "source": f"import {batch_id}"}
+        columns = (
+            "loan_id, case_id, kind, principal, interest_on_balance, interest_off_balance, amount, form, "
+            "counts_as_recovery, value_date, recorded_on, recorded_at, recorded_by_id, source, note, approval, "
+            "approval_reason, import_batch_id"
+        )
+        params["false"] = False
+        tail = (
+            "0, 'none', %(false)s, {value_date}, %(as_of)s, %(now)s, %(actor)s, %(source)s, '', 'not_needed', '', "
+            "%(batch)s"
+        )
+        counts = {}
+        with self.connection.cursor() as cursor:
+            cursor.execute(
+                f"""
+                INSERT INTO {LEDGER} ({columns})
+                SELECT l.id, NULL, 'opening_balance', l.outstanding_principal, l.interest_on_balance,
+                       l.interest_off_balance, {tail.format(value_date="l.disbursed_on")}
+                  FROM loans_importrow r JOIN loans_loan l ON l.loan_no = r.{_key_col()}
+                 WHERE r.batch_id = %(batch)s AND r.sheet = 'loans' AND r.outcome = 'created'
+                """,
+                params,
+            )
+            counts["opening_balance"] = max(cursor.rowcount, 0)
+            open_case = "(SELECT c.id FROM collections_app_collectioncase c WHERE c.loan_id = b.loan_id AND c.is_open)"
+            for kind, compare in (("book_reported", "<"), ("book_correction", ">")):
+                parts = [
+                    f"CASE WHEN b.{n} {compare} 0 THEN b.{n} ELSE 0 END"
+                    for n in ("principal", "interest_on", "interest_off")
+                ]
+                cursor.execute(
+                    f"""
+                    INSERT INTO {LEDGER} ({columns})
+                    SELECT b.loan_id, {open_case}, '{kind}', {", ".join(parts)},
+                           {tail.format(value_date="%(as_of)s")}
+                      FROM {BALANCES} b
+                     WHERE b.principal {compare} 0 OR b.interest_on {compare} 0 OR b.interest_off {compare} 0
+                    """,
+                    params,
+                )
+                counts[kind] = max(cursor.rowcount, 0)
+        return counts
 
     # --- guarantees --------------------------------------------------------------------------
 

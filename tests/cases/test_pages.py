@@ -101,10 +101,11 @@ def _book(officer, make_npl, today, n):
         services.case_open(loan=make_npl(), actor=officer, as_of=today, reason="x")
 
 
-# Session, user, the user's branch, COUNT, the filter's branch choices, the page of cases.
-QUEUE_QUERIES_OFFICER = 6
+# Session, user, the user's branch, COUNT, the filter's branch choices, the page of cases, the
+# count of balance changes to classify.
+QUEUE_QUERIES_OFFICER = 7
 # A manager's filter also lists the officers to choose from; the menu counts the requests waiting.
-QUEUE_QUERIES_MANAGER = 8
+QUEUE_QUERIES_MANAGER = 9
 # Constant whatever the timeline holds: the case with its loan, the move facts and role, the timeline
 # page (count, keys, one query per kind on the page), the facts cards, each form's choices, and the
 # current division of responsibility with its shares (one query).

@@ -43,6 +43,7 @@ class Bank:
     notification: Notification
     batch: ImportBatch
     personas: dict[str, Any]
+    fall: Any = None
 
 
 @pytest.fixture
@@ -100,6 +101,7 @@ def bank(
         file_name="book.csv",
         status=ImportBatch.Status.REJECTED,
     )
+    fall = _reported_fall(case, today)
     personas = {
         "anonymous": None,
         "officer": officer,
@@ -118,7 +120,25 @@ def bank(
         notification=Notification.objects.get(key="bank-1"),
         batch=batch,
         personas=personas,
+        fall=fall,
     )
+
+
+def _reported_fall(case: CollectionCase, today) -> Any:
+    """A fall of the case's loan reported by the book, for its officer to classify."""
+    from ledger.services import ledger_post
+    from reconciliation.models import ReportedFall
+
+    posted = {"loan": case.loan, "interest_on": Decimal("0"), "interest_off": Decimal("0"), "value_date": today}
+    entry = ledger_post(
+        kind="book_reported", principal=Decimal("-1000.00"), actor=None, as_of=today, case=case, **posted
+    )
+    # Raised back by a correction, so the loan's balance (and what the other URLs do with it) is as before.
+    ledger_post(kind="book_correction", principal=Decimal("1000.00"), actor=None, as_of=today, **posted)
+    return ReportedFall.objects.create(
+        entry=entry, loan=case.loan, case=case, branch=case.branch, officer=case.officer,
+        amount=Decimal("1000.00"), reported_on=today,
+    )  # fmt: skip
 
 
 # The path arguments of every URL of the site (not the Django admin's: see admin_patterns).
@@ -158,6 +178,8 @@ PATH_ARGS: dict[str, Callable[[Bank], dict[str, Any]]] = {
     "accountability:case_cause": lambda b: {"case_pk": b.case.pk},
     "accountability:prevention": lambda b: {},
     "accountability:flag_review": lambda b: {"pk": b.flag.pk},
+    "reconciliation:falls": lambda b: {},
+    "reconciliation:classify": lambda b: {"pk": b.fall.pk},
     "notifications:list": lambda b: {},
     "notifications:bell": lambda b: {},
     "notifications:read_all": lambda b: {},

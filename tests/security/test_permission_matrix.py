@@ -71,6 +71,8 @@ EXPECTED: dict[str, tuple[str, str]] = {
     "accountability:case_cause":           ("GET", "302  200  404  200  404  200  200"),
     "accountability:prevention":           ("GET", "302  200  200  200  200  200  200"),
     "accountability:flag_review":          ("POST", "302  302  404  302+ 404  302  302"),
+    "reconciliation:falls":                ("GET", "302  200  200  200  200  200  200"),
+    "reconciliation:classify":             ("GET", "302  200  404  200  404  200  200"),
     "notifications:list":                  ("GET", "302  200  200  200  200  200  200"),
     "notifications:bell":                  ("GET", "302  200  200  200  200  200  200"),
     "notifications:read_all":              ("POST", "302  302  302  302  302  302  302"),

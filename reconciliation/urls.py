@@ -1,0 +1,9 @@
+from django.urls import path
+
+from reconciliation import views
+
+app_name = "reconciliation"
+urlpatterns = [
+    path("", views.falls, name="falls"),
+    path("<int:pk>/", views.classify, name="classify"),
+]
