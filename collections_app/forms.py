@@ -106,6 +106,13 @@ class ReceiptForm(forms.Form):
     def __init__(self, *args, case: CollectionCase, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["notice"].queryset = case.notices.filter(receipt__isnull=True).order_by("-served_on", "-id")
+        self.fields["notice"].label_from_instance = lambda n: (
+            _("Served on %(on)s to %(to)s")
+            % {
+                "on": format_day(n.served_on),
+                "to": n.served_to,
+            }
+        )
 
 
 class PromiseForm(forms.Form):

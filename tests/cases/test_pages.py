@@ -107,8 +107,9 @@ QUEUE_QUERIES_OFFICER = 6
 QUEUE_QUERIES_MANAGER = 8
 # Constant whatever the timeline holds: the case with its loan, the move facts and role, the timeline
 # page (count, keys, one query per kind on the page), the facts cards, each form's choices, and the
-# current division of responsibility with its shares (one query).
-CASE_PAGE_QUERIES = 37
+# current division of responsibility with its shares (one query); the evidence panel (the case's files),
+# the generated documents, the notice form's documents and the notices waiting for their receipt.
+CASE_PAGE_QUERIES = 43
 
 
 @pytest.fixture
