@@ -170,6 +170,7 @@ def arguments(user: Any) -> dict[str, Callable[[], list[dict[str, Any]]]]:
     from accountability.models import AccountabilityRecord, LoansByLoansFlag
     from collections_app.models import CaseRequest, CollectionCase
     from ledger.models import LedgerEntry
+    from evidence.models import EvidenceFile
     from loans.exporting import EXPORTS
     from loans.models import ImportBatch, Loan
     from notifications.models import Notification
@@ -214,6 +215,12 @@ def arguments(user: Any) -> dict[str, Callable[[], list[dict[str, Any]]]]:
         "notifications:open": lambda: one("pk", _first(Notification.objects.filter(recipient=user))),
         "notifications:read": lambda: one("pk", _first(Notification.objects.filter(recipient=user))),
         "audit:history": lambda: [{"kind": "case", "pk": case()}] if case() else [],
+        "evidence:download": lambda: one("pk", _first(EvidenceFile.objects.visible_to(user))),
+        "evidence:document_generate": lambda: one("case_pk", case()),
+        "evidence:template_download": lambda: [{"kind": "collection_notice"}],
+        "evidence:upload": lambda: (
+            [{"target": "collections_app.collectioncase", "target_id": case()}] if case() else []
+        ),
     }
 
 

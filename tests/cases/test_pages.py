@@ -108,9 +108,10 @@ QUEUE_QUERIES_OFFICER = 7
 QUEUE_QUERIES_MANAGER = 9
 # Constant whatever the timeline holds: the case with its loan, the move facts and role, the timeline
 # page (count, keys, one query per kind on the page), the facts cards, each form's choices, and the
-# current division of responsibility with its shares (one query).
+# current division of responsibility with its shares (one query); the evidence panel (the case's files),
+# the generated documents, the notice form's documents and the notices waiting for their receipt.
 # (+1 since issue 11: the Ledger section reads the loan's entries, one query.)
-CASE_PAGE_QUERIES = 37
+CASE_PAGE_QUERIES = 44
 
 
 @pytest.fixture
