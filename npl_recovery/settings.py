@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "loans",
     "collections_app",
     "accountability",
+    "legal",
     "notifications",
     "audit",
     "accounts",

@@ -14,6 +14,7 @@ urlpatterns = [
     path("loans/", include("loans.urls")),
     path("cases/", include("collections_app.urls")),
     path("accountability/", include("accountability.urls")),
+    path("legal/", include("legal.urls")),
     path("notifications/", include("notifications.urls")),
     path("audit/", include("audit.urls")),
     path("account/", include("accounts.urls")),
