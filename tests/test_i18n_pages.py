@@ -168,9 +168,9 @@ def _first(queryset: models.QuerySet) -> Any:
 def arguments(user: Any) -> dict[str, Callable[[], list[dict[str, Any]]]]:
     """For each URL name with arguments: the kwargs sets to fetch (ids the user may see)."""
     from accountability.models import AccountabilityRecord, LoansByLoansFlag
-    from collections_app.models import CaseRequest, CollectionCase
+    from collections_app.models import CaseRequest, CollectionCase, LegalProceeding
     from loans.exporting import EXPORTS
-    from loans.models import ImportBatch, Loan
+    from loans.models import Borrower, ImportBatch, Loan
     from notifications.models import Notification
 
     def loan() -> int | None:
@@ -209,6 +209,10 @@ def arguments(user: Any) -> dict[str, Callable[[], list[dict[str, Any]]]]:
         "notifications:open": lambda: one("pk", _first(Notification.objects.filter(recipient=user))),
         "notifications:read": lambda: one("pk", _first(Notification.objects.filter(recipient=user))),
         "audit:history": lambda: [{"kind": "case", "pk": case()}] if case() else [],
+        "legal:proceeding_detail": lambda: one("pk", _first(LegalProceeding.objects.visible_to(user))),
+        "legal:proceeding_action": lambda: [],  # POST only
+        "legal:order_action": lambda: [],  # POST only
+        "legal:borrower_assets": lambda: one("pk", _first(Borrower.objects.visible_to(user))),
     }
 
 

@@ -20,6 +20,7 @@ from accountability.models import AccountabilityRecord, LoansByLoansFlag
 from accountability.services import record_propose
 from collections_app import services as case_services
 from collections_app.models import CaseRequest, CollectionCase
+from legal import services as legal_services
 from loans.models import ImportBatch, Loan
 from notifications.models import Notification
 from notifications.services import notification_send
@@ -42,6 +43,8 @@ class Bank:
     notification: Notification
     batch: ImportBatch
     personas: dict[str, Any]
+    proceeding: Any = None
+    order: Any = None
 
 
 @pytest.fixture
@@ -95,6 +98,17 @@ def bank(
         file_name="book.csv",
         status=ImportBatch.Status.REJECTED,
     )
+    proceeding = case_services.legal_proceeding_file(
+        case=case, actor=officer, court="Riverside Court", case_number="R-1", filed_on=today - timedelta(days=5)
+    )
+    order = legal_services.preservation_order_record(
+        proceeding=proceeding,
+        actor=officer,
+        kind="seal",
+        asset_kind="real_estate",
+        description="Flat",
+        ruling_on=today - timedelta(days=2),
+    )
     personas = {
         "anonymous": None,
         "officer": officer,
@@ -113,6 +127,8 @@ def bank(
         notification=Notification.objects.get(key="bank-1"),
         batch=batch,
         personas=personas,
+        proceeding=proceeding,
+        order=order,
     )
 
 
@@ -143,6 +159,10 @@ PATH_ARGS: dict[str, Callable[[Bank], dict[str, Any]]] = {
     "collections_app:case_request": lambda b: {"pk": b.case.pk},
     "collections_app:request_decide": lambda b: {"request_id": b.case_request.pk},
     "collections_app:record_create": lambda b: {"pk": b.case.pk, "kind": "recovery"},
+    "legal:proceeding_detail": lambda b: {"pk": b.proceeding.pk},
+    "legal:proceeding_action": lambda b: {"pk": b.proceeding.pk, "action": "hearing"},
+    "legal:order_action": lambda b: {"pk": b.order.pk, "action": "renew"},
+    "legal:borrower_assets": lambda b: {"pk": b.loan.borrower_id},
     "accountability:mine": lambda b: {},
     "accountability:board": lambda b: {},
     "accountability:record_new": lambda b: {},

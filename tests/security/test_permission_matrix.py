@@ -16,6 +16,7 @@ administrator is sent to the admin's login, and the administrator is not.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -109,6 +110,11 @@ def _valid_post(bank: Bank) -> dict[str, dict[str, Any]]:
         },
         "accountability:record_decide": {"decision": "honour", "seen_state": "proposed", "reason": "Well done"},
         "accountability:flag_review": {"status": "confirmed", "note": "Evergreening"},
+        "legal:proceeding_action": {"hearing-held_on": today, "hearing-place": "Court room 1"},
+        "legal:order_action": {
+            f"renew-{bank.order.pk}-renewed_on": today,
+            f"renew-{bank.order.pk}-expires_on": (bank.order.expires_on + timedelta(days=365)).isoformat(),
+        },
     }
 
 
