@@ -9,9 +9,10 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accountability.models import LoansByLoansFlag, RecordType
-from accountability.rules import RewardType, shares_problem
+from accountability.models import CaseCause, LoansByLoansFlag, RecordType
+from accountability.rules import HUMAN_CAUSES, OBJECTIVE_CAUSES, RewardType, shares_problem
 from collections_app.models import CollectionCase
+from loans.access import visible_branch_ids
 from loans.models import Role, User
 
 DATE = forms.DateInput(attrs={"type": "date"})
@@ -138,3 +139,61 @@ class FlagReviewForm(forms.Form):
 
 class AsOfForm(forms.Form):
     as_of = forms.DateField(widget=DATE, initial=timezone.localdate, required=False, label=_("As of"))
+
+
+def staff_for_cause(actor: Any) -> list[User]:
+    """Whom a cause may name: active officers and managers of the branches the manager sees."""
+    people = User.objects.filter(is_active=True, role__in=[Role.OFFICER, Role.MANAGER]).select_related("branch")
+    ids = visible_branch_ids(actor)
+    if ids is not None:
+        people = people.filter(branch_id__in=ids)
+    return list(people.exclude(pk=actor.pk).order_by("last_name", "first_name", "username"))
+
+
+class CauseForm(forms.Form):
+    """Why the loan went bad; for a human cause, the staff concerned with shares adding up to 100%."""
+
+    kind = forms.ChoiceField(
+        choices=[
+            (_("Objective"), [(k.value, k.label) for k in CaseCause.Kind if k.value in OBJECTIVE_CAUSES]),
+            (_("Human factors"), [(k.value, k.label) for k in CaseCause.Kind if k.value in HUMAN_CAUSES]),
+        ],
+        label=_("Cause"),
+    )
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=2000, label=_("What happened"))
+
+    def __init__(self, *args: Any, people: list[User], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        choices = [("", "—")] + [
+            (str(u.pk), f"{u.display_name} ({u.branch.name})" if u.branch else u.display_name) for u in people
+        ]
+        self._people = {str(u.pk): u for u in people}
+        for i in range(1, SHARE_ROWS + 1):
+            self.fields[f"person_{i}"] = forms.ChoiceField(
+                choices=choices, required=False, label=_("Person %(n)d") % {"n": i}
+            )
+            self.fields[f"share_{i}"] = forms.DecimalField(
+                max_digits=5,
+                decimal_places=2,
+                min_value=Decimal("0.01"),
+                max_value=Decimal("100"),
+                required=False,
+                label=_("Share (%)"),
+            )
+
+    def share_rows(self) -> list[tuple[forms.BoundField, forms.BoundField]]:
+        return [(self[f"person_{i}"], self[f"share_{i}"]) for i in range(1, SHARE_ROWS + 1)]
+
+    def clean(self) -> dict:
+        data = super().clean()
+        pairs = []
+        for i in range(1, SHARE_ROWS + 1):
+            person, share = data.get(f"person_{i}"), data.get(f"share_{i}")
+            if person and share is None:
+                self.add_error(f"share_{i}", _("Give this person's share."))
+            elif share is not None and not person:
+                self.add_error(f"person_{i}", _("Choose the person of this share."))
+            elif person:
+                pairs.append((self._people[person], share))
+        data["staff"] = pairs
+        return data

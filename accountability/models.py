@@ -18,8 +18,17 @@ from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
+from accountability import rules
 from accountability.permissions import decision_refusal
-from accountability.rules import TYPES_WITH_AMOUNT, RewardType, SanctionType, WatchReason, days_left
+from accountability.rules import (
+    HUMAN_CAUSES,
+    OBJECTIVE_CAUSES,
+    TYPES_WITH_AMOUNT,
+    RewardType,
+    SanctionType,
+    WatchReason,
+    days_left,
+)
 from collections_app.models import CollectionCase, PromiseToPay, Recovery
 from loans.access import ScopedQuerySet, scoped_manager
 from loans.models import Branch, Loan, User, money
@@ -161,6 +170,7 @@ class RecordOrigin(models.TextChoices):
     MISSED_DEADLINE = "missed_deadline", _("Time limit missed")
     RECOVERED_IN_TIME = "recovered_in_time", _("Recovered within the time limit")
     MANUAL = "manual", _("Proposed by a manager")
+    HUMAN_CAUSE = "human_cause", _("Non-performing through human factors")
 
 
 # The question each decision asks before it is taken: what will happen (key: decision, kind; "" any).
@@ -252,6 +262,13 @@ class AccountabilityRecord(ConcurrentTransitionMixin, models.Model):
                 fields=["assignment", "officer", "record_type"],
                 condition=Q(origin__in=["missed_deadline", "recovered_in_time"]),
                 name="record_one_proposal_per_event",
+            ),
+            # One compensation per person and case from the recorded cause: recording it again
+            # proposes nothing twice.
+            models.UniqueConstraint(
+                fields=["case", "officer", "record_type"],
+                condition=Q(origin="human_cause"),
+                name="record_one_compensation_per_cause",
             ),
             models.CheckConstraint(
                 condition=Q(kind="sanction", record_type__in=SANCTION_TYPES)
@@ -638,10 +655,25 @@ class MonthEndSnapshot(models.Model):
     loss_balance = money(default=0)
     npl_count = models.PositiveIntegerField(default=0)
     npl_balance = money(_("non-performing balance"), default=0)
+    # The four-level scheme's non-performing classes, beside the five-level ones.
+    overdue_count = models.PositiveIntegerField(default=0)
+    overdue_balance = money(default=0)
+    idle_count = models.PositiveIntegerField(default=0)
+    idle_balance = money(default=0)
+    bad_debt_count = models.PositiveIntegerField(default=0)
+    bad_debt_balance = money(default=0)
+    # Interest receivable at the month's end, on and off the balance sheet apart.
+    interest_on_balance = money(default=0)
+    interest_off_balance = money(default=0)
     specific_provision = money(default=0)
     # Recoveries received in the month.
     cash_recovered = money(default=0)
     in_kind_value = money(_("value taken in kind"), default=0)
+    # Collection costs the bank bore that were incurred in the month, what debtors paid back of
+    # such costs in the month, and net recovery (case_rules.net_recovery).
+    costs_borne = money(default=0)
+    costs_repaid = money(default=0)
+    net_recovery = money(default=0)
     open_cases = models.PositiveIntegerField(default=0)
     cases_past_deadline = models.PositiveIntegerField(default=0)
 
@@ -709,3 +741,84 @@ class DailyCheckRun(models.Model):
         if self.finished_at is None:
             return None
         return (self.finished_at - self.started_at).total_seconds()
+
+
+# --- why the loan went bad -------------------------------------------------------------------------
+
+
+class CauseCategory(models.TextChoices):
+    OBJECTIVE = rules.CauseCategory.OBJECTIVE.value, _("Objective")
+    HUMAN = rules.CauseCategory.HUMAN.value, _("Human factors")
+
+
+class CauseKind(models.TextChoices):
+    MARKET = rules.CauseKind.MARKET.value, _("Market conditions")
+    POLICY = rules.CauseKind.POLICY.value, _("Policy change")
+    NATURAL_DISASTER = rules.CauseKind.NATURAL_DISASTER.value, _("Natural disaster")
+    DEATH_OR_BANKRUPTCY = rules.CauseKind.DEATH_OR_BANKRUPTCY.value, _("Borrower's death or bankruptcy")
+    LENDING_RULES_BROKEN = rules.CauseKind.LENDING_RULES_BROKEN.value, _("Lending rules broken")
+    NEGLIGENCE = rules.CauseKind.NEGLIGENCE.value, _("Negligence")
+    FRAUD = rules.CauseKind.FRAUD.value, _("Fraud")
+    INTERFERENCE = rules.CauseKind.INTERFERENCE.value, _("Interference")
+
+
+class CaseCause(models.Model):
+    """Why a case's loan went bad, recorded by a manager: an objective cause, or a human one with
+    the staff concerned (`CauseShare`). A human cause proposes a compensation per person
+    (accountability/causes.py). One per case; recording it again replaces it (audited)."""
+
+    Category = CauseCategory
+    Kind = CauseKind
+
+    case = models.OneToOneField(CollectionCase, on_delete=models.PROTECT, related_name="cause")
+    # = case.branch, copied so scoping needs no join.
+    branch = models.ForeignKey(Branch, on_delete=models.PROTECT, related_name="+")
+    category = models.CharField(max_length=20, choices=CauseCategory.choices)
+    kind = models.CharField(_("cause"), max_length=30, choices=CauseKind.choices)
+    description = models.TextField(_("what happened"))
+    # What a compensation is sized on: the loan's outstanding principal plus interest on and off the
+    # balance sheet when the cause was recorded (rules.cause_loss).
+    loss = money(_("loss"))
+    recorded_on = models.DateField()
+    recorded_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = scoped_manager("branch")
+
+    class Meta:
+        verbose_name = _("cause of the non-performing loan")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(category="objective", kind__in=OBJECTIVE_CAUSES)
+                | Q(category="human", kind__in=HUMAN_CAUSES),
+                name="cause_kind_matches_category",
+            ),
+            models.CheckConstraint(condition=Q(loss__gte=0), name="cause_loss_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Cause of case {self.case_id}: {self.kind}"
+
+    @property
+    def is_human(self) -> bool:
+        return self.category == CauseCategory.HUMAN
+
+
+class CauseShare(models.Model):
+    """A person concerned by a human cause and their share of it (the shares add up to 100%)."""
+
+    cause = models.ForeignKey(CaseCause, on_delete=models.CASCADE, related_name="shares")
+    person = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    share = models.DecimalField(_("share (%)"), max_digits=5, decimal_places=2)
+
+    objects = scoped_manager("cause__branch")
+
+    class Meta:
+        ordering = ["-share", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["cause", "person"], name="cause_share_once_per_person"),
+            models.CheckConstraint(condition=Q(share__gt=0) & Q(share__lte=100), name="cause_share_range"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person_id}: {self.share}%"

@@ -77,6 +77,9 @@ class AccountabilityPolicy:
     limitation_warning_days: tuple[int, ...] = (90, 30)
     # Bonus promised for a loan recovered within its time limit: this share of the cash recovered.
     bonus_rate: Decimal = Decimal("0.01")
+    # Compensation proposed for a loan that went bad through human factors: this share of the loss
+    # (rules.cause_loss), split by each person's share of the cause.
+    compensation_rate: Decimal = Decimal("0.05")
     # "Loans by loans": a new loan within this many days of a repayment on an overdue loan.
     loans_by_loans_window_days: int = 30
     # A case recovered within its time limit earns its reward when found by the daily check up to
@@ -124,6 +127,12 @@ class AccountabilityPolicy:
         if not (Decimal(0) <= rate <= Decimal(1)):
             raise ValueError(f"accountability policy: bonus_rate must be between 0 and 1, got {self.bonus_rate!r}")
         object.__setattr__(self, "bonus_rate", rate)
+        rate = Decimal(str(self.compensation_rate))
+        if not (Decimal(0) <= rate <= Decimal(1)):
+            raise ValueError(
+                f"accountability policy: compensation_rate must be between 0 and 1, got {self.compensation_rate!r}"
+            )
+        object.__setattr__(self, "compensation_rate", rate)
 
     @property
     def first_reminder_days(self) -> int:
@@ -230,6 +239,62 @@ def recovered_in_time(recovered_on: date, deadline: date) -> bool:
 def bonus_amount(*, cash_recovered: Decimal, share_percent: Decimal, policy: AccountabilityPolicy) -> Decimal:
     """Cash recovered x rate x the officer's share. Value taken in kind earns no bonus."""
     amount = Decimal(cash_recovered) * policy.bonus_rate * Decimal(share_percent) / HUNDRED
+    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+# --- why a loan went bad ---------------------------------------------------------------------------
+
+
+class CauseCategory(StrEnum):
+    OBJECTIVE = "objective"
+    HUMAN = "human"
+
+
+class CauseKind(StrEnum):
+    MARKET = "market"
+    POLICY = "policy"
+    NATURAL_DISASTER = "natural_disaster"
+    DEATH_OR_BANKRUPTCY = "death_or_bankruptcy"
+    LENDING_RULES_BROKEN = "lending_rules_broken"
+    NEGLIGENCE = "negligence"
+    FRAUD = "fraud"
+    INTERFERENCE = "interference"
+
+
+OBJECTIVE_CAUSES = (
+    CauseKind.MARKET.value,
+    CauseKind.POLICY.value,
+    CauseKind.NATURAL_DISASTER.value,
+    CauseKind.DEATH_OR_BANKRUPTCY.value,
+)
+HUMAN_CAUSES = (
+    CauseKind.LENDING_RULES_BROKEN.value,
+    CauseKind.NEGLIGENCE.value,
+    CauseKind.FRAUD.value,
+    CauseKind.INTERFERENCE.value,
+)
+
+
+def cause_category(kind: str) -> str:
+    """Objective or human: the kind says which."""
+    if kind in HUMAN_CAUSES:
+        return CauseCategory.HUMAN.value
+    if kind in OBJECTIVE_CAUSES:
+        return CauseCategory.OBJECTIVE.value
+    raise ValueError(f"unknown cause {kind!r}")
+
+
+def cause_loss(
+    *, outstanding_principal: Decimal, interest_on_balance: Decimal, interest_off_balance: Decimal
+) -> Decimal:
+    """The loss a compensation is sized on: what the loan still owes when the cause is recorded,
+    principal and interest on and off the balance sheet."""
+    return Decimal(outstanding_principal) + Decimal(interest_on_balance) + Decimal(interest_off_balance)
+
+
+def compensation_amount(*, loss: Decimal, share_percent: Decimal, policy: AccountabilityPolicy) -> Decimal:
+    """The compensation proposed for one person: compensation_rate x the loss x their share."""
+    amount = Decimal(loss) * policy.compensation_rate * Decimal(share_percent) / HUNDRED
     return amount.quantize(CENT, rounding=ROUND_HALF_UP)
 
 

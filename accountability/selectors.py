@@ -29,6 +29,7 @@ from accountability.models import (
     OPEN_RECORD_STATES,
     TO_DECIDE_STATES,
     AccountabilityRecord,
+    CaseCause,
     DailyCheckRun,
     LoansByLoansFlag,
     RecordKind,
@@ -301,6 +302,11 @@ def case_for_user(*, user: Any, pk: int) -> CollectionCase:
     return get_for_user_or_404(
         CollectionCase.objects.select_related("loan", "loan__borrower", "branch", "officer"), user, pk=pk
     )
+
+
+def case_cause(*, case: CollectionCase) -> CaseCause | None:
+    """Why the case's loan went bad, with the staff concerned (two queries), or None."""
+    return CaseCause.objects.filter(case=case).select_related("recorded_by").prefetch_related("shares__person").first()
 
 
 def case_divisions(*, case: CollectionCase) -> list[ResponsibilityAssignment]:

@@ -16,8 +16,17 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accountability import selectors
+from accountability.causes import case_cause_record
 from accountability.filters import FlagFilter, RecordFilter, WatchListFilter
-from accountability.forms import DecisionForm, DivisionForm, FlagReviewForm, ProposalForm, officers_for_case
+from accountability.forms import (
+    CauseForm,
+    DecisionForm,
+    DivisionForm,
+    FlagReviewForm,
+    ProposalForm,
+    officers_for_case,
+    staff_for_cause,
+)
 from accountability.models import LoansByLoansFlag
 from accountability.policy import accountability_policy
 from accountability.rules import deadline_urgency
@@ -286,6 +295,55 @@ def case_responsibility(request: HttpRequest, case_pk: int) -> HttpResponse:
         request,
         "accountability/case_responsibility.html",
         {"case": case, "as_of": as_of, "divisions": divisions, "form": form, "records": records},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@login_required
+def case_cause(request: HttpRequest, case_pk: int) -> HttpResponse:
+    """Why the case's loan went bad: everyone in scope reads it; a manager records it."""
+    case = selectors.case_for_user(user=request.user, pk=case_pk)
+    may_record = role_allows(request.user, "accountability.propose_record")
+    if request.method == "POST" and not may_record:
+        raise PermissionDenied(_("Only a manager records why a loan went bad."))
+    cause = selectors.case_cause(case=case)
+    form = None
+    if may_record:
+        initial = {}
+        if cause is not None:
+            initial = {"kind": cause.kind, "description": cause.description}
+            for i, share in enumerate(cause.shares.all(), start=1):
+                initial[f"person_{i}"], initial[f"share_{i}"] = str(share.person_id), share.share
+        form = CauseForm(request.POST or None, people=staff_for_cause(request.user), initial=initial)
+        if request.method == "POST" and form.is_valid():
+            try:
+                case_cause_record(
+                    case=case,
+                    actor=request.user,
+                    kind=form.cleaned_data["kind"],
+                    description=form.cleaned_data["description"],
+                    staff=form.cleaned_data["staff"],
+                    as_of=timezone.localdate(),
+                )
+            except ValidationError as exc:
+                for field, errors in exc.message_dict.items():
+                    form.add_error(field if field in form.fields else None, errors)
+            except PermissionDenied as exc:
+                form.add_error(None, _errors(exc))
+            else:
+                messages.success(request, _("Cause recorded."))
+                return redirect("accountability:case_cause", case_pk=case.pk)
+    records = selectors.records_for_user(user=request.user).filter(case=case, origin="human_cause")
+    return render(
+        request,
+        "accountability/case_cause.html",
+        {
+            "case": case,
+            "cause": cause,
+            "form": form,
+            "records": records.select_related("officer").order_by("-created_at")[:20],
+            "compensation_rate": accountability_policy().compensation_rate * 100,
+        },
         status=400 if request.method == "POST" else 200,
     )
 

@@ -8,6 +8,7 @@ from django.utils.translation import ngettext
 
 from collections_app.models import (
     AssetInKind,
+    CaseCost,
     CaseRequest,
     CollectionCase,
     Contact,
@@ -47,6 +48,13 @@ class RecoveryInline(ReadOnlyMixin, admin.TabularInline):
     readonly_fields = fields
 
 
+class CaseCostInline(ReadOnlyMixin, admin.TabularInline):
+    model = CaseCost
+    extra = 0
+    fields = ["incurred_on", "kind", "amount", "borne_by", "recoverable", "recovered_amount", "source_document", "note"]
+    readonly_fields = fields
+
+
 @admin.register(CollectionCase)
 class CollectionCaseAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_display = ["id", "loan", "branch", "measure", "officer", "recovery_deadline", "urgency_on", "is_open"]
@@ -54,7 +62,7 @@ class CollectionCaseAdmin(ReadOnlyMixin, admin.ModelAdmin):
     search_fields = ["loan__loan_no", "loan__borrower__name"]
     list_select_related = ["loan", "branch", "officer"]
     date_hierarchy = "opened_on"
-    inlines = [MeasureChangeInline, RecoveryInline]
+    inlines = [MeasureChangeInline, RecoveryInline, CaseCostInline]
     actions = ["refresh_dates"]
 
     @admin.action(description=_("Recompute the queue dates (promise due, limitation, urgency)"))

@@ -334,8 +334,15 @@ class CollectionPolicy:
     # for a payment that does not cover the whole debt), and the older interest first: interest stays
     # on balance sheet for the first 90 days past due and only then moves off it.
     recovery_allocation_order: tuple[str, ...] = ALLOCATION_PARTS
+    # A recovery first repays the collection costs the bank bore and the debtor owes back (oldest
+    # first), then the loan in `recovery_allocation_order`. Off by default: the loan first.
+    recover_costs_first: bool = False
 
     def __post_init__(self) -> None:
+        if not isinstance(self.recover_costs_first, bool):
+            raise ValueError(
+                f"collection policy: recover_costs_first must be true or false, got {self.recover_costs_first!r}"
+            )
         for name in ("recovery_deadline_days", "limitation_years"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
@@ -379,6 +386,12 @@ class Allocation:
     @property
     def total(self) -> Decimal:
         return self.principal + self.interest_on_balance + self.interest_off_balance
+
+
+def net_recovery(*, cash_recovered: Decimal, costs_borne: Decimal, costs_repaid: Decimal) -> Decimal:
+    """Net recovery in money: the cash recovered on the loan, minus the collection costs the bank
+    bore, plus what the debtor paid back of those costs (cash too). Value taken in kind is not in it."""
+    return cash_recovered - costs_borne + costs_repaid
 
 
 class RecoveryExceedsDebt(ValueError):

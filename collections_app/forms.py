@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from collections_app.case_rules import MEASURE_LABELS, Measure, promise_after_time_limit
-from collections_app.models import CollectionCase, Contact, LegalProceeding, LegalStep, Notice, Recovery
+from collections_app.models import CaseCost, CollectionCase, Contact, LegalProceeding, LegalStep, Notice, Recovery
 from loans.models import Collateral, User
 from npl_recovery.i18n import format_amount, format_day
 
@@ -207,3 +207,18 @@ class TeamForm(forms.Form):
             .order_by("last_name", "username")
         )
         self.fields["members"].label_from_instance = lambda u: f"{u.display_name} ({u.get_role_display()})"
+
+
+class CostForm(forms.Form):
+    kind = forms.ChoiceField(choices=CaseCost.Kind.choices, label=_("Kind of cost"))
+    amount = forms.DecimalField(label=_("Amount"), **MONEY)
+    incurred_on = forms.DateField(widget=DATE, initial=_today, label=_("Incurred on"))
+    borne_by = forms.ChoiceField(choices=CaseCost.BorneBy.choices, label=_("Who bore it"))
+    recoverable = forms.BooleanField(required=False, initial=True, label=_("The debtor owes it back"))
+    source_document = forms.CharField(
+        max_length=200,
+        required=False,
+        label=_("Source document"),
+        help_text=_("Invoice, receipt or fee notice number."),
+    )
+    note = forms.CharField(max_length=300, required=False, label=_("Notes"))

@@ -683,3 +683,84 @@ class FormSubmission(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} form {self.key} for case {self.case_id}"
+
+
+class CaseCost(TimelineRecord):
+    """A collection cost of the case (court fees, preservation, appraisal, auction, lawyer, travel).
+
+    Net recovery = cash recovered minus the costs the bank bore (`borne_by` bank). A cost the
+    debtor owes back (`recoverable`) is repaid first by later recoveries when the policy's
+    `recover_costs_first` is on; `recovered_amount` is how much of it came back so far.
+    """
+
+    class Kind(models.TextChoices):
+        LITIGATION = "litigation", _("Litigation (court fees)")
+        PRESERVATION = "preservation", _("Preservation fees")
+        APPRAISAL = "appraisal", _("Appraisal fees")
+        AUCTION = "auction", _("Auction fees")
+        LAWYER = "lawyer", _("Lawyer's fees")
+        TRAVEL = "travel", _("Travel costs")
+        OTHER = "other", _("Other costs")
+
+    class BorneBy(models.TextChoices):
+        BANK = "bank", _("Borne by the bank")
+        THIRD_PARTY = "third_party", _("Paid by a third party")
+
+    case = models.ForeignKey(CollectionCase, on_delete=models.PROTECT, related_name="costs")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    amount = money()
+    incurred_on = models.DateField(_("incurred on"))
+    borne_by = models.CharField(_("who bore it"), max_length=20, choices=BorneBy.choices, default=BorneBy.BANK)
+    recoverable = models.BooleanField(_("the debtor owes it back"), default=True)
+    recovered_amount = money(_("recovered so far"), default=Decimal("0"))
+    source_document = models.CharField(_("source document"), max_length=200, blank=True)
+    note = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-incurred_on", "-id"]
+        verbose_name = _("collection cost")
+        verbose_name_plural = _("collection costs")
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="case_cost_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(recovered_amount__gte=0) & Q(recovered_amount__lte=F("amount")),
+                name="case_cost_recovered_within_amount",
+            ),
+            models.CheckConstraint(
+                condition=Q(recoverable=True) | Q(recovered_amount=0), name="case_cost_recovered_only_if_recoverable"
+            ),
+        ]
+        indexes = [
+            # Costs per case (the case page, net recovery); per month (the month-end snapshot).
+            models.Index(fields=["case", "incurred_on"], name="case_cost_case_incurred"),
+            models.Index(fields=["incurred_on"], name="case_cost_incurred"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.amount:,.2f} on {self.incurred_on}"
+
+    @property
+    def outstanding(self) -> Decimal:
+        """What the debtor still owes back of this cost."""
+        return self.amount - self.recovered_amount if self.recoverable else Decimal("0")
+
+
+class CostRepayment(models.Model):
+    """Part of a recovery that repaid a collection cost the bank bore (`recover_costs_first`): dated,
+    so the month's net recovery counts it in the month the money came in."""
+
+    cost = models.ForeignKey(CaseCost, on_delete=models.PROTECT, related_name="repayments")
+    repaid_on = models.DateField()
+    amount = money()
+    recorded_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = scoped_manager("cost__case__branch")
+
+    class Meta:
+        ordering = ["-repaid_on", "-id"]
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="cost_repayment_amount_positive")]
+        indexes = [models.Index(fields=["repaid_on"], name="cost_repayment_repaid_on")]
+
+    def __str__(self) -> str:
+        return f"{self.amount:,.2f} of cost {self.cost_id} repaid on {self.repaid_on}"

@@ -23,9 +23,11 @@ from collections_app.case_rules import (
     may_open_case,
     may_work,
     move_options,
+    net_recovery,
 )
 from collections_app.models import (
     AssetInKind,
+    CaseCost,
     CaseRequest,
     CollectionCase,
     Contact,
@@ -181,6 +183,7 @@ TIMELINE_SOURCES: dict[str, tuple[type, str, tuple[str, ...], str]] = {
     "step": (LegalStep, "taken_on", ("recorded_by", "proceeding", "collateral"), "proceeding__case"),
     "asset": (AssetInKind, "taken_on", ("recorded_by",), "case"),
     "recovery": (Recovery, "received_on", ("recorded_by", "asset"), "case"),
+    "cost": (CaseCost, "incurred_on", ("recorded_by",), "case"),
     "move": (MeasureChange, "changed_on", ("actor", "request__requested_by"), "case"),
     "request": (CaseRequest, "requested_on", ("requested_by", "decided_by"), "case"),
 }
@@ -247,6 +250,59 @@ def recovery_totals(*, case: CollectionCase) -> RecoveryTotals:
         interest_off_balance=Sum("interest_off_balance"),
     )
     return RecoveryTotals(**{k: v or zero for k, v in row.items()})
+
+
+@dataclass
+class CostTotals:
+    """A case's collection costs: those the bank bore (net recovery subtracts them), what the debtor
+    paid back of them, what they still owe back, and those a third party paid."""
+
+    borne_by_bank: Decimal
+    repaid: Decimal
+    recoverable_outstanding: Decimal
+    third_party: Decimal
+
+
+def cost_totals(*, case: CollectionCase) -> CostTotals:
+    """One aggregate query."""
+    zero = Decimal("0")
+    bank = Q(borne_by=CaseCost.BorneBy.BANK)
+    row = CaseCost.objects.filter(case=case).aggregate(
+        borne_by_bank=Sum("amount", filter=bank),
+        repaid=Sum("recovered_amount", filter=bank),
+        recoverable=Sum(F("amount") - F("recovered_amount"), filter=bank & Q(recoverable=True)),
+        third_party=Sum("amount", filter=~bank),
+    )
+    return CostTotals(
+        borne_by_bank=row["borne_by_bank"] or zero,
+        repaid=row["repaid"] or zero,
+        recoverable_outstanding=row["recoverable"] or zero,
+        third_party=row["third_party"] or zero,
+    )
+
+
+@dataclass
+class CaseMoney:
+    """What the case page shows of money: cash and value in kind apart, the costs, and net recovery."""
+
+    recoveries: RecoveryTotals
+    costs: CostTotals
+
+    @property
+    def net_recovery(self) -> Decimal:
+        return net_recovery(
+            cash_recovered=self.recoveries.cash,
+            costs_borne=self.costs.borne_by_bank,
+            costs_repaid=self.costs.repaid,
+        )
+
+
+def case_money(*, case: CollectionCase) -> CaseMoney:
+    return CaseMoney(recoveries=recovery_totals(case=case), costs=cost_totals(case=case))
+
+
+def case_costs(*, case: CollectionCase) -> QuerySet[CaseCost]:
+    return case.costs.select_related("recorded_by").order_by("-incurred_on", "-id")
 
 
 def case_proceedings(*, case: CollectionCase) -> QuerySet[LegalProceeding]:

@@ -28,6 +28,7 @@ TIMELINE_KINDS = {
     "step": pgettext_lazy("timeline", "Enforcement"),
     "asset": pgettext_lazy("timeline", "Asset in kind"),
     "recovery": pgettext_lazy("timeline", "Recovery"),
+    "cost": pgettext_lazy("timeline", "Collection cost"),
     "move": pgettext_lazy("timeline", "Measure changed"),
     "request": pgettext_lazy("timeline", "Request"),
 }

@@ -29,8 +29,10 @@ from collections_app.graph import to_svg
 from collections_app.models import CaseRequest
 from collections_app.policy import limitation_warning_window
 from collections_app.selectors import (
+    case_costs,
     case_current_division,
     case_detail_for_user,
+    case_money,
     case_moves,
     case_open_promises,
     case_proceedings,
@@ -39,7 +41,6 @@ from collections_app.selectors import (
     inbox_rows,
     limitation_alert_cutoff,
     pending_requests_for,
-    recovery_totals,
 )
 from collections_app.submissions import SUBMISSION_FIELD, submission_claim, with_submission_key
 from collections_app.tables import CaseTable
@@ -195,6 +196,13 @@ RECORDS: dict[str, RecordKind] = {
         lambda case, actor, d: services.recovery_record(case=case, actor=actor, as_of=timezone.localdate(), **d),
         gettext_lazy("Recovery recorded."),
     ),
+    "cost": RecordKind(
+        gettext_lazy("Record a collection cost"),
+        f.CostForm,
+        False,
+        lambda case, actor, d: services.cost_record(case=case, actor=actor, **d),
+        gettext_lazy("Collection cost recorded."),
+    ),
 }
 
 
@@ -210,6 +218,7 @@ RECORD_ORDER = (
     "step",
     "asset",
     "dispose",
+    "cost",
 )
 
 
@@ -253,6 +262,7 @@ def _case_context(request: HttpRequest, case, bound: dict | None = None) -> dict
             if _offered(kind, form, guarantees=guarantees, proceedings=proceedings):
                 record_forms[kind] = OfferedRecord(spec.title, form)
     days_left = case.days_to_deadline(as_of)
+    money = case_money(case=case)
     window = limitation_warning_window()
     return {
         "case": case,
@@ -271,7 +281,9 @@ def _case_context(request: HttpRequest, case, bound: dict | None = None) -> dict
         "proceedings": proceedings,
         "promises": list(case_open_promises(case=case)[:20]),
         "assets": list(case.assets.select_related("recovery").order_by("-taken_on", "-id")[:20]),
-        "totals": recovery_totals(case=case),
+        "totals": money.recoveries,
+        "money": money,
+        "costs": list(case_costs(case=case)[:20]),
         "team": list(case.team_members.order_by("last_name", "username")),
         "record_forms": record_forms,
         "open_form": next(iter(bound), None),

@@ -358,6 +358,9 @@ EXPORT_CHINESE = {
     "type": "类型",
     "value_recovered_in_kind": "以物抵债金额",
     "value_taken_in_kind": "抵债资产价值",
+    "costs_borne": "银行承担的清收费用",
+    "costs_repaid": "债务人已偿还的清收费用",
+    "net_recovery": "净收回",
     "why": "原因",
 }
 
@@ -515,14 +518,40 @@ def cases_queryset(user: Any) -> QuerySet:
         return Coalesce(Subquery(sums), Value(Decimal("0")), output_field=DecimalField(max_digits=18, decimal_places=2))
 
     # Money recovered and value taken in kind are kept apart in every figure.
-    return qs.annotate(cash_recovered=total("cash"), in_kind_recovered=total("in_kind"))
+    qs = qs.annotate(cash_recovered=total("cash"), in_kind_recovered=total("in_kind"))
+    cost_model = _model("collections_app.CaseCost")
+    if cost_model is None:
+        return qs.annotate(costs_borne=Value(Decimal("0")), costs_repaid=Value(Decimal("0")))
+
+    def costs(field: str) -> Coalesce:
+        sums = (
+            cost_model.objects.filter(case=OuterRef("pk"), borne_by="bank")
+            .order_by()
+            .values("case")
+            .annotate(total=Sum(field))
+            .values("total")
+        )
+        return Coalesce(Subquery(sums), Value(Decimal("0")), output_field=DecimalField(max_digits=18, decimal_places=2))
+
+    # The collection costs the bank bore, and what the debtor paid back of them.
+    return qs.annotate(costs_borne=costs("amount"), costs_repaid=costs("recovered_amount"))
+
+
+@_reads("cash_recovered", "costs_borne", "costs_repaid")
+def _net_recovery(row: dict[str, Any], as_of: date) -> Decimal:
+    from collections_app.case_rules import net_recovery  # the one rule; collections_app builds on loans
+
+    return net_recovery(
+        cash_recovered=row["cash_recovered"], costs_borne=row["costs_borne"], costs_repaid=row["costs_repaid"]
+    )
 
 
 CASES_EXPORT = ExportSpec(
     name="cases",
     title=_("Cases"),
     description=_(
-        "Collection cases in your branches: measure, officer, time limit, and what was recovered in money and in kind."
+        "Collection cases in your branches: measure, officer, time limit, what was recovered in money and in "
+        "kind, the collection costs the bank bore and net recovery."
     ),
     model_label="collections_app.CollectionCase",
     columns=(
@@ -545,6 +574,9 @@ CASES_EXPORT = ExportSpec(
         ExportColumn("limitation_expires_on", "limitation_expires_on"),
         ExportColumn("cash_recovered", "cash_recovered"),
         ExportColumn("value_recovered_in_kind", "in_kind_recovered"),
+        ExportColumn("costs_borne", "costs_borne"),
+        ExportColumn("costs_repaid", "costs_repaid"),
+        ExportColumn("net_recovery", _net_recovery),
     ),
     queryset=cases_queryset,
 )

@@ -205,6 +205,7 @@ def arguments(user: Any) -> dict[str, Callable[[], list[dict[str, Any]]]]:
         "accountability:record_detail": lambda: one("pk", _first(AccountabilityRecord.objects.visible_to(user))),
         "accountability:record_decide": lambda: one("pk", _first(AccountabilityRecord.objects.visible_to(user))),
         "accountability:case_responsibility": lambda: one("case_pk", case()),
+        "accountability:case_cause": lambda: one("case_pk", case()),
         "accountability:flag_review": lambda: one("pk", _first(LoansByLoansFlag.objects.all())),
         "notifications:open": lambda: one("pk", _first(Notification.objects.filter(recipient=user))),
         "notifications:read": lambda: one("pk", _first(Notification.objects.filter(recipient=user))),

@@ -1,4 +1,10 @@
-"""9. The month-end snapshot the dashboards trend from."""
+"""9. The month-end snapshot the dashboards trend from.
+
+Per month, branch and responsible officer: both schemes' classes (counts and balances), interest on
+and off the balance sheet, provisions, the month's cash recovered and value taken in kind (apart),
+the collection costs the bank bore and net recovery, open and late cases. A handful of GROUP BY
+queries (the loans table is read once); the MonthEndClose claim makes it idempotent.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +17,9 @@ from django.db.models import Count, Q, Sum
 from accountability.daily_checks.batching import Counts
 from accountability.models import MonthEndClose, MonthEndSnapshot
 from accountability.rules import is_month_end, month_start
-from collections_app.case_rules import Measure
-from collections_app.models import CollectionCase, Recovery
-from loans.classification import NON_PERFORMING_FIVE
+from collections_app.case_rules import Measure, net_recovery
+from collections_app.models import CaseCost, CollectionCase, CostRepayment, Recovery
+from loans.classification import NON_PERFORMING_FIVE, FourLevel
 from loans.models import Loan
 
 
@@ -55,22 +61,45 @@ def _snapshot_rows(*, month: date, as_of: date) -> list[MonthEndSnapshot]:
         return cells[key]
 
     non_performing = {c.value for c in NON_PERFORMING_FIVE}
-    for branch_id, officer_id, five, n, balance, provision in (
+    four_level_classes = {c.value for c in FourLevel if c != FourLevel.NORMAL}
+    # One GROUP BY over the loans: both schemes' classes, balances, interest and provisions.
+    for branch_id, officer_id, five, four, n, balance, provision, interest_on, interest_off in (
         Loan.objects.order_by()
-        .values("branch_id", "responsible_officer_id", "five_level_class")
-        .annotate(n=Count("id"), balance=Sum("outstanding_principal"), provision=Sum("specific_provision"))
-        .values_list("branch_id", "responsible_officer_id", "five_level_class", "n", "balance", "provision")
+        .values("branch_id", "responsible_officer_id", "five_level_class", "four_level_class")
+        .annotate(
+            n=Count("id"),
+            balance=Sum("outstanding_principal"),
+            provision=Sum("specific_provision"),
+            interest_on=Sum("interest_on_balance"),
+            interest_off=Sum("interest_off_balance"),
+        )
+        .values_list(
+            "branch_id",
+            "responsible_officer_id",
+            "five_level_class",
+            "four_level_class",
+            "n",
+            "balance",
+            "provision",
+            "interest_on",
+            "interest_off",
+        )
     ):
         c = cell(branch_id, officer_id)
         balance = balance or Decimal(0)
         c.loans += n
         c.outstanding_principal += balance
         c.specific_provision += provision or Decimal(0)
+        c.interest_on_balance += interest_on or Decimal(0)
+        c.interest_off_balance += interest_off or Decimal(0)
         setattr(c, f"{five}_count", getattr(c, f"{five}_count") + n)
         setattr(c, f"{five}_balance", getattr(c, f"{five}_balance") + balance)
         if five in non_performing:
             c.npl_count += n
             c.npl_balance += balance
+        if four in four_level_classes:
+            setattr(c, f"{four}_count", getattr(c, f"{four}_count") + n)
+            setattr(c, f"{four}_balance", getattr(c, f"{four}_balance") + balance)
     for branch_id, officer_id, form, amount in (
         Recovery.objects.filter(received_on__range=(month, as_of))
         .order_by()
@@ -83,6 +112,22 @@ def _snapshot_rows(*, month: date, as_of: date) -> list[MonthEndSnapshot]:
             c.cash_recovered += amount
         else:
             c.in_kind_value += amount
+    for branch_id, officer_id, amount in (
+        CaseCost.objects.filter(incurred_on__range=(month, as_of), borne_by=CaseCost.BorneBy.BANK)
+        .order_by()
+        .values("case__branch_id", "case__loan__responsible_officer_id")
+        .annotate(amount=Sum("amount"))
+        .values_list("case__branch_id", "case__loan__responsible_officer_id", "amount")
+    ):
+        cell(branch_id, officer_id).costs_borne += amount
+    for branch_id, officer_id, amount in (
+        CostRepayment.objects.filter(repaid_on__range=(month, as_of))
+        .order_by()
+        .values("cost__case__branch_id", "cost__case__loan__responsible_officer_id")
+        .annotate(amount=Sum("amount"))
+        .values_list("cost__case__branch_id", "cost__case__loan__responsible_officer_id", "amount")
+    ):
+        cell(branch_id, officer_id).costs_repaid += amount
     for branch_id, officer_id, n, late in (
         CollectionCase.objects.filter(is_open=True)
         .order_by()
@@ -96,4 +141,8 @@ def _snapshot_rows(*, month: date, as_of: date) -> list[MonthEndSnapshot]:
         c = cell(branch_id, officer_id)
         c.open_cases += n
         c.cases_past_deadline += late
+    for c in cells.values():
+        c.net_recovery = net_recovery(
+            cash_recovered=c.cash_recovered, costs_borne=c.costs_borne, costs_repaid=c.costs_repaid
+        )
     return list(cells.values())

@@ -10,6 +10,7 @@ One module per concern; this package re-exports their public functions, so calle
 """
 
 from collections_app.services._common import CaseChanged
+from collections_app.services.costs import cost_record
 from collections_app.services.dates import cases_refresh_dates
 from collections_app.services.money import asset_dispose, asset_take_in_kind, recovery_record
 from collections_app.services.moves import case_move
@@ -42,6 +43,7 @@ __all__ = [
     "cases_open_for_non_performing",
     "cases_refresh_dates",
     "contact_record",
+    "cost_record",
     "guarantor_demand_record",
     "legal_proceeding_file",
     "legal_proceeding_update",

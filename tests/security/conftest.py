@@ -169,6 +169,7 @@ PATH_ARGS: dict[str, Callable[[Bank], dict[str, Any]]] = {
     "accountability:record_detail": lambda b: {"pk": b.record.pk},
     "accountability:record_decide": lambda b: {"pk": b.record.pk},
     "accountability:case_responsibility": lambda b: {"case_pk": b.case.pk},
+    "accountability:case_cause": lambda b: {"case_pk": b.case.pk},
     "accountability:prevention": lambda b: {},
     "accountability:flag_review": lambda b: {"pk": b.flag.pk},
     "notifications:list": lambda b: {},

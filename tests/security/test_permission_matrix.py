@@ -68,6 +68,7 @@ EXPECTED: dict[str, tuple[str, str]] = {
     "accountability:record_detail":        ("GET", "302  200  404  200  404  200  200"),
     "accountability:record_decide":        ("POST", "302  302  404  302+ 404  302  302"),
     "accountability:case_responsibility":  ("GET", "302  200  404  200  404  200  200"),
+    "accountability:case_cause":           ("GET", "302  200  404  200  404  200  200"),
     "accountability:prevention":           ("GET", "302  200  200  200  200  200  200"),
     "accountability:flag_review":          ("POST", "302  302  404  302+ 404  302  302"),
     "notifications:list":                  ("GET", "302  200  200  200  200  200  200"),
