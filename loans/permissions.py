@@ -75,6 +75,8 @@ rules.add_perm("accountability.carry_responsibility", is_officer | is_manager)
 rules.add_perm("accountability.divide_responsibility", is_manager)
 rules.add_perm("accountability.propose_record", is_manager)
 rules.add_perm("accountability.review_flag", is_manager)
+# The balance ledger: a manager approves (or refuses) a backdated entry someone else recorded.
+rules.add_perm("ledger.approve_entry", is_manager)
 # The audit trail: searching all of it is for auditors and administrators; a case's or a loan's
 # history also for the managers who see the case or loan (audit/views.py).
 rules.add_perm("audit.view_trail", is_auditor | is_bank_admin)

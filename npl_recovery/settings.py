@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "loans",
     "collections_app",
     "accountability",
+    "ledger",
     "legal",
     "notifications",
     "audit",

@@ -60,6 +60,7 @@ class BorrowerFactory(factory.django.DjangoModelFactory):
 class LoanFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Loan
+        skip_postgeneration_save = True
 
     loan_no = factory.Sequence(lambda n: f"L{n:08d}")
     borrower = factory.SubFactory(BorrowerFactory)
@@ -72,6 +73,14 @@ class LoanFactory(factory.django.DjangoModelFactory):
     disbursed_on = date(2022, 1, 10)
     maturity_on = date(2025, 1, 10)
     overdue_since = None
+
+    @factory.post_generation
+    def ledger(obj, create, extracted, **kwargs):  # noqa: N805
+        """Every loan starts its ledger with its opening balance (ledger=False: none)."""
+        if create and extracted is not False:
+            from ledger.services import ledger_open_loan
+
+            ledger_open_loan(loan=obj, actor=None, as_of=obj.disbursed_on, source="factory")
 
 
 class GuarantorFactory(factory.django.DjangoModelFactory):
