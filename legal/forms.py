@@ -8,7 +8,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from collections_app.models import LegalProceeding
+from collections_app.models import CaseCost, LegalProceeding
 from legal.models import ASSET_KIND_CHOICES, DebtorAsset, PreservationOrder
 
 DATE = forms.DateInput(attrs={"type": "date"})
@@ -110,3 +110,18 @@ class AssetForm(forms.Form):
     def __init__(self, *args, owners: list[tuple[str, str]], **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["owner"].choices = owners
+
+
+class FeeForm(forms.Form):
+    kind = forms.ChoiceField(
+        choices=[
+            (k, label)
+            for k, label in CaseCost.Kind.choices
+            if k in ("litigation", "lawyer", "preservation", "appraisal", "auction")
+        ],
+        label=_("Fee"),
+    )
+    amount = forms.DecimalField(max_digits=18, decimal_places=2, min_value=Decimal("0.01"), label=_("Amount"))
+    incurred_on = forms.DateField(widget=DATE, initial=_today, label=_("Paid on"))
+    borne_by = forms.ChoiceField(choices=CaseCost.BorneBy.choices, initial=CaseCost.BorneBy.BANK, label=_("Borne by"))
+    note = forms.CharField(max_length=2000, required=False, label=_("Note"))

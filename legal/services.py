@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -19,7 +20,7 @@ from django.utils.translation import gettext as _
 
 from audit.services import audit_record
 from collections_app.models import CollectionCase, LegalProceeding, Recovery
-from collections_app.services import recovery_record
+from collections_app.services import cost_record, recovery_record
 from collections_app.services._common import _audit, _lock, _money, _not_future, _require_work
 from collections_app.services.dates import _refresh_dates
 from legal.models import DebtorAsset, GuaranteeTerm, Hearing, PreservationOrder
@@ -537,3 +538,34 @@ def guarantee_term_set(
         new={"guarantee": guarantee.pk, "period_ends_on": period_ends_on},
     )
     return term
+
+
+# --- fees -------------------------------------------------------------------------------------------------
+
+FEE_KINDS = ("litigation", "lawyer", "preservation", "appraisal", "auction")
+
+
+def proceeding_fee_record(
+    *,
+    proceeding: LegalProceeding,
+    actor: User,
+    kind: str,
+    amount: Decimal,
+    incurred_on: date,
+    borne_by: str = "bank",
+    note: str = "",
+) -> Any:
+    """A court, lawyer, preservation, appraisal or auction fee of the proceeding: a cost of the case
+    (collections_app's cost_record, the one place costs are written), its source the court case number."""
+    if kind not in FEE_KINDS:
+        raise ValidationError({"kind": _("Choose a court, lawyer, preservation, appraisal or auction fee.")})
+    return cost_record(
+        case=proceeding.case,
+        actor=actor,
+        kind=kind,
+        amount=amount,
+        incurred_on=incurred_on,
+        borne_by=borne_by,
+        note=note,
+        source_document=proceeding.case_number[:200],
+    )

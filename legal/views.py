@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from collections_app.case_rules import limitation_alert, may_work
-from collections_app.models import LegalProceeding
+from collections_app.models import CaseCost, LegalProceeding
 from collections_app.policy import limitation_warning_window
 from legal import forms as f
 from legal import services
@@ -92,6 +92,13 @@ ACTIONS: dict[str, Action] = {
         gettext_lazy("Preservation order recorded."),
         lambda p: p.status != Status.CLOSED,
     ),
+    "fee": Action(
+        gettext_lazy("Court or lawyer's fee"),
+        f.FeeForm,
+        lambda p, actor, d, assets: services.proceeding_fee_record(proceeding=p, actor=actor, **d),
+        gettext_lazy("Fee recorded in the case's costs."),
+        lambda p: True,
+    ),
     "file": Action(
         gettext_lazy("Correct the case file"),
         f.CaseFileForm,
@@ -163,8 +170,12 @@ def _context(request: HttpRequest, proceeding: LegalProceeding, bound: dict | No
     hearings = list(proceeding.hearings.order_by("held_on", "id"))
     for hearing in hearings:
         hearing.soon = reminder_threshold(hearing.held_on, as_of, policy.hearing_reminder_days) is not None
+    fees = list(
+        CaseCost.objects.filter(case=case, source_document=proceeding.case_number[:200]).order_by("incurred_on", "id")
+    )
     return {
         "proceeding": proceeding,
+        "fees": fees,
         "case": case,
         "loan": case.loan,
         "as_of": as_of,

@@ -218,3 +218,17 @@ def test_an_officer_of_another_branch_may_not_record_on_the_proceeding(proceedin
 def test_a_contact_with_acknowledgement_still_restarts_the_period(case, officer, today):
     contact_record(case=case, actor=officer, kind="visit", contacted_on=today, summary="Signed", debt_acknowledged=True)
     assert CollectionCase.objects.get(pk=case.pk).limitation_starts_on == today
+
+
+def test_a_lawyers_fee_goes_into_the_cases_costs_with_the_court_case_number(proceeding, officer, today):
+    from collections_app.models import CaseCost
+
+    cost = services.proceeding_fee_record(
+        proceeding=proceeding, actor=officer, kind="lawyer", amount=Decimal("3000"), incurred_on=today
+    )
+    assert cost.kind == CaseCost.Kind.LAWYER and cost.source_document == proceeding.case_number
+    assert cost.case_id == proceeding.case_id and cost.amount == Decimal("3000.00")
+    with pytest.raises(ValidationError):
+        services.proceeding_fee_record(
+            proceeding=proceeding, actor=officer, kind="travel", amount=Decimal("1"), incurred_on=today
+        )
