@@ -68,6 +68,11 @@ rules.add_perm("loans.manage_staff", is_bank_admin)
 # Collection cases
 rules.add_perm("collections_app.open_case", is_officer | is_manager)
 rules.add_perm("collections_app.decide_requests", is_manager)
+# Evidence: attaching files (seeing and downloading them follows the record's scope); generating
+# documents; replacing the document templates.
+rules.add_perm("evidence.upload", is_officer | is_manager | is_bank_admin)
+rules.add_perm("evidence.generate_document", is_officer | is_manager)
+rules.add_perm("evidence.manage_templates", is_bank_admin)
 # Accountability
 rules.add_perm("accountability.view_board", is_manager | is_bank_admin | is_auditor)
 # Who is given responsibility for cases (and so has a "My responsibilities" page).

@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "notifications",
     "audit",
     "accounts",
+    "evidence",
 ]
 
 MIDDLEWARE = [
@@ -205,7 +206,20 @@ STORAGES = {
         if DEBUG
         else "whitenoise.storage.CompressedManifestStaticFilesStorage"
     },
+    # Evidence files and document templates (evidence/): private, no URL serves them; they are read
+    # only through the evidence views, which check the user's scope. Replace the backend here (e.g.
+    # an S3-compatible storage) and name it in NPL_EVIDENCE_STORAGE.
+    "evidence": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": env.str("NPL_EVIDENCE_ROOT", default=str(VAR_DIR / "evidence")), "base_url": None},
+    },
 }
+# The STORAGES alias evidence files are kept in.
+NPL_EVIDENCE_STORAGE = env.str("NPL_EVIDENCE_STORAGE", default="evidence")
+# The largest evidence file, in bytes (also bounded by NPL_UPLOAD_MAX_BYTES for the whole request).
+NPL_EVIDENCE_MAX_BYTES = env.int("NPL_EVIDENCE_MAX_BYTES", default=20 * 1024 * 1024)
+# The types accepted as evidence, by the extension filetype gives the content (not the file's name).
+NPL_EVIDENCE_TYPES = env.list("NPL_EVIDENCE_TYPES", default=["pdf", "jpg", "png", "tif", "heic", "docx", "xlsx"])
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 MEDIA_URL = "media/"
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024

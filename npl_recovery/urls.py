@@ -18,5 +18,6 @@ urlpatterns = [
     path("notifications/", include("notifications.urls")),
     path("audit/", include("audit.urls")),
     path("account/", include("accounts.urls")),
+    path("evidence/", include("evidence.urls")),
     path("admin/", admin.site.urls),
 ]
