@@ -47,6 +47,10 @@ class Hearing(models.Model):
     def __str__(self) -> str:
         return f"Hearing on {self.held_on}"
 
+    @property
+    def case(self):
+        return self.proceeding.case
+
 
 class DebtorAsset(models.Model):
     """An asset of a borrower or a guarantor found by the bank: what preservation orders and the
@@ -141,6 +145,11 @@ class PreservationOrder(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.description}"
+
+    @property
+    def case(self):
+        """The case the order was ruled for (evidence files are scoped through it)."""
+        return self.proceeding.case
 
     def get_absolute_url(self) -> str:
         return reverse("legal:proceeding_detail", args=[self.proceeding_id])

@@ -176,6 +176,7 @@ def _context(request: HttpRequest, proceeding: LegalProceeding, bound: dict | No
     return {
         "proceeding": proceeding,
         "fees": fees,
+        "notices": list(case.notices.order_by("-served_on", "-id")[:10]),
         "case": case,
         "loan": case.loan,
         "as_of": as_of,
