@@ -37,6 +37,19 @@ class RequestForm(MoveForm):
         max_length=2000,
         help_text=_("Why the case needs this move."),
     )
+    # A write-off: why the loss is unrecoverable; it decides the dossier's evidence (evidence/dossier.py).
+    write_off_reason = forms.ChoiceField(label=_("Write-off reason"), required=False, choices=())
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["write_off_reason"].choices = write_off_reason_choices()
+
+
+def write_off_reason_choices() -> list[tuple[str, str]]:
+    from evidence.dossier import reason_label
+    from evidence.policy import write_off_policy
+
+    return [("", "")] + [(code, reason_label(code)) for code in write_off_policy().write_off_evidence]
 
 
 class DecisionForm(forms.Form):
@@ -71,8 +84,28 @@ class NoticeForm(forms.Form):
     served_on = forms.DateField(widget=DATE, initial=_today, label=_("Served on"))
     served_to = forms.CharField(max_length=200, label=_("Served to"))
     method = forms.ChoiceField(choices=Notice.Method.choices, label=_("How it was served"))
+    tracking_number = forms.CharField(
+        max_length=60, required=False, label=_("Tracking number"), help_text=_("For registered mail.")
+    )
+    document = forms.ModelChoiceField(queryset=None, required=False, label=_("Document served"))
     signed_acknowledgement = forms.BooleanField(required=False, label=_("Signed by the debtor"))
+    receipt = forms.FileField(required=False, label=_("Signed receipt"))
     notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, label=_("Notes"))
+
+    def __init__(self, *args, case: CollectionCase, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["document"].queryset = case.generated_documents.order_by("-generated_at", "-id")
+
+
+class ReceiptForm(forms.Form):
+    """A notice's signed receipt, attached after the notice was recorded."""
+
+    notice = forms.ModelChoiceField(queryset=None, label=_("Notice"))
+    receipt = forms.FileField(label=_("Signed receipt"))
+
+    def __init__(self, *args, case: CollectionCase, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["notice"].queryset = case.notices.filter(receipt__isnull=True).order_by("-served_on", "-id")
 
 
 class PromiseForm(forms.Form):

@@ -307,12 +307,27 @@ class CaseRequest(models.Model):
     decided_at = models.DateTimeField(null=True, blank=True)
     decision_reason = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # A write-off: why it is unrecoverable (a key of NPL_RULES write_off_evidence, evidence/dossier.py);
+    # its dossier's files are EvidenceFiles attached to this request.
+    write_off_reason = models.CharField(_("write-off reason"), max_length=40, blank=True)
+    # A write-off above write_off_second_approval_above: the first of two managers' approvals.
+    first_approved_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    first_approved_at = models.DateTimeField(null=True, blank=True)
 
     objects = scoped_manager("case__branch")
 
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
+            # Four eyes, then six: the second approver is neither the maker nor the first approver.
+            models.CheckConstraint(
+                condition=Q(first_approved_by__isnull=True)
+                | (
+                    ~Q(first_approved_by=F("requested_by"))
+                    & (Q(decided_by__isnull=True) | ~Q(decided_by=F("first_approved_by")))
+                ),
+                name="case_request_second_approver_apart",
+            ),
             models.UniqueConstraint(
                 fields=["case", "target"], condition=Q(status="requested"), name="case_request_one_pending"
             ),
@@ -374,12 +389,21 @@ class Notice(TimelineRecord):
         IN_PERSON = "in_person", _("Delivered in person")
         REGISTERED_MAIL = "registered_mail", _("Registered mail")
         NOTARY = "notary", _("Through a notary")
-        PUBLIC = "public", _("Public announcement")
+        PUBLIC = "public", _("Public notice in a newspaper")
 
     case = models.ForeignKey(CollectionCase, on_delete=models.CASCADE, related_name="notices")
     served_on = models.DateField()
     served_to = models.CharField(max_length=200)
     method = models.CharField(max_length=30, choices=Method.choices, default=Method.IN_PERSON)
+    # Registered mail: the post's tracking number (required for that method).
+    tracking_number = models.CharField(_("tracking number"), max_length=60, blank=True)
+    # The generated document that was served (evidence app), and the signed receipt kept as evidence.
+    document = models.ForeignKey(
+        "evidence.GeneratedDocument", null=True, blank=True, on_delete=models.PROTECT, related_name="notices"
+    )
+    receipt = models.ForeignKey(
+        "evidence.EvidenceFile", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     # The debtor signed the receipt: a served-and-signed notice restarts the limitation period.
     signed_acknowledgement = models.BooleanField(_("signed by the debtor"), default=False)
     notes = models.TextField(blank=True)
@@ -621,6 +645,8 @@ class Recovery(TimelineRecord):
     interest_off_balance = money(_("to interest off balance sheet"))
     asset = models.OneToOneField(AssetInKind, null=True, blank=True, on_delete=models.PROTECT, related_name="recovery")
     note = models.CharField(max_length=300, blank=True)
+    # Received after the loan was written off (账销案存: written off, claim kept): reported apart.
+    after_write_off = models.BooleanField(_("after write-off"), default=False)
 
     class Meta:
         ordering = ["-received_on", "-id"]

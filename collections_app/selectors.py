@@ -176,7 +176,7 @@ def case_moves(*, case: CollectionCase, user: Any) -> CaseMoves:
 # kind -> (model, business date field, related rows to load, how to reach the case)
 TIMELINE_SOURCES: dict[str, tuple[type, str, tuple[str, ...], str]] = {
     "contact": (Contact, "contacted_on", ("recorded_by",), "case"),
-    "notice": (Notice, "served_on", ("recorded_by",), "case"),
+    "notice": (Notice, "served_on", ("recorded_by", "document"), "case"),
     "promise": (PromiseToPay, "promised_on", ("recorded_by",), "case"),
     "demand": (GuarantorDemand, "demanded_on", ("recorded_by", "guarantee__guarantor"), "case"),
     "proceeding": (LegalProceeding, "filed_on", ("recorded_by",), "case"),
@@ -233,6 +233,8 @@ class RecoveryTotals:
     principal: Decimal
     interest_on_balance: Decimal
     interest_off_balance: Decimal
+    # Of the money and value above, what came after the write-off (账销案存: written off, claim kept).
+    after_write_off: Decimal = Decimal("0")
 
     @property
     def total(self) -> Decimal:
@@ -248,6 +250,7 @@ def recovery_totals(*, case: CollectionCase) -> RecoveryTotals:
         principal=Sum("principal"),
         interest_on_balance=Sum("interest_on_balance"),
         interest_off_balance=Sum("interest_off_balance"),
+        after_write_off=Sum("amount", filter=Q(after_write_off=True)),
     )
     return RecoveryTotals(**{k: v or zero for k, v in row.items()})
 

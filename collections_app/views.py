@@ -136,9 +136,16 @@ RECORDS: dict[str, RecordKind] = {
     "notice": RecordKind(
         gettext_lazy("Serve a collection notice"),
         f.NoticeForm,
-        False,
+        True,
         lambda case, actor, d: services.notice_serve(case=case, actor=actor, **d),
         gettext_lazy("Notice recorded."),
+    ),
+    "receipt": RecordKind(
+        gettext_lazy("Attach a notice's signed receipt"),
+        f.ReceiptForm,
+        True,
+        lambda case, actor, d: services.notice_receipt_attach(actor=actor, **d),
+        gettext_lazy("Signed receipt kept as evidence."),
     ),
     "promise": RecordKind(
         gettext_lazy("Record a promise to pay"),
@@ -212,6 +219,7 @@ RECORD_ORDER = (
     "promise",
     "recovery",
     "notice",
+    "receipt",
     "demand",
     "proceeding",
     "judgment",
@@ -222,10 +230,10 @@ RECORD_ORDER = (
 )
 
 
-def _record_form(kind: str, case, data=None):
+def _record_form(kind: str, case, data=None, files=None):
     spec = RECORDS[kind]
     kwargs = {"case": case} if spec.needs_case else {}
-    return with_submission_key(spec.form(data, prefix=kind, **kwargs))
+    return with_submission_key(spec.form(data, files, prefix=kind, **kwargs))
 
 
 @dataclass(frozen=True)
@@ -242,6 +250,8 @@ def _offered(kind: str, form, *, guarantees: list, proceedings: list) -> bool:
         return bool(proceedings)
     if kind == "dispose":
         return form.fields["asset"].queryset.exists()
+    if kind == "receipt":
+        return form.fields["notice"].queryset.exists()
     return True
 
 
@@ -274,6 +284,7 @@ def _case_context(request: HttpRequest, case, bound: dict | None = None) -> dict
         "limitation_alert": limitation_alert(case.limitation_expires_on, as_of, window),
         "division": case_current_division(case=case),
         "moves": moves,
+        "write_off_reasons": f.write_off_reason_choices()[1:],
         "timeline_page": timeline_page,
         "timeline": timeline,
         "guarantees": guarantees,
@@ -328,7 +339,7 @@ def record_create(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
         done = _("Special team saved.")
     else:
         spec = RECORDS[kind]
-        form = _record_form(kind, case, request.POST)
+        form = _record_form(kind, case, request.POST, request.FILES)
         save = lambda d: spec.save(case, request.user, d)  # noqa: E731
         done = spec.done
     if form.is_valid():
@@ -341,6 +352,8 @@ def record_create(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
                 raise Http404("No such proceeding.")
             if kind == "dispose" and data["asset"].case_id != case.pk:
                 raise Http404("No such asset.")
+            if kind == "receipt" and data["notice"].case_id != case.pk:
+                raise Http404("No such notice.")
             try:
                 with transaction.atomic():
                     if not submission_claim(key=submission_key, case=case, kind=kind, actor=request.user):
@@ -423,9 +436,11 @@ def _case_step(
                 "target": target.value,
                 "seen_measure": form.cleaned_data["seen_measure"],
                 "reason": form.cleaned_data["reason"],
+                **({"write_off_reason": form.cleaned_data.get("write_off_reason", "")} if mode == "request" else {}),
             },
             button=button,
         )
+    extra = {"write_off_reason": form.cleaned_data.get("write_off_reason", "")} if mode == "request" else {}
     try:
         service(
             case=case,
@@ -434,6 +449,7 @@ def _case_step(
             as_of=timezone.localdate(),
             reason=form.cleaned_data["reason"],
             seen_measure=form.cleaned_data["seen_measure"],
+            **extra,
         )
     except services.CaseChanged as exc:
         messages.error(request, str(exc))
@@ -502,7 +518,13 @@ def request_decide(request: HttpRequest, request_id: int) -> HttpResponse:
             services.case_request_approve(
                 request=case_request, actor=request.user, as_of=timezone.localdate(), reason=reason
             )
-            messages.success(request, _("Approved: the case moved to %(measure)s.") % {"measure": target.label.lower()})
+            case_request.refresh_from_db()
+            if case_request.status == CaseRequest.Status.REQUESTED:
+                messages.success(request, _("First approval recorded: a second manager must approve the write-off."))
+            else:
+                messages.success(
+                    request, _("Approved: the case moved to %(measure)s.") % {"measure": target.label.lower()}
+                )
         else:
             services.case_request_reject(request=case_request, actor=request.user, reason=reason)
             messages.success(request, _("Request rejected."))

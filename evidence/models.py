@@ -125,3 +125,82 @@ class DocumentKind(models.TextChoices):
     GUARANTOR_DEMAND = "guarantor_demand", _("Demand on a guarantor")
     DEBT_ACKNOWLEDGEMENT = "debt_acknowledgement", _("Acknowledgement of debt")
     PUBLIC_NOTICE = "public_notice", _("Public notice")
+
+
+class DocumentTemplate(models.Model):
+    """A replacement DOCX template an administrator uploaded; the newest of a kind is used.
+
+    Without one, the shipped default (evidence/document_templates/<kind>.docx, version 0) is used."""
+
+    kind = models.CharField(_("document"), max_length=30, choices=DocumentKind.choices)
+    version = models.PositiveIntegerField()
+    file = models.FileField(storage=evidence_storage, max_length=300)
+    original_name = models.CharField(max_length=255)
+    sha256 = models.CharField(max_length=64)
+    note = models.CharField(_("what changed"), max_length=300, blank=True)
+    uploaded_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["kind", "-version"]
+        verbose_name = _("document template")
+        verbose_name_plural = _("document templates")
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "version"], name="document_template_kind_version"),
+            models.CheckConstraint(condition=Q(version__gte=1), name="document_template_version_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} v{self.version}"
+
+    def delete(self, *args, **kwargs):
+        raise ValidationError(_("Templates are never deleted: upload a newer version."))
+
+
+class DocumentCounter(models.Model):
+    """The last number given to a document of a branch in a year: locked FOR UPDATE while numbering,
+    so numbers are unique and without gaps (a failed generation rolls its number back)."""
+
+    branch = models.ForeignKey(Branch, on_delete=models.PROTECT, related_name="+")
+    year = models.PositiveSmallIntegerField()
+    last_number = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["branch", "year"], name="document_counter_branch_year")]
+
+    def __str__(self) -> str:
+        return f"{self.branch_id}/{self.year}: {self.last_number}"
+
+
+class GeneratedDocument(models.Model):
+    """A numbered document generated for a case, kept as DOCX and PDF evidence files."""
+
+    number = models.CharField(_("document number"), max_length=40, unique=True)
+    branch = models.ForeignKey(Branch, on_delete=models.PROTECT, related_name="+")
+    year = models.PositiveSmallIntegerField()
+    sequence = models.PositiveIntegerField()
+    kind = models.CharField(_("document"), max_length=30, choices=DocumentKind.choices)
+    case = models.ForeignKey(
+        "collections_app.CollectionCase", on_delete=models.PROTECT, related_name="generated_documents"
+    )
+    addressee = models.CharField(_("addressed to"), max_length=200)
+    # 0: the shipped default template; otherwise the DocumentTemplate version used.
+    template_version = models.PositiveIntegerField()
+    dated = models.DateField(_("dated"))
+    docx = models.ForeignKey(EvidenceFile, on_delete=models.PROTECT, related_name="+")
+    pdf = models.ForeignKey(EvidenceFile, on_delete=models.PROTECT, related_name="+")
+    generated_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    generated_at = models.DateTimeField(auto_now_add=True)
+
+    objects = scoped_manager("case__branch")
+
+    class Meta:
+        ordering = ["-generated_at", "-id"]
+        verbose_name = _("generated document")
+        verbose_name_plural = _("generated documents")
+        constraints = [
+            models.UniqueConstraint(fields=["branch", "year", "sequence"], name="generated_document_number"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.get_kind_display()}"

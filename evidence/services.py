@@ -78,6 +78,22 @@ def _require_in_scope(target: models.Model, actor: Any) -> None:
         raise PermissionDenied(_("You may not attach files to this record."))
 
 
+def _check_requirement(target: models.Model, requirement: str) -> None:
+    """A dossier item: on a write-off request, one its reason calls for; elsewhere, one some reason calls for."""
+    if not requirement:
+        return
+    from evidence.dossier import required_items
+    from evidence.policy import write_off_policy
+
+    policy = write_off_policy()
+    if target._meta.label_lower == "collections_app.caserequest":
+        allowed = set(required_items(getattr(target, "write_off_reason", ""), policy))
+    else:
+        allowed = {item for items in policy.write_off_evidence.values() for item in items}
+    if requirement not in allowed:
+        raise ValidationError({"requirement": _("This write-off's reason does not call for this item.")})
+
+
 def _store(stream: IO[bytes], *, branch_id: int, extension: str) -> str:
     # A name of our own: the original name is kept in the row, never used as a path.
     name = f"evidence/{branch_id}/{timezone.now():%Y/%m}/{uuid.uuid4().hex}.{extension}"
@@ -105,6 +121,7 @@ def evidence_upload(
         _require_in_scope(target, actor)
     if kind not in EvidenceFile.Kind.values:
         raise ValidationError({"kind": _("Choose a kind of evidence.")})
+    _check_requirement(target, requirement)
     detected = evidence_check(upload)
     case, loan, branch = registry.scope_of(target)
     if branch is None:

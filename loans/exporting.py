@@ -353,6 +353,7 @@ EXPORT_CHINESE = {
     "state": "状态",
     "time_limit": "时限",
     "to_interest_off_balance": "收回表外利息",
+    "after_write_off": "核销后收回",
     "to_interest_on_balance": "收回表内利息",
     "to_principal": "收回本金",
     "type": "类型",
@@ -604,6 +605,8 @@ RECOVERIES_EXPORT = ExportSpec(
         ExportColumn("amount", "amount"),
         ExportColumn("form", _choice_label("collections_app.Recovery", "form", "form")),
         ExportColumn("paid_by", _choice_label("collections_app.Recovery", "paid_by", "paid_by")),
+        # 账销案存: recovered from a written-off loan's kept claim.
+        ExportColumn("after_write_off", "after_write_off"),
         ExportColumn("to_principal", "principal"),
         ExportColumn("to_interest_on_balance", "interest_on_balance"),
         ExportColumn("to_interest_off_balance", "interest_off_balance"),

@@ -220,6 +220,8 @@ NPL_EVIDENCE_STORAGE = env.str("NPL_EVIDENCE_STORAGE", default="evidence")
 NPL_EVIDENCE_MAX_BYTES = env.int("NPL_EVIDENCE_MAX_BYTES", default=20 * 1024 * 1024)
 # The types accepted as evidence, by the extension filetype gives the content (not the file's name).
 NPL_EVIDENCE_TYPES = env.list("NPL_EVIDENCE_TYPES", default=["pdf", "jpg", "png", "tif", "heic", "docx", "xlsx"])
+# The bank's name at the head of generated documents (evidence/document_services.py).
+NPL_BANK_NAME = env.str("NPL_BANK_NAME", default="")
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 MEDIA_URL = "media/"
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024

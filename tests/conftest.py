@@ -53,6 +53,23 @@ def _language_reset() -> Iterator[None]:
     translation.activate(settings.LANGUAGE_CODE)
 
 
+@pytest.fixture(autouse=True)
+def _evidence_storage(request, tmp_path_factory) -> Iterator[None]:
+    """Evidence files a test keeps go to a directory of its own, not under var/ (evidence app)."""
+    from django.test import override_settings
+
+    location = tmp_path_factory.mktemp("evidence")
+    storages = {
+        **settings.STORAGES,
+        "evidence": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(location), "base_url": None},
+        },
+    }
+    with override_settings(STORAGES=storages):
+        yield
+
+
 @pytest.fixture
 def require_postgres() -> None:
     if connection.vendor != "postgresql":

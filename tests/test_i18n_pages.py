@@ -169,6 +169,7 @@ def arguments(user: Any) -> dict[str, Callable[[], list[dict[str, Any]]]]:
     """For each URL name with arguments: the kwargs sets to fetch (ids the user may see)."""
     from accountability.models import AccountabilityRecord, LoansByLoansFlag
     from collections_app.models import CaseRequest, CollectionCase, LegalProceeding
+    from evidence.models import EvidenceFile
     from loans.exporting import EXPORTS
     from loans.models import Borrower, ImportBatch, Loan
     from notifications.models import Notification
@@ -214,6 +215,12 @@ def arguments(user: Any) -> dict[str, Callable[[], list[dict[str, Any]]]]:
         "legal:proceeding_action": lambda: [],  # POST only
         "legal:order_action": lambda: [],  # POST only
         "legal:borrower_assets": lambda: one("pk", _first(Borrower.objects.visible_to(user))),
+        "evidence:download": lambda: one("pk", _first(EvidenceFile.objects.visible_to(user))),
+        "evidence:document_generate": lambda: one("case_pk", case()),
+        "evidence:template_download": lambda: [{"kind": "collection_notice"}],
+        "evidence:upload": lambda: (
+            [{"target": "collections_app.collectioncase", "target_id": case()}] if case() else []
+        ),
     }
 
 

@@ -75,6 +75,8 @@ def _record_recovery(
             asset=asset,
             note=note,
             recorded_by=actor,
+            # 账销案存: money from a written-off loan's kept claim is reported as such.
+            after_write_off=loan.written_off_on is not None,
         )
     )
     old = {
@@ -113,6 +115,7 @@ def _record_recovery(
             "amount": amount,
             "form": form,
             "paid_by": paid_by,
+            "after_write_off": recovery.after_write_off,
             "principal": allocation.principal,
             "interest_on_balance": allocation.interest_on_balance,
             "interest_off_balance": allocation.interest_off_balance,

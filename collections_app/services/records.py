@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -72,30 +73,98 @@ def notice_serve(
     method: str = Notice.Method.IN_PERSON,
     signed_acknowledgement: bool = False,
     notes: str = "",
+    tracking_number: str = "",
+    document: Any = None,
+    receipt: Any = None,
 ) -> Notice:
+    """A notice served: how (registered mail needs its tracking number), which generated document,
+    and the signed receipt (an upload kept as evidence; a signed receipt means signed by the debtor)."""
     case = _lock(case)
     _require_work(case, actor)
     _not_future(served_on, "served_on")
+    tracking_number = (tracking_number or "").strip()
+    if method == Notice.Method.REGISTERED_MAIL and not tracking_number:
+        raise ValidationError({"tracking_number": _("Registered mail: give the tracking number.")})
+    if document is not None and document.case_id != case.pk:
+        raise ValidationError({"document": _("This document was not generated for this case.")})
+    if receipt:
+        _check_receipt(receipt)
+        signed_acknowledgement = True
     notice = _save(
         Notice(
             case=case,
             served_on=served_on,
             served_to=served_to,
             method=method,
+            tracking_number=tracking_number,
+            document=document,
             signed_acknowledgement=signed_acknowledgement,
             notes=notes,
             recorded_by=actor,
         )
     )
+    if receipt:
+        notice.receipt = _keep_receipt(notice=notice, actor=actor, upload=receipt)
+        notice.save(update_fields=["receipt"])
     if signed_acknowledgement:
         _refresh_dates(case)
     _audit(
         case,
         actor,
         "case.notice_served",
-        new={"notice": notice.pk, "on": served_on, "signed_acknowledgement": signed_acknowledgement},
+        new={
+            "notice": notice.pk,
+            "on": served_on,
+            "method": method,
+            "tracking_number": tracking_number,
+            "document": document.number if document is not None else None,
+            "receipt": notice.receipt_id,
+            "signed_acknowledgement": signed_acknowledgement,
+        },
     )
     return notice
+
+
+@transaction.atomic
+def notice_receipt_attach(*, notice: Notice, actor: User, receipt: Any) -> Notice:
+    """The signed receipt of a notice already recorded: kept as evidence; the notice counts as signed."""
+    case = _lock(notice.case)
+    _require_work(case, actor)
+    notice = Notice.objects.select_for_update().get(pk=notice.pk, case=case)
+    if notice.receipt_id is not None:
+        raise ValidationError({"notice": _("This notice's receipt is already attached.")})
+    _check_receipt(receipt)
+    notice.receipt = _keep_receipt(notice=notice, actor=actor, upload=receipt)
+    was_signed = notice.signed_acknowledgement
+    notice.signed_acknowledgement = True
+    notice.save(update_fields=["receipt", "signed_acknowledgement"])
+    if not was_signed:
+        _refresh_dates(case)
+    _audit(
+        case,
+        actor,
+        "case.notice_receipt_attached",
+        old={"notice": notice.pk, "receipt": None, "signed_acknowledgement": was_signed},
+        new={"notice": notice.pk, "receipt": notice.receipt_id, "signed_acknowledgement": True},
+    )
+    return notice
+
+
+def _check_receipt(upload: Any) -> None:
+    """The receipt's size and type, checked before anything is written; the refusal names `receipt`."""
+    from evidence.services import evidence_check  # the evidence app builds on this one
+
+    try:
+        evidence_check(upload)
+    except ValidationError as exc:
+        raise ValidationError({"receipt": exc.message_dict["file"]}) from exc
+
+
+def _keep_receipt(*, notice: Notice, actor: User, upload: Any):
+    from evidence.models import EvidenceFile
+    from evidence.services import evidence_upload
+
+    return evidence_upload(actor=actor, target=notice, upload=upload, kind=EvidenceFile.Kind.RECEIPT)
 
 
 @transaction.atomic

@@ -13,16 +13,33 @@ from collections_app.case_rules import Measure, approval_refusal, entry_refusal,
 from collections_app.models import CaseRequest, CollectionCase
 from collections_app.services._common import _audit, _lock, _require_reason
 from collections_app.services.moves import _check_seen, _perform_move
+from evidence.policy import write_off_policy
 from loans.models import Loan, User
 from loans.services import loan_classify
 
 
 @transaction.atomic
 def case_request_create(
-    *, case: CollectionCase, target: str, actor: User, as_of: date, reason: str, seen_measure: str | None = None
+    *,
+    case: CollectionCase,
+    target: str,
+    actor: User,
+    as_of: date,
+    reason: str,
+    seen_measure: str | None = None,
+    write_off_reason: str = "",
 ) -> CaseRequest:
-    """Ask a manager for a move that needs one (legal, special team, disposal, revitalise, write off, close)."""
+    """Ask a manager for a move that needs one (legal, special team, disposal, revitalise, write off, close).
+
+    A write-off names why the loss is unrecoverable (`write_off_reason`, a key of NPL_RULES
+    write_off_evidence); its dossier is then attached to the request (evidence app)."""
     target = Measure(target)
+    if target == Measure.WRITTEN_OFF:
+        reasons = write_off_policy().write_off_evidence
+        if write_off_reason not in reasons:
+            raise ValidationError({"write_off_reason": _("Choose why the loan cannot be recovered.")})
+    else:
+        write_off_reason = ""
     if not needs_manager(target):
         raise ValidationError(_("%(measure)s needs no approval: move the case directly.") % {"measure": target.label})
     _check_seen(case, seen_measure)
@@ -36,11 +53,19 @@ def case_request_create(
     try:
         with transaction.atomic():
             request = CaseRequest.objects.create(
-                case=case, target=target.value, requested_by=actor, requested_on=as_of, reason=reason
+                case=case,
+                target=target.value,
+                requested_by=actor,
+                requested_on=as_of,
+                reason=reason,
+                write_off_reason=write_off_reason,
             )
     except IntegrityError as exc:
         raise ValidationError(_("%(measure)s is already requested for this case.") % {"measure": target.label}) from exc
-    _audit(case, actor, "case.move_requested", new={"request": request.pk, "target": target.value}, reason=reason)
+    new = {"request": request.pk, "target": target.value}
+    if write_off_reason:
+        new["write_off_reason"] = write_off_reason
+    _audit(case, actor, "case.move_requested", new=new, reason=reason)
     return request
 
 
@@ -62,6 +87,8 @@ def case_request_approve(*, request: CaseRequest, actor: User, as_of: date, reas
     if refusal:
         raise PermissionDenied(refusal)
     target = Measure(request.target)
+    if target == Measure.WRITTEN_OFF and not _write_off_ready(request=request, case=case, actor=actor, reason=reason):
+        return case  # the first of two approvals: recorded, the case waits for the second manager
     _perform_move(
         case=case, target=target, actor=actor, as_of=as_of, reason=reason.strip() or request.reason, request=request
     )
@@ -78,6 +105,37 @@ def case_request_approve(*, request: CaseRequest, actor: User, as_of: date, reas
         reason=reason.strip(),
     )
     return case
+
+
+def _write_off_ready(*, request: CaseRequest, case: CollectionCase, actor: User, reason: str) -> bool:
+    """The write-off's own rules before it is approved: its dossier is complete, and above
+    write_off_second_approval_above a second manager (neither the maker nor the first approver)
+    approves. False when this approval was the first of two (recorded and audited)."""
+    from evidence.selectors import write_off_dossier  # the evidence app builds on this one
+
+    dossier = write_off_dossier(request=request)
+    if not dossier.reason:
+        raise ValidationError(_("This write-off names no reason: reject it and request it again with one."))
+    if dossier.missing:
+        raise ValidationError(
+            _("The write-off dossier is incomplete. Missing: %(items)s.")
+            % {"items": "; ".join(item.label for item in dossier.items if not item.present)}
+        )
+    if not dossier.needs_second_approval:
+        return True
+    if request.first_approved_by_id is None:
+        CaseRequest.objects.filter(pk=request.pk).update(first_approved_by=actor, first_approved_at=timezone.now())
+        _audit(
+            case,
+            actor,
+            "case.write_off_first_approval",
+            new={"request": request.pk, "amount": dossier.amount, "first_approved_by": actor.pk},
+            reason=reason.strip(),
+        )
+        return False
+    if request.first_approved_by_id == actor.pk:
+        raise PermissionDenied(_("You gave the first approval: a second manager must give the other."))
+    return True
 
 
 def _apply_to_loan(*, case: CollectionCase, target: Measure, actor: User, as_of: date) -> None:

@@ -34,6 +34,36 @@ def satisfy(case: CollectionCase, target: str, *, actor: User, today: date) -> N
         )
     elif target in ("written_off", "closed"):
         Loan.objects.filter(pk=loan.pk).update(five_level_class="loss")
+        if target == "written_off":
+            attach_write_off_dossier(case, actor=actor)
+
+
+# The write-off reason the story helpers use, and what a request for `target` needs besides a reason.
+WRITE_OFF_REASON = "enforcement_ended"
+
+
+def request_extra(target: str) -> dict[str, str]:
+    return {"write_off_reason": WRITE_OFF_REASON} if target == "written_off" else {}
+
+
+def attach_write_off_dossier(case: CollectionCase, *, actor: User) -> None:
+    """Every item of evidence the write-off reason requires, attached to the case (evidence app)."""
+    from django.core.files.base import ContentFile
+
+    from evidence.models import EvidenceFile
+    from evidence.policy import write_off_policy
+    from evidence.services import evidence_upload
+
+    for item in write_off_policy().write_off_evidence[WRITE_OFF_REASON]:
+        if not EvidenceFile.objects.filter(case=case, requirement=item, superseded_by__isnull=True).exists():
+            evidence_upload(
+                actor=actor,
+                target=case,
+                upload=ContentFile(b"%PDF-1.4\n%%EOF\n", name=f"{item}.pdf"),
+                kind="judgment",
+                requirement=item,
+                check_scope=False,
+            )
 
 
 def unsatisfy(case: CollectionCase, target: str) -> None:
@@ -58,8 +88,14 @@ def unsatisfy(case: CollectionCase, target: str) -> None:
 
 def write_off(case: CollectionCase, *, requester: User, approver: User, today: date) -> CollectionCase:
     Loan.objects.filter(pk=case.loan_id).update(five_level_class="loss")
+    attach_write_off_dossier(case, actor=requester)
     request = services.case_request_create(
-        case=case, target="written_off", actor=requester, as_of=today, reason="Loss, nothing left to collect"
+        case=case,
+        target="written_off",
+        actor=requester,
+        as_of=today,
+        reason="Loss, nothing left to collect",
+        write_off_reason=WRITE_OFF_REASON,
     )
     return services.case_request_approve(request=request, actor=approver, as_of=today, reason="Agreed")
 
@@ -68,4 +104,12 @@ def fresh(case: CollectionCase) -> CollectionCase:
     return CollectionCase.objects.get(pk=case.pk)
 
 
-__all__ = ["CollateralFactory", "fresh", "satisfy", "unsatisfy", "write_off"]
+__all__ = [
+    "CollateralFactory",
+    "attach_write_off_dossier",
+    "fresh",
+    "request_extra",
+    "satisfy",
+    "unsatisfy",
+    "write_off",
+]

@@ -62,7 +62,12 @@ def test_a_request_and_its_approval_ask_first_in_the_users_language(login, case,
 def test_a_write_off_request_says_the_claim_is_kept_and_it_cannot_be_undone(login, case, officer, today):
     satisfy(case, "written_off", actor=officer, today=today)
     url = reverse("collections_app:case_request", args=[case.pk])
-    data = {"target": "written_off", "seen_measure": "responsibility", "reason": "Nothing left"}
+    data = {
+        "target": "written_off",
+        "seen_measure": "responsibility",
+        "reason": "Nothing left",
+        "write_off_reason": "enforcement_ended",
+    }
     html = login(officer).post(url, data, HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
     assert "账销案存" in html and "此操作不可撤销" in html
 

@@ -10,7 +10,7 @@ from audit.models import AuditEvent
 from collections_app import services
 from collections_app.case_rules import MANAGER_MOVES, OFFICER_MOVES, Measure
 from collections_app.models import CaseRequest, CollectionCase, MeasureChange
-from tests.cases.helpers import fresh, satisfy, unsatisfy, write_off
+from tests.cases.helpers import fresh, request_extra, satisfy, unsatisfy, write_off
 
 pytestmark = pytest.mark.django_db
 
@@ -85,7 +85,9 @@ def test_a_manager_who_did_not_ask_approves_and_the_case_moves(
     case = _ready_for(
         case, target, officer, manager2 if persona == "head_manager" else request.getfixturevalue("head_manager"), today
     )
-    asked = services.case_request_create(case=case, target=target, actor=manager, as_of=today, reason="Needed")
+    asked = services.case_request_create(
+        case=case, target=target, actor=manager, as_of=today, reason="Needed", **request_extra(target)
+    )
     approver = request.getfixturevalue(persona)
     services.case_request_approve(request=asked, actor=approver, as_of=today, reason="Agreed")
     case = fresh(case)
@@ -103,7 +105,9 @@ def test_nobody_else_approves_and_nobody_approves_their_own_request(
     request, case, officer, manager, head_manager, target, persona, today
 ):
     case = _ready_for(case, target, officer, head_manager, today)
-    asked = services.case_request_create(case=case, target=target, actor=manager, as_of=today, reason="Needed")
+    asked = services.case_request_create(
+        case=case, target=target, actor=manager, as_of=today, reason="Needed", **request_extra(target)
+    )
     before = fresh(case).measure
     with pytest.raises(PermissionDenied):
         services.case_request_approve(request=asked, actor=request.getfixturevalue(persona), as_of=today)
@@ -165,7 +169,9 @@ def test_each_entry_condition_not_met_refuses_the_move(case, officer, manager, t
             services.case_move(case=case, target=target, actor=officer, as_of=today)
     else:
         with pytest.raises(ValidationError):
-            services.case_request_create(case=case, target=target, actor=officer, as_of=today, reason="x")
+            services.case_request_create(
+                case=case, target=target, actor=officer, as_of=today, reason="x", **request_extra(target)
+            )
     assert fresh(case).measure == "responsibility"
 
 
@@ -175,7 +181,9 @@ def test_each_entry_condition_met_allows_the_move(case, officer, manager, target
     if target in OFFICER_TARGETS:
         services.case_move(case=case, target=target, actor=officer, as_of=today)
     else:
-        asked = services.case_request_create(case=case, target=target, actor=officer, as_of=today, reason="x")
+        asked = services.case_request_create(
+            case=case, target=target, actor=officer, as_of=today, reason="x", **request_extra(target)
+        )
         services.case_request_approve(request=asked, actor=manager, as_of=today)
     assert fresh(case).measure == target
 

@@ -108,7 +108,7 @@ QUEUE_QUERIES_MANAGER = 8
 # Constant whatever the timeline holds: the case with its loan, the move facts and role, the timeline
 # page (count, keys, one query per kind on the page), the facts cards, each form's choices, and the
 # current division of responsibility with its shares (one query).
-CASE_PAGE_QUERIES = 36
+CASE_PAGE_QUERIES = 37
 
 
 @pytest.fixture

@@ -30,19 +30,6 @@ def docx_bytes() -> bytes:
 
 
 @pytest.fixture(autouse=True)
-def _evidence_storage(settings, tmp_path) -> None:
-    """Each test keeps its files in its own directory."""
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "evidence": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(tmp_path / "evidence"), "base_url": None},
-        },
-    }
-    # (Django's setting_changed handler resets the storages.)
-
-
-@pytest.fixture(autouse=True)
 def _fast_passwords(settings) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 

@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.core.files.base import ContentFile
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
@@ -21,6 +22,7 @@ from accountability.services import record_propose
 from collections_app import services as case_services
 from collections_app.models import CaseRequest, CollectionCase
 from legal import services as legal_services
+from evidence.services import evidence_upload
 from loans.models import ImportBatch, Loan
 from notifications.models import Notification
 from notifications.services import notification_send
@@ -45,11 +47,21 @@ class Bank:
     personas: dict[str, Any]
     proceeding: Any = None
     order: Any = None
+    evidence: Any = None
 
 
 @pytest.fixture
 def bank(
-    branch, other_branch, officer, officer2, manager, manager2, admin_user, auditor, outsider, outside_manager
+    branch,
+    other_branch,
+    officer,
+    officer2,
+    manager,
+    manager2,
+    admin_user,
+    auditor,
+    outsider,
+    outside_manager,
 ) -> Bank:
     """Riverside's objects (Hillside's staff are the outsiders)."""
     today = timezone.localdate()
@@ -109,6 +121,9 @@ def bank(
         description="Flat",
         ruling_on=today - timedelta(days=2),
     )
+    evidence = evidence_upload(
+        actor=officer, target=case, upload=ContentFile(b"%PDF-1.4\n%%EOF\n", name="receipt.pdf"), kind="receipt"
+    )
     personas = {
         "anonymous": None,
         "officer": officer,
@@ -129,6 +144,7 @@ def bank(
         personas=personas,
         proceeding=proceeding,
         order=order,
+        evidence=evidence,
     )
 
 
@@ -182,6 +198,11 @@ PATH_ARGS: dict[str, Callable[[Bank], dict[str, Any]]] = {
     "accounts:password_change": lambda b: {},
     "accounts:two_factor_setup": lambda b: {},
     "accounts:two_factor_verify": lambda b: {},
+    "evidence:download": lambda b: {"pk": b.evidence.pk},
+    "evidence:upload": lambda b: {"target": "collections_app.collectioncase", "target_id": b.case.pk},
+    "evidence:document_generate": lambda b: {"case_pk": b.case.pk},
+    "evidence:templates": lambda b: {},
+    "evidence:template_download": lambda b: {"kind": "collection_notice"},
 }
 
 

@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 from django.apps import apps
 from django.contrib.contenttypes.models import ContentType
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.test import Client
 from django.urls import get_resolver, reverse
@@ -85,6 +86,12 @@ EXPECTED: dict[str, tuple[str, str]] = {
     "accounts:password_change":            ("GET", "302  200  200  200  200  200  200"),
     "accounts:two_factor_setup":           ("GET", "302  200  200  200  200  200  200"),
     "accounts:two_factor_verify":          ("GET", "302  200  200  200  200  200  200"),
+    # A download is a read, recorded in the audit trail (like an export).
+    "evidence:download":                   ("GET", "302  200+ 404  200+ 404  200+ 200+"),
+    "evidence:upload":                     ("POST", "302  302+ 404  302+ 404  302+ 403"),
+    "evidence:document_generate":          ("POST", "302  302+ 404  302+ 404  302  302"),
+    "evidence:templates":                  ("GET", "302  403  403  403  403  200  403"),
+    "evidence:template_download":          ("GET", "302  403  403  403  403  200  403"),
 }
 # fmt: on
 
@@ -120,7 +127,20 @@ def _valid_post(bank: Bank) -> dict[str, dict[str, Any]]:
             f"renew-{bank.order.pk}-renewed_on": today,
             f"renew-{bank.order.pk}-expires_on": (bank.order.expires_on + timedelta(days=365)).isoformat(),
         },
+        "evidence:document_generate": {"kind": "collection_notice"},
+        "evidence:upload": {
+            f"ev-collections_app-collectioncase-{bank.case.pk}-file": _RewindingFile("receipt.pdf", b"%PDF-1.4\n%%EOF"),
+            f"ev-collections_app-collectioncase-{bank.case.pk}-kind": "receipt",
+        },
     }
+
+
+class _RewindingFile(SimpleUploadedFile):
+    """One upload sent by every persona: read from the start each time."""
+
+    def read(self, *args: Any) -> bytes:
+        self.seek(0)
+        return super().read(*args)
 
 
 def _answer(client: Client, method: str, path: str, data: dict) -> str:
