@@ -157,6 +157,8 @@ def _context(request: HttpRequest, proceeding: LegalProceeding, bound: dict | No
         order.due_soon = order.released_on is None and (
             reminder_threshold(order.expires_on, as_of, policy.preservation_reminder_days) is not None
         )
+        order.renew_open = f"renew-{order.pk}" in bound
+        order.release_open = f"release-{order.pk}" in bound
         order.renew_form = bound.get(f"renew-{order.pk}") or f.RenewForm(prefix=f"renew-{order.pk}")
         order.release_form = bound.get(f"release-{order.pk}") or f.ReleaseForm(prefix=f"release-{order.pk}")
     enforcement_due = (
