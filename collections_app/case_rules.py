@@ -284,6 +284,8 @@ class CaseFacts:
     # The latest assessment of the debtor's ability to pay says able, yet the debtor refuses or has
     # paid nothing since (able_but_unwilling below).
     able_but_unwilling: bool = False
+    # An asset of the borrower or of a guarantor in the register (legal.DebtorAsset), not yet sold.
+    has_registered_asset: bool = False
 
 
 def able_but_unwilling(*, able_to_pay: bool | None, refuses_to_pay: bool, paid_since_assessment: bool) -> bool:
@@ -317,7 +319,9 @@ def entry_refusal(target: Measure, facts: CaseFacts) -> str | None:
         )
     if target == Measure.SPECIAL_TEAM and facts.team_size < 2:
         return _("Name a special team of at least 2 members first (now %(n)s).") % {"n": facts.team_size}
-    if target == Measure.PRESSURE and not (facts.has_guarantor or facts.has_collateral or facts.has_asset_in_kind):
+    if target == Measure.PRESSURE and not (
+        facts.has_guarantor or facts.has_collateral or facts.has_asset_in_kind or facts.has_registered_asset
+    ):
         return _("The loan has no guarantor, no collateral and no recorded asset.")
     if target == Measure.DISPOSAL and not facts.has_judgment_or_enforcement:
         return _("Record a legal proceeding with a judgment or an enforcement order first.")
@@ -585,12 +589,24 @@ def limitation_start(
     last_recovery_on: date | None,
     last_signed_notice_on: date | None,
     last_acknowledgement_on: date | None,
+    last_suit_filed_on: date | None = None,
+    last_enforcement_applied_on: date | None = None,
 ) -> date | None:
-    """The date the limitation period runs from: the latest payment, acknowledgement or signed notice.
+    """The date the limitation period runs from: the latest of a payment, a written acknowledgement,
+    a notice served with the debtor's signed receipt, filing a suit (or arbitration) and applying for
+    enforcement: each restarts the period.
 
     With none recorded it runs from the date the debt fell due (the loan's overdue_since).
     """
-    dates = [d for d in (overdue_since, last_recovery_on, last_signed_notice_on, last_acknowledgement_on) if d]
+    candidates = (
+        overdue_since,
+        last_recovery_on,
+        last_signed_notice_on,
+        last_acknowledgement_on,
+        last_suit_filed_on,
+        last_enforcement_applied_on,
+    )
+    dates = [d for d in candidates if d]
     return max(dates) if dates else None
 
 

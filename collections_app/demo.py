@@ -110,8 +110,12 @@ def _stories(*, officer: User, manager: User, as_of: date) -> int:
         court="Riverside County People's Court",
         case_number="(2026) RC-1187",
         filed_on=day(95),
+        cause="Loan contract dispute",
+        claim_principal=d.loan.outstanding_principal,
+        claim_interest=d.loan.interest_on_balance + d.loan.interest_off_balance,
+        lawyer="Heng Tai Law Firm",
     )
-    services.legal_proceeding_update(proceeding=proceeding, actor=officer, judgment_on=day(15))
+    _legal_story(proceeding=proceeding, officer=officer, day=day, as_of=as_of)
 
     # E: a promise that was not kept.
     promise = services.promise_record(
@@ -132,3 +136,41 @@ def _stories(*, officer: User, manager: User, as_of: date) -> int:
             services.case_move(case=case, target="collaborative", actor=officer, as_of=day(6))
             break
     return 5
+
+
+def _legal_story(*, proceeding, officer: User, day, as_of: date) -> None:
+    """Case D's file: a hearing, the judgment, the debtor's flat registered and sealed."""
+    from legal import services as legal
+
+    legal.hearing_record(
+        proceeding=proceeding, actor=officer, held_on=day(60), place="Court room 2", outcome="Debtor admits the debt."
+    )
+    legal.decision_record(
+        proceeding=proceeding,
+        actor=officer,
+        decision_kind="judgment",
+        decided_on=day(15),
+        served_on=day(13),
+        awarded_amount=proceeding.claim_total,
+        performance_deadline=day(13) + timedelta(days=30),
+    )
+    borrower = proceeding.case.loan.borrower
+    flat = legal.debtor_asset_register(
+        actor=officer,
+        branch=proceeding.case.branch,
+        borrower=borrower,
+        kind="real_estate",
+        description="Flat 3-201, 18 Riverside Road",
+        where_found="Land registry search",
+        found_on=day(90),
+        estimated_value=Decimal("450000.00"),
+    )
+    legal.preservation_order_record(
+        proceeding=proceeding,
+        actor=officer,
+        kind="seal",
+        asset_kind="real_estate",
+        description=flat.description,
+        ruling_on=day(80),
+        asset=flat,
+    )

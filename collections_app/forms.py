@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from collections_app.case_rules import MEASURE_LABELS, Measure, promise_after_time_limit
-from collections_app.models import CaseCost, CollectionCase, Contact, LegalStep, Notice, Recovery
+from collections_app.models import CaseCost, CollectionCase, Contact, LegalProceeding, LegalStep, Notice, Recovery
 from loans.models import Collateral, User
 from npl_recovery.i18n import format_amount, format_day
 
@@ -174,8 +174,22 @@ class GuarantorDemandForm(forms.Form):
 
 
 class ProceedingForm(forms.Form):
-    court = forms.CharField(max_length=200, label=_("Court"))
+    forum = forms.ChoiceField(
+        choices=LegalProceeding.Forum.choices, initial=LegalProceeding.Forum.COURT, label=_("Forum")
+    )
+    court = forms.CharField(max_length=200, label=_("Court or authority"))
     case_number = forms.CharField(max_length=100, label=_("Court case number"))
+    cause = forms.CharField(max_length=200, required=False, label=_("Cause of action"))
+    claim_principal = forms.DecimalField(
+        max_digits=18, decimal_places=2, min_value=Decimal("0"), required=False, label=_("Claimed principal")
+    )
+    claim_interest = forms.DecimalField(
+        max_digits=18, decimal_places=2, min_value=Decimal("0"), required=False, label=_("Claimed interest")
+    )
+    claim_costs = forms.DecimalField(
+        max_digits=18, decimal_places=2, min_value=Decimal("0"), required=False, label=_("Claimed costs")
+    )
+    lawyer = forms.CharField(max_length=200, required=False, label=_("Lawyer or law firm"))
     filed_on = forms.DateField(widget=DATE, initial=_today, label=_("Filed on"))
     notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, label=_("Notes"))
 

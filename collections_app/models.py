@@ -10,6 +10,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from django.apps import apps
 from django.db import models
 from django.db.models import Exists, F, OuterRef, Q
 from django.db.models.functions import Round
@@ -217,6 +218,12 @@ class CollectionCase(ConcurrentTransitionMixin, models.Model):
                 has_asset=Exists(AssetInKind.objects.filter(case=OuterRef("pk"))),
                 refinanced_total=_ledger_total_since(refinancing=True),
                 other_total=_ledger_total_since(refinancing=False),
+                has_registered_asset=Exists(
+                    apps.get_model("legal", "DebtorAsset").objects.filter(
+                        Q(borrower=OuterRef("loan__borrower")) | Q(guarantor__guarantees__loan=OuterRef("loan")),
+                        sold_on__isnull=True,
+                    )
+                ),
                 has_judgment=Exists(
                     LegalProceeding.objects.filter(case=OuterRef("pk")).filter(
                         Q(judgment_on__isnull=False) | Q(enforcement_order_on__isnull=False)
@@ -246,6 +253,7 @@ class CollectionCase(ConcurrentTransitionMixin, models.Model):
                 "has_guarantor",
                 "has_collateral",
                 "has_asset",
+                "has_registered_asset",
                 "has_judgment",
                 "refinanced_total",
                 "other_total",
@@ -264,6 +272,7 @@ class CollectionCase(ConcurrentTransitionMixin, models.Model):
             has_guarantor=row["has_guarantor"],
             has_collateral=row["has_collateral"],
             has_asset_in_kind=row["has_asset"],
+            has_registered_asset=row["has_registered_asset"],
             has_judgment_or_enforcement=row["has_judgment"],
             total_owed=row["owed"] if row["owed"] is not None else Decimal("0"),
             five_level_class=row["five_level"],
@@ -573,17 +582,83 @@ class GuarantorDemand(TimelineRecord):
 
 
 class LegalProceeding(TimelineRecord):
+    """A case file before a court, a procuratorate, an arbitration body or another authority.
+
+    Hearings, preservation orders and the debtor's assets are in the legal app; the services that
+    write all of it are legal/services.py (filing itself stays collections_app's legal_proceeding_file).
+    """
+
+    class Forum(models.TextChoices):
+        COURT = "court", _("Court")
+        PROCURATORATE = "procuratorate", _("Procuratorate")
+        ARBITRATION = "arbitration", _("Arbitration")
+        OTHER = "other", _("Other authority")
+
+    class Decision(models.TextChoices):
+        JUDGMENT = "judgment", _("Judgment")
+        RULING = "ruling", _("Ruling")
+        MEDIATION = "mediation", _("Mediation agreement")
+
+    class Status(models.TextChoices):
+        FILED = "filed", _("Filed")
+        DECIDED = "decided", _("Decided")
+        EFFECTIVE = "effective", _("Effective")
+        ENFORCEMENT = "enforcement", _("In enforcement")
+        ENFORCEMENT_ENDED = "enforcement_ended", _("Enforcement ended: no executable assets")
+        CLOSED = "closed", pgettext_lazy("legal proceeding", "Closed")
+
     case = models.ForeignKey(CollectionCase, on_delete=models.CASCADE, related_name="proceedings")
-    court = models.CharField(max_length=200)
+    forum = models.CharField(_("forum"), max_length=20, choices=Forum.choices, default=Forum.COURT)
+    court = models.CharField(_("court or authority"), max_length=200)
     case_number = models.CharField(_("court case number"), max_length=100)
+    cause = models.CharField(_("cause of action"), max_length=200, blank=True)
+    claim_principal = money(_("claimed principal"), default=Decimal("0"))
+    claim_interest = money(_("claimed interest"), default=Decimal("0"))
+    claim_costs = money(_("claimed costs"), default=Decimal("0"))
+    lawyer = models.CharField(_("lawyer or law firm"), max_length=200, blank=True)
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.FILED)
     filed_on = models.DateField()
     judgment_on = models.DateField(null=True, blank=True)
+    # The judgment, ruling or mediation: what it awards and by when the debtor must perform.
+    decision_kind = models.CharField(_("decision"), max_length=20, choices=Decision.choices, blank=True)
+    decision_served_on = models.DateField(_("decision served on"), null=True, blank=True)
+    awarded_amount = money(_("amount awarded"), null=True, blank=True)
+    performance_deadline = models.DateField(_("performance deadline"), null=True, blank=True)
+    effective_on = models.DateField(_("effective on"), null=True, blank=True)
+    # Kept by legal/services.py from the policy when the decision is recorded (the checks query it).
+    appeal_deadline = models.DateField(_("appeal deadline"), null=True, blank=True)
+    enforcement_deadline = models.DateField(_("enforcement application deadline"), null=True, blank=True)
+    enforcement_applied_on = models.DateField(_("enforcement applied for on"), null=True, blank=True)
+    enforcement_case_number = models.CharField(_("enforcement case number"), max_length=100, blank=True)
     enforcement_order_on = models.DateField(null=True, blank=True)
+    # The ruling ending this round of enforcement for lack of executable assets (终结本次执行).
+    enforcement_terminated_on = models.DateField(_("enforcement ended on"), null=True, blank=True)
+    enforcement_resumed_on = models.DateField(_("enforcement resumed on"), null=True, blank=True)
     notes = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-filed_on", "-id"]
+        indexes = [
+            # The enforcement-deadline check: WHERE enforcement_applied_on IS NULL AND enforcement_deadline <= %s.
+            models.Index(
+                fields=["enforcement_deadline"],
+                condition=Q(enforcement_applied_on__isnull=True, enforcement_deadline__isnull=False),
+                name="proceeding_enforcement_due",
+            ),
+        ]
         constraints = [
+            models.CheckConstraint(
+                condition=Q(claim_principal__gte=0) & Q(claim_interest__gte=0) & Q(claim_costs__gte=0),
+                name="proceeding_claim_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(decision_served_on__isnull=True) | Q(decision_served_on__gte=F("filed_on")),
+                name="proceeding_decision_after_filing",
+            ),
+            models.CheckConstraint(
+                condition=Q(enforcement_applied_on__isnull=True) | Q(enforcement_applied_on__gte=F("filed_on")),
+                name="proceeding_enforcement_applied_after_filing",
+            ),
             models.CheckConstraint(
                 condition=Q(judgment_on__isnull=True) | Q(judgment_on__gte=F("filed_on")),
                 name="proceeding_judgment_after_filing",
@@ -596,6 +671,13 @@ class LegalProceeding(TimelineRecord):
 
     def __str__(self) -> str:
         return f"{self.court} {self.case_number}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("legal:proceeding_detail", args=[self.pk])
+
+    @property
+    def claim_total(self) -> Decimal:
+        return self.claim_principal + self.claim_interest + self.claim_costs
 
 
 class LegalStep(TimelineRecord):

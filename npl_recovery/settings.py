@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "accountability",
     "ledger",
     "reconciliation",
+    "legal",
     "notifications",
     "audit",
     "accounts",

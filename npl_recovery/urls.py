@@ -16,6 +16,7 @@ urlpatterns = [
     path("ledger/", include("ledger.urls")),
     path("accountability/", include("accountability.urls")),
     path("reconciliation/", include("reconciliation.urls")),
+    path("legal/", include("legal.urls")),
     path("notifications/", include("notifications.urls")),
     path("audit/", include("audit.urls")),
     path("account/", include("accounts.urls")),

@@ -168,11 +168,11 @@ def _first(queryset: models.QuerySet) -> Any:
 def arguments(user: Any) -> dict[str, Callable[[], list[dict[str, Any]]]]:
     """For each URL name with arguments: the kwargs sets to fetch (ids the user may see)."""
     from accountability.models import AccountabilityRecord, LoansByLoansFlag
-    from collections_app.models import CaseRequest, CollectionCase
+    from collections_app.models import CaseRequest, CollectionCase, LegalProceeding
     from ledger.models import LedgerEntry
     from evidence.models import EvidenceFile
     from loans.exporting import EXPORTS
-    from loans.models import ImportBatch, Loan
+    from loans.models import Borrower, ImportBatch, Loan
     from notifications.models import Notification
     from reconciliation.models import ReportedFall
 
@@ -215,6 +215,10 @@ def arguments(user: Any) -> dict[str, Callable[[], list[dict[str, Any]]]]:
         "notifications:open": lambda: one("pk", _first(Notification.objects.filter(recipient=user))),
         "notifications:read": lambda: one("pk", _first(Notification.objects.filter(recipient=user))),
         "audit:history": lambda: [{"kind": "case", "pk": case()}] if case() else [],
+        "legal:proceeding_detail": lambda: one("pk", _first(LegalProceeding.objects.visible_to(user))),
+        "legal:proceeding_action": lambda: [],  # POST only
+        "legal:order_action": lambda: [],  # POST only
+        "legal:borrower_assets": lambda: one("pk", _first(Borrower.objects.visible_to(user))),
         "evidence:download": lambda: one("pk", _first(EvidenceFile.objects.visible_to(user))),
         "evidence:document_generate": lambda: one("case_pk", case()),
         "evidence:template_download": lambda: [{"kind": "collection_notice"}],

@@ -209,3 +209,138 @@ LEDGER_INVARIANT_BODY = _(
 
 def ledger_invariant(*, count: int, as_of: date) -> Message:
     return Message(text(LEDGER_INVARIANT_TITLE, count=count), text(LEDGER_INVARIANT_BODY, as_of=as_of))
+# --- 11. legal deadlines (issue 12) --------------------------------------------------------------------
+
+HEARING_TITLE_TODAY = _("Loan %(loan_no)s: hearing today (%(on)s) at %(place)s")
+HEARING_TITLE_TOMORROW = _("Loan %(loan_no)s: hearing tomorrow (%(on)s) at %(place)s")
+HEARING_TITLE_IN_DAYS = ngettext_lazy(
+    "Loan %(loan_no)s: hearing in %(days)d day (%(on)s) at %(place)s",
+    "Loan %(loan_no)s: hearing in %(days)d days (%(on)s) at %(place)s",
+    "days",
+)
+HEARING_BODY = _("Proceeding %(case_number)s before %(court)s. Prepare the evidence and attend.")
+
+
+def hearing_reminder(*, loan_no: str, on: date, days_left: int, place: str, court: str, case_number: str) -> Message:
+    values = {
+        "loan_no": loan_no,
+        "on": on,
+        "days": days_left,
+        "place": place,
+        "court": court,
+        "case_number": case_number,
+    }
+    if days_left == 0:
+        title = text(HEARING_TITLE_TODAY, **values)
+    elif days_left == 1:
+        title = text(HEARING_TITLE_TOMORROW, **values)
+    else:
+        title = text(HEARING_TITLE_IN_DAYS, **values)
+    return Message(title, text(HEARING_BODY, **values))
+
+
+PRESERVATION_TITLE = ngettext_lazy(
+    "Loan %(loan_no)s: a preservation order expires in %(days)d day (%(expires)s)",
+    "Loan %(loan_no)s: a preservation order expires in %(days)d days (%(expires)s)",
+    "days",
+)
+PRESERVATION_BODY = _(
+    "%(order)s of %(description)s (proceeding %(case_number)s). Apply to the court for renewal before "
+    "%(expires)s, or the asset is free again."
+)
+PRESERVATION_LAPSED_TITLE = _("Loan %(loan_no)s: a preservation order lapsed on %(expires)s")
+PRESERVATION_LAPSED_BODY = _(
+    "%(order)s of %(description)s (proceeding %(case_number)s) was neither renewed nor released: the asset "
+    "is no longer preserved. Apply for a new order or record the release."
+)
+
+
+def preservation_reminder(
+    *, loan_no: str, expires: date, days_left: int, order: Any, description: str, case_number: str
+) -> Message:
+    values = {
+        "loan_no": loan_no,
+        "expires": expires,
+        "days": days_left,
+        "order": order,
+        "description": description,
+        "case_number": case_number,
+    }
+    return Message(text(PRESERVATION_TITLE, **values), text(PRESERVATION_BODY, **values))
+
+
+def preservation_lapsed(*, loan_no: str, expires: date, order: Any, description: str, case_number: str) -> Message:
+    values = {
+        "loan_no": loan_no,
+        "expires": expires,
+        "order": order,
+        "description": description,
+        "case_number": case_number,
+    }
+    return Message(text(PRESERVATION_LAPSED_TITLE, **values), text(PRESERVATION_LAPSED_BODY, **values))
+
+
+ENFORCEMENT_TITLE = ngettext_lazy(
+    "Loan %(loan_no)s: apply for enforcement within %(days)d day (by %(deadline)s)",
+    "Loan %(loan_no)s: apply for enforcement within %(days)d days (by %(deadline)s)",
+    "days",
+)
+ENFORCEMENT_BODY = _(
+    "The decision in proceeding %(case_number)s set performance by %(performance)s. After %(deadline)s the "
+    "court will not enforce it."
+)
+ENFORCEMENT_MISSED_TITLE = _("Loan %(loan_no)s: the enforcement application deadline %(deadline)s has passed")
+ENFORCEMENT_MISSED_BODY = _("No application for enforcement was recorded in proceeding %(case_number)s.")
+
+
+def enforcement_warning(
+    *, loan_no: str, deadline: date, days_left: int, performance: date, case_number: str
+) -> Message:
+    values = {
+        "loan_no": loan_no,
+        "deadline": deadline,
+        "days": days_left,
+        "performance": performance,
+        "case_number": case_number,
+    }
+    return Message(text(ENFORCEMENT_TITLE, **values), text(ENFORCEMENT_BODY, **values))
+
+
+def enforcement_missed(*, loan_no: str, deadline: date, case_number: str) -> Message:
+    values = {"loan_no": loan_no, "deadline": deadline, "case_number": case_number}
+    return Message(text(ENFORCEMENT_MISSED_TITLE, **values), text(ENFORCEMENT_MISSED_BODY, **values))
+
+
+GUARANTEE_TITLE = ngettext_lazy(
+    "Loan %(loan_no)s: the guarantee period of %(guarantor)s ends in %(days)d day (%(ends)s)",
+    "Loan %(loan_no)s: the guarantee period of %(guarantor)s ends in %(days)d days (%(ends)s)",
+    "days",
+)
+GUARANTEE_BODY = _(
+    "No demand has been served on %(guarantor)s. Serve a demand by %(ends)s or the guarantor is released "
+    "from %(amount)s."
+)
+GUARANTEE_RELEASED_TITLE = _("Loan %(loan_no)s: guarantor %(guarantor)s released, %(amount)s lost")
+GUARANTEE_RELEASED_BODY = _("The guarantee period ended on %(ends)s without a demand served on the guarantor.")
+
+
+def guarantee_warning(*, loan_no: str, guarantor: str, ends: date, days_left: int, amount: Decimal) -> Message:
+    values = {"loan_no": loan_no, "guarantor": guarantor, "ends": ends, "days": days_left, "amount": _money(amount)}
+    return Message(text(GUARANTEE_TITLE, **values), text(GUARANTEE_BODY, **values))
+
+
+def guarantee_released(*, loan_no: str, guarantor: str, ends: date, amount: Decimal) -> Message:
+    values = {"loan_no": loan_no, "guarantor": guarantor, "ends": ends, "amount": _money(amount)}
+    return Message(text(GUARANTEE_RELEASED_TITLE, **values), text(GUARANTEE_RELEASED_BODY, **values))
+
+
+TIME_BARRED_TITLE = _("Loan %(loan_no)s: the claim is time-barred since %(expires)s")
+TIME_BARRED_BODY = _(
+    "The limitation period ran from %(starts)s and ended on %(expires)s with no payment, acknowledgement, "
+    "signed notice, suit or enforcement application. The court may refuse to enforce the claim."
+)
+
+
+def time_barred(*, loan_no: str, expires: date, starts: date) -> Message:
+    values = {"loan_no": loan_no, "expires": expires, "starts": starts}
+    return Message(text(TIME_BARRED_TITLE, **values), text(TIME_BARRED_BODY, **values))

@@ -19,12 +19,17 @@ from accountability.daily_checks.batching import Counts
 from accountability.daily_checks.deadline_missed import check_deadline_missed
 from accountability.daily_checks.deadline_reminders import check_deadline_reminders
 from accountability.daily_checks.ledger_invariant import check_ledger_invariant
+from accountability.daily_checks.enforcement_deadlines import check_enforcement_deadlines
+from accountability.daily_checks.guarantee_periods import check_guarantee_periods
+from accountability.daily_checks.hearings import check_hearings
 from accountability.daily_checks.limitation import check_limitation
 from accountability.daily_checks.loans_by_loans import check_loans_by_loans
 from accountability.daily_checks.month_end_snapshot import check_month_end_snapshot
+from accountability.daily_checks.preservation_orders import check_preservation_orders
 from accountability.daily_checks.promises import check_promises
 from accountability.daily_checks.reclassify import check_reclassify
 from accountability.daily_checks.recovered_in_time import check_recovered_in_time
+from accountability.daily_checks.time_barred import check_time_barred
 from accountability.daily_checks.watch_list import check_watch_list
 from accountability.models import DailyCheckRun
 from loans.models import ClassificationRun
@@ -62,6 +67,11 @@ CHECKS: dict[str, Check] = {
         Check("recovered_in_time", _("Recovered within the time limit: rewards"), check_recovered_in_time),
         Check("promises", _("Promises to pay due and broken"), check_promises),
         Check("limitation", _("Limitation-period warnings"), check_limitation),
+        Check("time_barred", _("Time-barred claims"), check_time_barred),
+        Check("hearings", _("Hearing reminders"), check_hearings),
+        Check("preservation_orders", _("Preservation orders expiring or lapsed"), check_preservation_orders),
+        Check("enforcement_deadlines", _("Enforcement application deadlines"), check_enforcement_deadlines),
+        Check("guarantee_periods", _("Guarantee periods ending or lapsed"), check_guarantee_periods),
         Check("loans_by_loans", _("Loans-by-loans detector"), check_loans_by_loans),
         Check("watch_list", _("Prevention watch list"), check_watch_list),
         Check("ledger_invariant", _("Ledger: balances explained by their entries"), check_ledger_invariant),

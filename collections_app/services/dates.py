@@ -8,13 +8,14 @@ from typing import Any
 from django.db.models import Max, Min, OuterRef, Subquery
 
 from collections_app.case_rules import limitation_expires, limitation_start, urgency_date
-from collections_app.models import CollectionCase, Contact, Notice, PromiseToPay, Recovery
+from collections_app.models import CollectionCase, Contact, LegalProceeding, Notice, PromiseToPay, Recovery
 from collections_app.policy import collection_policy
 from loans.models import Loan
 
 
 def _limitation_inputs(loan_id_ref: Any) -> dict[str, Any]:
-    """Subqueries for the latest payment, signed notice and written acknowledgement on a loan."""
+    """Subqueries for the latest payment, signed notice, written acknowledgement, suit filed and
+    enforcement applied for on a loan: what restarts the limitation period (case_rules.limitation_start)."""
     return {
         "last_recovery": Subquery(
             Recovery.objects.filter(case__loan=loan_id_ref)
@@ -35,6 +36,20 @@ def _limitation_inputs(loan_id_ref: Any) -> dict[str, Any]:
             .order_by()
             .values("case__loan")
             .annotate(d=Max("contacted_on"))
+            .values("d")[:1]
+        ),
+        "last_suit_filed": Subquery(
+            LegalProceeding.objects.filter(case__loan=loan_id_ref)
+            .order_by()
+            .values("case__loan")
+            .annotate(d=Max("filed_on"))
+            .values("d")[:1]
+        ),
+        "last_enforcement_applied": Subquery(
+            LegalProceeding.objects.filter(case__loan=loan_id_ref, enforcement_applied_on__isnull=False)
+            .order_by()
+            .values("case__loan")
+            .annotate(d=Max("enforcement_applied_on"))
             .values("d")[:1]
         ),
     }
@@ -78,6 +93,8 @@ def cases_refresh_dates(*, case_ids: Iterable[int] | None = None, batch_size: in
                 last_recovery_on=case.last_recovery,
                 last_signed_notice_on=case.last_signed_notice,
                 last_acknowledgement_on=case.last_acknowledgement,
+                last_suit_filed_on=case.last_suit_filed,
+                last_enforcement_applied_on=case.last_enforcement_applied,
             )
             expires = limitation_expires(start, policy)
             urgency = urgency_date(case.recovery_deadline, case.promise_due, expires)

@@ -265,21 +265,54 @@ def guarantor_demand_record(
 
 @transaction.atomic
 def legal_proceeding_file(
-    *, case: CollectionCase, actor: User, court: str, case_number: str, filed_on: date, notes: str = ""
+    *,
+    case: CollectionCase,
+    actor: User,
+    court: str,
+    case_number: str,
+    filed_on: date,
+    notes: str = "",
+    forum: str = LegalProceeding.Forum.COURT,
+    cause: str = "",
+    claim_principal: Decimal | None = None,
+    claim_interest: Decimal | None = None,
+    claim_costs: Decimal | None = None,
+    lawyer: str = "",
 ) -> LegalProceeding:
+    """File a suit (or arbitration, or a complaint to a procuratorate or another authority): the case file."""
     case = _lock(case)
     _require_work(case, actor)
     _not_future(filed_on, "filed_on")
     proceeding = _save(
         LegalProceeding(
-            case=case, court=court, case_number=case_number, filed_on=filed_on, notes=notes, recorded_by=actor
+            case=case,
+            forum=forum,
+            court=court,
+            case_number=case_number,
+            cause=cause,
+            claim_principal=_money(claim_principal or 0),
+            claim_interest=_money(claim_interest or 0),
+            claim_costs=_money(claim_costs or 0),
+            lawyer=lawyer,
+            filed_on=filed_on,
+            notes=notes,
+            recorded_by=actor,
         )
     )
+    # Filing a suit restarts the limitation period.
+    _refresh_dates(case)
     _audit(
         case,
         actor,
         "case.legal_filed",
-        new={"proceeding": proceeding.pk, "court": court, "case_number": case_number, "filed_on": filed_on},
+        new={
+            "proceeding": proceeding.pk,
+            "forum": forum,
+            "court": court,
+            "case_number": case_number,
+            "filed_on": filed_on,
+            "claim": proceeding.claim_total,
+        },
     )
     return proceeding
 

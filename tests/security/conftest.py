@@ -23,6 +23,7 @@ from collections_app import services as case_services
 from collections_app.models import CaseRequest, CollectionCase
 from ledger.models import LedgerEntry
 from evidence.services import evidence_upload
+from legal import services as legal_services
 from loans.models import ImportBatch, Loan
 from notifications.models import Notification
 from notifications.services import notification_send
@@ -46,6 +47,8 @@ class Bank:
     batch: ImportBatch
     personas: dict[str, Any]
     fall: Any = None
+    proceeding: Any = None
+    order: Any = None
     evidence: Any = None
 
 
@@ -114,6 +117,17 @@ def bank(
         status=ImportBatch.Status.REJECTED,
     )
     fall = _reported_fall(case, today)
+    proceeding = case_services.legal_proceeding_file(
+        case=case, actor=officer, court="Riverside Court", case_number="R-1", filed_on=today - timedelta(days=5)
+    )
+    order = legal_services.preservation_order_record(
+        proceeding=proceeding,
+        actor=officer,
+        kind="seal",
+        asset_kind="real_estate",
+        description="Flat",
+        ruling_on=today - timedelta(days=2),
+    )
     evidence = evidence_upload(
         actor=officer, target=case, upload=ContentFile(b"%PDF-1.4\n%%EOF\n", name="receipt.pdf"), kind="receipt"
     )
@@ -136,6 +150,8 @@ def bank(
         batch=batch,
         personas=personas,
         fall=fall,
+        proceeding=proceeding,
+        order=order,
         evidence=evidence,
     )
 
@@ -185,6 +201,10 @@ PATH_ARGS: dict[str, Callable[[Bank], dict[str, Any]]] = {
     "collections_app:request_decide": lambda b: {"request_id": b.case_request.pk},
     "collections_app:record_create": lambda b: {"pk": b.case.pk, "kind": "recovery"},
     "ledger:entry_decide": lambda b: {"pk": LedgerEntry.objects.get(loan=b.loan, approval="awaiting").pk},
+    "legal:proceeding_detail": lambda b: {"pk": b.proceeding.pk},
+    "legal:proceeding_action": lambda b: {"pk": b.proceeding.pk, "action": "hearing"},
+    "legal:order_action": lambda b: {"pk": b.order.pk, "action": "renew"},
+    "legal:borrower_assets": lambda b: {"pk": b.loan.borrower_id},
     "accountability:mine": lambda b: {},
     "accountability:board": lambda b: {},
     "accountability:record_new": lambda b: {},

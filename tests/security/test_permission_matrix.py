@@ -16,6 +16,7 @@ administrator is sent to the admin's login, and the administrator is not.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -63,6 +64,10 @@ EXPECTED: dict[str, tuple[str, str]] = {
     "collections_app:request_decide":      ("POST", "302  302  404  302+ 404  302  302"),
     "collections_app:record_create":       ("POST", "302  302+ 404  302+ 404  400  400"),
     "ledger:entry_decide":                 ("POST", "302  302  404  302+ 404  302  302"),
+    "legal:proceeding_detail":             ("GET", "302  200  404  200  404  200  200"),
+    "legal:proceeding_action":             ("POST", "302  302+ 404  302+ 404  400  400"),
+    "legal:order_action":                  ("POST", "302  302+ 404  302+ 404  400  400"),
+    "legal:borrower_assets":               ("GET", "302  200  404  200  404  200  200"),
     "accountability:mine":                 ("GET", "302  200  200  200  200  200  200"),
     "accountability:board":                ("GET", "302  403  403  200  200  200  200"),
     "accountability:record_new":           ("GET", "302  403  403  200  200  403  403"),
@@ -121,6 +126,11 @@ def _valid_post(bank: Bank) -> dict[str, dict[str, Any]]:
         "ledger:entry_decide": {"decision": "approve", "reason": ""},
         "accountability:record_decide": {"decision": "honour", "seen_state": "proposed", "reason": "Well done"},
         "accountability:flag_review": {"status": "confirmed", "note": "Evergreening"},
+        "legal:proceeding_action": {"hearing-held_on": today, "hearing-place": "Court room 1"},
+        "legal:order_action": {
+            f"renew-{bank.order.pk}-renewed_on": today,
+            f"renew-{bank.order.pk}-expires_on": (bank.order.expires_on + timedelta(days=365)).isoformat(),
+        },
         "evidence:document_generate": {"kind": "collection_notice"},
         "evidence:upload": {
             f"ev-collections_app-collectioncase-{bank.case.pk}-file": _RewindingFile("receipt.pdf", b"%PDF-1.4\n%%EOF"),
