@@ -309,6 +309,8 @@ class AccountabilityRecord(ConcurrentTransitionMixin, models.Model):
             ),
             # Records by officer: WHERE officer_id = %s [AND state = ...].
             models.Index(fields=["officer", "state"], name="record_officer_state"),
+            # The board's list, newest first: ORDER BY proposed_on DESC, id DESC (the pk for stable pages).
+            models.Index(fields=["proposed_on", "id"], name="record_proposed_on_id"),
         ]
 
     def __str__(self) -> str:
@@ -641,6 +643,11 @@ class WatchListEntry(models.Model):
         indexes = [
             models.Index(fields=["as_of", "branch"], name="watch_list_day_branch"),
             models.Index(fields=["officer", "as_of"], name="watch_list_officer_day"),
+            # The watch list's sort orders on the day shown (accountability/tables.py offers only these):
+            # WHERE as_of = %s ORDER BY <column>, id.
+            models.Index(fields=["as_of", "days_past_due", "id"], name="watch_list_day_dpd"),
+            models.Index(fields=["as_of", "outstanding_principal", "id"], name="watch_list_day_outstanding"),
+            models.Index(fields=["as_of", "first_seen_on", "id"], name="watch_list_day_first_seen"),
         ]
 
     @property

@@ -64,15 +64,18 @@ class PersonColumn(tables.Column):
 
 
 class RecordTable(tables.Table):
+    """The board's records. Sorted only by what an index serves (the pk; record_proposed_on_id),
+    each order ending with the pk for stable pages."""
+
     id = tables.Column(verbose_name=_("No."), linkify=lambda record: record.get_absolute_url())
-    proposed_on = DayColumn(verbose_name=_("Proposed"))
-    officer = PersonColumn(person="officer", verbose_name=_("Officer"))
-    record_type = tables.Column(verbose_name=_("Type"))
-    state = tables.Column(verbose_name=_("State"))
-    origin = tables.Column(verbose_name=_("Why"))
-    loan = tables.Column(accessor="loan__loan_no", verbose_name=_("Loan"), default="—")
-    amount = AmountColumn(verbose_name=_("Amount"), default="")
-    branch = tables.Column(accessor="branch__name", verbose_name=_("Branch"))
+    proposed_on = DayColumn(verbose_name=_("Proposed"), order_by=("proposed_on", "id"))
+    officer = PersonColumn(person="officer", verbose_name=_("Officer"), orderable=False)
+    record_type = tables.Column(verbose_name=_("Type"), orderable=False)
+    state = tables.Column(verbose_name=_("State"), orderable=False)
+    origin = tables.Column(verbose_name=_("Why"), orderable=False)
+    loan = tables.Column(accessor="loan__loan_no", verbose_name=_("Loan"), default="—", orderable=False)
+    amount = AmountColumn(verbose_name=_("Amount"), default="", orderable=False)
+    branch = tables.Column(accessor="branch__name", verbose_name=_("Branch"), orderable=False)
 
     class Meta:
         model = AccountabilityRecord
@@ -97,17 +100,25 @@ class RecordTable(tables.Table):
 
 
 class WatchListTable(tables.Table):
+    """The day's watch list. Sorted only by what an index on the day serves (watch_list_day_dpd,
+    watch_list_day_outstanding, watch_list_day_first_seen), each order ending with the pk."""
+
     loan = tables.Column(
-        accessor="loan__loan_no", verbose_name=_("Loan"), linkify=lambda record: record.loan.get_absolute_url()
+        accessor="loan__loan_no",
+        verbose_name=_("Loan"),
+        linkify=lambda record: record.loan.get_absolute_url(),
+        orderable=False,
     )
-    borrower = tables.Column(accessor="loan__borrower__name", verbose_name=_("Borrower"))
-    branch = tables.Column(accessor="branch__name", verbose_name=_("Branch"))
-    officer = PersonColumn(person="officer", verbose_name=_("Officer"))
-    five_level_class = tables.Column(verbose_name=_("Class"))
-    days_past_due = tables.Column(verbose_name=_("Days past due"), attrs=NUM)
-    outstanding_principal = AmountColumn(verbose_name=_("Outstanding principal (¥)"))
+    borrower = tables.Column(accessor="loan__borrower__name", verbose_name=_("Borrower"), orderable=False)
+    branch = tables.Column(accessor="branch__name", verbose_name=_("Branch"), orderable=False)
+    officer = PersonColumn(person="officer", verbose_name=_("Officer"), orderable=False)
+    five_level_class = tables.Column(verbose_name=_("Class"), orderable=False)
+    days_past_due = tables.Column(verbose_name=_("Days past due"), attrs=NUM, order_by=("days_past_due", "id"))
+    outstanding_principal = AmountColumn(
+        verbose_name=_("Outstanding principal (¥)"), order_by=("outstanding_principal", "id")
+    )
     reasons = tables.Column(verbose_name=_("Why watched"), orderable=False)
-    first_seen_on = DayColumn(verbose_name=_("Watched since"))
+    first_seen_on = DayColumn(verbose_name=_("Watched since"), order_by=("first_seen_on", "id"))
 
     class Meta:
         model = WatchListEntry

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import django_filters
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -14,6 +13,7 @@ from collections_app.selectors import limitation_alert_cutoff
 from loans.access import visible_branch_ids
 from loans.models import Branch, User
 from loans.permissions import is_officer
+from loans.selectors import loan_ids_matching
 
 # The officer's landing page: what is late or falls due within a week (urgency_on is the nearest
 # of the time limit, the next promise and the limitation end).
@@ -64,10 +64,9 @@ class CaseFilter(django_filters.FilterSet):
             self.form.fields["officer"].label_from_instance = lambda u: u.display_name
 
     def search(self, queryset, name, value):
-        value = value.strip()
-        if not value:
-            return queryset
-        return queryset.filter(Q(loan__loan_no__icontains=value) | Q(loan__borrower__name__icontains=value))
+        # The loan list's search (loan number, borrower name or ID number), on the case's loan.
+        ids = loan_ids_matching(value)
+        return queryset if ids is None else queryset.filter(loan_id__in=ids)
 
     def filter_scope(self, queryset, name, value):
         return queryset.filter(officer=self.user) if value == "mine" else queryset

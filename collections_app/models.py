@@ -169,8 +169,13 @@ class CollectionCase(ConcurrentTransitionMixin, models.Model):
                 name="case_branch_emphasis",
             ),
             models.Index(fields=["emphasis", "urgency_on", "id"], condition=Q(is_open=True), name="case_open_emphasis"),
-            # Limitation warnings: WHERE is_open AND limitation_expires_on <= %s.
-            models.Index(fields=["limitation_expires_on"], condition=Q(is_open=True), name="case_open_limitation"),
+            # Limitation warnings: WHERE is_open AND limitation_expires_on <= %s; and the queue sorted
+            # by limitation end (ORDER BY limitation_expires_on, id: the pk for stable pages).
+            models.Index(
+                fields=["limitation_expires_on", "id"], condition=Q(is_open=True), name="case_open_limitation"
+            ),
+            # The queue sorted by time limit: ORDER BY recovery_deadline, id.
+            models.Index(fields=["recovery_deadline", "id"], condition=Q(is_open=True), name="case_open_deadline"),
         ]
 
     def __str__(self) -> str:

@@ -1,10 +1,10 @@
 import django_filters
-from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from loans.access import visible_branch_ids
 from loans.classification import NON_PERFORMING_FIVE
 from loans.models import Borrower, Branch, Loan
+from loans.selectors import loans_search
 
 
 class LoanFilter(django_filters.FilterSet):
@@ -30,12 +30,7 @@ class LoanFilter(django_filters.FilterSet):
         self.filters["branch"].queryset = Branch.objects.all() if ids is None else Branch.objects.filter(pk__in=ids)
 
     def search(self, queryset, name, value):
-        value = value.strip()
-        if not value:
-            return queryset
-        return queryset.filter(
-            Q(loan_no__icontains=value) | Q(borrower__name__icontains=value) | Q(borrower__id_no=value)
-        )
+        return loans_search(queryset, value)
 
     def filter_npl(self, queryset, name, value):
         npl = [c.value for c in NON_PERFORMING_FIVE]

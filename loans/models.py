@@ -276,6 +276,12 @@ class Loan(models.Model):
         indexes = [
             # The loans-by-loans detector looks up a borrower's loans by disbursement date.
             models.Index(fields=["borrower", "disbursed_on"], name="loan_borrower_disbursed"),
+            # The loan list's sort orders (loans/tables.py offers only index-served ones; the pk
+            # last, for stable pages). Neither column changes when loans are reclassified.
+            models.Index(fields=["outstanding_principal", "id"], name="loan_outstanding_id"),
+            models.Index(fields=["overdue_since", "id"], name="loan_overdue_since_id"),
+            # The search's trigram indexes on UPPER(loan_no) (and the borrower's name and ID number)
+            # are in migration 0007: PostgreSQL only.
         ]
 
     def __str__(self) -> str:

@@ -11,21 +11,29 @@ def class_badge(code: str, label: str) -> str:
 
 
 class LoanTable(tables.Table):
-    loan_no = tables.Column(linkify=True, verbose_name=_("Loan no."))
-    borrower = tables.Column(accessor="borrower__name", verbose_name=_("Borrower"))
-    branch = tables.Column(accessor="branch__name", verbose_name=_("Branch"))
+    """The loan list. Only sort orders an index serves are offered (a million loans are never
+    sorted): loan number (unique), outstanding principal and overdue since (loan_outstanding_id,
+    loan_overdue_since_id), each ending with the pk so pages do not overlap. The class columns
+    have no index on purpose (see Loan.Meta); borrower, branch and officer are in other tables."""
+
+    loan_no = tables.Column(linkify=True, verbose_name=_("Loan no."), order_by=("loan_no",))
+    borrower = tables.Column(accessor="borrower__name", verbose_name=_("Borrower"), orderable=False)
+    branch = tables.Column(accessor="branch__name", verbose_name=_("Branch"), orderable=False)
     outstanding_principal = tables.Column(
-        verbose_name=_("Outstanding"), attrs={"td": {"class": "num"}, "th": {"class": "num"}}
+        verbose_name=_("Outstanding"),
+        attrs={"td": {"class": "num"}, "th": {"class": "num"}},
+        order_by=("outstanding_principal", "id"),
     )
     overdue_since = tables.DateColumn(
-        verbose_name=_("Overdue since"), format="Y-m-d", attrs={"td": {"class": "nowrap"}}
+        verbose_name=_("Overdue since"),
+        format="Y-m-d",
+        attrs={"td": {"class": "nowrap"}},
+        order_by=("overdue_since", "id"),
     )
-    five_level_class = tables.Column(verbose_name=_("Five-level"))
-    four_level_class = tables.Column(verbose_name=_("Four-level"))
+    five_level_class = tables.Column(verbose_name=_("Five-level"), orderable=False)
+    four_level_class = tables.Column(verbose_name=_("Four-level"), orderable=False)
     responsible_officer = tables.Column(
-        accessor="responsible_officer",
-        verbose_name=_("Responsible officer"),
-        order_by=("responsible_officer__last_name",),
+        accessor="responsible_officer", verbose_name=_("Responsible officer"), orderable=False
     )
 
     class Meta:

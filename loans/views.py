@@ -17,7 +17,7 @@ from loans.models import FIVE_LEVEL_WORDS, FOUR_LEVEL_WORDS
 from loans.permissions import is_officer, role_allows
 from loans.policy import classification_policy
 from loans.rule_words import class_words, five_level_reason, four_level_reason, rule_words
-from loans.selectors import book_summary, loan_detail_for_user, loan_history, loans_for_user
+from loans.selectors import SEARCH_MAX_MATCHES, book_summary, loan_detail_for_user, loan_history, loans_for_user
 from loans.services import loan_classification, loan_classify, loan_classify_manually
 from loans.tables import LoanTable
 from npl_recovery.tables import paginate_table
@@ -47,7 +47,13 @@ def loan_list(request: HttpRequest) -> HttpResponse:
     filterset = LoanFilter(request.GET or None, queryset=loans_for_user(user=request.user), user=request.user)
     table = LoanTable(filterset.qs)
     paginate_table(request, table)
-    return render(request, "loans/loan_list.html", {"filter": filterset, "table": table})
+    searched = filterset.is_bound and filterset.form.is_valid() and filterset.form.cleaned_data.get("q", "").strip()
+    capped = bool(searched) and table.paginator.count >= SEARCH_MAX_MATCHES
+    return render(
+        request,
+        "loans/loan_list.html",
+        {"filter": filterset, "table": table, "search_capped": f"{SEARCH_MAX_MATCHES:,}" if capped else ""},
+    )
 
 
 def _detail_context(request: HttpRequest, loan, manual_form: ManualClassificationForm | None = None) -> dict:

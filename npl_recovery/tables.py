@@ -1,10 +1,18 @@
-"""Pagination of the django-tables2 lists, with the page size a query asks for kept in bounds."""
+"""Pagination of the django-tables2 lists, with the page size a query asks for kept in bounds, and
+counts and deep pages that stay cheap at a million rows (EstimatedCountPaginator)."""
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from django.core.paginator import EmptyPage, Paginator
+from django.db import connections
+from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.functional import cached_property
 from django_tables2 import Table
+from django_tables2.rows import BoundRows
 
 DEFAULT_PER_PAGE = 25
 # A larger page is a whole-book download by another door: exports are for that.
@@ -29,8 +37,87 @@ def _page_number(raw: str | None) -> int:
     return number if 1 <= number <= MAX_PAGE else 1
 
 
+# Up to this many rows a list is counted exactly (a COUNT over at most this many + 1 rows); above
+# it the count is the planner's estimate, shown as "about N".
+EXACT_COUNT_UP_TO = 10_000
+
+
+def _queryset(object_list: Any) -> QuerySet | None:
+    """The queryset behind a list: itself, or the one under a django-tables2 table's rows."""
+    if isinstance(object_list, QuerySet):
+        return object_list
+    if isinstance(object_list, BoundRows):
+        data = getattr(object_list.data, "data", None)
+        return data if isinstance(data, QuerySet) else None
+    return None
+
+
+def planner_estimate(queryset: QuerySet) -> int | None:
+    """The rows PostgreSQL's planner expects `queryset` to return ("Plan Rows" of EXPLAIN), without
+    running it; None on another database."""
+    connection = connections[queryset.db]
+    if connection.vendor != "postgresql":
+        return None
+    sql, params = queryset.order_by().values("pk").query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
+        plan = cursor.fetchone()[0]
+    if isinstance(plan, str):
+        plan = json.loads(plan)
+    return int(plan[0]["Plan"]["Plan Rows"])
+
+
+class EstimatedCountPaginator(Paginator):
+    """A paginator for lists that may hold a million rows.
+
+    - The count is exact up to EXACT_COUNT_UP_TO rows (one COUNT over a LIMIT subquery, which stops
+      there); above that it is the planner's estimate (`count_is_estimate`: the page says "about N").
+      SQLite has no cheap estimate: it counts.
+    - A page past the middle is read backwards: the reversed order (each offered order ends with
+      the pk, so it is total), offset from the end, then flipped. The last page costs what the first
+      does instead of an OFFSET over the whole list. With an estimated count, page numbers past the
+      middle are counted from the end; the last page always holds the true last rows.
+    """
+
+    count_is_estimate = False
+
+    @cached_property
+    def count(self) -> int:
+        queryset = _queryset(self.object_list)
+        if queryset is None:
+            return super().count
+        limit = EXACT_COUNT_UP_TO
+        counted = queryset.order_by().values("pk")[: limit + 1].count()
+        if counted <= limit:
+            return counted
+        estimate = planner_estimate(queryset)
+        if estimate is None:
+            return queryset.order_by().count()
+        self.count_is_estimate = True
+        return max(estimate, counted)
+
+    def page(self, number: Any):
+        number = self.validate_number(number)
+        queryset = _queryset(self.object_list)
+        if queryset is None or not queryset.ordered or number <= (self.num_pages + 1) // 2:
+            return super().page(number)
+        bottom = (number - 1) * self.per_page
+        top = bottom + self.per_page
+        if top + self.orphans >= self.count:
+            top = self.count
+        rows = list(queryset.reverse()[self.count - top : self.count - bottom])
+        rows.reverse()
+        if isinstance(self.object_list, BoundRows):
+            rows = BoundRows(data=rows, table=self.object_list.table, pinned_data=self.object_list.pinned_data)
+        return self._get_page(rows, number, self)
+
+
 def paginate_table(
-    request: HttpRequest, table: Table, *, per_page: int = DEFAULT_PER_PAGE, paginator_class: type = Paginator
+    request: HttpRequest,
+    table: Table,
+    *,
+    per_page: int = DEFAULT_PER_PAGE,
+    paginator_class: type = EstimatedCountPaginator,
 ) -> Table:
     """django-tables2's RequestConfig: the sort order, page size and page from the query string.
 

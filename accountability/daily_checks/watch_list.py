@@ -17,6 +17,7 @@ from loans.classification import FiveLevel, days_past_due
 from loans.models import ClassificationChange, Loan
 from loans.policy import classification_policy
 from notifications.services import NotificationDraft, notifications_send
+from npl_recovery.db import analyze_after_bulk_write
 
 
 def check_watch_list(*, as_of: date) -> Counts:
@@ -107,6 +108,8 @@ def check_watch_list(*, as_of: date) -> Counts:
         )
         if rows:
             added += store(rows)
+    # The page and the notices below read today's rows: plan them on statistics that know them.
+    analyze_after_bulk_write(WatchListEntry._meta.db_table, rows=added + pruned)
     listed = WatchListEntry.objects.filter(as_of=as_of).count()
     told = _notify_officers_of_watch_list(as_of)
     return {"listed": listed, "added": added, "officers_told": told, "pruned": pruned}

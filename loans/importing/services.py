@@ -57,11 +57,12 @@ from loans.importing.validation import (
     SheetChecker,
 )
 from loans.importing.values import quoted
-from loans.models import Branch, ImportBatch, Loan, User
+from loans.models import Borrower, Branch, ImportBatch, Loan, User
 from loans.permissions import role_allows
 from loans.policy import classification_policy
 from loans.services import loans_reclassify
 from loans.signals import loans_reclassified
+from npl_recovery.db import analyze_after_bulk_write
 from npl_recovery.jobs import (
     IMPORT_BATCH_LOCK,
     RecoveredJob,
@@ -581,6 +582,10 @@ class _Import:
                 counts["guarantors"], counts["guarantees"] = guarantors.as_dict(), guarantees.as_dict()
             if "collateral" in self.present:
                 counts["collateral"] = stage.merge_collateral(batch_id, self.present["collateral"]).as_dict()
+            # The cases opened on commit and the next pages plan on statistics that know the new rows.
+            analyze_after_bulk_write(
+                Loan._meta.db_table, Borrower._meta.db_table, rows=loans.created + loans.updated + borrowers.created
+            )
             if updated_ids:
                 # Changed facts (overdue since, balances...) may change the class: the usual service,
                 # which knows each loan's history (manual class, upgrade hold, restructuring).

@@ -92,7 +92,7 @@ def test_queue_filters(login, officer, make_npl, today, params, shown):
 def test_queue_sorts_by_a_column(login, officer, make_npl, today):
     services.case_open(loan=make_npl(loan_no="ZZZ"), actor=officer, as_of=today, reason="x")
     services.case_open(loan=make_npl(loan_no="AAA"), actor=officer, as_of=today - timedelta(days=1), reason="x")
-    html = queue(login(officer), sort="-loan_no").content.decode()
+    html = queue(login(officer), sort="-recovery_deadline").content.decode()
     assert html.index("ZZZ") < html.index("AAA")
 
 
