@@ -32,6 +32,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from functools import partial
+from operator import itemgetter
 from typing import IO, Any
 
 import xlsxwriter
@@ -107,12 +109,26 @@ class ExportSpec:
         return rows
 
     def rows(self, queryset: QuerySet, as_of: date) -> Iterator[list[Any]]:
-        columns = self.columns
+        # One getter per column, chosen once (not a type test per cell): a key's is itemgetter; a
+        # computed column may `prepare` a faster function for this export (labels resolved once,
+        # in the active language).
+        getters = []
+        for c in self.columns:
+            if isinstance(c.value, str):
+                getters.append(itemgetter(c.value))
+            elif hasattr(c.value, "prepare"):
+                getters.append(c.value.prepare(as_of))
+            else:
+                getters.append(partial(_call_with_as_of, c.value, as_of))
         for row in queryset.values(*self.fields).iterator(chunk_size=CHUNK):
-            yield [c.cell(row, as_of) for c in columns]
+            yield [get(row) for get in getters]
 
 
 # --- writers ------------------------------------------------------------------------------------
+
+
+def _call_with_as_of(func: Callable[[dict[str, Any], date], Any], as_of: date, row: dict[str, Any]) -> Any:
+    return func(row, as_of)
 
 
 def csv_text(value: Any) -> Any:
@@ -127,6 +143,33 @@ def csv_text(value: Any) -> Any:
     if isinstance(value, date):
         return value.isoformat()
     return neutralise(value)
+
+
+# Text that may need an apostrophe starts with one of these (a formula start, or an apostrophe
+# that guards one): other text is left as it is without calling neutralise.
+_GUARD_FIRST = frozenset("=+-@\t\r'")
+
+
+def _csv_str(value: str) -> str:
+    return neutralise(value) if value and value[0] in _GUARD_FIRST else value  # type: ignore[return-value]
+
+
+# csv_text by the value's exact type: one dict lookup per cell instead of a chain of isinstance.
+_CSV_BY_TYPE: dict[type, Callable[[Any], Any]] = {
+    str: _csv_str,
+    Decimal: lambda v: f"{v:.2f}",
+    int: lambda v: v,
+    float: lambda v: v,
+    date: date.isoformat,
+    bool: lambda v: "yes" if v else "no",
+    type(None): lambda v: "",
+}
+
+
+def csv_cells(row: list[Any]) -> list[Any]:
+    """A row's cells as csv_text writes them (the same text; faster on the common types)."""
+    by_type = _CSV_BY_TYPE
+    return [(by_type.get(type(v)) or csv_text)(v) for v in row]
 
 
 class _Line:
@@ -146,20 +189,23 @@ def csv_lines(headers: list[str] | list[list[str]], rows: Iterable[list[Any]]) -
     for header in _header_rows(headers):
         yield writer.writerow([neutralise(h) for h in header])
     for row in rows:
-        yield writer.writerow([csv_text(v) for v in row])
+        yield writer.writerow(csv_cells(row))
 
 
 def write_csv(out: IO[str], headers: list[str], rows: Iterable[list[Any]]) -> int:
+    """The same bytes as csv_lines, written by csv.writer's own loop (writerows)."""
     count = 0
 
-    def counted() -> Iterator[list[Any]]:
+    def cells() -> Iterator[list[Any]]:
         nonlocal count
         for row in rows:
             count += 1
-            yield row
+            yield csv_cells(row)
 
-    for line in csv_lines(headers, counted()):
-        out.write(line)
+    writer = csv.writer(out)
+    out.write("\ufeff")
+    writer.writerows([neutralise(h) for h in header] for header in _header_rows(headers))
+    writer.writerows(cells())
     return count
 
 
@@ -440,6 +486,12 @@ def _label(key: str, labels: dict[str, str]) -> RowValue:
     def value(row: dict[str, Any], as_of: date) -> str:
         return labels.get(row[key], row[key] or "")
 
+    def prepare(as_of: date) -> Callable[[dict[str, Any]], str]:
+        # The labels as text in the active language, once per export (not a lookup per cell).
+        texts = {k: str(v) for k, v in labels.items()}
+        return lambda row: texts.get(row[key]) or row[key] or ""
+
+    value.prepare = prepare  # type: ignore[attr-defined]
     return value
 
 
@@ -455,12 +507,26 @@ def _choice_label(model_label: str, field: str, key: str) -> RowValue:
         # Labels may be lazy (translated): a cell takes the text in the active language.
         return str(labels.get(row[key], row[key] or ""))
 
+    def prepare(as_of: date) -> Callable[[dict[str, Any]], str]:
+        model = _model(model_label)
+        texts = {k: str(v) for k, v in (model._meta.get_field(field).flatchoices if model else ())}
+        return lambda row: texts.get(row[key]) or row[key] or ""
+
+    value.prepare = prepare  # type: ignore[attr-defined]
     return value
 
 
 @_reads("overdue_since")
 def _days_past_due(row: dict[str, Any], as_of: date) -> int:
     return days_past_due(row["overdue_since"], as_of)
+
+
+def _days_past_due_prepare(as_of: date) -> Callable[[dict[str, Any]], int]:
+    get = itemgetter("overdue_since")
+    return lambda row: days_past_due(get(row), as_of)
+
+
+_days_past_due.prepare = _days_past_due_prepare  # type: ignore[attr-defined]
 
 
 _FIVE = {k.value: v for k, v in FIVE_LEVEL_LABELS.items()}

@@ -634,6 +634,14 @@ class ExportJob(models.Model):
         return self.status in self.FINISHED
 
     @property
+    def title(self) -> str:
+        """The export's name in the active language (loans/exporting.py's specs)."""
+        from loans.exporting import EXPORTS
+
+        spec = EXPORTS.get(self.export)
+        return str(spec.title) if spec else self.export
+
+    @property
     def progress_percent(self) -> int:
         if self.status == self.Status.DONE:
             return 100

@@ -251,9 +251,7 @@ def _job_for(request: HttpRequest, pk: int) -> ExportJob:
 
 @login_required
 def export_job(request: HttpRequest, pk: int) -> HttpResponse:
-    job = _job_for(request, pk)
-    spec = EXPORTS.get(job.export)
-    return render(request, "loans/export_job.html", {"job": job, "spec": spec})
+    return render(request, "loans/export_job.html", {"job": _job_for(request, pk)})
 
 
 @login_required
