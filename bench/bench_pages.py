@@ -290,7 +290,7 @@ def export_through_gunicorn(server: Server | None, cookie: str, user: User, fmt:
         job = export_job_create(
             actor=user, spec=LOANS_EXPORT, fmt=fmt, query=None, chinese_row=False, as_of=timezone.localdate()
         )
-        export_job_run(job=export_job_claim(job_id=job.pk))
+        job = export_job_run(job=export_job_claim(job_id=job.pk))
     else:
         response, body = server.request("GET", path, cookie)
         assert response.status == 200, (response.status, body[:500])
@@ -308,7 +308,7 @@ def export_through_gunicorn(server: Server | None, cookie: str, user: User, fmt:
             time.sleep(0.2)
         job = ExportJob.objects.get(pk=job_id)
     seconds = time.perf_counter() - start
-    assert job.status == "done", job.message
+    assert job.status == "done", (job.status, job.message)
     return seconds, job
 
 

@@ -61,3 +61,17 @@ def bank_for_pages(client, manager, branch):
         LoanFactory(loan_no=f"BP-{i}", branch=branch)
     client.force_login(manager)
     return client
+
+
+@pytest.mark.django_db
+def test_the_export_figure_times_a_job_and_a_copy_of_the_same_join(bank_for_pages, manager, settings, tmp_path):
+    from django.db import connection
+
+    from bench.bench_pages import copy_to_seconds, export_through_gunicorn
+
+    if connection.vendor != "postgresql":
+        pytest.skip("COPY TO needs PostgreSQL")
+    settings.MEDIA_ROOT = str(tmp_path)
+    assert copy_to_seconds(manager) > 0
+    seconds, job = export_through_gunicorn(None, "", manager, "xlsx")  # no server: the job runs here
+    assert seconds > 0 and job.status == "done" and job.rows_written == 3
