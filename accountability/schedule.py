@@ -79,6 +79,12 @@ def daily_checks_schedule(at: str) -> dict[str, dict]:
             "schedule": crontab(minute="*/10"),
             "options": {"expires": 540},
         },
+        # Daily, after the checks: export files older than NPL_EXPORT_KEEP_DAYS deleted.
+        "export-files-purge": {
+            "task": "loans.tasks.export_jobs_purge",
+            "schedule": after(90),
+            "options": {"expires": EXPIRES_SECONDS},
+        },
         # Every 5 minutes: notification e-mails whose hand-off after commit was lost.
         "notifications-outbox": {
             "task": "notifications.tasks.send_pending_emails",

@@ -589,3 +589,80 @@ class ImportRow(models.Model):
 
     def __str__(self) -> str:
         return f"{self.sheet} row {self.row_no}: {self.key} {self.outcome}"
+
+
+def _export_file_path(job: ExportJob, filename: str) -> str:
+    # Under a private folder (no URL serves the media root); a random part keeps names unguessable.
+    import secrets
+
+    return f"exports/{job.owner_id}/{secrets.token_hex(12)}-{filename}"
+
+
+class ExportJob(models.Model):
+    """An export run by a Celery worker (loans/export_jobs.py): its owner, what and how, progress,
+    and the file offered for download until `expires_at` (NPL_EXPORT_KEEP_DAYS).
+
+    The rows are chosen when the job runs, through the owner's `visible_to` scope and the recorded
+    filters; only the owner may see the job or download its file.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+        EXPIRED = "expired", _("Expired")
+
+    FINISHED = frozenset({Status.DONE, Status.FAILED, Status.EXPIRED})
+
+    owner = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    export = models.CharField(max_length=30)
+    fmt = models.CharField(max_length=4)
+    # The list's query parameters as {key: [values]} (the loan list's filters), applied at run time.
+    query = models.JSONField(default=dict, blank=True)
+    chinese_row = models.BooleanField(default=False)
+    as_of = models.DateField()
+    # The language the owner worked in: labels in the cells and the messages are written in it.
+    language = models.CharField(max_length=10, blank=True, default="")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    rows_total = models.PositiveIntegerField(default=0)
+    rows_written = models.PositiveIntegerField(default=0)
+    file = models.FileField(upload_to=_export_file_path, blank=True, max_length=255)
+    file_name = models.CharField(max_length=100, blank=True)
+    message = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    queued_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["owner", "-created_at"], name="exportjob_owner_recent")]
+
+    def __str__(self) -> str:
+        return f"export #{self.pk} {self.export}.{self.fmt}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("loans:export_job", args=[self.pk])
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in self.FINISHED
+
+    @property
+    def title(self) -> str:
+        """The export's name in the active language (loans/exporting.py's specs)."""
+        from loans.exporting import EXPORTS
+
+        spec = EXPORTS.get(self.export)
+        return str(spec.title) if spec else self.export
+
+    @property
+    def progress_percent(self) -> int:
+        if self.status == self.Status.DONE:
+            return 100
+        if not self.rows_total:
+            return 0
+        return min(99, self.rows_written * 100 // self.rows_total)

@@ -52,3 +52,39 @@ def import_loan_book(self, batch_id: int) -> dict:
         return {"batch": batch_id, "skipped": True}
     outcome = import_batch_run(batch=batch)
     return {"batch": batch_id, "status": outcome.batch.status}
+
+
+class ExportTask(BoundedTask):
+    """An export job whose worker kept dying under it is failed with the reason."""
+
+    def on_poison(self, args: tuple, kwargs: dict, deliveries: int) -> None:
+        from loans.export_jobs import export_job_fail
+
+        super().on_poison(args, kwargs, deliveries)
+        reason = _(
+            "The worker writing this export stopped %(times)s times before it finished; it was not run again."
+        ) % {"times": deliveries - 1}
+        export_job_fail(job_id=kwargs.get("job_id", args[0] if args else None), reason=reason)
+
+
+@shared_task(bind=True, base=ExportTask, acks_late=True, ignore_result=True)
+def export_job_task(self, job_id: int) -> dict:
+    """Write a queued export job's file (loans/export_jobs.py). Idempotent: a job another worker
+    runs, or a finished one, is left alone."""
+    from loans.export_jobs import export_job_claim, export_job_run
+
+    job = export_job_claim(job_id=job_id)
+    if job is None:
+        return {"job": job_id, "skipped": True}
+    job = export_job_run(job=job)
+    return {"job": job_id, "status": job.status, "rows": job.rows_written}
+
+
+@shared_task(name="loans.tasks.export_jobs_purge", acks_late=True, ignore_result=True)
+def export_jobs_purge_task() -> int:
+    """Daily: delete export files older than NPL_EXPORT_KEEP_DAYS."""
+    from django.utils import timezone
+
+    from loans.export_jobs import export_jobs_purge
+
+    return export_jobs_purge(now=timezone.now())

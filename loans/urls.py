@@ -21,4 +21,7 @@ urlpatterns += [
     path("import/<int:pk>/run/", views_import.import_run_checked, name="import_run_checked"),
     path("export/", views_import.export_index, name="export_index"),
     path("export/<str:name>.<str:fmt>", views_import.export_download, name="export"),
+    path("export/jobs/<int:pk>/", views_import.export_job, name="export_job"),
+    path("export/jobs/<int:pk>/progress/", views_import.export_job_progress, name="export_job_progress"),
+    path("export/jobs/<int:pk>/file/", views_import.export_job_file, name="export_job_file"),
 ]

@@ -8,28 +8,30 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRefresh
 
+from loans.export_jobs import export_job_create, sync_max_rows
 from loans.exporting import (
     EXPORTS,
     FORMATS,
     available_exports,
     can_export,
     export_filters,
+    export_queryset,
     export_response,
+    export_rows_at_most,
     wants_chinese_row,
 )
-from loans.filters import LoanFilter
 from loans.importing.columns import SHEETS
 from loans.importing.limits import upload_refusal
 from loans.importing.services import can_import, import_batch_create, import_batch_send
 from loans.importing.template import XLSX_CONTENT_TYPE, template_csv, template_xlsx
-from loans.models import ImportBatch, ImportRow
+from loans.models import ExportJob, ImportBatch, ImportRow
 from loans.permissions import role_allows
 
 ROWS_PER_PAGE = 50
@@ -188,25 +190,47 @@ def import_template(request: HttpRequest, fmt: str) -> HttpResponse:
     return response
 
 
-@login_required
-def export_index(request: HttpRequest) -> HttpResponse:
+def _require_exporter(request: HttpRequest) -> None:
     if not can_export(request.user):
         raise PermissionDenied(gettext("Exports are for managers, administrators and auditors."))
-    return render(request, "loans/export.html", {"exports": available_exports(), "formats": FORMATS})
+
+
+@login_required
+def export_index(request: HttpRequest) -> HttpResponse:
+    _require_exporter(request)
+    jobs = ExportJob.objects.filter(owner=request.user)[:10]
+    context = {"exports": available_exports(), "formats": FORMATS, "jobs": jobs, "sync_limit": sync_max_rows()}
+    return render(request, "loans/export.html", context)
 
 
 @login_required
 def export_download(request: HttpRequest, name: str, fmt: str) -> HttpResponse:
-    if not can_export(request.user):
-        raise PermissionDenied(gettext("Exports are for managers, administrators and auditors."))
+    """GET: a small export (at most NPL_EXPORT_SYNC_MAX_ROWS rows) is written while the page waits;
+    a larger one is offered as a background job. POST: the job is queued, and its page shown."""
+    _require_exporter(request)
     spec = EXPORTS.get(name)
     if spec is None or not spec.available or fmt not in FORMATS:
         raise Http404
-    queryset = spec.queryset(request.user)
-    if name == "loans":
-        # The loan list's filters, so its Export button exports what the list shows.
-        queryset = LoanFilter(request.GET or None, queryset=queryset, user=request.user).qs
     as_of = timezone.localdate()
+    if request.method == "POST":
+        query = QueryDict(request.POST.get("query", ""))
+        job = export_job_create(
+            actor=request.user,
+            spec=spec,
+            fmt=fmt,
+            query=query,
+            chinese_row=request.POST.get("header") == "zh" or wants_chinese_row(request),
+            as_of=as_of,
+        )
+        return redirect(job)
+    queryset = export_queryset(spec, request.user, request.GET)
+    rows = export_rows_at_most(queryset, sync_max_rows())
+    if rows > sync_max_rows():
+        query = request.GET.copy()
+        chinese = wants_chinese_row(request)
+        query.pop("header", None)
+        context = {"spec": spec, "fmt": fmt, "limit": sync_max_rows(), "query": query.urlencode(), "chinese": chinese}
+        return render(request, "loans/export_confirm.html", context)
     return export_response(
         spec,
         queryset,
@@ -218,3 +242,30 @@ def export_download(request: HttpRequest, name: str, fmt: str) -> HttpResponse:
         via="page",
         chinese_row=wants_chinese_row(request),
     )
+
+
+def _job_for(request: HttpRequest, pk: int) -> ExportJob:
+    """The owner's job; anyone else's is a 404 (exports hold the owner's scope)."""
+    return get_object_or_404(ExportJob, pk=pk, owner=request.user)
+
+
+@login_required
+def export_job(request: HttpRequest, pk: int) -> HttpResponse:
+    return render(request, "loans/export_job.html", {"job": _job_for(request, pk)})
+
+
+@login_required
+def export_job_progress(request: HttpRequest, pk: int) -> HttpResponse:
+    job = _job_for(request, pk)
+    if job.is_finished and request.htmx and request.GET.get("polling"):
+        return HttpResponseClientRefresh()
+    return render(request, "loans/export_job_progress.html", {"job": job})
+
+
+@login_required
+def export_job_file(request: HttpRequest, pk: int) -> HttpResponse:
+    job = _job_for(request, pk)
+    if job.status != ExportJob.Status.DONE or not job.file:
+        raise Http404(gettext("This export has no file to download."))
+    content_type = XLSX_CONTENT_TYPE if job.fmt == "xlsx" else "text/csv; charset=utf-8"
+    return FileResponse(job.file.open("rb"), as_attachment=True, filename=job.file_name, content_type=content_type)

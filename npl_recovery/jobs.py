@@ -90,7 +90,8 @@ class JobLock:
                 self.release(job_id)
 
 
-# "NPLI" and "NPLC": the namespaces of import batches and daily-check runs.
+# "NPLI" and "NPLC": the namespaces of import batches and daily-check runs ("NPLE", export jobs,
+# is in loans/export_jobs.py).
 IMPORT_BATCH_LOCK = JobLock(0x4E504C49)
 CHECK_RUN_LOCK = JobLock(0x4E504C43)
 
@@ -103,7 +104,7 @@ def running_lost_before(now: datetime) -> datetime:
 
 @dataclass(frozen=True)
 class RecoveredJob:
-    kind: str  # "import_batch" or "daily_check_run"
+    kind: str  # "import_batch", "daily_check_run" or "export_job"
     id: int
     outcome: str  # "requeued" or "failed"
     reason: str
@@ -119,11 +120,13 @@ def jobs_recover_stale(*, now: datetime, queue: str | None = None) -> list[Recov
     by default each kind's usual queue.
     """
     from accountability.lost_runs import check_runs_recover_stale
+    from loans.export_jobs import export_jobs_recover_stale
     from loans.importing.services import import_batches_recover_stale
 
     return [
         *import_batches_recover_stale(now=now, queue=queue),
         *check_runs_recover_stale(now=now, queue=queue),
+        *export_jobs_recover_stale(now=now, queue=queue),
     ]
 
 

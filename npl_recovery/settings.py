@@ -242,6 +242,12 @@ NPL_IMPORT_XLSX_MAX_UNCOMPRESSED_MB = env.int("NPL_IMPORT_XLSX_MAX_UNCOMPRESSED_
 NPL_IMPORT_XLSX_MAX_RATIO = env.int("NPL_IMPORT_XLSX_MAX_RATIO", default=100)
 # Exports a person may make in an hour (each one is audited; loans/exporting.py).
 NPL_EXPORTS_PER_HOUR = env.int("NPL_EXPORTS_PER_HOUR", default=20)
+# Exports of more rows than this run on a Celery worker (loans/export_jobs.py); their files are
+# kept NPL_EXPORT_KEEP_DAYS days for their owner to download, then deleted by a daily task.
+NPL_EXPORT_SYNC_MAX_ROWS = env.int("NPL_EXPORT_SYNC_MAX_ROWS", default=5000)
+NPL_EXPORT_KEEP_DAYS = env.int("NPL_EXPORT_KEEP_DAYS", default=7)
+# The Celery queue export jobs are sent to (default: Celery's default queue).
+NPL_EXPORT_QUEUE = env.str("NPL_EXPORT_QUEUE", default="") or None
 
 if not DEBUG:
     # HTTPS only. TLS ends at the reverse proxy (docker-compose.yml, service proxy), which says so

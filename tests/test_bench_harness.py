@@ -19,3 +19,59 @@ def test_a_figure_is_the_median_of_its_per_trial_ratios_not_the_ratio_of_medians
 def test_a_reference_needs_a_time_for_every_trial():
     with pytest.raises(ValueError, match="3 trials but 2 of reference"):
         make_figure("bench", "work", seconds=[1, 2, 3], references={"UPDATE": [1, 2]})
+
+
+@pytest.mark.django_db
+def test_the_page_benchmark_reports_each_page_beside_the_bell_with_its_queries(bank_for_pages):
+    from bench.bench_pages import BELL, measure_pages
+    from bench.common import BenchContext
+
+    ctx = BenchContext(bench="pages")
+    client = bank_for_pages
+    measure_pages(ctx, {"ho": client}, [("loan list", "ho", "/loans/", {}, 0.1), ("queue", "ho", "/cases/", {}, 0.1)],
+                  trials=3)  # fmt: skip
+    assert [f.name for f in ctx.figures] == ["loan list", "queue"]
+    for figure in ctx.figures:
+        assert len(figure.trial_seconds) == 3 and figure.references[0].name == BELL
+        assert len(figure.references[0].trial_ratios) == 3 and figure.ratio > 0
+        assert figure.extra["queries"] > 0 and isinstance(figure.extra["met"], bool)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_load_run_counts_requests_percentiles_and_errors(live_server, manager):
+    from types import SimpleNamespace
+    from urllib.parse import urlparse
+
+    from bench.bench_pages import _percentile, _session_cookie, load_run
+
+    assert _percentile([0.3, 0.1, 0.2, 0.4], 50) in (0.2, 0.3) and _percentile([1.0] * 9 + [9.0], 99) == 9.0
+    server = SimpleNamespace(port=urlparse(live_server.url).port)
+    cookie = _session_cookie(manager)
+    result = load_run(server, [("/notifications/bell/", cookie), ("/no-such-page/", cookie)], seconds=1.0, clients=2)
+    assert result["requests"] > 2 and result["per_second"] > 0
+    assert result["p50_ms"] <= result["p95_ms"] <= result["p99_ms"]
+    assert result["errors"] > 0 and any("404" in e for e in result["first_errors"])  # the page that is not there
+
+
+@pytest.fixture
+def bank_for_pages(client, manager, branch):
+    from tests.factories import LoanFactory
+
+    for i in range(3):
+        LoanFactory(loan_no=f"BP-{i}", branch=branch)
+    client.force_login(manager)
+    return client
+
+
+@pytest.mark.django_db
+def test_the_export_figure_times_a_job_and_a_copy_of_the_same_join(bank_for_pages, manager, settings, tmp_path):
+    from django.db import connection
+
+    from bench.bench_pages import copy_to_seconds, export_through_gunicorn
+
+    if connection.vendor != "postgresql":
+        pytest.skip("COPY TO needs PostgreSQL")
+    settings.MEDIA_ROOT = str(tmp_path)
+    assert copy_to_seconds(manager) > 0
+    seconds, job = export_through_gunicorn(None, "", manager, "xlsx")  # no server: the job runs here
+    assert seconds > 0 and job.status == "done" and job.rows_written == 3

@@ -172,7 +172,7 @@ def arguments(user: Any) -> dict[str, Callable[[], list[dict[str, Any]]]]:
     from ledger.models import LedgerEntry
     from evidence.models import EvidenceFile
     from loans.exporting import EXPORTS
-    from loans.models import Borrower, ImportBatch, Loan
+    from loans.models import Borrower, ExportJob, ImportBatch, Loan
     from notifications.models import Notification
     from reconciliation.models import ReportedFall
 
@@ -188,6 +188,9 @@ def arguments(user: Any) -> dict[str, Callable[[], list[dict[str, Any]]]]:
     def one(key: str, value: Any) -> list[dict[str, Any]]:
         return [{key: value}] if value is not None else []
 
+    def jobs() -> list[dict[str, Any]]:
+        return [{"pk": pk} for pk in ExportJob.objects.filter(owner=user).order_by("pk").values_list("pk", flat=True)]
+
     return {
         "loans:loan_detail": lambda: one("pk", loan()),
         "loans:loan_classify_now": lambda: one("pk", loan()),
@@ -197,6 +200,9 @@ def arguments(user: Any) -> dict[str, Callable[[], list[dict[str, Any]]]]:
         "loans:import_progress": batches,
         "loans:import_run_checked": batches,
         "loans:export": lambda: [{"name": name, "fmt": "csv"} for name in EXPORTS][:1],
+        "loans:export_job": jobs,
+        "loans:export_job_progress": jobs,
+        "loans:export_job_file": jobs,
         "collections_app:case_open": lambda: one("loan_id", loan()),
         "collections_app:case_detail": lambda: one("pk", case()),
         "collections_app:case_move": lambda: one("pk", case()),
@@ -244,6 +250,29 @@ def _imports() -> None:
     with translation.override("zh-hans"):
         run_import(csv_bytes(bad), actor=admin)
         run_import(csv_bytes([loan_row(loan_no="ZH-3")]), actor=admin, dry_run=True)
+    _export_jobs()
+
+
+def _export_jobs() -> None:
+    """A manager's export jobs, asked for in Chinese: one done, one queued (the pages of both)."""
+    from unittest import mock
+
+    from django.http import QueryDict
+    from django.utils import timezone, translation
+
+    from loans.export_jobs import export_job_claim, export_job_create, export_job_run
+    from loans.exporting import LOANS_EXPORT
+    from loans.models import User
+
+    manager = User.objects.get(username="manager")
+    # No worker listens here: the second job stays queued (its page shows the progress bar).
+    with translation.override("zh-hans"), mock.patch("loans.export_jobs.export_job_send"):
+        for fmt in ("csv", "xlsx"):
+            job = export_job_create(
+                actor=manager, spec=LOANS_EXPORT, fmt=fmt, query=QueryDict("five_level_class=loss"),
+                chinese_row=True, as_of=timezone.localdate(),
+            )  # fmt: skip
+        export_job_run(job=export_job_claim(job_id=job.pk))
 
 
 @pytest.fixture(scope="module")

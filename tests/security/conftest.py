@@ -173,6 +173,23 @@ def _reported_fall(case: CollectionCase, today) -> Any:
     )  # fmt: skip
 
 
+def _export_job(bank: Bank) -> int:
+    """A finished export job of Riverside's manager, with its file (made once per bank)."""
+    from django.core.files.base import ContentFile
+
+    from loans.models import ExportJob
+
+    job = ExportJob.objects.filter(owner=bank.personas["manager"]).first()
+    if job is None:
+        job = ExportJob(
+            owner=bank.personas["manager"], export="loans", fmt="csv", as_of=timezone.localdate(), status="done",
+            rows_total=1, rows_written=1, file_name="loans.csv", finished_at=timezone.now(),
+            expires_at=timezone.now() + timedelta(days=7),
+        )  # fmt: skip
+        job.file.save("loans.csv", ContentFile(b"loan_no\r\nRIV-1\r\n"), save=True)
+    return job.pk
+
+
 # The path arguments of every URL of the site (not the Django admin's: see admin_patterns).
 PATH_ARGS: dict[str, Callable[[Bank], dict[str, Any]]] = {
     "home": lambda b: {},
@@ -191,6 +208,9 @@ PATH_ARGS: dict[str, Callable[[Bank], dict[str, Any]]] = {
     "loans:import_run_checked": lambda b: {"pk": b.batch.pk},
     "loans:export_index": lambda b: {},
     "loans:export": lambda b: {"name": "loans", "fmt": "csv"},
+    "loans:export_job": lambda b: {"pk": _export_job(b)},
+    "loans:export_job_progress": lambda b: {"pk": _export_job(b)},
+    "loans:export_job_file": lambda b: {"pk": _export_job(b)},
     "collections_app:case_list": lambda b: {},
     "collections_app:request_list": lambda b: {},
     "collections_app:state_machine_svg": lambda b: {},
