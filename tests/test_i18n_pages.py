@@ -169,8 +169,8 @@ def arguments(user: Any) -> dict[str, Callable[[], list[dict[str, Any]]]]:
     """For each URL name with arguments: the kwargs sets to fetch (ids the user may see)."""
     from accountability.models import AccountabilityRecord, LoansByLoansFlag
     from collections_app.models import CaseRequest, CollectionCase, LegalProceeding
-    from ledger.models import LedgerEntry
     from evidence.models import EvidenceFile
+    from ledger.models import LedgerEntry
     from loans.exporting import EXPORTS
     from loans.models import Borrower, ExportJob, ImportBatch, Loan
     from notifications.models import Notification

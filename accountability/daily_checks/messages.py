@@ -209,6 +209,8 @@ LEDGER_INVARIANT_BODY = _(
 
 def ledger_invariant(*, count: int, as_of: date) -> Message:
     return Message(text(LEDGER_INVARIANT_TITLE, count=count), text(LEDGER_INVARIANT_BODY, as_of=as_of))
+
+
 # --- 11. legal deadlines (issue 12) --------------------------------------------------------------------
 
 HEARING_TITLE_TODAY = _("Loan %(loan_no)s: hearing today (%(on)s) at %(place)s")

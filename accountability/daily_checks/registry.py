@@ -18,10 +18,10 @@ from django.utils.translation import gettext_lazy as _
 from accountability.daily_checks.batching import Counts
 from accountability.daily_checks.deadline_missed import check_deadline_missed
 from accountability.daily_checks.deadline_reminders import check_deadline_reminders
-from accountability.daily_checks.ledger_invariant import check_ledger_invariant
 from accountability.daily_checks.enforcement_deadlines import check_enforcement_deadlines
 from accountability.daily_checks.guarantee_periods import check_guarantee_periods
 from accountability.daily_checks.hearings import check_hearings
+from accountability.daily_checks.ledger_invariant import check_ledger_invariant
 from accountability.daily_checks.limitation import check_limitation
 from accountability.daily_checks.loans_by_loans import check_loans_by_loans
 from accountability.daily_checks.month_end_snapshot import check_month_end_snapshot

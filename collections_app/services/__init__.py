@@ -12,6 +12,8 @@ One module per concern; this package re-exports their public functions, so calle
 from collections_app.services._common import CaseChanged
 from collections_app.services.costs import cost_record
 from collections_app.services.dates import cases_refresh_dates
+from collections_app.services.debtor import ability_assess, dishonest_debtor_record
+from collections_app.services.emphasis import cases_refresh_emphasis
 from collections_app.services.money import (
     asset_dispose,
     asset_take_in_kind,
@@ -20,8 +22,6 @@ from collections_app.services.money import (
     recovery_record,
     refinancing_record,
 )
-from collections_app.services.debtor import ability_assess, dishonest_debtor_record
-from collections_app.services.emphasis import cases_refresh_emphasis
 from collections_app.services.moves import case_move
 from collections_app.services.opening import case_open, cases_open_for_non_performing
 from collections_app.services.records import (

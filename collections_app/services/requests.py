@@ -13,9 +13,9 @@ from collections_app.case_rules import Measure, approval_refusal, entry_refusal,
 from collections_app.models import CaseRequest, CollectionCase
 from collections_app.services._common import _audit, _lock, _require_reason
 from collections_app.services.moves import _check_seen, _perform_move
+from evidence.policy import write_off_policy
 from ledger.rules import EntryKind
 from ledger.services import ledger_post
-from evidence.policy import write_off_policy
 from loans.models import Loan, User
 from loans.services import loan_classify
 

@@ -21,8 +21,8 @@ from accountability.models import AccountabilityRecord, LoansByLoansFlag
 from accountability.services import record_propose
 from collections_app import services as case_services
 from collections_app.models import CaseRequest, CollectionCase
-from ledger.models import LedgerEntry
 from evidence.services import evidence_upload
+from ledger.models import LedgerEntry
 from legal import services as legal_services
 from loans.models import ImportBatch, Loan
 from notifications.models import Notification
