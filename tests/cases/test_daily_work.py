@@ -273,6 +273,10 @@ def test_the_case_pages_speak_chinese(login, case, officer, manager, today):
     }
     data |= {u.display_name for u in (officer, manager)} | {officer.username, manager.username}
     data |= _loans_labels()
+    # The ledger's source documents are stored data (receipt numbers, "recovery 12"), not page text.
+    from ledger.models import LedgerEntry
+
+    data |= set(LedgerEntry.objects.values_list("source", flat=True))
     for user, url in (
         (officer, case.get_absolute_url()),
         (officer, reverse("collections_app:case_list")),
