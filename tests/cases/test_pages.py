@@ -107,8 +107,9 @@ QUEUE_QUERIES_OFFICER = 6
 QUEUE_QUERIES_MANAGER = 8
 # Constant whatever the timeline holds: the case with its loan, the move facts and role, the timeline
 # page (count, keys, one query per kind on the page), the facts cards, each form's choices, and the
-# current division of responsibility with its shares (one query).
-CASE_PAGE_QUERIES = 36
+# current division of responsibility with its shares (one query), the latest assessment of the
+# debtor's ability to pay and the dishonest-debtor listings (one query each, issue 11).
+CASE_PAGE_QUERIES = 38
 
 
 @pytest.fixture
