@@ -111,7 +111,9 @@ QUEUE_QUERIES_MANAGER = 9
 # current division of responsibility with its shares (one query); the evidence panel (the case's files),
 # the generated documents, the notice form's documents and the notices waiting for their receipt.
 # (+1 since issue 11: the Ledger section reads the loan's entries, one query.)
-CASE_PAGE_QUERIES = 44
+# current division of responsibility with its shares (one query), the latest assessment of the
+# debtor's ability to pay and the dishonest-debtor listings (one query each, issue 11).
+CASE_PAGE_QUERIES = 46
 
 
 @pytest.fixture
