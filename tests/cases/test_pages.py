@@ -109,7 +109,8 @@ QUEUE_QUERIES_MANAGER = 8
 # page (count, keys, one query per kind on the page), the facts cards, each form's choices, and the
 # current division of responsibility with its shares (one query).
 # (+1 since issue 11: the Ledger section reads the loan's entries, one query.)
-CASE_PAGE_QUERIES = 37
+# (+3 since issue 11's costs: the cost totals, the ledger's cash and in-kind sums, the list of costs.)
+CASE_PAGE_QUERIES = 40
 
 
 @pytest.fixture
