@@ -10,6 +10,7 @@ from audit.services import SYSTEM_EVENT_PREFIX
 EVENT_LABELS = {
     # accountability
     "accountability.proposed": _("Sanction or reward proposed"),
+    "accountability.cause_recorded": _("Cause of the non-performing loan recorded"),
     "accountability.imposed": _("Sanction imposed or reward granted"),
     "accountability.waived": _("Proposal waived"),
     "accountability.lifted": _("Sanction lifted"),
@@ -34,6 +35,8 @@ EVENT_LABELS = {
     "case.promise_kept": _("Promise kept"),
     "case.promise_broken": _("Promise broken"),
     "case.recovery_recorded": _("Recovery recorded"),
+    "case.cost_recorded": _("Collection cost recorded"),
+    "case.costs_repaid": _("Collection costs repaid from a recovery"),
     "case.asset_taken": _("Asset taken in kind"),
     "case.asset_disposed": _("Asset disposed of"),
     "case.guarantor_demanded": _("Demand on a guarantor"),

@@ -113,7 +113,8 @@ QUEUE_QUERIES_MANAGER = 9
 # (+1 since issue 11: the Ledger section reads the loan's entries, one query.)
 # current division of responsibility with its shares (one query), the latest assessment of the
 # debtor's ability to pay and the dishonest-debtor listings (one query each, issue 11).
-CASE_PAGE_QUERIES = 46
+# (+3 since issue 11's costs: the cost totals, the ledger's cash and in-kind sums, the list of costs.)
+CASE_PAGE_QUERIES = 49
 
 
 @pytest.fixture
