@@ -90,18 +90,36 @@ def refinancing_flags_find(*, as_of: date, batch_id: int | None = None, now: dat
         "minus_w": -window,
         "since": as_of - timedelta(days=2 * window),
     }
+    # The falls in scope (and the import's new loans) copied into small temporary tables with fresh
+    # statistics: the rows just written have none yet, and a planner that thinks there is one fall
+    # joins it with every loan disbursed in the window.
+    falls, recent, new = "npl_prevention_falls", "npl_prevention_recent", "npl_prevention_new"
+    select_falls = """
+        SELECT e.id, e.loan_id, e.case_id, e.kind, e.principal, e.interest_on_balance, e.interest_off_balance,
+               e.value_date
+          FROM ledger_ledgerentry e JOIN loans_loan o ON o.id = e.loan_id
+         WHERE e.kind = 'book_reported' AND (e.case_id IS NOT NULL OR o.overdue_since IS NOT NULL) AND {scope}
+    """
+    in_window = "e.value_date BETWEEN %(since)s AND %(as_of)s"
+    tables = {falls: select_falls.format(scope=in_window)}
+    scopes = [(falls, "true")]
     if batch_id is not None:
-        # Two scopes, not one OR (which no index serves): the falls this import reported, then the
-        # recent falls near the loans it created.
-        scopes = [
-            "e.import_batch_id = %(batch)s",
-            f"e.value_date BETWEEN %(since)s AND %(as_of)s AND n.id IN ({_BATCH_NEW_LOANS})",
-        ]
-    else:
-        scopes = ["e.value_date BETWEEN %(since)s AND %(as_of)s"]
+        # The falls this import reported; and the earlier falls of the window near the loans it created.
+        tables = {
+            falls: select_falls.format(scope="e.import_batch_id = %(batch)s"),
+            recent: select_falls.format(
+                scope=f"{in_window} AND (e.import_batch_id IS NULL OR e.import_batch_id <> %(batch)s)"
+            ),
+            new: _BATCH_NEW_LOANS,
+        }
+        scopes.append((recent, f"n.id IN (SELECT id FROM {new})"))
+    for table, select in tables.items():
+        _execute(f"DROP TABLE IF EXISTS {table}", {})
+        _execute(f"CREATE TEMPORARY TABLE {table} AS {select}", params)
+        _execute(f"ANALYZE {table}", {})
     row_no = "CAST(NULL AS integer)"
     written = 0
-    for scope, relation in itertools.product(scopes, _REFINANCING_RELATIONS):
+    for (source, scope), relation in itertools.product(scopes, _REFINANCING_RELATIONS):
         sql = f"""
             INSERT INTO {FLAGS} ({_COLUMNS})
             SELECT DISTINCT
@@ -109,7 +127,7 @@ def refinancing_flags_find(*, as_of: date, batch_id: int | None = None, now: dat
                    n.id, o.id, CAST(NULL AS bigint), e.id, '{relation.code}', n.branch_id, n.issuing_officer_id,
                    e.value_date, -(e.principal + e.interest_on_balance + e.interest_off_balance),
                    n.disbursed_on, n.principal, %(as_of)s, CAST(%(batch)s AS bigint), {row_no}, 'open', '', %(now)s
-              FROM ledger_ledgerentry e
+              FROM {source} e
               JOIN loans_loan o ON o.id = e.loan_id
               JOIN loans_borrower ob ON ob.id = o.borrower_id
               {relation.joins}
@@ -130,30 +148,9 @@ def refinancing_flags_find(*, as_of: date, batch_id: int | None = None, now: dat
                                   AND f.kind <> 'first_pay_off')
         """
         written += _execute(sql, params)
-    if batch_id is not None and written:
-        _batch_rows(batch_id)
+    for table in tables:
+        _execute(f"DROP TABLE {table}", {})
     return written
-
-
-def _batch_rows(batch_id: int) -> None:
-    """The row of each flag of an import (for its warning): the fallen loan's row for a refinancing
-    flag, the new loan's for "first pay off"; the other loan's when the file does not have that one.
-    Two UPDATEs joining the batch's rows once (no lookup per flag: the rows are keyed by batch and
-    row, not by loan number)."""
-    first = f"{FLAGS}.kind = 'first_pay_off'"
-    for column in (
-        f"CASE WHEN {first} THEN {FLAGS}.new_loan_id ELSE {FLAGS}.overdue_loan_id END",
-        f"CASE WHEN {first} THEN {FLAGS}.overdue_loan_id ELSE {FLAGS}.new_loan_id END",
-    ):
-        _execute(
-            f"""
-            UPDATE {FLAGS} SET row_no = r.row_no
-              FROM loans_importrow r JOIN loans_loan l ON l.loan_no = r."key"
-             WHERE {FLAGS}.import_batch_id = %(batch)s AND {FLAGS}.row_no IS NULL
-               AND r.batch_id = %(batch)s AND r.sheet = 'loans' AND l.id = {column}
-            """,
-            {"batch": batch_id},
-        )
 
 
 def first_pay_off_flags_find(*, as_of: date, batch_id: int, now: datetime | None = None) -> int:
@@ -210,8 +207,6 @@ def first_pay_off_flags_find(*, as_of: date, batch_id: int, now: datetime | None
              WHERE {"true" if "CAST" in overdue_loan else "overdue_loan_id IS NOT NULL"}
         """
         written += _execute(sql, params)
-    if written:
-        _batch_rows(batch_id)
     return written
 
 
@@ -260,15 +255,39 @@ class BatchFlag:
 
 
 def batch_flags(*, batch_id: int, limit: int) -> list[BatchFlag]:
-    """The flags an import found, in row order (at most `limit`)."""
+    """The flags an import found (at most `limit`), in row order, each with its row: the fallen
+    loan's for a refinancing flag, the new loan's for "first pay off" (the other loan's when the file
+    does not have that one). The rows are looked up once for the listed loans and kept on the flags."""
     from accountability.models import LoansByLoansFlag
+    from loans.models import ImportRow
 
-    rows = (
+    flags = list(
         LoansByLoansFlag.objects.filter(import_batch_id=batch_id)
-        .order_by("row_no", "id")
-        .values_list("row_no", "kind", "relation", "new_loan__loan_no", "overdue_loan__loan_no")[:limit]
+        .select_related("new_loan", "overdue_loan")
+        .order_by("id")[:limit]
     )
-    return [BatchFlag(row_no or 0, *rest) for row_no, *rest in rows]
+    numbers = {f.new_loan.loan_no for f in flags} | {f.overdue_loan.loan_no for f in flags if f.overdue_loan_id}
+    rows: dict[str, int] = {}
+    for chunk in _chunks(sorted(numbers), 1000):
+        rows.update(
+            ImportRow.objects.filter(batch_id=batch_id, sheet="loans", key__in=chunk).values_list("key", "row_no")
+        )
+    for flag in flags:
+        first, other = flag.new_loan, flag.overdue_loan
+        if flag.kind != LoansByLoansFlag.Kind.FIRST_PAY_OFF and other is not None:
+            first, other = other, first
+        flag.row_no = rows.get(first.loan_no) or (rows.get(other.loan_no) if other is not None else None)
+    LoansByLoansFlag.objects.bulk_update(flags, ["row_no"], batch_size=1000)
+    found = [
+        BatchFlag(f.row_no or 0, f.kind, f.relation, f.new_loan.loan_no, f.overdue_loan and f.overdue_loan.loan_no)
+        for f in flags
+    ]
+    return sorted(found, key=lambda f: f.row_no)
+
+
+def _chunks(items: list, size: int):
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
 
 
 def batch_flags_notify(*, batch_id: int, as_of: date) -> int:

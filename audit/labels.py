@@ -19,6 +19,7 @@ EVENT_LABELS = {
     "responsibility.assigned": _("Responsibility divided"),
     "responsibility.first_divisions": _("First divisions of responsibility given"),
     "loans_by_loans.reviewed": _("Loans-by-loans flag reviewed"),
+    "reconciliation.fall_classified": _("Fall of a balance reported by the book classified"),
     "daily_check_run.requeued": _("Daily check sent again"),
     "daily_check_run.failed": _("Daily check failed"),
     # collection cases
