@@ -147,7 +147,7 @@ def document_generate(
         subject=document,
         branch_id=case.branch_id,
         new={
-            "number": number,
+            "document_number": number,
             "kind": kind,
             "case": case.pk,
             "template_version": version,
@@ -193,7 +193,7 @@ def document_template_replace(*, actor: User, kind: str, upload: Any, note: str 
         actor=actor,
         event_type="document_template.replaced",
         subject=template,
-        new={"kind": kind, "version": version, "sha256": digest, "name": template.original_name},
+        new={"kind": kind, "template_version": version, "sha256": digest, "file_name": template.original_name},
         reason=template.note,
     )
     return template

@@ -185,9 +185,9 @@ def _keep(
             "case": case.pk if case else None,
             "kind": kind,
             "requirement": requirement,
-            "name": name,
-            "content_type": detected.mime,
-            "size": size,
+            "file_name": name,
+            "file_type": detected.mime,
+            "file_size": size,
             "sha256": digest,
         },
     )
@@ -236,7 +236,7 @@ def evidence_download_record(*, actor: User, evidence: EvidenceFile) -> None:
         event_type="evidence.downloaded",
         subject=evidence,
         branch_id=evidence.branch_id,
-        new={"name": evidence.original_name, "sha256": evidence.sha256},
+        new={"file_name": evidence.original_name, "sha256": evidence.sha256},
     )
 
 

@@ -20,6 +20,7 @@ from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import Group
 from django.contrib.sessions.models import Session
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.test import RequestFactory
 from django.urls import reverse
@@ -29,6 +30,7 @@ from accountability.models import DailyCheckRun, LoansByLoansFlag, MonthEndSnaps
 from accountability.services import record_propose
 from audit.models import AuditEvent
 from collections_app import services as cases
+from evidence.services import evidence_upload
 from loans.models import Branch, ClassificationChange, ClassificationRun, ImportBatch, Loan, Role, User
 from loans.services import (
     branch_create,
@@ -365,6 +367,9 @@ def world(root, branch, officer, manager, manager2, head_office):
     )
     recovery = cases.recovery_record(case=case, actor=officer, received_on=TODAY, amount=Decimal("500.00"))
     cases.case_request_create(case=case, target="legal", actor=officer, as_of=TODAY, reason="Refuses to pay")
+    evidence_upload(
+        actor=officer, target=case, upload=ContentFile(b"%PDF-1.4\n%%EOF\n", name="receipt.pdf"), kind="receipt"
+    )
     record_propose(officer=officer, record_type="wage_stop", reason="No contact", actor=manager, as_of=TODAY)
     new_loan = LoanFactory(
         branch=branch, borrower=loan.borrower, disbursed_on=TODAY, maturity_on=TODAY + timedelta(days=365)

@@ -61,7 +61,7 @@ def test_a_collection_notice_is_numbered_kept_as_docx_and_pdf_and_audited(case, 
     assert pdf.startswith(b"%PDF") and b"STSong-Light" in pdf
     assert document.docx.case == case and document.pdf.kind == "notice"
     event = AuditEvent.objects.get(event_type="document.generated", subject_id=document.pk)
-    assert event.actor == officer and event.new_values["number"] == document.number
+    assert event.actor == officer and event.new_values["document_number"] == document.number
 
 
 def test_numbers_run_per_branch_and_year(case, officer, other_branch, outsider):
