@@ -58,7 +58,12 @@ def _stories(*, officer: User, manager: User, as_of: date) -> int:
 
     # B: notice served, legal requested: waits in the manager's approvals.
     services.notice_serve(
-        case=b, actor=officer, served_on=day(30), served_to=b.loan.borrower.name, method="registered_mail"
+        case=b,
+        actor=officer,
+        served_on=day(30),
+        served_to=b.loan.borrower.name,
+        method="registered_mail",
+        tracking_number="EMS1000000001CN",
     )
     services.case_request_create(
         case=b, target="legal", actor=officer, as_of=day(2), reason="Can pay (new car, shop open) and refuses to."
