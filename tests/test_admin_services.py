@@ -361,7 +361,43 @@ def world(root, branch, officer, manager, manager2, head_office):
     cases.guarantor_demand_record(
         case=case, actor=officer, guarantee=guarantee, demanded_on=TODAY, amount=Decimal("5000.00")
     )
-    cases.legal_proceeding_file(case=case, actor=officer, court="County Court", case_number="2026-1", filed_on=TODAY)
+    proceeding = cases.legal_proceeding_file(
+        case=case, actor=officer, court="County Court", case_number="2026-1", filed_on=TODAY
+    )
+    from legal import models as legal_models
+    from legal import services as legal
+
+    legal.hearing_record(proceeding=proceeding, actor=officer, held_on=TODAY, place="Room 1")
+    asset = legal.debtor_asset_register(
+        actor=officer,
+        branch=branch,
+        borrower=loan.borrower,
+        kind="vehicle",
+        description="Van",
+        found_on=TODAY,
+        estimated_value=Decimal("1000"),
+    )
+    legal.preservation_order_record(
+        proceeding=proceeding,
+        actor=officer,
+        kind="seal",
+        asset_kind="vehicle",
+        description="Van",
+        ruling_on=TODAY,
+        asset=asset,
+    )
+    legal.guarantee_term_set(case=case, guarantee=guarantee, actor=officer, period_ends_on=TODAY)
+    legal_models.GuaranteeRelease.objects.create(
+        guarantee=guarantee,
+        loan=loan,
+        branch=branch,
+        period_ended_on=TODAY,
+        released_on=TODAY,
+        amount_lost=Decimal("1.00"),
+    )
+    legal_models.LegalReminder.objects.create(
+        kind="hearing", object_id=1, days_before=1, due_on=TODAY, branch=branch, sent_on=TODAY
+    )
     cases.asset_take_in_kind(
         case=case, actor=officer, kind="vehicle", description="Truck", taken_on=TODAY, appraised_value=Decimal("3000")
     )

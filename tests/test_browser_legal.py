@@ -99,6 +99,18 @@ def test_the_legal_journey(browser_session, legal_case, officer, officer2, outsi
     assert "Flat 3-201" in page.locator("#orders").inner_text()
     s.shot("journey-legal-1-proceeding")
 
+    # The debtor's assets: record the flat on the register (the seal may then point at it).
+    page.get_by_role("link", name="Debtor's assets").click()
+    page.wait_for_load_state()
+    page.select_option("#id_kind", "real_estate")
+    page.fill("#id_description", "Flat 3-201, 18 Riverside Road")
+    page.fill("#id_where_found", "Land registry search")
+    page.fill("#id_estimated_value", "450000")
+    page.click("#form-asset button[type=submit]")
+    page.wait_for_selector("text=Asset recorded.")
+    assert "Land registry search" in page.locator("#asset-register").inner_text()
+    s.shot("journey-legal-1b-assets")
+
     # The daily check 30 days before the seal expires: the reminder links to the proceeding page.
     check_run(name="preservation_orders", as_of=order.expires_on - timedelta(days=30))
     reminder = Notification.objects.get(recipient=officer, kind="preservation.reminder")
