@@ -71,6 +71,9 @@ EVENT_LABELS = {
     "user.two_factor_reset": _("Two-factor device reset"),
     "user.directory_synced": _("Role or branch taken from the directory"),
     "loans.exported": _("Data exported"),
+    "export_job.requeued": _("Export sent again"),
+    "export_job.failed": _("Export failed"),
+    "exports.purged": _("Old export files deleted"),
 }
 
 # Fields named in the old and new values of the events.
