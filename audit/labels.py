@@ -105,6 +105,9 @@ EVENT_LABELS = {
     "ledger.entry_approved": _("Value date approved"),
     "ledger.entry_refused": _("Value date refused"),
     "case.refinancing_recorded": _("Refinancing recorded"),
+    "export_job.requeued": _("Export sent again"),
+    "export_job.failed": _("Export failed"),
+    "exports.purged": _("Old export files deleted"),
 }
 
 # Fields named in the old and new values of the events.

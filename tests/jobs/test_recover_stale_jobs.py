@@ -11,7 +11,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from accountability.models import DailyCheckRun
-from loans.models import ImportBatch
+from loans.models import ExportJob, ImportBatch
 from npl_recovery.jobs import jobs_recover_stale, max_attempts, queued_stale_after
 
 LONG_AGO = timedelta(hours=4)
@@ -56,8 +56,9 @@ def test_the_recovery_settings_are_checked_and_named(settings):
 
 
 @pytest.mark.django_db
-def test_with_nothing_lost_the_recovery_costs_two_queries(django_assert_num_queries):
+def test_with_nothing_lost_the_recovery_costs_three_queries(django_assert_num_queries, manager):
     ImportBatch.objects.create(source="command", as_of=date(2026, 6, 30), file_name="done.csv", status="imported")
     DailyCheckRun.objects.create(check_name="limitation", as_of=date(2026, 6, 30), status="done")
-    with django_assert_num_queries(2):  # one look per kind of job; beat runs it every ten minutes
+    ExportJob.objects.create(owner=manager, export="loans", fmt="csv", as_of=date(2026, 6, 30), status="done")
+    with django_assert_num_queries(3):  # one look per kind of job; beat runs it every ten minutes
         assert jobs_recover_stale(now=timezone.now()) == []
