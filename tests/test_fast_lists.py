@@ -159,6 +159,7 @@ def test_the_queue_offers_only_index_served_sorts():
     table = CaseTable(CollectionCase.objects.none())
     orderable = {c.name: tuple(o.lstrip("-") for o in c.order_by) for c in table.columns if c.orderable}
     assert orderable == {
+        "emphasis": ("emphasis", "urgency_on", "id"),
         "urgency_on": ("urgency_on", "id"),
         "recovery_deadline": ("recovery_deadline", "id"),
         "limitation_expires_on": ("limitation_expires_on", "id"),
@@ -196,6 +197,10 @@ def _walk_pages(client, url, sort, per_page, pages, prefix=""):
 
 
 def _expected(rows, field, descending):
+    if field == "emphasis":
+        # The queue's default order (issue 11): emphasis, then urgency, then the pk; none is NULL.
+        ordered = sorted(rows, key=lambda r: (r.emphasis, r.urgency_on, r.pk), reverse=descending)
+        return [r.pk for r in ordered]
     present = [r for r in rows if getattr(r, field) is not None]
     missing = [r for r in rows if getattr(r, field) is None]
     present.sort(key=lambda r: (getattr(r, field), r.pk), reverse=descending)
@@ -215,7 +220,7 @@ def test_every_loan_list_sort_pages_through_every_loan_once_in_order(
     assert seen == _expected(book_with_ties, field, descending)
 
 
-@pytest.mark.parametrize("field", ["urgency_on", "recovery_deadline", "limitation_expires_on"])
+@pytest.mark.parametrize("field", ["emphasis", "urgency_on", "recovery_deadline", "limitation_expires_on"])
 @pytest.mark.parametrize("descending", [False, True])
 def test_every_queue_sort_pages_through_every_case_once_in_order(client, manager, book_with_ties, field, descending):
     cases_open_for_non_performing(as_of=timezone.localdate())
@@ -381,7 +386,15 @@ def test_every_loan_list_sort_is_read_from_an_index(manager, book_with_ties, ord
 
 
 @postgres_only
-@pytest.mark.parametrize("order", [("urgency_on", "id"), ("recovery_deadline", "id"), ("limitation_expires_on", "id")])
+@pytest.mark.parametrize(
+    "order",
+    [
+        ("emphasis", "urgency_on", "id"),
+        ("urgency_on", "id"),
+        ("recovery_deadline", "id"),
+        ("limitation_expires_on", "id"),
+    ],
+)
 @pytest.mark.parametrize("backwards", [False, True])
 def test_every_queue_sort_is_read_from_an_index(head_manager, book_with_ties, order, backwards):
     from collections_app.selectors import case_queue
