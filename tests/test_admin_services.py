@@ -402,6 +402,16 @@ def world(root, branch, officer, manager, manager2, head_office):
         case=case, actor=officer, kind="vehicle", description="Truck", taken_on=TODAY, appraised_value=Decimal("3000")
     )
     recovery = cases.recovery_record(case=case, actor=officer, received_on=TODAY, amount=Decimal("500.00"))
+    # A fall reported by the book (issue 11), raised back by a correction so the balance is as before.
+    from ledger.services import ledger_post
+    from reconciliation.models import ReportedFall
+
+    posted = {"loan": loan, "interest_on": Decimal("0"), "interest_off": Decimal("0"), "value_date": TODAY}
+    fall = ledger_post(kind="book_reported", principal=Decimal("-100.00"), actor=None, as_of=TODAY, case=case, **posted)
+    ledger_post(kind="book_correction", principal=Decimal("100.00"), actor=None, as_of=TODAY, **posted)
+    ReportedFall.objects.create(
+        entry=fall, loan=loan, case=case, branch=branch, officer=officer, amount=Decimal("100.00"), reported_on=TODAY
+    )
     cases.case_request_create(case=case, target="legal", actor=officer, as_of=TODAY, reason="Refuses to pay")
     evidence_upload(
         actor=officer, target=case, upload=ContentFile(b"%PDF-1.4\n%%EOF\n", name="receipt.pdf"), kind="receipt"

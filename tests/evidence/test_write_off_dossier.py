@@ -31,7 +31,8 @@ OWED = Decimal("81500.00")
 
 @pytest.fixture
 def loss_case(branch, officer) -> CollectionCase:
-    return open_npl_case(branch=branch, officer=officer, opened_on=timezone.localdate(), dpd=400)
+    # Opened a week ago: a recovery dated yesterday must not be before the case's opening (issue 11).
+    return open_npl_case(branch=branch, officer=officer, opened_on=timezone.localdate() - timedelta(days=7), dpd=400)
 
 
 def _request(case, officer, reason="enforcement_ended") -> CaseRequest:
