@@ -337,7 +337,10 @@ class Guarantee(models.Model):
     loan = models.ForeignKey(Loan, on_delete=models.CASCADE, related_name="guarantees")
     amount = money()
     signed_on = models.DateField(null=True, blank=True)
-    liability = models.CharField(_("liability"), max_length=10, choices=Liability.choices, default=Liability.JOINT)
+    # db_default too: the importer's staging SQL inserts guarantees without this column (= joint).
+    liability = models.CharField(
+        _("liability"), max_length=10, choices=Liability.choices, default=Liability.JOINT, db_default=Liability.JOINT
+    )
 
     objects = scoped_manager("loan__branch")
 

@@ -158,6 +158,7 @@ def _warn(as_of: date) -> Counts:
                     ends=ends,
                     days_left=days_left(ends, as_of),
                     amount=r["amount"],
+                    general=r["liability"] == Guarantee.Liability.GENERAL,
                 )
                 recipients = (
                     [r["officer_id"]] if r["officer_id"] else ManagerDirectory.build().for_branch(r["branch_id"])
@@ -235,7 +236,11 @@ def _release(as_of: date) -> int:
         drafts = []
         for r, ends, lost in released:
             msg = messages.guarantee_released(
-                loan_no=r["loan_no"], guarantor=r["guarantor_name"], ends=ends, amount=lost
+                loan_no=r["loan_no"],
+                guarantor=r["guarantor_name"],
+                ends=ends,
+                amount=lost,
+                general=r["liability"] == Guarantee.Liability.GENERAL,
             )
             people = dict.fromkeys(
                 [*directory[0].for_branch(r["branch_id"]), *([r["officer_id"]] if r["officer_id"] else [])]

@@ -221,6 +221,8 @@ def test_a_general_guarantee_is_warned_until_a_suit_is_filed_and_not_after(case,
     GuaranteeFactory(loan=npl_loan, amount=Decimal("50000"), liability="general")
     ends = guarantee_period_ends(npl_loan.maturity_on, None, legal_policy())
     assert run("guarantee_periods", ends - timedelta(days=60))["warnings_60_days"] == 1
+    (warning,) = notes(officer, "guarantee.warning")
+    assert "general guarantor" in warning.body and "File suit" in warning.body
     _suit(case, officer, ends - timedelta(days=40))
     assert run("guarantee_periods", ends - timedelta(days=30))["warnings_30_days"] == 0
     assert run("guarantee_periods", ends + timedelta(days=1))["released"] == 0

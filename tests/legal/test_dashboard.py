@@ -62,3 +62,11 @@ def test_the_dashboard_shows_zero_without_releases(client, manager):
     response = client.get(reverse("dashboard"))
     assert response.context["guarantees_lost"] == {"released": 0, "amount_lost": Decimal("0.00")}
     assert 'id="guarantees-lost"' in response.content.decode()
+
+
+def test_the_loan_page_shows_each_guarantees_kind(client, branch, officer):
+    loan = LoanFactory(loan_no="GAP-KIND", branch=branch, responsible_officer=officer, issuing_officer=officer)
+    GuaranteeFactory(loan=loan, amount=Decimal("1000"), liability="general")
+    client.force_login(officer)
+    html = client.get(reverse("loans:loan_detail", args=[loan.pk])).content.decode()
+    assert "General guarantee" in html and "Joint liability" not in html
