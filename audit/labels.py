@@ -112,6 +112,8 @@ EVENT_LABELS = {
 
 # Fields named in the old and new values of the events.
 FIELD_LABELS = {
+    # A recovery recorded on a written-off loan (账销案存): collections_app.Recovery.after_write_off.
+    "after_write_off": _("Recovered after write-off"),
     # What a run of the system wrote (its own history rows, by id range).
     "became_non_performing": _("Became non-performing"),
     "left_non_performing": _("Left non-performing"),

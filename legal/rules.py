@@ -137,9 +137,21 @@ class GuaranteeStanding(StrEnum):
     RELEASED = "released"  # the period ended without a demand: the guarantor is released
 
 
-def guarantee_standing(ends_on: date, first_demand_on: date | None, as_of: date) -> GuaranteeStanding:
-    """Where a guarantee stands on `as_of`. The whole last day of the period still counts."""
-    if first_demand_on is not None and first_demand_on <= ends_on:
+def guarantee_standing(
+    ends_on: date,
+    first_demand_on: date | None,
+    as_of: date,
+    *,
+    liability: str = "joint",
+    first_suit_on: date | None = None,
+) -> GuaranteeStanding:
+    """Where a guarantee stands on `as_of`. The whole last day of the period still counts.
+
+    What keeps the guarantor liable depends on the kind of guarantee (loans.Guarantee.Liability):
+    joint liability ("joint"): a demand served on the guarantor within the period;
+    general guarantee ("general"): a suit against the debtor filed within the period."""
+    keeping_act = first_suit_on if liability == "general" else first_demand_on
+    if keeping_act is not None and keeping_act <= ends_on:
         return GuaranteeStanding.KEPT
     if as_of > ends_on:
         return GuaranteeStanding.RELEASED

@@ -327,10 +327,20 @@ class Guarantor(models.Model):
 
 
 class Guarantee(models.Model):
+    class Liability(models.TextChoices):
+        # Joint liability: a demand on the guarantor within the guarantee period keeps it liable.
+        # General guarantee: a suit against the debtor filed within the period keeps it liable.
+        JOINT = "joint", _("Joint liability")
+        GENERAL = "general", _("General guarantee")
+
     guarantor = models.ForeignKey(Guarantor, on_delete=models.PROTECT, related_name="guarantees")
     loan = models.ForeignKey(Loan, on_delete=models.CASCADE, related_name="guarantees")
     amount = money()
     signed_on = models.DateField(null=True, blank=True)
+    # db_default too: the importer's staging SQL inserts guarantees without this column (= joint).
+    liability = models.CharField(
+        _("liability"), max_length=10, choices=Liability.choices, default=Liability.JOINT, db_default=Liability.JOINT
+    )
 
     objects = scoped_manager("loan__branch")
 

@@ -34,7 +34,9 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
-    context = {"summary": book_summary(user=request.user)}
+    from legal.selectors import guarantee_amount_lost
+
+    context = {"summary": book_summary(user=request.user), "guarantees_lost": guarantee_amount_lost(user=request.user)}
     if can_import(request.user):
         from loans.models import ImportBatch
 

@@ -3,6 +3,10 @@ while no demand has been served on the guarantor; a period that ended without on
 guarantor: the release and the amount lost are recorded (legal.GuaranteeRelease, read by
 legal.selectors.guarantees_released) and the branch's managers are told.
 
+What keeps the guarantor liable depends on the guarantee's kind (loans.Guarantee.liability, read by
+legal.rules.guarantee_standing): joint liability needs a demand served on the guarantor within the
+period; a general guarantee needs a suit (court or arbitration) against the debtor filed within it.
+
 The period's end is computed per guarantee (legal.rules.guarantee_period_ends: the contract's end
 if recorded, else 6 months from the loan's maturity); the query narrows by a slightly wider
 maturity range and each row is checked exactly.
@@ -21,7 +25,7 @@ from accountability.daily_checks.batching import Counts, _in_batches
 from accountability.directory import ManagerDirectory
 from accountability.rules import days_left, threshold_window
 from audit.services import AuditRow, audit_records_bulk
-from collections_app.models import CollectionCase, GuarantorDemand
+from collections_app.models import CollectionCase, GuarantorDemand, LegalProceeding
 from legal.models import GuaranteeRelease, GuaranteeTerm, LegalReminder
 from legal.policy import legal_policy
 from legal.rules import GuaranteeStanding, guarantee_maturity_range, guarantee_period_ends, guarantee_standing
@@ -53,6 +57,21 @@ def _in_range(queryset: QuerySet, low: date, high: date) -> QuerySet:
     )
 
 
+def _suits() -> QuerySet:
+    """Suits (court or arbitration) against the debtor of the guarantee's loan: what keeps a general guarantee."""
+    return LegalProceeding.objects.filter(
+        case__loan=OuterRef("loan"),
+        forum__in=[LegalProceeding.Forum.COURT, LegalProceeding.Forum.ARBITRATION],
+    )
+
+
+def _kept_exists() -> Q:
+    """The act that keeps the guarantor liable has happened (at any date): no warning is needed."""
+    return Q(liability=Guarantee.Liability.JOINT, has_demand=True) | Q(
+        liability=Guarantee.Liability.GENERAL, has_suit=True
+    )
+
+
 def _rows(queryset: QuerySet) -> list[dict]:
     return list(
         queryset.annotate(
@@ -63,12 +82,15 @@ def _rows(queryset: QuerySet) -> list[dict]:
                 .annotate(d=Min("demanded_on"))
                 .values("d")[:1]
             ),
+            first_suit=Subquery(_suits().order_by().values("case__loan").annotate(d=Min("filed_on")).values("d")[:1]),
             case_id=_open_case(),
         ).values(
             "pk",
             "amount",
             "contract_ends",
             "first_demand",
+            "first_suit",
+            "liability",
             "case_id",
             "loan_id",
             maturity=F("loan__maturity_on"),
@@ -96,8 +118,13 @@ def _warn(as_of: date) -> Counts:
         low, high = threshold_window(threshold, thresholds, as_of)
 
         def candidates(after: int, threshold: int = threshold, low: date = low, high: date = high) -> QuerySet:
-            return _in_range(_guarantees().filter(pk__gt=after), low, high).exclude(
-                Exists(GuarantorDemand.objects.filter(guarantee=OuterRef("pk")))
+            return (
+                _in_range(_guarantees().filter(pk__gt=after), low, high)
+                .annotate(
+                    has_demand=Exists(GuarantorDemand.objects.filter(guarantee=OuterRef("pk"))),
+                    has_suit=Exists(_suits()),
+                )
+                .exclude(_kept_exists())
             )
 
         def handle(ids: list[int], threshold: int = threshold, low: date = low, high: date = high) -> int:
@@ -131,6 +158,7 @@ def _warn(as_of: date) -> Counts:
                     ends=ends,
                     days_left=days_left(ends, as_of),
                     amount=r["amount"],
+                    general=r["liability"] == Guarantee.Liability.GENERAL,
                 )
                 recipients = (
                     [r["officer_id"]] if r["officer_id"] else ManagerDirectory.build().for_branch(r["branch_id"])
@@ -168,7 +196,10 @@ def _release(as_of: date) -> int:
         released = []
         for r in _rows(candidates(ids[0] - 1).filter(pk__in=ids)):
             ends = _ends(r)
-            if guarantee_standing(ends, r["first_demand"], as_of) == GuaranteeStanding.RELEASED:
+            standing = guarantee_standing(
+                ends, r["first_demand"], as_of, liability=r["liability"], first_suit_on=r["first_suit"]
+            )
+            if standing == GuaranteeStanding.RELEASED:
                 released.append((r, ends, min(r["amount"], r["owed"] or Decimal("0"))))
         if not released:
             return 0
@@ -205,7 +236,11 @@ def _release(as_of: date) -> int:
         drafts = []
         for r, ends, lost in released:
             msg = messages.guarantee_released(
-                loan_no=r["loan_no"], guarantor=r["guarantor_name"], ends=ends, amount=lost
+                loan_no=r["loan_no"],
+                guarantor=r["guarantor_name"],
+                ends=ends,
+                amount=lost,
+                general=r["liability"] == Guarantee.Liability.GENERAL,
             )
             people = dict.fromkeys(
                 [*directory[0].for_branch(r["branch_id"]), *([r["officer_id"]] if r["officer_id"] else [])]

@@ -324,16 +324,28 @@ GUARANTEE_BODY = _(
 )
 GUARANTEE_RELEASED_TITLE = _("Loan %(loan_no)s: guarantor %(guarantor)s released, %(amount)s lost")
 GUARANTEE_RELEASED_BODY = _("The guarantee period ended on %(ends)s without a demand served on the guarantor.")
+# A general guarantee (loans.Guarantee.Liability.GENERAL) is kept by a suit against the debtor, not a demand.
+GUARANTEE_GENERAL_BODY = _(
+    "%(guarantor)s is a general guarantor and no suit against the debtor has been filed. File suit by %(ends)s "
+    "or the guarantor is released from %(amount)s."
+)
+GUARANTEE_GENERAL_RELEASED_BODY = _(
+    "The guarantee period ended on %(ends)s without a suit against the debtor (general guarantee)."
+)
 
 
-def guarantee_warning(*, loan_no: str, guarantor: str, ends: date, days_left: int, amount: Decimal) -> Message:
+def guarantee_warning(
+    *, loan_no: str, guarantor: str, ends: date, days_left: int, amount: Decimal, general: bool = False
+) -> Message:
     values = {"loan_no": loan_no, "guarantor": guarantor, "ends": ends, "days": days_left, "amount": _money(amount)}
-    return Message(text(GUARANTEE_TITLE, **values), text(GUARANTEE_BODY, **values))
+    body = GUARANTEE_GENERAL_BODY if general else GUARANTEE_BODY
+    return Message(text(GUARANTEE_TITLE, **values), text(body, **values))
 
 
-def guarantee_released(*, loan_no: str, guarantor: str, ends: date, amount: Decimal) -> Message:
+def guarantee_released(*, loan_no: str, guarantor: str, ends: date, amount: Decimal, general: bool = False) -> Message:
     values = {"loan_no": loan_no, "guarantor": guarantor, "ends": ends, "amount": _money(amount)}
-    return Message(text(GUARANTEE_RELEASED_TITLE, **values), text(GUARANTEE_RELEASED_BODY, **values))
+    body = GUARANTEE_GENERAL_RELEASED_BODY if general else GUARANTEE_RELEASED_BODY
+    return Message(text(GUARANTEE_RELEASED_TITLE, **values), text(body, **values))
 
 
 TIME_BARRED_TITLE = _("Loan %(loan_no)s: the claim is time-barred since %(expires)s")

@@ -179,6 +179,8 @@ def test_guarantees_and_collateral_as_separate_csv_files(bank):
     outcome = run_import(csv_bytes(three_loans()), guarantees=guarantees, collateral=collateral)
     assert outcome.ok, outcome.errors
     assert Guarantee.objects.get().guarantor.name == "Li Na"
+    # the file has no liability column: the guarantee is joint liability (issue 12, DOMAIN.md)
+    assert Guarantee.objects.get().liability == Guarantee.Liability.JOINT
     assert Collateral.objects.get().loan.loan_no == "L-0002"
 
 

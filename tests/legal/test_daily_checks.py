@@ -183,6 +183,51 @@ def test_a_demand_served_in_time_keeps_the_guarantor_liable(case, npl_loan, offi
     assert not GuaranteeRelease.objects.exists()
 
 
+def _suit(case, officer, filed_on: date) -> LegalProceeding:
+    return LegalProceeding.objects.create(
+        case=case,
+        court="Riverside District People's Court",
+        case_number=f"(2026) Riv Min Chu {filed_on.isoformat()}",
+        filed_on=filed_on,
+        recorded_by=officer,
+    )
+
+
+@pytest.mark.parametrize(("days_after_end", "released"), [(-1, 0), (0, 0), (1, 1)])
+def test_a_general_guarantee_is_kept_by_a_suit_filed_within_the_period(
+    case, npl_loan, officer, days_after_end, released
+):
+    guarantee = GuaranteeFactory(loan=npl_loan, amount=Decimal("50000"), liability="general")
+    ends = guarantee_period_ends(npl_loan.maturity_on, None, legal_policy())
+    # a demand on a general guarantor does not keep it: only the suit against the debtor counts
+    GuarantorDemand.objects.create(case=case, guarantee=guarantee, demanded_on=ends, amount=Decimal("1000"))
+    _suit(case, officer, ends + timedelta(days=days_after_end))
+    assert run("guarantee_periods", ends + timedelta(days=2))["released"] == released
+    assert GuaranteeRelease.objects.filter(guarantee=guarantee).count() == released
+
+
+@pytest.mark.parametrize(("days_after_end", "released"), [(-1, 1), (0, 1), (1, 1)])
+def test_a_suit_against_the_debtor_does_not_keep_a_joint_liability_guarantor(
+    case, npl_loan, officer, days_after_end, released
+):
+    guarantee = GuaranteeFactory(loan=npl_loan, amount=Decimal("50000"))
+    assert guarantee.liability == "joint"
+    ends = guarantee_period_ends(npl_loan.maturity_on, None, legal_policy())
+    _suit(case, officer, ends + timedelta(days=days_after_end))
+    assert run("guarantee_periods", ends + timedelta(days=2))["released"] == released
+
+
+def test_a_general_guarantee_is_warned_until_a_suit_is_filed_and_not_after(case, npl_loan, officer):
+    GuaranteeFactory(loan=npl_loan, amount=Decimal("50000"), liability="general")
+    ends = guarantee_period_ends(npl_loan.maturity_on, None, legal_policy())
+    assert run("guarantee_periods", ends - timedelta(days=60))["warnings_60_days"] == 1
+    (warning,) = notes(officer, "guarantee.warning")
+    assert "general guarantor" in warning.body and "File suit" in warning.body
+    _suit(case, officer, ends - timedelta(days=40))
+    assert run("guarantee_periods", ends - timedelta(days=30))["warnings_30_days"] == 0
+    assert run("guarantee_periods", ends + timedelta(days=1))["released"] == 0
+
+
 def test_the_contracts_period_replaces_the_default(case, npl_loan, officer, today):
     guarantee = GuaranteeFactory(loan=npl_loan, amount=Decimal("50000"))
     services.guarantee_term_set(

@@ -84,3 +84,45 @@ def test_bad_figures_are_refused_naming_the_setting():
         LegalPolicy(appeal_days_judgment=0)
     with pytest.raises(ValueError, match="hearing_reminder_days"):
         LegalPolicy(hearing_reminder_days=(7, -1))
+
+
+# --- joint-liability vs general guarantors (DOMAIN.md "Legal deadlines") -----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("act_on", "expected"),
+    [
+        (date(2026, 6, 29), GuaranteeStanding.KEPT),  # day before the period ends
+        (date(2026, 6, 30), GuaranteeStanding.KEPT),  # the last day of the period still counts
+        (date(2026, 7, 1), GuaranteeStanding.RELEASED),  # a day late
+    ],
+)
+def test_joint_liability_is_kept_by_a_demand_on_the_guarantor_not_by_a_suit(act_on, expected):
+    ends, as_of = date(2026, 6, 30), date(2026, 7, 2)
+    assert guarantee_standing(ends, act_on, as_of, liability="joint") == expected
+    # a suit against the debtor does not keep a joint-liability guarantor
+    assert guarantee_standing(ends, None, as_of, liability="joint", first_suit_on=act_on) == (
+        GuaranteeStanding.RELEASED
+    )
+
+
+@pytest.mark.parametrize(
+    ("act_on", "expected"),
+    [
+        (date(2026, 6, 29), GuaranteeStanding.KEPT),
+        (date(2026, 6, 30), GuaranteeStanding.KEPT),
+        (date(2026, 7, 1), GuaranteeStanding.RELEASED),
+    ],
+)
+def test_a_general_guarantee_is_kept_by_a_suit_against_the_debtor_not_by_a_demand(act_on, expected):
+    ends, as_of = date(2026, 6, 30), date(2026, 7, 2)
+    assert guarantee_standing(ends, None, as_of, liability="general", first_suit_on=act_on) == expected
+    # a demand on a general guarantor alone does not keep it
+    assert guarantee_standing(ends, act_on, as_of, liability="general") == GuaranteeStanding.RELEASED
+
+
+def test_a_general_guarantee_without_a_suit_runs_until_the_last_day_of_the_period():
+    ends = date(2026, 6, 30)
+    assert guarantee_standing(ends, None, date(2026, 6, 29), liability="general") == GuaranteeStanding.RUNNING
+    assert guarantee_standing(ends, None, date(2026, 6, 30), liability="general") == GuaranteeStanding.RUNNING
+    assert guarantee_standing(ends, None, date(2026, 7, 1), liability="general") == GuaranteeStanding.RELEASED
