@@ -211,6 +211,11 @@ def test_a_month_of_daily_books_recovers_exactly_the_money_paid(
         assert not AccountabilityRecord.objects.filter(case=case, record_type__in=REWARD_TYPES).exists(), loan_no
     # The cases repaid in money did end recovered.
     assert _case("L-032").measure == "recovered" and _case("L-034").measure == "recovered"
+    # ...and the checks do propose rewards in this book: the "no reward" above is not vacuous.
+    rewarded = set(
+        AccountabilityRecord.objects.filter(record_type__in=REWARD_TYPES).values_list("case__loan__loan_no", flat=True)
+    )
+    assert rewarded == {"L-032", "L-034"}, rewarded
 
     # --- every balance is explained by its entries --------------------------------------------
     assert not invariant_breaches().exists()
