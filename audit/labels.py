@@ -150,7 +150,6 @@ FIELD_LABELS = {
     "receipt": _("Signed receipt"),
     "write_off_reason": _("Write-off reason"),
     "first_approved_by": _("First approval by"),
-    "after_write_off": _("After the write-off"),
     "requirement": _("Dossier item"),
     "sha256": _("SHA-256"),
     "file_type": _("File type"),
