@@ -30,7 +30,52 @@ def officers_for_case(case: CollectionCase):
     return [u for u in candidates if CollectionCase.objects.visible_to(u).filter(pk=case.pk).exists()]
 
 
-class DivisionForm(forms.Form):
+class ShareRowsMixin:
+    """Up to SHARE_ROWS rows of a person and their share: a division of responsibility, a cause's staff.
+    Each form names its person field and its words; the sum rule lives in rules.shares_problem."""
+
+    person_field = "person"
+    first_row_required = False
+    person_label: Any = None
+    share_missing: Any = None
+    person_missing: Any = None
+
+    def add_share_rows(self, people: list[User]) -> None:
+        choices = [("", "—")] + [
+            (str(u.pk), f"{u.display_name} ({u.branch.name})" if u.branch else u.display_name) for u in people
+        ]
+        self._people = {str(u.pk): u for u in people}
+        for i in range(1, SHARE_ROWS + 1):
+            self.fields[f"{self.person_field}_{i}"] = forms.ChoiceField(
+                choices=choices, required=self.first_row_required and i == 1, label=self.person_label % {"n": i}
+            )
+            self.fields[f"share_{i}"] = forms.DecimalField(
+                max_digits=5,
+                decimal_places=2,
+                min_value=Decimal("0.01"),
+                max_value=Decimal("100"),
+                required=False,
+                label=_("Share (%)"),
+            )
+
+    def share_rows(self) -> list[tuple[forms.BoundField, forms.BoundField]]:
+        return [(self[f"{self.person_field}_{i}"], self[f"share_{i}"]) for i in range(1, SHARE_ROWS + 1)]
+
+    def clean_share_rows(self, data: dict) -> list[tuple[User, Decimal]]:
+        """The (person, share) pairs given; a row with only one half is an error on the missing field."""
+        pairs = []
+        for i in range(1, SHARE_ROWS + 1):
+            person, share = data.get(f"{self.person_field}_{i}"), data.get(f"share_{i}")
+            if person and share is None:
+                self.add_error(f"share_{i}", self.share_missing)
+            elif share is not None and not person:
+                self.add_error(f"{self.person_field}_{i}", self.person_missing)
+            elif person:
+                pairs.append((self._people[person], share))
+        return pairs
+
+
+class DivisionForm(ShareRowsMixin, forms.Form):
     """A new division of responsibility: up to four officers with shares adding up to 100%."""
 
     recovery_deadline = forms.DateField(widget=DATE, label=_("Recovery time limit"))
@@ -43,42 +88,22 @@ class DivisionForm(forms.Form):
     )
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=300, label=_("Reason"))
 
+    person_field = "officer"
+    first_row_required = True
+    person_label = _("Officer %(n)d")
+    share_missing = _("Give this officer's share.")
+    person_missing = _("Choose the officer of this share.")
+
     def __init__(self, *args: Any, officers: list[User], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        choices = [("", "—")] + [
-            (str(u.pk), f"{u.display_name} ({u.branch.name})" if u.branch else u.display_name) for u in officers
-        ]
-        self._officers = {str(u.pk): u for u in officers}
-        for i in range(1, SHARE_ROWS + 1):
-            self.fields[f"officer_{i}"] = forms.ChoiceField(
-                choices=choices, required=i == 1, label=_("Officer %(n)d") % {"n": i}
-            )
-            self.fields[f"share_{i}"] = forms.DecimalField(
-                max_digits=5,
-                decimal_places=2,
-                min_value=Decimal("0.01"),
-                max_value=Decimal("100"),
-                required=False,
-                label=_("Share (%)"),
-            )
+        self.add_share_rows(officers)
 
     def main_fields(self) -> list[forms.BoundField]:
         return [self["recovery_deadline"], self["promised_reward"], self["reason"]]
 
-    def share_rows(self) -> list[tuple[forms.BoundField, forms.BoundField]]:
-        return [(self[f"officer_{i}"], self[f"share_{i}"]) for i in range(1, SHARE_ROWS + 1)]
-
     def clean(self) -> dict:
         data = super().clean()
-        pairs = []
-        for i in range(1, SHARE_ROWS + 1):
-            officer, share = data.get(f"officer_{i}"), data.get(f"share_{i}")
-            if officer and share is None:
-                self.add_error(f"share_{i}", _("Give this officer's share."))
-            elif share is not None and not officer:
-                self.add_error(f"officer_{i}", _("Choose the officer of this share."))
-            elif officer:
-                pairs.append((self._officers[officer], share))
+        pairs = self.clean_share_rows(data)
         if pairs and not self.errors:
             problem = shares_problem([s for _, s in pairs])
             if problem:
@@ -150,7 +175,7 @@ def staff_for_cause(actor: Any) -> list[User]:
     return list(people.exclude(pk=actor.pk).order_by("last_name", "first_name", "username"))
 
 
-class CauseForm(forms.Form):
+class CauseForm(ShareRowsMixin, forms.Form):
     """Why the loan went bad; for a human cause, the staff concerned with shares adding up to 100%."""
 
     kind = forms.ChoiceField(
@@ -162,38 +187,15 @@ class CauseForm(forms.Form):
     )
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=2000, label=_("What happened"))
 
+    person_label = _("Person %(n)d")
+    share_missing = _("Give this person's share.")
+    person_missing = _("Choose the person of this share.")
+
     def __init__(self, *args: Any, people: list[User], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        choices = [("", "—")] + [
-            (str(u.pk), f"{u.display_name} ({u.branch.name})" if u.branch else u.display_name) for u in people
-        ]
-        self._people = {str(u.pk): u for u in people}
-        for i in range(1, SHARE_ROWS + 1):
-            self.fields[f"person_{i}"] = forms.ChoiceField(
-                choices=choices, required=False, label=_("Person %(n)d") % {"n": i}
-            )
-            self.fields[f"share_{i}"] = forms.DecimalField(
-                max_digits=5,
-                decimal_places=2,
-                min_value=Decimal("0.01"),
-                max_value=Decimal("100"),
-                required=False,
-                label=_("Share (%)"),
-            )
-
-    def share_rows(self) -> list[tuple[forms.BoundField, forms.BoundField]]:
-        return [(self[f"person_{i}"], self[f"share_{i}"]) for i in range(1, SHARE_ROWS + 1)]
+        self.add_share_rows(people)
 
     def clean(self) -> dict:
         data = super().clean()
-        pairs = []
-        for i in range(1, SHARE_ROWS + 1):
-            person, share = data.get(f"person_{i}"), data.get(f"share_{i}")
-            if person and share is None:
-                self.add_error(f"share_{i}", _("Give this person's share."))
-            elif share is not None and not person:
-                self.add_error(f"person_{i}", _("Choose the person of this share."))
-            elif person:
-                pairs.append((self._people[person], share))
-        data["staff"] = pairs
+        data["staff"] = self.clean_share_rows(data)
         return data

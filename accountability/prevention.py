@@ -293,22 +293,15 @@ def _chunks(items: list, size: int):
 def batch_flags_notify(*, batch_id: int, as_of: date) -> int:
     """Tell the managers of the new loans' branches about the flags an import found (run on commit):
     one message per manager and import."""
-    from django.db.models import Count
     from django.urls import reverse
 
     from accountability.daily_checks import messages
+    from accountability.daily_checks.loans_by_loans import flagged_new_loans_per_branch
     from accountability.daily_checks.notify import notify_managers_per_branch
     from accountability.models import LoansByLoansFlag
 
-    per_branch = dict(
-        LoansByLoansFlag.objects.filter(import_batch_id=batch_id)
-        .order_by()
-        .values("branch_id")
-        .annotate(n=Count("new_loan_id", distinct=True))
-        .values_list("branch_id", "n")
-    )
     return notify_managers_per_branch(
-        per_branch,
+        flagged_new_loans_per_branch(LoansByLoansFlag.objects.filter(import_batch_id=batch_id)),
         kind="loans_by_loans.flag",
         key=f"import_flags:{batch_id}",
         message=lambda n: messages.import_flags_for_managers(count=n, as_of=as_of),

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, QuerySet
 from django.urls import reverse
 
 from accountability.daily_checks import messages
@@ -150,17 +150,20 @@ def _flag_recoveries(as_of: date) -> Counts:
     return {"repayments": len(repayments), "flags": len(fresh)}
 
 
-def _notify_managers_of_flags(as_of: date) -> int:
-    """The new loans flagged today in each manager's branches."""
-    per_branch = dict(
-        LoansByLoansFlag.objects.filter(found_on=as_of)
-        .order_by()
+def flagged_new_loans_per_branch(flags: QuerySet) -> dict[int, int]:
+    """{branch id: how many new loans these flags name}: what the managers' messages count."""
+    return dict(
+        flags.order_by()
         .values("branch_id")
         .annotate(n=Count("new_loan_id", distinct=True))
         .values_list("branch_id", "n")
     )
+
+
+def _notify_managers_of_flags(as_of: date) -> int:
+    """The new loans flagged today in each manager's branches."""
     return notify_managers_per_branch(
-        per_branch,
+        flagged_new_loans_per_branch(LoansByLoansFlag.objects.filter(found_on=as_of)),
         kind="loans_by_loans.flag",
         key=f"loans_by_loans:{as_of.isoformat()}",
         message=lambda n: messages.loans_by_loans_for_managers(count=n, as_of=as_of),
