@@ -12,12 +12,11 @@ from django.views.decorators.http import require_POST
 
 from loans.filters import LoanFilter
 from loans.forms import ManualClassificationForm
-from loans.importing.services import can_import
 from loans.models import FIVE_LEVEL_WORDS, FOUR_LEVEL_WORDS
 from loans.permissions import is_officer, role_allows
 from loans.policy import classification_policy
 from loans.rule_words import class_words, five_level_reason, four_level_reason, rule_words
-from loans.selectors import SEARCH_MAX_MATCHES, book_summary, loan_detail_for_user, loan_history, loans_for_user
+from loans.selectors import SEARCH_MAX_MATCHES, loan_detail_for_user, loan_history, loans_for_user
 from loans.services import loan_classification, loan_classify, loan_classify_manually
 from loans.tables import LoanTable
 from npl_recovery.tables import paginate_table
@@ -29,19 +28,9 @@ def home(request: HttpRequest) -> HttpResponse:
     a manager or auditor sees the dashboard, an administrator the dashboard with the imports."""
     if is_officer(request.user):
         return redirect(f"{reverse('collections_app:case_list')}?scope=mine&due=today")
+    from dashboards.views import dashboard
+
     return dashboard(request)
-
-
-@login_required
-def dashboard(request: HttpRequest) -> HttpResponse:
-    from legal.selectors import guarantee_amount_lost
-
-    context = {"summary": book_summary(user=request.user), "guarantees_lost": guarantee_amount_lost(user=request.user)}
-    if can_import(request.user):
-        from loans.models import ImportBatch
-
-        context["recent_imports"] = list(ImportBatch.objects.select_related("created_by").order_by("-created_at")[:5])
-    return render(request, "loans/home.html", context)
 
 
 @login_required

@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "audit",
     "accounts",
     "evidence",
+    "dashboards",
 ]
 
 MIDDLEWARE = [

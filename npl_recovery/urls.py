@@ -2,12 +2,14 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from dashboards import views as dashboard_views
 from loans import views as loan_views
 from npl_recovery.views import language_set
 
 urlpatterns = [
     path("", loan_views.home, name="home"),
-    path("dashboard/", loan_views.dashboard, name="dashboard"),
+    path("dashboard/", dashboard_views.dashboard, name="dashboard"),
+    path("dashboard/", include("dashboards.urls")),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("language/", language_set, name="language_set"),

@@ -194,6 +194,7 @@ def _export_job(bank: Bank) -> int:
 PATH_ARGS: dict[str, Callable[[Bank], dict[str, Any]]] = {
     "home": lambda b: {},
     "dashboard": lambda b: {},
+    "dashboards:export": lambda b: {"name": "measures"},
     "login": lambda b: {},
     "logout": lambda b: {},
     "language_set": lambda b: {},

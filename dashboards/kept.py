@@ -1,0 +1,213 @@
+"""The kept aggregates (dashboards.models): rebuilding them from the source tables, and reading them.
+
+`rebuild()` recomputes every cell by scanning the loans, the ledger, the cases and the costs: the
+definition of each kept figure, and what a check compares the kept cells with. Between rebuilds the
+cells are kept current as the source rows change (see the module that maintains them), so a
+dashboard sums a few thousand cells instead of a million loans.
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.db.models import Case, Count, F, Q, QuerySet, Sum, When
+from django.db.models.functions import TruncMonth
+
+from dashboards.models import BookCell, CaseCell, CostCell, LedgerCell
+from ledger import rules as ledger_rules
+
+CELL_MODELS = (BookCell, LedgerCell, CaseCell, CostCell)
+DIMENSIONS = ("branch_id", "officer_id", "product", "borrower_kind")
+
+
+def _book_rows() -> list[BookCell]:
+    from loans.models import Loan
+
+    rows = (
+        Loan.objects.order_by()
+        .values(
+            "branch_id", "responsible_officer_id", "product", "borrower__kind", "five_level_class", "four_level_class"
+        )
+        .annotate(
+            n=Count("id"),
+            principal=Sum("outstanding_principal"),
+            i_on=Sum("interest_on_balance"),
+            i_off=Sum("interest_off_balance"),
+            provision=Sum("specific_provision"),
+            written_off=Count("id", filter=Q(written_off_on__isnull=False)),
+        )
+    )
+    return [
+        BookCell(
+            branch_id=r["branch_id"],
+            officer_id=r["responsible_officer_id"],
+            product=r["product"],
+            borrower_kind=r["borrower__kind"],
+            five_level_class=r["five_level_class"],
+            four_level_class=r["four_level_class"],
+            loans=r["n"],
+            outstanding_principal=r["principal"],
+            interest_on_balance=r["i_on"],
+            interest_off_balance=r["i_off"],
+            specific_provision=r["provision"],
+            written_off_loans=r["written_off"],
+        )
+        for r in rows
+    ]
+
+
+def _ledger_rows() -> list[LedgerCell]:
+    from ledger.models import LedgerEntry
+
+    refused = ledger_rules.Approval.REFUSED.value
+    awaiting = ledger_rules.Approval.AWAITING.value
+    rows = (
+        LedgerEntry.objects.order_by()
+        .annotate(
+            counted_on=Case(When(approval=refused, then=F("recorded_on")), default=F("value_date")),
+            after_wo=Case(
+                When(loan__written_off_on__isnull=False, value_date__gte=F("loan__written_off_on"), then=True),
+                default=False,
+            ),
+        )
+        .annotate(month_=TruncMonth("counted_on"), counting_=~Q(approval=awaiting))
+        .values(
+            "loan__branch_id",
+            "loan__responsible_officer_id",
+            "loan__product",
+            "loan__borrower__kind",
+            "month_",
+            "kind",
+            "form",
+            "counts_as_recovery",
+            "counting_",
+            "after_wo",
+        )
+        .annotate(
+            n=Count("id"),
+            amount_=Sum("amount"),
+            p=Sum("principal"),
+            i_on=Sum("interest_on_balance"),
+            i_off=Sum("interest_off_balance"),
+        )
+    )
+    return [
+        LedgerCell(
+            branch_id=r["loan__branch_id"],
+            officer_id=r["loan__responsible_officer_id"],
+            product=r["loan__product"],
+            borrower_kind=r["loan__borrower__kind"],
+            month=r["month_"],
+            kind=r["kind"],
+            form=r["form"],
+            counts_as_recovery=r["counts_as_recovery"],
+            counting=r["counting_"],
+            after_write_off=r["after_wo"],
+            entries=r["n"],
+            amount=r["amount_"],
+            principal=r["p"],
+            interest_on_balance=r["i_on"],
+            interest_off_balance=r["i_off"],
+        )
+        for r in rows
+    ]
+
+
+def _case_rows() -> list[CaseCell]:
+    from collections_app.models import CollectionCase
+
+    rows = (
+        CollectionCase.objects.order_by()
+        .values(
+            "loan__branch_id",
+            "loan__responsible_officer_id",
+            "loan__product",
+            "loan__borrower__kind",
+            "measure",
+            "is_open",
+        )
+        .annotate(n=Count("id"))
+    )
+    return [
+        CaseCell(
+            branch_id=r["loan__branch_id"],
+            officer_id=r["loan__responsible_officer_id"],
+            product=r["loan__product"],
+            borrower_kind=r["loan__borrower__kind"],
+            measure=r["measure"],
+            is_open=r["is_open"],
+            cases=r["n"],
+        )
+        for r in rows
+    ]
+
+
+def _cost_rows() -> list[CostCell]:
+    from collections_app.models import CaseCost, CostRepayment
+
+    out: list[CostCell] = []
+    loan = "case__loan__"
+    borne = (
+        CaseCost.objects.filter(borne_by=CaseCost.BorneBy.BANK)
+        .order_by()
+        .annotate(month_=TruncMonth("incurred_on"))
+        .values(
+            f"{loan}branch_id", f"{loan}responsible_officer_id", f"{loan}product", f"{loan}borrower__kind", "month_"
+        )
+        .annotate(amount_=Sum("amount"))
+    )
+    for r in borne:
+        out.append(
+            CostCell(
+                branch_id=r[f"{loan}branch_id"],
+                officer_id=r[f"{loan}responsible_officer_id"],
+                product=r[f"{loan}product"],
+                borrower_kind=r[f"{loan}borrower__kind"],
+                month=r["month_"],
+                kind=CostCell.Kind.BORNE,
+                amount=r["amount_"],
+            )
+        )
+    loan = "cost__case__loan__"
+    repaid = (
+        CostRepayment.objects.order_by()
+        .annotate(month_=TruncMonth("repaid_on"))
+        .values(
+            f"{loan}branch_id", f"{loan}responsible_officer_id", f"{loan}product", f"{loan}borrower__kind", "month_"
+        )
+        .annotate(amount_=Sum("amount"))
+    )
+    for r in repaid:
+        out.append(
+            CostCell(
+                branch_id=r[f"{loan}branch_id"],
+                officer_id=r[f"{loan}responsible_officer_id"],
+                product=r[f"{loan}product"],
+                borrower_kind=r[f"{loan}borrower__kind"],
+                month=r["month_"],
+                kind=CostCell.Kind.REPAID,
+                amount=r["amount_"],
+            )
+        )
+    return out
+
+
+def rebuild() -> dict[str, int]:
+    """Recompute every kept cell from the source tables, in one transaction (readers see the old
+    cells or the new ones, never a mix). Returns the number of cells per table."""
+    built = {
+        BookCell: _book_rows(),
+        LedgerCell: _ledger_rows(),
+        CaseCell: _case_rows(),
+        CostCell: _cost_rows(),
+    }
+    with transaction.atomic():
+        for model, rows in built.items():
+            model.objects.all().delete()
+            model.objects.bulk_create(rows, batch_size=2000)
+    return {model._meta.model_name: len(rows) for model, rows in built.items()}
+
+
+def summed(cells: QuerySet, *group_by: str, **sums: str) -> QuerySet:
+    """`cells` summed per `group_by` (a cell may be several delta rows until compacted):
+    summed(BookCell.objects.filter(...), "five_level_class", balance="outstanding_principal")."""
+    return cells.order_by().values(*group_by).annotate(**{k: Sum(v) for k, v in sums.items()})

@@ -1,0 +1,111 @@
+"""Kept aggregates the dashboards read instead of scanning the loans, the ledger and the cases.
+
+Each table holds *cells*: summed figures per combination of the dimensions a dashboard filters and
+groups by (branch, responsible officer, product, borrower kind, and the table's own keys). The
+tables take deltas: a change to a loan, a ledger entry or a case adds rows (the figure's change),
+never updates a shared row, so writers never wait on each other; `dashboards.kept.compact` folds
+the rows of each cell into one. A reader always sums by cell (`SUM ... GROUP BY`), so it reads the
+same figures before and after compaction. `dashboards.kept.rebuild` recomputes every cell from the
+source tables (also the check that the kept figures are right).
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from loans.models import Branch, User, money
+
+
+class _Cell(models.Model):
+    branch = models.ForeignKey(Branch, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    # The loan's responsible officer (None: none assigned).
+    officer = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    product = models.CharField(max_length=100, blank=True, default="")
+    borrower_kind = models.CharField(max_length=30, blank=True, default="")
+
+    class Meta:
+        abstract = True
+
+
+class BookCell(_Cell):
+    """The loan book now, by both schemes' classes: count and balances."""
+
+    five_level_class = models.CharField(max_length=20)
+    four_level_class = models.CharField(max_length=20)
+    loans = models.IntegerField(default=0)
+    outstanding_principal = money(default=0)
+    interest_on_balance = money(default=0)
+    interest_off_balance = money(default=0)
+    specific_provision = money(default=0)
+    # Loans written off (written_off_on set) and their remaining balance, apart.
+    written_off_loans = models.IntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["branch"], name="book_cell_branch")]
+
+    def __str__(self) -> str:
+        return f"Book cell {self.branch_id}/{self.officer_id}/{self.five_level_class}/{self.four_level_class}"
+
+
+class LedgerCell(_Cell):
+    """Ledger entries by month, kind and form: what moved the balances and what came in.
+
+    `month` is the first day of the month the entry counts in (its value date; a refused backdating:
+    the day it was recorded). Entries awaiting approval are kept under `counting=False` and count
+    nowhere until decided. `after_write_off`: the entry's value date is on or after the loan's
+    write-off (recovered after write-off)."""
+
+    month = models.DateField()
+    kind = models.CharField(max_length=30)
+    form = models.CharField(max_length=10)
+    counts_as_recovery = models.BooleanField(default=False)
+    counting = models.BooleanField(default=True)
+    after_write_off = models.BooleanField(default=False)
+    entries = models.IntegerField(default=0)
+    amount = money(default=0)
+    principal = money(default=0)
+    interest_on_balance = money(default=0)
+    interest_off_balance = money(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["branch", "month"], name="ledger_cell_branch_month")]
+
+    def __str__(self) -> str:
+        return f"Ledger cell {self.month:%Y-%m} {self.branch_id}/{self.officer_id}/{self.kind}"
+
+
+class CaseCell(_Cell):
+    """Collection cases by measure, open or ended: count and the loans' outstanding principal
+    when the case last changed (the book cell has the balances now)."""
+
+    measure = models.CharField(max_length=20)
+    is_open = models.BooleanField(default=True)
+    cases = models.IntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["branch"], name="case_cell_branch")]
+
+    def __str__(self) -> str:
+        return f"Case cell {self.branch_id}/{self.officer_id}/{self.measure}"
+
+
+class CostCell(_Cell):
+    """Collection costs the bank bore (by the month incurred) and what debtors paid back of them (by
+    the month repaid): the other half of net recovery."""
+
+    class Kind(models.TextChoices):
+        BORNE = "borne", _("Costs borne")
+        REPAID = "repaid", _("Costs repaid")
+
+    month = models.DateField()
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    amount = money(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["branch", "month"], name="cost_cell_branch_month")]
+
+    def __str__(self) -> str:
+        return f"Cost cell {self.month:%Y-%m} {self.branch_id}/{self.kind}"
