@@ -72,6 +72,8 @@ def daily_checks_schedule(at: str) -> dict[str, dict]:
         "daily-watch-list": entry("watch_list", 20),
         # and the ledger invariant (every balance explained by its entries).
         "daily-ledger-invariant": entry("ledger_invariant", 20),
+        # and the dashboards' kept figures (equal to their definition; rebuilt when not).
+        "daily-kept-figures": entry("kept_figures", 20),
         # Every 10 minutes: jobs a gone worker left queued or running, sent again or failed
         # (npl_recovery/jobs.py; a worker also does it as it starts).
         "recover-stale-jobs": {

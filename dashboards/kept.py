@@ -8,7 +8,11 @@ dashboard sums a few thousand cells instead of a million loans.
 
 from __future__ import annotations
 
-from django.db import transaction
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from django.db import OperationalError, connection, transaction
 from django.db.models import Case, Count, F, Q, QuerySet, Sum, When
 from django.db.models.functions import TruncMonth
 
@@ -17,6 +21,20 @@ from ledger import rules as ledger_rules
 
 CELL_MODELS = (BookCell, LedgerCell, CaseCell, CostCell)
 DIMENSIONS = ("branch_id", "officer_id", "product", "borrower_kind")
+# PostgreSQL advisory lock: one rebuild or compaction of the kept cells at a time.
+MAINTENANCE_LOCK = 0x6B657074  # "kept"
+
+
+@contextmanager
+def one_snapshot() -> Iterator[None]:
+    """A transaction whose reads all see one snapshot (PostgreSQL: REPEATABLE READ when this is the
+    outermost transaction; inside another one the caller's isolation stands)."""
+    outermost = not connection.in_atomic_block
+    with transaction.atomic():
+        if outermost and connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        yield
 
 
 def _book_rows() -> list[BookCell]:
@@ -191,20 +209,50 @@ def _cost_rows() -> list[CostCell]:
     return out
 
 
-def rebuild() -> dict[str, int]:
-    """Recompute every kept cell from the source tables, in one transaction (readers see the old
-    cells or the new ones, never a mix). Returns the number of cells per table."""
-    built = {
-        BookCell: _book_rows(),
-        LedgerCell: _ledger_rows(),
-        CaseCell: _case_rows(),
-        CostCell: _cost_rows(),
-    }
-    with transaction.atomic():
+REBUILDERS = {BookCell: _book_rows, LedgerCell: _ledger_rows, CaseCell: _case_rows, CostCell: _cost_rows}
+
+
+def _rebuild_once() -> dict[str, int]:
+    with one_snapshot():
+        if connection.vendor == "postgresql":
+            # Not while a compaction runs (its deletes would conflict with ours). The reads below
+            # and the deletes share one snapshot: a delta row a writer commits meanwhile is not
+            # deleted, and its change is not in what is read, so it is counted once.
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [MAINTENANCE_LOCK])
+                if not cursor.fetchone()[0]:
+                    raise _Busy
+        built = {model: rows() for model, rows in REBUILDERS.items()}
         for model, rows in built.items():
             model.objects.all().delete()
             model.objects.bulk_create(rows, batch_size=2000)
     return {model._meta.model_name: len(rows) for model, rows in built.items()}
+
+
+class _Busy(Exception):
+    pass
+
+
+def rebuild(attempts: int = 20) -> dict[str, int]:
+    """Recompute every kept cell from the source tables, in one transaction (readers see the old
+    cells or the new ones, never a mix), reading the sources and deleting the old cells in one
+    snapshot (PostgreSQL), so writers may go on meanwhile. Returns the number of cells per table."""
+    for attempt in range(attempts):
+        try:
+            return _rebuild_once()
+        except (_Busy, OperationalError):
+            # A compaction holds the lock, or (serialization failure) removed rows we read.
+            if connection.in_atomic_block or attempt == attempts - 1:
+                raise
+            time.sleep(0.5)
+    raise AssertionError("unreachable")
+
+
+def compact() -> dict[str, dict[str, int]]:
+    """Fold each cell's delta rows into one (dashboards.maintain.compact)."""
+    from dashboards.maintain import compact as _compact
+
+    return _compact()
 
 
 def summed(cells: QuerySet, *group_by: str, **sums: str) -> QuerySet:

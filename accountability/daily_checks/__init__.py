@@ -17,6 +17,7 @@ DailyCheckRun. Celery tasks (tasks.py, generated from the registry), beat (sched
 from accountability.daily_checks.batching import Counts, batch_size
 from accountability.daily_checks.deadline_missed import check_deadline_missed
 from accountability.daily_checks.deadline_reminders import check_deadline_reminders
+from accountability.daily_checks.kept_figures import check_kept_figures
 from accountability.daily_checks.ledger_invariant import check_ledger_invariant
 from accountability.daily_checks.limitation import check_limitation
 from accountability.daily_checks.loans_by_loans import check_loans_by_loans
@@ -45,6 +46,7 @@ __all__ = [
     "batch_size",
     "check_deadline_missed",
     "check_deadline_reminders",
+    "check_kept_figures",
     "check_ledger_invariant",
     "check_limitation",
     "check_loans_by_loans",

@@ -211,6 +211,24 @@ def ledger_invariant(*, count: int, as_of: date) -> Message:
     return Message(text(LEDGER_INVARIANT_TITLE, count=count), text(LEDGER_INVARIANT_BODY, as_of=as_of))
 
 
+# --- the dashboards' kept figures (issue 13) ------------------------------------------------------------
+
+KEPT_FIGURES_TITLE = ngettext_lazy(
+    "%(count)d dashboard figure cell differed from the book and was rebuilt",
+    "%(count)d dashboard figure cells differed from the book and were rebuilt",
+    "count",
+)
+KEPT_FIGURES_BODY = _(
+    "The checks of %(as_of)s found dashboard figures that the database triggers did not keep equal to "
+    "the loans, the ledger, the cases and the costs; they were rebuilt. The daily check's record names "
+    "the first cells: find out which write went round the triggers."
+)
+
+
+def kept_figures(*, count: int, as_of: date) -> Message:
+    return Message(text(KEPT_FIGURES_TITLE, count=count), text(KEPT_FIGURES_BODY, as_of=as_of))
+
+
 # --- 11. legal deadlines (issue 12) --------------------------------------------------------------------
 
 HEARING_TITLE_TODAY = _("Loan %(loan_no)s: hearing today (%(on)s) at %(place)s")

@@ -21,6 +21,7 @@ from accountability.daily_checks.deadline_reminders import check_deadline_remind
 from accountability.daily_checks.enforcement_deadlines import check_enforcement_deadlines
 from accountability.daily_checks.guarantee_periods import check_guarantee_periods
 from accountability.daily_checks.hearings import check_hearings
+from accountability.daily_checks.kept_figures import check_kept_figures
 from accountability.daily_checks.ledger_invariant import check_ledger_invariant
 from accountability.daily_checks.limitation import check_limitation
 from accountability.daily_checks.loans_by_loans import check_loans_by_loans
@@ -76,6 +77,7 @@ CHECKS: dict[str, Check] = {
         Check("watch_list", _("Prevention watch list"), check_watch_list),
         Check("ledger_invariant", _("Ledger: balances explained by their entries"), check_ledger_invariant),
         Check("month_end_snapshot", _("Month-end snapshot"), check_month_end_snapshot, after_reclassify=False),
+        Check("kept_figures", _("Dashboard figures: kept cells equal to the book"), check_kept_figures),
     )
 }
 

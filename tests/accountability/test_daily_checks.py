@@ -423,6 +423,7 @@ def test_every_check_is_registered_in_order_with_reclassification_first():
         "watch_list",
         "ledger_invariant",
         "month_end_snapshot",
+        "kept_figures",
     }
 
 

@@ -1,0 +1,609 @@
+"""The database triggers that keep the kept cells (dashboards.models) current, as SQL text.
+
+Only triggers see every write: the importer, the daily reclassification and the case opener write
+set-based SQL that no Django signal sees. Each trigger *adds* signed delta rows to the cell tables,
+grouped by the cell's dimensions (never updates a shared row, so two writers never wait on each
+other); `dashboards.maintain.compact` folds them. The definitions follow `dashboards.kept.rebuild`,
+the reference (the daily check `kept_figures` compares the two):
+
+- book: one loan = one count, its balances, under (branch, responsible officer, product, borrower
+  kind, five-level class, four-level class);
+- ledger: one entry under its loan's dimensions, the month of its value date (of the day it was
+  recorded when its backdating was refused), kind, form, counts_as_recovery, counting (not while
+  awaiting approval), after_write_off (value date on or after the loan's write-off);
+- cases: one case under its loan's dimensions, measure, open or not;
+- costs: bank-borne costs by the month incurred, cost repayments by the month repaid.
+
+Figures follow the loan: when a loan's branch, officer, product, borrower (or the borrower's kind)
+or write-off date changes, its ledger, case and cost figures move (minus under the old dimensions,
+plus under the new). An UPDATE that changes none of the columns a figure reads adds nothing.
+
+PostgreSQL: AFTER ... FOR EACH STATEMENT triggers with transition tables (one trigger per event: a
+transition table needs a single-event trigger). SQLite (the demo): FOR EACH ROW triggers doing the
+same per row. `install_sql(vendor)` / `uninstall_sql(vendor)` are what migration
+0002_i13_kept_triggers runs; `fill_sql(vendor)` recomputes every cell from the sources in SQL (the
+migration's first fill of an existing database). A change here needs a new migration that runs
+them again (every statement replaces what it installs).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+BOOK = "dashboards_bookcell"
+LEDGER = "dashboards_ledgercell"
+CASES = "dashboards_casecell"
+COSTS = "dashboards_costcell"
+
+DIMS = ("branch_id", "officer_id", "product", "borrower_kind")
+
+
+@dataclass(frozen=True)
+class CellTable:
+    table: str
+    keys: tuple[str, ...]  # after DIMS
+    measures: tuple[str, ...]
+    money: tuple[str, ...]  # the measures that are money
+
+    @property
+    def group(self) -> tuple[str, ...]:
+        return DIMS + self.keys
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return self.group + self.measures
+
+
+CELL_TABLES = {
+    BOOK: CellTable(
+        BOOK,
+        ("five_level_class", "four_level_class"),
+        (
+            "loans",
+            "outstanding_principal",
+            "interest_on_balance",
+            "interest_off_balance",
+            "specific_provision",
+            "written_off_loans",
+        ),
+        ("outstanding_principal", "interest_on_balance", "interest_off_balance", "specific_provision"),
+    ),
+    LEDGER: CellTable(
+        LEDGER,
+        ("month", "kind", "form", "counts_as_recovery", "counting", "after_write_off"),
+        ("entries", "amount", "principal", "interest_on_balance", "interest_off_balance"),
+        ("amount", "principal", "interest_on_balance", "interest_off_balance"),
+    ),
+    CASES: CellTable(CASES, ("measure", "is_open"), ("cases",), ()),
+    COSTS: CellTable(COSTS, ("month", "kind"), ("amount",), ("amount",)),
+}
+
+# The source columns each figure reads (the SQLite triggers spell OLD/NEW rows out of them; an
+# UPDATE is seen only when one of them changed).
+LOAN_COLUMNS = (
+    "id",
+    "borrower_id",
+    "branch_id",
+    "responsible_officer_id",
+    "product",
+    "five_level_class",
+    "four_level_class",
+    "outstanding_principal",
+    "interest_on_balance",
+    "interest_off_balance",
+    "specific_provision",
+    "written_off_on",
+)
+# A change of these moves the loan's ledger, case and cost figures.
+LOAN_MOVES = ("borrower_id", "branch_id", "responsible_officer_id", "product", "written_off_on")
+LEDGER_COLUMNS = (
+    "id",
+    "loan_id",
+    "kind",
+    "form",
+    "counts_as_recovery",
+    "approval",
+    "value_date",
+    "recorded_on",
+    "amount",
+    "principal",
+    "interest_on_balance",
+    "interest_off_balance",
+)
+CASE_COLUMNS = ("id", "loan_id", "measure", "is_open")
+COST_COLUMNS = ("id", "case_id", "borne_by", "amount", "incurred_on")
+REPAYMENT_COLUMNS = ("id", "cost_id", "amount", "repaid_on")
+BORROWER_COLUMNS = ("id", "kind")
+
+LOANS_T = "loans_loan"
+BORROWERS_T = "loans_borrower"
+LEDGER_T = "ledger_ledgerentry"
+CASES_T = "collections_app_collectioncase"
+COSTS_T = "collections_app_casecost"
+REPAYMENTS_T = "collections_app_costrepayment"
+
+
+class _Sql:
+    """What differs between PostgreSQL and SQLite."""
+
+    def __init__(self, vendor: str) -> None:
+        if vendor not in ("postgresql", "sqlite"):
+            raise ValueError(f"No kept-cell triggers for {vendor!r}")
+        self.pg = vendor == "postgresql"
+
+    def month(self, expr: str) -> str:
+        return f"date_trunc('month', {expr})::date" if self.pg else f"date({expr}, 'start of month')"
+
+    def total(self, column: str, money: bool) -> str:
+        # SQLite keeps decimals as floating point: sums are rounded back to cents.
+        return f"ROUND(SUM({column}), 2)" if money and not self.pg else f"SUM({column})"
+
+
+def _signed(sign: str, expr: str) -> str:
+    return f"({expr})" if sign == "+" else f"-({expr})"
+
+
+def _dims() -> str:
+    return (
+        "l.branch_id AS branch_id, l.responsible_officer_id AS officer_id, l.product AS product, "
+        "b.kind AS borrower_kind"
+    )
+
+
+# --- what one source row contributes (a SELECT of the cell table's columns) ----------------------------
+
+
+def book_part(sql: _Sql, sign: str, loans: str = LOANS_T, borrowers: str = BORROWERS_T) -> str:
+    s = lambda e: _signed(sign, e)  # noqa: E731
+    return (
+        f"SELECT {_dims()}, l.five_level_class AS five_level_class, l.four_level_class AS four_level_class, "
+        f"{s('1')} AS loans, {s('l.outstanding_principal')} AS outstanding_principal, "
+        f"{s('l.interest_on_balance')} AS interest_on_balance, "
+        f"{s('l.interest_off_balance')} AS interest_off_balance, "
+        f"{s('l.specific_provision')} AS specific_provision, "
+        f"{s('CASE WHEN l.written_off_on IS NULL THEN 0 ELSE 1 END')} AS written_off_loans "
+        f"FROM {loans} l JOIN {borrowers} b ON b.id = l.borrower_id"
+    )
+
+
+def ledger_part(
+    sql: _Sql, sign: str, entries: str = LEDGER_T, loans: str = LOANS_T, borrowers: str = BORROWERS_T
+) -> str:
+    s = lambda e: _signed(sign, e)  # noqa: E731
+    month = sql.month("CASE WHEN e.approval = 'refused' THEN e.recorded_on ELSE e.value_date END")
+    return (
+        f"SELECT {_dims()}, {month} AS month, e.kind AS kind, e.form AS form, "
+        f"e.counts_as_recovery AS counts_as_recovery, (e.approval <> 'awaiting') AS counting, "
+        f"(l.written_off_on IS NOT NULL AND e.value_date >= l.written_off_on) AS after_write_off, "
+        f"{s('1')} AS entries, {s('e.amount')} AS amount, {s('e.principal')} AS principal, "
+        f"{s('e.interest_on_balance')} AS interest_on_balance, "
+        f"{s('e.interest_off_balance')} AS interest_off_balance "
+        f"FROM {entries} e JOIN {loans} l ON l.id = e.loan_id JOIN {borrowers} b ON b.id = l.borrower_id"
+    )
+
+
+def case_part(sql: _Sql, sign: str, cases: str = CASES_T, loans: str = LOANS_T, borrowers: str = BORROWERS_T) -> str:
+    return (
+        f"SELECT {_dims()}, c.measure AS measure, c.is_open AS is_open, {_signed(sign, '1')} AS cases "
+        f"FROM {cases} c JOIN {loans} l ON l.id = c.loan_id JOIN {borrowers} b ON b.id = l.borrower_id"
+    )
+
+
+def borne_part(
+    sql: _Sql,
+    sign: str,
+    costs: str = COSTS_T,
+    cases: str = CASES_T,
+    loans: str = LOANS_T,
+    borrowers: str = BORROWERS_T,
+) -> str:
+    return (
+        f"SELECT {_dims()}, {sql.month('k.incurred_on')} AS month, 'borne' AS kind, "
+        f"{_signed(sign, 'k.amount')} AS amount "
+        f"FROM {costs} k JOIN {cases} c ON c.id = k.case_id JOIN {loans} l ON l.id = c.loan_id "
+        f"JOIN {borrowers} b ON b.id = l.borrower_id WHERE k.borne_by = 'bank'"
+    )
+
+
+def repaid_part(
+    sql: _Sql,
+    sign: str,
+    repayments: str = REPAYMENTS_T,
+    costs: str = COSTS_T,
+    cases: str = CASES_T,
+    loans: str = LOANS_T,
+    borrowers: str = BORROWERS_T,
+) -> str:
+    return (
+        f"SELECT {_dims()}, {sql.month('r.repaid_on')} AS month, 'repaid' AS kind, "
+        f"{_signed(sign, 'r.amount')} AS amount "
+        f"FROM {repayments} r JOIN {costs} k ON k.id = r.cost_id JOIN {cases} c ON c.id = k.case_id "
+        f"JOIN {loans} l ON l.id = c.loan_id JOIN {borrowers} b ON b.id = l.borrower_id"
+    )
+
+
+def delta(sql: _Sql, table: str, parts: list[str]) -> str:
+    """One INSERT of the signed parts summed per cell; a cell whose changes cancel adds no row."""
+    cell = CELL_TABLES[table]
+    group = ", ".join(cell.group)
+    sums = ", ".join(sql.total(m, m in cell.money) for m in cell.measures)
+    nonzero = " OR ".join(f"{sql.total(m, m in cell.money)} <> 0" for m in cell.measures)
+    union = " UNION ALL ".join(parts)
+    return (
+        f"INSERT INTO {table} ({', '.join(cell.columns)}) SELECT {group}, {sums} "
+        f"FROM ({union}) AS d GROUP BY {group} HAVING {nonzero}"
+    )
+
+
+def fill_sql(vendor: str) -> list[str]:
+    """Every cell recomputed from the sources (the cells emptied first)."""
+    sql = _Sql(vendor)
+    return [
+        *(f"DELETE FROM {t}" for t in CELL_TABLES),
+        delta(sql, BOOK, [book_part(sql, "+")]),
+        delta(sql, LEDGER, [ledger_part(sql, "+")]),
+        delta(sql, CASES, [case_part(sql, "+")]),
+        delta(sql, COSTS, [borne_part(sql, "+"), repaid_part(sql, "+")]),
+    ]
+
+
+# --- PostgreSQL: statement triggers with transition tables ---------------------------------------------
+
+
+def _changed(columns: tuple[str, ...], side: str) -> str:
+    """The old (side "o") or new ("n") rows of an UPDATE whose `columns` changed."""
+    old = ", ".join(f"o.{c}" for c in columns)
+    new = ", ".join(f"n.{c}" for c in columns)
+    return (
+        f"(SELECT {side}.* FROM old_rows o JOIN new_rows n ON n.id = o.id WHERE ROW({old}) IS DISTINCT FROM ROW({new}))"
+    )
+
+
+def _any_changed(columns: tuple[str, ...]) -> str:
+    return f"EXISTS {_changed(columns, 'o')}"
+
+
+def _moves(sql: _Sql, old: dict[str, str], new: dict[str, str]) -> list[str]:
+    """The ledger, case and cost figures of the rows named by `old`/`new` (relations standing in for
+    the loans, borrowers, cases or costs table) moved from old to new."""
+    return [
+        delta(sql, LEDGER, [ledger_part(sql, "-", **old), ledger_part(sql, "+", **new)]),
+        delta(sql, CASES, [case_part(sql, "-", **old), case_part(sql, "+", **new)]),
+        delta(
+            sql,
+            COSTS,
+            [
+                borne_part(sql, "-", **old),
+                borne_part(sql, "+", **new),
+                repaid_part(sql, "-", **old),
+                repaid_part(sql, "+", **new),
+            ],
+        ),
+    ]
+
+
+def _pg_bodies() -> dict[tuple[str, str], list[str]]:
+    """(table, event) -> the statements of its trigger function (PostgreSQL)."""
+    sql = _Sql("postgresql")
+    book_changed = tuple(c for c in LOAN_COLUMNS if c != "id")
+    loans_moved_old = {"loans": _changed(LOAN_MOVES, "o")}
+    loans_moved_new = {"loans": _changed(LOAN_MOVES, "n")}
+    kind_old = {"borrowers": _changed(("kind",), "o")}
+    kind_new = {"borrowers": _changed(("kind",), "n")}
+    ledger_cols = tuple(c for c in LEDGER_COLUMNS if c != "id")
+    case_cols = ("loan_id", "measure", "is_open")
+    cost_cols = ("case_id", "borne_by", "amount", "incurred_on")
+    repayment_cols = ("cost_id", "amount", "repaid_on")
+
+    def guarded(columns: tuple[str, ...], statements: list[str]) -> str:
+        return f"IF {_any_changed(columns)} THEN\n    " + ";\n    ".join(statements) + ";\nEND IF"
+
+    return {
+        (LOANS_T, "INSERT"): [delta(sql, BOOK, [book_part(sql, "+", loans="new_rows")])],
+        (LOANS_T, "DELETE"): [delta(sql, BOOK, [book_part(sql, "-", loans="old_rows")])],
+        (LOANS_T, "UPDATE"): [
+            guarded(
+                book_changed,
+                [
+                    delta(
+                        sql,
+                        BOOK,
+                        [
+                            book_part(sql, "-", loans=_changed(book_changed, "o")),
+                            book_part(sql, "+", loans=_changed(book_changed, "n")),
+                        ],
+                    )
+                ],
+            ),
+            guarded(LOAN_MOVES, _moves(sql, loans_moved_old, loans_moved_new)),
+        ],
+        (BORROWERS_T, "UPDATE"): [
+            guarded(
+                ("kind",),
+                [
+                    delta(sql, BOOK, [book_part(sql, "-", **kind_old), book_part(sql, "+", **kind_new)]),
+                    *_moves(sql, kind_old, kind_new),
+                ],
+            )
+        ],
+        (LEDGER_T, "INSERT"): [delta(sql, LEDGER, [ledger_part(sql, "+", entries="new_rows")])],
+        (LEDGER_T, "DELETE"): [delta(sql, LEDGER, [ledger_part(sql, "-", entries="old_rows")])],
+        (LEDGER_T, "UPDATE"): [
+            guarded(
+                ledger_cols,
+                [
+                    delta(
+                        sql,
+                        LEDGER,
+                        [
+                            ledger_part(sql, "-", entries=_changed(ledger_cols, "o")),
+                            ledger_part(sql, "+", entries=_changed(ledger_cols, "n")),
+                        ],
+                    )
+                ],
+            )
+        ],
+        (CASES_T, "INSERT"): [delta(sql, CASES, [case_part(sql, "+", cases="new_rows")])],
+        (CASES_T, "DELETE"): [delta(sql, CASES, [case_part(sql, "-", cases="old_rows")])],
+        (CASES_T, "UPDATE"): [
+            guarded(
+                case_cols,
+                [
+                    delta(
+                        sql,
+                        CASES,
+                        [
+                            case_part(sql, "-", cases=_changed(case_cols, "o")),
+                            case_part(sql, "+", cases=_changed(case_cols, "n")),
+                        ],
+                    )
+                ],
+            ),
+            # A case moved to another loan takes its costs with it.
+            guarded(
+                ("loan_id",),
+                [
+                    delta(
+                        sql,
+                        COSTS,
+                        [
+                            borne_part(sql, "-", cases=_changed(("loan_id",), "o")),
+                            borne_part(sql, "+", cases=_changed(("loan_id",), "n")),
+                            repaid_part(sql, "-", cases=_changed(("loan_id",), "o")),
+                            repaid_part(sql, "+", cases=_changed(("loan_id",), "n")),
+                        ],
+                    )
+                ],
+            ),
+        ],
+        (COSTS_T, "INSERT"): [delta(sql, COSTS, [borne_part(sql, "+", costs="new_rows")])],
+        (COSTS_T, "DELETE"): [delta(sql, COSTS, [borne_part(sql, "-", costs="old_rows")])],
+        (COSTS_T, "UPDATE"): [
+            guarded(
+                cost_cols,
+                [
+                    delta(
+                        sql,
+                        COSTS,
+                        [
+                            borne_part(sql, "-", costs=_changed(cost_cols, "o")),
+                            borne_part(sql, "+", costs=_changed(cost_cols, "n")),
+                        ],
+                    )
+                ],
+            ),
+            # A cost moved to another case takes its repayments with it.
+            guarded(
+                ("case_id",),
+                [
+                    delta(
+                        sql,
+                        COSTS,
+                        [
+                            repaid_part(sql, "-", costs=_changed(("case_id",), "o")),
+                            repaid_part(sql, "+", costs=_changed(("case_id",), "n")),
+                        ],
+                    )
+                ],
+            ),
+        ],
+        (REPAYMENTS_T, "INSERT"): [delta(sql, COSTS, [repaid_part(sql, "+", repayments="new_rows")])],
+        (REPAYMENTS_T, "DELETE"): [delta(sql, COSTS, [repaid_part(sql, "-", repayments="old_rows")])],
+        (REPAYMENTS_T, "UPDATE"): [
+            guarded(
+                repayment_cols,
+                [
+                    delta(
+                        sql,
+                        COSTS,
+                        [
+                            repaid_part(sql, "-", repayments=_changed(repayment_cols, "o")),
+                            repaid_part(sql, "+", repayments=_changed(repayment_cols, "n")),
+                        ],
+                    )
+                ],
+            )
+        ],
+    }
+
+
+def _name(table: str, event: str) -> str:
+    return f"kept_{table}_{event.lower()}"
+
+
+def _pg_install() -> list[str]:
+    out = []
+    for (table, event), statements in _pg_bodies().items():
+        name = _name(table, event)
+        body = ";\n".join(statements)
+        referencing = {
+            "INSERT": "REFERENCING NEW TABLE AS new_rows",
+            "DELETE": "REFERENCING OLD TABLE AS old_rows",
+            "UPDATE": "REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows",
+        }[event]
+        out.append(
+            f"CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $kept$\n"
+            f"BEGIN\n{body};\nRETURN NULL;\nEND\n$kept$"
+        )
+        out.append(f"DROP TRIGGER IF EXISTS {name} ON {table}")
+        out.append(
+            f"CREATE TRIGGER {name} AFTER {event} ON {table} {referencing} FOR EACH STATEMENT EXECUTE FUNCTION {name}()"
+        )
+    return out
+
+
+def _pg_uninstall() -> list[str]:
+    out = []
+    for table, event in _pg_bodies():
+        name = _name(table, event)
+        out.append(f"DROP TRIGGER IF EXISTS {name} ON {table}")
+        out.append(f"DROP FUNCTION IF EXISTS {name}()")
+    return out
+
+
+# --- SQLite: row triggers ----------------------------------------------------------------------------
+
+
+def _row(side: str, columns: tuple[str, ...]) -> str:
+    """The OLD or NEW row of a row trigger as a one-row relation."""
+    return "(SELECT " + ", ".join(f"{side}.{c} AS {c}" for c in columns) + ")"
+
+
+def _differs(columns: tuple[str, ...]) -> str:
+    return " OR ".join(f"OLD.{c} IS NOT NEW.{c}" for c in columns)
+
+
+def _sqlite_triggers() -> dict[str, tuple[str, str, str, list[str]]]:
+    """name -> (event, table, WHEN condition or "", statements)."""
+    sql = _Sql("sqlite")
+    old_loan, new_loan = _row("OLD", LOAN_COLUMNS), _row("NEW", LOAN_COLUMNS)
+    old_entry, new_entry = _row("OLD", LEDGER_COLUMNS), _row("NEW", LEDGER_COLUMNS)
+    old_case, new_case = _row("OLD", CASE_COLUMNS), _row("NEW", CASE_COLUMNS)
+    old_cost, new_cost = _row("OLD", COST_COLUMNS), _row("NEW", COST_COLUMNS)
+    old_rep, new_rep = _row("OLD", REPAYMENT_COLUMNS), _row("NEW", REPAYMENT_COLUMNS)
+    old_bor, new_bor = _row("OLD", BORROWER_COLUMNS), _row("NEW", BORROWER_COLUMNS)
+    book_changed = tuple(c for c in LOAN_COLUMNS if c != "id")
+    return {
+        "kept_loan_insert": ("INSERT", LOANS_T, "", [delta(sql, BOOK, [book_part(sql, "+", loans=new_loan)])]),
+        "kept_loan_delete": ("DELETE", LOANS_T, "", [delta(sql, BOOK, [book_part(sql, "-", loans=old_loan)])]),
+        "kept_loan_update_book": (
+            "UPDATE",
+            LOANS_T,
+            _differs(book_changed),
+            [delta(sql, BOOK, [book_part(sql, "-", loans=old_loan), book_part(sql, "+", loans=new_loan)])],
+        ),
+        "kept_loan_update_moves": (
+            "UPDATE",
+            LOANS_T,
+            _differs(LOAN_MOVES),
+            _moves(sql, {"loans": old_loan}, {"loans": new_loan}),
+        ),
+        "kept_borrower_update": (
+            "UPDATE",
+            BORROWERS_T,
+            _differs(("kind",)),
+            [
+                delta(sql, BOOK, [book_part(sql, "-", borrowers=old_bor), book_part(sql, "+", borrowers=new_bor)]),
+                *_moves(sql, {"borrowers": old_bor}, {"borrowers": new_bor}),
+            ],
+        ),
+        "kept_entry_insert": ("INSERT", LEDGER_T, "", [delta(sql, LEDGER, [ledger_part(sql, "+", entries=new_entry)])]),
+        "kept_entry_delete": ("DELETE", LEDGER_T, "", [delta(sql, LEDGER, [ledger_part(sql, "-", entries=old_entry)])]),
+        "kept_entry_update": (
+            "UPDATE",
+            LEDGER_T,
+            _differs(tuple(c for c in LEDGER_COLUMNS if c != "id")),
+            [delta(sql, LEDGER, [ledger_part(sql, "-", entries=old_entry), ledger_part(sql, "+", entries=new_entry)])],
+        ),
+        "kept_case_insert": ("INSERT", CASES_T, "", [delta(sql, CASES, [case_part(sql, "+", cases=new_case)])]),
+        "kept_case_delete": ("DELETE", CASES_T, "", [delta(sql, CASES, [case_part(sql, "-", cases=old_case)])]),
+        "kept_case_update": (
+            "UPDATE",
+            CASES_T,
+            _differs(("loan_id", "measure", "is_open")),
+            [delta(sql, CASES, [case_part(sql, "-", cases=old_case), case_part(sql, "+", cases=new_case)])],
+        ),
+        "kept_case_update_costs": (
+            "UPDATE",
+            CASES_T,
+            _differs(("loan_id",)),
+            [
+                delta(
+                    sql,
+                    COSTS,
+                    [
+                        borne_part(sql, "-", cases=old_case),
+                        borne_part(sql, "+", cases=new_case),
+                        repaid_part(sql, "-", cases=old_case),
+                        repaid_part(sql, "+", cases=new_case),
+                    ],
+                )
+            ],
+        ),
+        "kept_cost_insert": ("INSERT", COSTS_T, "", [delta(sql, COSTS, [borne_part(sql, "+", costs=new_cost)])]),
+        "kept_cost_delete": ("DELETE", COSTS_T, "", [delta(sql, COSTS, [borne_part(sql, "-", costs=old_cost)])]),
+        "kept_cost_update": (
+            "UPDATE",
+            COSTS_T,
+            _differs(("case_id", "borne_by", "amount", "incurred_on")),
+            [delta(sql, COSTS, [borne_part(sql, "-", costs=old_cost), borne_part(sql, "+", costs=new_cost)])],
+        ),
+        "kept_cost_update_repayments": (
+            "UPDATE",
+            COSTS_T,
+            _differs(("case_id",)),
+            [delta(sql, COSTS, [repaid_part(sql, "-", costs=old_cost), repaid_part(sql, "+", costs=new_cost)])],
+        ),
+        "kept_repayment_insert": (
+            "INSERT",
+            REPAYMENTS_T,
+            "",
+            [delta(sql, COSTS, [repaid_part(sql, "+", repayments=new_rep)])],
+        ),
+        "kept_repayment_delete": (
+            "DELETE",
+            REPAYMENTS_T,
+            "",
+            [delta(sql, COSTS, [repaid_part(sql, "-", repayments=old_rep)])],
+        ),
+        "kept_repayment_update": (
+            "UPDATE",
+            REPAYMENTS_T,
+            _differs(("cost_id", "amount", "repaid_on")),
+            [
+                delta(
+                    sql,
+                    COSTS,
+                    [repaid_part(sql, "-", repayments=old_rep), repaid_part(sql, "+", repayments=new_rep)],
+                )
+            ],
+        ),
+    }
+
+
+def _sqlite_install() -> list[str]:
+    out = []
+    for name, (event, table, when, statements) in _sqlite_triggers().items():
+        condition = f" WHEN {when}" if when else ""
+        body = ";\n".join(statements)
+        out.append(f"DROP TRIGGER IF EXISTS {name}")
+        out.append(f"CREATE TRIGGER {name} AFTER {event} ON {table} FOR EACH ROW{condition}\nBEGIN\n{body};\nEND")
+    return out
+
+
+def _sqlite_uninstall() -> list[str]:
+    return [f"DROP TRIGGER IF EXISTS {name}" for name in _sqlite_triggers()]
+
+
+def install_sql(vendor: str) -> list[str]:
+    return _pg_install() if vendor == "postgresql" else _sqlite_install()
+
+
+def uninstall_sql(vendor: str) -> list[str]:
+    return _pg_uninstall() if vendor == "postgresql" else _sqlite_uninstall()
+
+
+def trigger_names(vendor: str) -> list[str]:
+    if vendor == "postgresql":
+        return [_name(table, event) for table, event in _pg_bodies()]
+    return list(_sqlite_triggers())
