@@ -178,18 +178,20 @@ def context(query: DashboardQuery, user: Any) -> dict:
     ]
     top = max((d[2] for d in data), default=0)
     option = {
-        "grid": {"left": 40, "right": 16, "top": 16, "bottom": 72, "containLabel": True},
+        "grid": {"left": 40, "right": 40, "top": 24, "bottom": 72, "containLabel": True},
         "tooltip": {"position": "top"},
         "xAxis": {
             "type": "category",
             "name": _("To class"),
             "data": [class_label(matrix.scheme, t) for t in tos],
+            "axisLabel": {"interval": 0, "rotate": 30},
             "splitArea": {"show": True},
         },
         "yAxis": {
             "type": "category",
             "name": _("From class"),
             "data": [class_label(matrix.scheme, f) for f in froms],
+            "axisLabel": {"interval": 0},
             "inverse": True,
             "splitArea": {"show": True},
         },
