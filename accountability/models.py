@@ -675,15 +675,20 @@ class MonthEndClose(models.Model):
 
 
 class MonthEndSnapshot(models.Model):
-    """Figures at a month's end per branch and responsible officer: what dashboards trend from.
+    """Figures at a month's end per branch, responsible officer, product and borrower kind: what
+    dashboards trend from (the dashboard's product and borrower-kind filters apply to past months).
 
-    Small by design (months x branches x officers rows); a dashboard sums the rows of a branch
-    subtree and never reads the loans table. Money recovered and value taken in kind are kept apart.
+    Small by design (months x branches x officers x products x kinds rows); a dashboard sums the
+    rows of a branch subtree and never reads the loans table. Money recovered and value taken in
+    kind are kept apart. Months closed before issue 13 have one row per branch and officer, with
+    product and borrower kind empty.
     """
 
     month = models.DateField(help_text="The first day of the month.")
     branch = models.ForeignKey(Branch, on_delete=models.PROTECT, related_name="+")
     officer = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    product = models.CharField(max_length=100, blank=True, default="")
+    borrower_kind = models.CharField(max_length=30, blank=True, default="")
 
     loans = models.PositiveIntegerField(default=0)
     outstanding_principal = money(default=0)
@@ -727,13 +732,15 @@ class MonthEndSnapshot(models.Model):
         ordering = ["-month", "branch", "officer"]
         constraints = [
             models.UniqueConstraint(
-                fields=["month", "branch", "officer"],
+                fields=["month", "branch", "officer", "product", "borrower_kind"],
                 condition=Q(officer__isnull=False),
-                name="snapshot_once_per_month_branch_officer",
+                name="snapshot_once_per_month_cell",
             ),
-            # Loans without a responsible officer: one row per month and branch.
+            # Loans without a responsible officer: one row per month, branch, product and kind.
             models.UniqueConstraint(
-                fields=["month", "branch"], condition=Q(officer__isnull=True), name="snapshot_once_per_month_branch"
+                fields=["month", "branch", "product", "borrower_kind"],
+                condition=Q(officer__isnull=True),
+                name="snapshot_once_per_month_cell_no_officer",
             ),
         ]
         indexes = [
@@ -741,10 +748,13 @@ class MonthEndSnapshot(models.Model):
             models.Index(fields=["branch", "month"], name="snapshot_branch_month"),
             # An officer's trend.
             models.Index(fields=["officer", "month"], name="snapshot_officer_month"),
+            # The whole bank's trend of one product (and borrower kind).
+            models.Index(fields=["product", "borrower_kind", "month"], name="snapshot_product_kind_month"),
         ]
 
     def __str__(self) -> str:
-        return f"{self.month:%Y-%m} branch {self.branch_id} officer {self.officer_id}"
+        where = f"branch {self.branch_id} officer {self.officer_id}"
+        return f"{self.month:%Y-%m} {where} ({self.product}, {self.borrower_kind})"
 
 
 class DailyCheckRun(models.Model):

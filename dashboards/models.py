@@ -109,3 +109,61 @@ class CostCell(_Cell):
 
     def __str__(self) -> str:
         return f"Cost cell {self.month:%Y-%m} {self.branch_id}/{self.kind}"
+
+
+class MonthEndLoan(models.Model):
+    """Each loan on the book at a month's end, with its classes under both schemes: what the
+    migration matrix compares. Written at the month-end close in the snapshot's transaction (one
+    INSERT ... SELECT), kept for 25 months (the close purges older months).
+
+    On the book: disbursed by the month's last day and still owing principal or interest."""
+
+    month = models.DateField()  # the first day of the month
+    loan = models.ForeignKey(
+        "loans.Loan", on_delete=models.DO_NOTHING, db_constraint=False, related_name="+", db_index=False
+    )
+    branch = models.ForeignKey(Branch, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    officer = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    product = models.CharField(max_length=100, blank=True, default="")
+    borrower_kind = models.CharField(max_length=30, blank=True, default="")
+    five_level_class = models.CharField(max_length=20)
+    four_level_class = models.CharField(max_length=20)
+    outstanding_principal = money(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["month", "loan"], name="month_end_loan_once")]
+        indexes = [models.Index(fields=["branch"], name="month_end_loan_branch")]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} loan {self.loan_id}: {self.five_level_class}/{self.four_level_class}"
+
+
+class MigrationCell(_Cell):
+    """The migration matrix between two month-ends: loans (and their balances at both ends) that
+    were in `from_class` at the earlier month's end and in `to_class` at the later one, under one
+    scheme. `from_class` "new": not on the book at the earlier end; `to_class` "gone": off the book
+    at the later end (repaid, closed). Written at the close for (previous month end -> this month
+    end) and (previous year end -> this month end); the dimensions are the loan's at the later end
+    (at the earlier end for a loan gone)."""
+
+    NEW = "new"
+    GONE = "gone"
+
+    from_month = models.DateField()
+    to_month = models.DateField()
+    scheme = models.CharField(max_length=4)  # "five" | "four"
+    from_class = models.CharField(max_length=20)
+    to_class = models.CharField(max_length=20)
+    loans = models.IntegerField(default=0)
+    balance_from = money(default=0)
+    balance_to = money(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["to_month", "from_month", "scheme"], name="migration_cell_months")]
+
+    def __str__(self) -> str:
+        return (
+            f"Migration {self.from_month:%Y-%m}->{self.to_month:%Y-%m} {self.scheme} {self.from_class}->{self.to_class}"
+        )

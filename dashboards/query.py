@@ -1,6 +1,8 @@
 """What a dashboard shows: the filters in its URL, resolved against what the user may see.
 
-Every filter is a query parameter (`?branch=12&month=2026-06&product=...&borrower_kind=...&scheme=four`),
+Every filter is a query parameter (`?branch=12&month=2026-06&product=...&borrower_kind=...&scheme=four
+&since=year`; `since`: the migration matrix compares the as-of month's end with the previous month's
+end, "month", or with the previous year's end, "year"),
 so a view can be bookmarked and sent to a colleague; the colleague sees it through their own scope.
 Scope: admins, auditors and head-office managers see the whole bank; a manager his branch's
 subtree; an officer only his own figures (the cells whose responsible officer he is).
@@ -24,6 +26,7 @@ from loans.models import Borrower, Branch
 from loans.permissions import is_manager, is_officer
 
 SCHEMES = (("five", _("Five-level")), ("four", _("Four-level")))
+SINCE = (("month", _("Since the previous month end")), ("year", _("Since the previous year end")))
 
 
 def month_end(month: date) -> date:
@@ -44,6 +47,8 @@ class DashboardQuery:
     product: str = ""
     borrower_kind: str = ""
     scheme: str = "five"
+    # The migration matrix's earlier month-end: the previous month's ("month") or year's ("year").
+    since: str = "month"
     # An officer sees only his own figures: the cells whose responsible officer he is.
     officer_id: int | None = None
     # Set when the user picked an officer (drill-down from the league): that officer's figures.
@@ -89,6 +94,8 @@ class DashboardQuery:
             "product": self.product,
             "borrower_kind": self.borrower_kind,
             "scheme": self.scheme,
+            # The default is left out of the URL.
+            "since": "" if self.since == "month" else self.since,
             "officer": self.drill_officer_id or "",
         }
         values.update(changes)
@@ -115,6 +122,7 @@ class DashboardForm(forms.Form):
     product = forms.CharField(required=False, max_length=100, label=_("Product"))
     borrower_kind = forms.ChoiceField(required=False, label=_("Borrower kind"))
     scheme = forms.ChoiceField(required=False, choices=SCHEMES, label=_("Scheme"))
+    since = forms.ChoiceField(required=False, choices=SINCE, label=_("Migration"))
     officer = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
@@ -151,6 +159,7 @@ def dashboard_query(request: Any, *, today: date | None = None) -> tuple[Dashboa
         product=data.get("product") or "",
         borrower_kind=data.get("borrower_kind") or "",
         scheme=data.get("scheme") or "five",
+        since=data.get("since") or "month",
         officer_id=officer_id,
         drill_officer_id=drill if officer_id is None else None,
         today=today,

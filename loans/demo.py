@@ -82,14 +82,39 @@ def _dpd_for(rng: random.Random, band: int | None) -> int | None:
     return band + rng.randint(0, spread)
 
 
+# Month-end closes the demo leaves behind it (the dashboards' trend and migration matrix).
+HISTORY_MONTHS = 12
+
+
 def seed_demo(*, as_of: date) -> str:
-    """Branches, staff and loans, then the classification of the book as of `as_of`."""
+    """Branches, staff and loans; the past months' classifications and month-end closes; then the
+    classification of the book as of `as_of`."""
     counts = _seed_book(as_of=as_of)
+    closes = _month_end_history(as_of=as_of)
     result = loans_reclassify(as_of=as_of)
     return (
         f"Loan book: {counts['loans_created']} loans created, {counts['loans']} in the book; "
-        f"classification changed {result.changed}."
+        f"classification changed {result.changed}; {closes} past month ends closed."
     )
+
+
+def _month_end_history(*, as_of: date) -> int:
+    """The demo moves through the last 12 months: at each month's end the book is classified as of
+    that day (a loan overdue since later was not overdue then; one disbursed later is not in the
+    close) and the month is closed (the snapshot, each loan's classes, the migration cells), as the
+    daily checks would have done. Once: a second run finds the closes and does nothing."""
+    from accountability.daily_checks import check_month_end_snapshot
+    from accountability.models import MonthEndClose
+    from dashboards.query import add_months, month_end
+
+    if MonthEndClose.objects.exists():
+        return 0
+    first = as_of.replace(day=1)
+    for back in range(HISTORY_MONTHS, 0, -1):
+        end = month_end(add_months(first, -back))
+        loans_reclassify(as_of=end)
+        check_month_end_snapshot(as_of=end)
+    return HISTORY_MONTHS
 
 
 @transaction.atomic
