@@ -176,6 +176,11 @@ class CollectionCase(ConcurrentTransitionMixin, models.Model):
             ),
             # The queue sorted by time limit: ORDER BY recovery_deadline, id.
             models.Index(fields=["recovery_deadline", "id"], condition=Q(is_open=True), name="case_open_deadline"),
+            # The dashboard's claims running out of time under a branch (issue 13): WHERE is_open AND
+            # branch_id IN (subtree) AND limitation_expires_on <= as_of + the warning window.
+            models.Index(
+                fields=["branch", "limitation_expires_on"], condition=Q(is_open=True), name="case_open_branch_limitation"
+            ),
         ]
 
     def __str__(self) -> str:
