@@ -446,8 +446,13 @@ def world(root, branch, officer, manager, manager2, head_office):
     from dashboards.services import target_set
 
     target_set(
-        actor=manager, year=TODAY.year, branch=branch, officer=officer, npl_reduction=Decimal("1000.00"),
-        cash_recovered=Decimal("500.00"), reason="Plan",
+        actor=manager,
+        year=TODAY.year,
+        branch=branch,
+        officer=officer,
+        npl_reduction=Decimal("1000.00"),
+        cash_recovered=Decimal("500.00"),
+        reason="Plan",
     )
     DailyCheckRun.objects.create(check_name="watch_list", as_of=TODAY, status="done")
     loans_reclassify(as_of=TODAY)  # a whole-book run

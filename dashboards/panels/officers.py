@@ -56,9 +56,10 @@ def officers_table(query: DashboardQuery, user: Any, for_export: bool = False) -
                     "cash_progress": f.cash_progress,
                 },
                 url=query.querystring(officer=officer_id),
-                links={
-                    "time_limits_missed": f"{cases}?scope=all&officer={officer_id}&due=deadline_passed",
-                },
+                # His late cases in the work queue (when there are some).
+                links={"time_limits_missed": f"{cases}?scope=all&officer={officer_id}&due=deadline_passed"}
+                if f.time_limits_missed
+                else {},
             )
         )
     # The league's order: most net recovery first, then by name.
@@ -78,8 +79,8 @@ def officers_table(query: DashboardQuery, user: Any, for_export: bool = False) -
             Column("net_recovery", _("Net recovery this year"), MONEY),
             Column("time_limits_missed", _("Time limits missed"), COUNT),
             Column("sanctions_open", _("Sanctions open"), COUNT),
-            Column("npl_progress", _("NPL reduction against target"), PERCENT),
-            Column("cash_progress", _("Cash recovered against target"), PERCENT),
+            Column("npl_progress", _("Reduction vs target"), PERCENT),
+            Column("cash_progress", _("Cash vs target"), PERCENT),
         ],
         rows=rows,
         empty=_("No officer has figures here."),

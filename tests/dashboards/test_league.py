@@ -469,7 +469,7 @@ def test_league_exports_to_xlsx_with_numbers(book, client, manager):
     assert data["officer"]["Open cases"] == 2
     assert data["officer"]["NPL balance"] == 130000
     assert data["officer"]["Net recovery this year"] == 4500
-    assert data["officer"]["Cash recovered against target"] == 50
+    assert data["officer"]["Cash vs target"] == 50
     assert isinstance(data["officer2"]["Cash recovered this year"], int | float)
     assert set(data) == {"officer", "officer2", "outlet_officer"}
 
