@@ -14,6 +14,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from loans.access import scoped_manager
 from loans.models import Branch, User, money
 
 
@@ -167,3 +168,49 @@ class MigrationCell(_Cell):
         return (
             f"Migration {self.from_month:%Y-%m}->{self.to_month:%Y-%m} {self.scheme} {self.from_class}->{self.to_class}"
         )
+
+
+class RecoveryTarget(models.Model):
+    """A year's recovery targets for a branch (officer None: the branch's own target) or for one
+    officer of it, set by a manager (dashboards.services.target_set, audited): how much the NPL
+    balance should fall over the year and how much cash should come in."""
+
+    year = models.PositiveSmallIntegerField(_("year"))
+    branch = models.ForeignKey(Branch, on_delete=models.PROTECT, related_name="+", verbose_name=_("branch"))
+    officer = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("officer")
+    )
+    npl_reduction = money(_("NPL balance reduction"))
+    cash_recovered = money(_("cash recovered"))
+    set_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+", verbose_name=_("set by"))
+    set_at = models.DateTimeField(_("set at"))
+    reason = models.TextField(_("reason"))
+
+    objects = scoped_manager("branch")
+
+    class Meta:
+        ordering = ["-year", "branch__path", "officer__username"]
+        verbose_name = _("recovery target")
+        verbose_name_plural = _("recovery targets")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["year", "branch", "officer"],
+                condition=models.Q(officer__isnull=False),
+                name="target_once_per_year_branch_officer",
+            ),
+            models.UniqueConstraint(
+                fields=["year", "branch"],
+                condition=models.Q(officer__isnull=True),
+                name="target_once_per_year_branch",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(npl_reduction__gte=0, cash_recovered__gte=0), name="target_amounts_not_negative"
+            ),
+        ]
+        indexes = [
+            # The league's targets: WHERE year = %s AND officer_id IN (...).
+            models.Index(fields=["year", "officer"], name="target_year_officer"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Target {self.year} {self.branch_id}/{self.officer_id}"

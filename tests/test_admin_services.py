@@ -443,6 +443,17 @@ def world(root, branch, officer, manager, manager2, head_office):
         first_seen_on=TODAY,
     )
     MonthEndSnapshot.objects.create(month=date(2026, 2, 1), branch=branch, officer=officer, loans=2)
+    from dashboards.services import target_set
+
+    target_set(
+        actor=manager,
+        year=TODAY.year,
+        branch=branch,
+        officer=officer,
+        npl_reduction=Decimal("1000.00"),
+        cash_recovered=Decimal("500.00"),
+        reason="Plan",
+    )
     DailyCheckRun.objects.create(check_name="watch_list", as_of=TODAY, status="done")
     loans_reclassify(as_of=TODAY)  # a whole-book run
     ImportBatch.objects.create(source="page", as_of=TODAY, file_name="june.csv", created_by=root)

@@ -41,6 +41,7 @@ EXPECTED: dict[str, tuple[str, str]] = {
     "home":                                ("GET", "302  302  302  200  200  200  200"),
     "dashboard":                           ("GET", "302  200  200  200  200  200  200"),
     "dashboards:export":                   ("GET", "302  200+ 200+ 200+ 200+ 200+ 200+"),
+    "dashboards:targets":                  ("GET", "302  200  200  200  200  200  200"),
     "login":                               ("GET", "200  200  200  200  200  200  200"),
     "logout":                              ("POST", "302  302  302  302  302  302  302"),
     "language_set":                        ("POST", "302  302  302  302  302  302  302"),

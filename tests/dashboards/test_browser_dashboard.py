@@ -1,0 +1,167 @@
+"""Issue 13, done-when: in headless Chromium a head-office manager opens the dashboard with its
+charts drawn, in English and in zh-hans (no English left in the targets and league panels), drills
+from head office to a branch, to an officer (the league's link), to a case, and exports the league to
+XLSX (numbers are numbers). Screenshots go to var/screenshots/ (the CI artifacts)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+from openpyxl import load_workbook
+
+from accountability.models import MonthEndClose, MonthEndSnapshot
+from collections_app.models import CollectionCase
+from collections_app.services import case_open
+from dashboards import kept
+from dashboards.services import target_set
+from ledger.services import ledger_post
+from loans.models import Role
+from tests.factories import LoanFactory, UserFactory
+from tests.test_i18n_pages import english_runs, stored_data, visible_text
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+CHARTS_DRAWN = (
+    "() => { const c = [...document.querySelectorAll('[data-chart]')]; "
+    "return c.length > 0 && c.every(el => el.querySelector('canvas')); }"
+)
+
+
+@pytest.fixture
+def bank(head_office, branch, other_branch, head_manager):
+    today = timezone.localdate()
+    zhang = UserFactory(username="zhang", first_name="伟", last_name="张", role=Role.OFFICER, branch=branch)
+    li = UserFactory(username="li", first_name="娜", last_name="李", role=Role.OFFICER, branch=other_branch)
+    loans = []
+    for no, b, who, outstanding in [("JD-1", branch, zhang, "86000"), ("JD-2", other_branch, li, "70000")]:
+        loans.append(
+            LoanFactory(
+                loan_no=no,
+                branch=b,
+                responsible_officer=who,
+                issuing_officer=who,
+                overdue_since=date(2024, 1, 1),
+                five_level_class="doubtful",
+                four_level_class="overdue",
+                outstanding_principal=Decimal(outstanding),
+                interest_on_balance=Decimal(0),
+                interest_off_balance=Decimal(0),
+            )
+        )
+    case = case_open(loan=loans[0], actor=zhang, as_of=today - timedelta(days=300), reason="Stopped paying")
+    case_open(loan=loans[1], actor=li, as_of=today, reason="Stopped paying")
+    ledger_post(
+        loan=loans[0],
+        kind="cash_recovery",
+        principal=Decimal("-6000"),
+        interest_on=Decimal(0),
+        interest_off=Decimal(0),
+        value_date=today,
+        actor=zhang,
+        as_of=today,
+    )
+    year_end = date(today.year - 1, 12, 1)
+    MonthEndClose.objects.create(month=year_end, as_of=date(today.year - 1, 12, 31))
+    MonthEndSnapshot.objects.create(month=year_end, branch=branch, officer=zhang, npl_balance=Decimal("100000"))
+    target_set(
+        actor=head_manager,
+        year=today.year,
+        branch=branch,
+        officer=zhang,
+        npl_reduction=Decimal("40000"),
+        cash_recovered=Decimal("12000"),
+        reason="年度计划",
+    )
+    target_set(
+        actor=head_manager,
+        year=today.year,
+        branch=head_office,
+        officer=None,
+        npl_reduction=Decimal("50000"),
+        cash_recovered=Decimal("30000"),
+        reason="年度计划",
+    )
+    kept.rebuild()
+    return {"zhang": zhang, "li": li, "case": case}
+
+
+def test_head_office_drills_to_a_case_and_exports_the_league(browser_session, bank, branch, tmp_path):
+    s = browser_session.login("head_manager")
+    page = s.page
+    s.go("/dashboard/")
+    page.wait_for_function(CHARTS_DRAWN)
+    assert page.locator("#panel-officers").is_visible() and page.locator("#panel-targets").is_visible()
+    assert "Officer league" in page.locator("#panel-officers").inner_text()
+    # The whole bank: 6,000 of the head office's 30,000 cash target = 20%.
+    assert "20.0%" in page.locator("#panel-targets").inner_text()
+    s.shot("dashboard-head-office-en")
+
+    # zh-hans: the language switch in the header; the charts are drawn again in Chinese.
+    page.click("form.langswitch button[value='zh-hans']")
+    page.wait_for_load_state()
+    page.wait_for_function(CHARTS_DRAWN)
+    assert page.evaluate("document.documentElement.lang").lower().startswith("zh")
+    data = stored_data()
+    for panel in ("#panel-targets", "#panel-officers"):
+        html = page.locator(panel).inner_html()
+        assert english_runs(visible_text(html), data) == [], panel
+    assert "客户经理排名" in page.locator("#panel-officers").inner_text()
+    s.shot("dashboard-head-office-zh")
+    page.click("form.langswitch button[value='en']")
+    page.wait_for_load_state()
+
+    # Head office -> the branch (the branches table's link where that panel is, else the filter).
+    link = page.locator(f"#panel-branches a[href*='branch={branch.pk}']")
+    if link.count():
+        link.first.click()
+    else:
+        s.go(f"/dashboard/?branch={branch.pk}")
+    page.wait_for_load_state()
+    page.wait_for_function(CHARTS_DRAWN)
+    assert branch.name in page.locator("#dash-scope").inner_text()
+    league = page.locator("#table-officers tbody tr")
+    assert league.count() == 1 and "张伟" in league.first.inner_text()  # Hillside's officer is not here
+    s.shot("dashboard-branch")
+
+    # The league's XLSX: the same rows, figures as numbers.
+    with page.expect_download() as download:
+        page.click("#table-officers a[data-export='officers']")
+    path = tmp_path / "league.xlsx"
+    download.value.save_as(path)
+    rows = list(load_workbook(path).active.iter_rows(values_only=True))
+    header, first = rows[0], dict(zip(rows[0], rows[1], strict=True))
+    assert header[0] == "Officer" and first["Officer"] == "张伟"
+    assert first["Open cases"] == 1 and first["Cash recovered this year"] == 6000
+    assert first["NPL balance"] == 80000 and first["Cash vs target"] == 50
+
+    # -> the officer (the league's link): his targets and a link to his cases.
+    league.first.locator("a").first.click()
+    page.wait_for_load_state()
+    assert f"officer={bank['zhang'].pk}" in page.url
+    targets = page.locator("#panel-targets").inner_text()
+    assert "张伟" in targets and "50.0%" in targets  # 20,000 of 40,000 NPL reduction; 6,000 of 12,000 cash
+    s.shot("dashboard-officer")
+
+    # -> his cases -> the case.
+    page.click("#panel-targets a[data-officer-cases]")
+    page.wait_for_load_state()
+    assert "/cases/" in page.url and f"officer={bank['zhang'].pk}" in page.url
+    page.click("text=JD-1")
+    page.wait_for_load_state()
+    case: CollectionCase = bank["case"]
+    assert page.url.endswith(f"/cases/{case.pk}/")
+    s.shot("dashboard-case")
+
+
+def test_an_officer_sees_his_own_targets_but_no_league(browser_session, bank):
+    s = browser_session.login("zhang")
+    page = s.page
+    s.go("/dashboard/")
+    page.wait_for_load_state()
+    assert page.locator("#panel-officers").count() == 0
+    targets = page.locator("#panel-targets").inner_text()
+    assert "张伟" in targets and "50.0%" in targets
+    s.shot("dashboard-officer-own")
