@@ -606,6 +606,13 @@ class LoansByLoansFlag(models.Model):
         ]
         indexes = [
             models.Index(fields=["branch", "status"], name="loans_by_loans_branch_status"),
+            # The dashboard's flags not cleared, those to review first:
+            # WHERE status IN ('open', 'confirmed') ORDER BY status DESC, found_on DESC, id DESC.
+            models.Index(
+                fields=["status", "found_on", "id"],
+                condition=Q(status__in=["open", "confirmed"]),
+                name="flag_not_cleared",
+            ),
             # Does a fall reported by the book count yet? WHERE ledger_entry_id = %s AND status <> 'cleared'.
             models.Index(fields=["ledger_entry"], condition=Q(ledger_entry__isnull=False), name="flag_ledger_entry"),
         ]

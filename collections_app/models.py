@@ -570,6 +570,9 @@ class PromiseToPay(TimelineRecord):
         indexes = [
             # The broken-promise check: WHERE status = 'open' AND due_on < %s.
             models.Index(fields=["due_on"], condition=Q(status="open"), name="promise_open_due"),
+            # The dashboard's broken promises: WHERE status = 'broken' AND status_on BETWEEN %s AND %s
+            # ORDER BY status_on DESC, id DESC.
+            models.Index(fields=["status_on", "id"], condition=Q(status="broken"), name="promise_broken_recent"),
         ]
 
     def __str__(self) -> str:

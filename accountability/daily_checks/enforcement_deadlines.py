@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from django.db.models import QuerySet
 from django.urls import reverse
 
 from accountability.daily_checks import messages
@@ -29,11 +30,17 @@ def _url(row: dict) -> str:
     return reverse("legal:proceeding_detail", args=[row["pk"]])
 
 
-def check_enforcement_deadlines(*, as_of: date) -> Counts:
-    recipients = CaseRecipients()
-    not_applied = LegalProceeding.objects.filter(
+def enforcement_not_applied() -> QuerySet:
+    """Decisions of open cases with an enforcement application deadline and no application yet:
+    warned before the deadline, flagged once missed (and listed by the dashboard's legal deadlines)."""
+    return LegalProceeding.objects.filter(
         enforcement_applied_on__isnull=True, enforcement_deadline__isnull=False, case__is_open=True
     )
+
+
+def check_enforcement_deadlines(*, as_of: date) -> Counts:
+    recipients = CaseRecipients()
+    not_applied = enforcement_not_applied()
     counts = remind_in_windows(
         kind=LegalReminder.Kind.ENFORCEMENT,
         base=not_applied,

@@ -72,6 +72,31 @@ def _kept_exists() -> Q:
     )
 
 
+def guarantees_at_risk(low: date, high: date) -> QuerySet:
+    """Guarantees of loans with an open case, not released, whose period may end between `low` and
+    `high` (narrowed by a slightly wider maturity range: check each row with `period_ends`), and
+    whose guarantor nothing keeps liable yet: what the warnings (and the dashboard's legal
+    deadlines) look at. Annotated with `contract_ends` and the open case (`case_id`)."""
+    return (
+        _in_range(_guarantees(), low, high)
+        .annotate(
+            has_demand=Exists(GuarantorDemand.objects.filter(guarantee=OuterRef("pk"))),
+            has_suit=Exists(_suits()),
+        )
+        .exclude(_kept_exists())
+    )
+
+
+def period_ends(maturity: date, contract_ends: date | None) -> date:
+    """The guarantee period's last day (legal.rules.guarantee_period_ends under the legal policy)."""
+    return guarantee_period_ends(maturity, contract_ends, legal_policy())
+
+
+def open_case_of_loan() -> Subquery:
+    """The open case of the guarantee's loan (an annotation)."""
+    return _open_case()
+
+
 def _rows(queryset: QuerySet) -> list[dict]:
     return list(
         queryset.annotate(
@@ -104,7 +129,7 @@ def _rows(queryset: QuerySet) -> list[dict]:
 
 
 def _ends(row: dict) -> date:
-    return guarantee_period_ends(row["maturity"], row["contract_ends"], legal_policy())
+    return period_ends(row["maturity"], row["contract_ends"])
 
 
 def _url(row: dict) -> str:
@@ -118,14 +143,7 @@ def _warn(as_of: date) -> Counts:
         low, high = threshold_window(threshold, thresholds, as_of)
 
         def candidates(after: int, threshold: int = threshold, low: date = low, high: date = high) -> QuerySet:
-            return (
-                _in_range(_guarantees().filter(pk__gt=after), low, high)
-                .annotate(
-                    has_demand=Exists(GuarantorDemand.objects.filter(guarantee=OuterRef("pk"))),
-                    has_suit=Exists(_suits()),
-                )
-                .exclude(_kept_exists())
-            )
+            return guarantees_at_risk(low, high).filter(pk__gt=after)
 
         def handle(ids: list[int], threshold: int = threshold, low: date = low, high: date = high) -> int:
             rows = [r for r in _rows(candidates(ids[0] - 1).filter(pk__in=ids)) if low <= _ends(r) <= high]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from django.db.models import QuerySet
 from django.urls import reverse
 
 from accountability.daily_checks import messages
@@ -14,11 +15,16 @@ from legal.models import Hearing, LegalReminder
 from legal.policy import legal_policy
 
 
+def hearings_of_open_cases() -> QuerySet:
+    """The hearings the reminders (and the dashboard's legal deadlines) look at: those of open cases."""
+    return Hearing.objects.filter(proceeding__case__is_open=True)
+
+
 def check_hearings(*, as_of: date) -> Counts:
     recipients = CaseRecipients()
     return remind_in_windows(
         kind=LegalReminder.Kind.HEARING,
-        base=Hearing.objects.filter(proceeding__case__is_open=True),
+        base=hearings_of_open_cases(),
         due_field="held_on",
         thresholds=legal_policy().hearing_reminder_days,
         as_of=as_of,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 
 from django.db.models import Exists, OuterRef, QuerySet
 
@@ -15,6 +15,17 @@ from accountability.policy import accountability_policy
 from accountability.rules import days_left, threshold_window
 from collections_app.models import CollectionCase
 from notifications.services import NotificationDraft, notifications_send
+
+
+def open_claims() -> QuerySet:
+    """Open cases whose claim has a limitation end: what the warnings, the time-barred check and the
+    dashboard's legal deadlines read (index case_open_limitation)."""
+    return CollectionCase.objects.filter(is_open=True, limitation_expires_on__isnull=False)
+
+
+def warning_horizon(as_of: date) -> date:
+    """The last limitation end inside the widest warning window (90 days by default) on `as_of`."""
+    return as_of + timedelta(days=max(accountability_policy().limitation_warning_days))
 
 
 def check_limitation(*, as_of: date) -> Counts:
@@ -29,15 +40,17 @@ def check_limitation(*, as_of: date) -> Counts:
         low, high = threshold_window(threshold, policy.limitation_warning_days, as_of)
 
         def candidates(after: int, threshold: int = threshold, low: date = low, high: date = high) -> QuerySet:
-            return CollectionCase.objects.filter(
-                pk__gt=after, is_open=True, limitation_expires_on__range=(low, high)
-            ).exclude(
-                Exists(
-                    LimitationWarning.objects.filter(
-                        case=OuterRef("pk"),
-                        case_id__gt=after,
-                        days_before=threshold,
-                        expires_on=OuterRef("limitation_expires_on"),
+            return (
+                open_claims()
+                .filter(pk__gt=after, limitation_expires_on__range=(low, high))
+                .exclude(
+                    Exists(
+                        LimitationWarning.objects.filter(
+                            case=OuterRef("pk"),
+                            case_id__gt=after,
+                            days_before=threshold,
+                            expires_on=OuterRef("limitation_expires_on"),
+                        )
                     )
                 )
             )

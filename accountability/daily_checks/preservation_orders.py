@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from django.db.models import QuerySet
 from django.urls import reverse
 
 from accountability.daily_checks import messages
@@ -34,9 +35,15 @@ def _url(row: dict) -> str:
     return reverse("legal:proceeding_detail", args=[row["proceeding_id"]])
 
 
+def orders_in_force() -> QuerySet:
+    """Orders neither released nor of a closed case: reminded before expiry, flagged once lapsed
+    (and listed by the dashboard's legal deadlines)."""
+    return PreservationOrder.objects.filter(released_on__isnull=True, proceeding__case__is_open=True)
+
+
 def check_preservation_orders(*, as_of: date) -> Counts:
     recipients = CaseRecipients()
-    in_force = PreservationOrder.objects.filter(released_on__isnull=True, proceeding__case__is_open=True)
+    in_force = orders_in_force()
     counts = remind_in_windows(
         kind=LegalReminder.Kind.PRESERVATION,
         base=in_force,

@@ -8,8 +8,8 @@ from datetime import date
 from accountability.daily_checks import messages
 from accountability.daily_checks.batching import Counts
 from accountability.daily_checks.legal_common import flag_lapsed
+from accountability.daily_checks.limitation import open_claims
 from accountability.daily_checks.notify import case_url
-from collections_app.models import CollectionCase
 from legal.models import LegalReminder
 
 
@@ -17,7 +17,7 @@ def check_time_barred(*, as_of: date) -> Counts:
     return {
         "time_barred": flag_lapsed(
             kind=LegalReminder.Kind.TIME_BARRED,
-            base=CollectionCase.objects.filter(is_open=True, limitation_expires_on__isnull=False),
+            base=open_claims(),
             due_field="limitation_expires_on",
             as_of=as_of,
             values={

@@ -1,0 +1,77 @@
+"""What the dashboard's four lists share (deadlines, legal_deadlines, promises, flags).
+
+A list reads the source rows through an index (no kept cells: each row links to its case or loan):
+`narrowed` applies the user's scope (`visible_to`) and the dashboard's filters the same way
+`DashboardQuery.cells` narrows kept cells: the branch subtree, the officer (an officer sees only
+his own rows; a drill-down picks one officer), the loan's product and its borrower's kind.
+The page shows the first `PAGE_ROWS` rows, most urgent first, and says how many more the export has.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from django.db.models import QuerySet
+from django.urls import reverse
+
+from dashboards.query import DashboardQuery
+from dashboards.tables import Row
+from loans.models import Branch
+from loans.permissions import is_officer
+
+PAGE_ROWS = 10
+
+
+def narrowed(
+    queryset: QuerySet, query: DashboardQuery, user: Any, *, branch: str, loan: str, officer: str | None = None
+) -> QuerySet:
+    """`queryset` (a scoped model's) within what `user` may see and the dashboard's filters.
+
+    `branch` and `loan` are the lookups from the model to the row's branch and loan; `officer` the
+    lookup to the officer the row belongs to (default: the loan's responsible officer, as the kept
+    cells count it)."""
+    qs = queryset.visible_to(user)
+    if query.branch is not None:
+        qs = qs.filter(**{f"{branch}__in": Branch.objects.filter(path__startswith=query.branch.path).values("id")})
+    officer = officer or f"{loan}__responsible_officer"
+    for officer_id in (query.officer_id, query.drill_officer_id):
+        if officer_id is not None:
+            qs = qs.filter(**{f"{officer}_id": officer_id})
+    if query.product:
+        qs = qs.filter(**{f"{loan}__product": query.product})
+    if query.borrower_kind:
+        qs = qs.filter(**{f"{loan}__borrower__kind": query.borrower_kind})
+    return qs
+
+
+def page_of(queryset: QuerySet, for_export: bool) -> tuple[list, int]:
+    """The rows to show and how many more the export has: every row for the export; else the
+    first PAGE_ROWS (one query; a count only when there are more)."""
+    if for_export:
+        return list(queryset), 0
+    rows = list(queryset[: PAGE_ROWS + 1])
+    if len(rows) <= PAGE_ROWS:
+        return rows, 0
+    return rows[:PAGE_ROWS], queryset.count() - PAGE_ROWS
+
+
+def case_url(case_id: int) -> str:
+    return reverse("collections_app:case_detail", args=[case_id])
+
+
+def officer_links(query: DashboardQuery, user: Any) -> Callable[[int | None], dict[str, str]]:
+    """The officer column's link to that officer's dashboard (a drill-down), for those who may
+    drill down (not officers: they see only their own)."""
+    if is_officer(user):
+        return lambda officer_id: {}
+    base = reverse("dashboard")
+    return lambda officer_id: {"officer": base + query.querystring(officer=officer_id)} if officer_id else {}
+
+
+def name_of(user: Any) -> str:
+    return user.display_name if user is not None else ""
+
+
+def rows_of(items: Iterable[tuple[dict, str, dict[str, str]]]) -> list[Row]:
+    return [Row(values=values, url=url, links=links) for values, url, links in items]
