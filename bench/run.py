@@ -37,7 +37,7 @@ os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
 os.environ.setdefault("ALLOWED_HOSTS", "localhost,testserver")
 
 # Order matters: the 1,000,000-loan book is built once and shared; import replaces it, so it is last.
-ORDER = ["reclassify", "queue", "daily_checks", "import"]
+ORDER = ["reclassify", "queue", "daily_checks", "dashboard", "import"]
 
 
 def ensure_database(url: str) -> None:

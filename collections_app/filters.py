@@ -14,6 +14,7 @@ from loans.access import visible_branch_ids
 from loans.models import Branch, User
 from loans.permissions import is_officer
 from loans.selectors import loan_ids_matching
+from npl_recovery.widgets import FastSelect
 
 # The officer's landing page: what is late or falls due within a week (urgency_on is the nearest
 # of the time limit, the next promise and the limitation end).
@@ -40,8 +41,14 @@ class CaseFilter(django_filters.FilterSet):
     measure = django_filters.ChoiceFilter(
         choices=[(m.value, MEASURE_LABELS[m]) for m in OPEN_STATES], label=_("Measure"), empty_label=_("Any")
     )
-    officer = django_filters.ModelChoiceFilter(queryset=User.objects.none(), label=_("Officer"), empty_label=_("Any"))
-    branch = django_filters.ModelChoiceFilter(queryset=Branch.objects.none(), label=_("Branch"), empty_label=_("Any"))
+    # Every officer and branch of the bank for head office: drawn in Python (FastSelect), not one
+    # template per option.
+    officer = django_filters.ModelChoiceFilter(
+        queryset=User.objects.none(), label=_("Officer"), empty_label=_("Any"), widget=FastSelect
+    )
+    branch = django_filters.ModelChoiceFilter(
+        queryset=Branch.objects.none(), label=_("Branch"), empty_label=_("Any"), widget=FastSelect
+    )
     due = django_filters.ChoiceFilter(choices=DUE_CHOICES, method="filter_due", label=_("Due"), empty_label=_("Any"))
 
     def __init__(self, data=None, *args, user=None, **kwargs):
@@ -54,7 +61,10 @@ class CaseFilter(django_filters.FilterSet):
         ids = visible_branch_ids(user)
         branches = Branch.objects.all() if ids is None else Branch.objects.filter(pk__in=ids)
         self.filters["branch"].queryset = branches
-        staff = User.objects.filter(is_active=True, role__in=["officer", "manager"])
+        # Only what an option shows (display_name): head office is offered every officer of the bank.
+        staff = User.objects.filter(is_active=True, role__in=["officer", "manager"]).only(
+            "id", "username", "first_name", "last_name", "branch_id", "role", "is_active"
+        )
         self.filters["officer"].queryset = staff if ids is None else staff.filter(branch__in=ids)
         if is_officer(user):
             # An officer's queue is theirs (or their branch's); picking another officer is for managers.

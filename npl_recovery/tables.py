@@ -52,6 +52,24 @@ def _queryset(object_list: Any) -> QuerySet | None:
     return None
 
 
+# A page that starts this many rows or more into its list reads the page's primary keys first (the
+# order's own index, an index-only scan where the visibility map allows), then those rows with their
+# joins by primary key: the joins run for the page's 25 rows, not for the thousands an OFFSET skips
+# (issue 13: page 200 of the head-office queue joined 5,000 cases to their loans and borrowers).
+DEFERRED_JOIN_FROM = 500
+
+
+def page_rows(queryset: QuerySet, start: int, stop: int) -> list:
+    """`list(queryset[start:stop])`; far into the list, keys first, then the rows (same rows, same order)."""
+    if start < DEFERRED_JOIN_FROM:
+        return list(queryset[start:stop])
+    ids = list(queryset.values_list("pk", flat=True)[start:stop])
+    if not ids:
+        return []
+    by_pk = {row.pk: row for row in queryset.order_by().filter(pk__in=ids)}
+    return [by_pk[pk] for pk in ids if pk in by_pk]
+
+
 def planner_estimate(queryset: QuerySet) -> int | None:
     """The rows PostgreSQL's planner expects `queryset` to return ("Plan Rows" of EXPLAIN), without
     running it; None on another database."""
@@ -99,14 +117,19 @@ class EstimatedCountPaginator(Paginator):
     def page(self, number: Any):
         number = self.validate_number(number)
         queryset = _queryset(self.object_list)
-        if queryset is None or not queryset.ordered or number <= (self.num_pages + 1) // 2:
+        if queryset is None or not queryset.ordered:
             return super().page(number)
         bottom = (number - 1) * self.per_page
         top = bottom + self.per_page
         if top + self.orphans >= self.count:
             top = self.count
-        rows = list(queryset.reverse()[self.count - top : self.count - bottom])
-        rows.reverse()
+        if number <= (self.num_pages + 1) // 2:
+            if bottom < DEFERRED_JOIN_FROM:
+                return super().page(number)
+            rows = page_rows(queryset, bottom, top)
+        else:
+            rows = page_rows(queryset.reverse(), self.count - top, self.count - bottom)
+            rows.reverse()
         if isinstance(self.object_list, BoundRows):
             rows = BoundRows(data=rows, table=self.object_list.table, pinned_data=self.object_list.pinned_data)
         return self._get_page(rows, number, self)
