@@ -129,6 +129,33 @@ class ResponsibilityShare(models.Model):
         return f"{self.officer_id}: {self.share}%"
 
 
+class ResponsibilityTally(models.Model):
+    """Kept figures for the board's per-officer summary (issue 15): how many current shares of open
+    cases each officer holds, per branch of the case and time limit, as signed deltas.
+
+    Written only by PostgreSQL triggers (migration 0007) in the transaction of every change that
+    moves a share in or out of "current share of an open case": a share written, changed or deleted;
+    a division ended, re-dated or moved; a case closed or reopened. Each statement adds one row per
+    (branch, officer, time limit) it touched, never updates one, so writers never wait on each other;
+    `responsibility_tally_compact()` (daily, and after the first divisions) folds the rows into one
+    per key. The board sums them (accountability/selectors.py); SQLite keeps the direct aggregate.
+    """
+
+    branch_id = models.BigIntegerField()
+    officer_id = models.BigIntegerField()
+    recovery_deadline = models.DateField()
+    shares = models.IntegerField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["officer_id", "recovery_deadline"], name="resp_tally_officer", include=["shares"]),
+            models.Index(fields=["branch_id", "officer_id"], name="resp_tally_branch", include=["shares"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.officer_id} @ {self.branch_id} until {self.recovery_deadline}: {self.shares:+d}"
+
+
 # --- sanctions and rewards ------------------------------------------------------------------------
 
 

@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.db import connection
 from django.db.models import (
     Case,
     Count,
@@ -36,12 +37,13 @@ from accountability.models import (
     RecordState,
     ResponsibilityAssignment,
     ResponsibilityShare,
+    ResponsibilityTally,
     WatchListEntry,
 )
 from accountability.policy import accountability_policy
 from audit.models import AuditEvent
 from collections_app.models import CollectionCase, Recovery
-from loans.access import get_for_user_or_404
+from loans.access import answered_loan_ids, get_for_user_or_404, visible_branch_ids
 from loans.models import User
 
 MONEY = DecimalField(max_digits=18, decimal_places=2)
@@ -214,9 +216,63 @@ class OfficerRow:
     bonus: Decimal
 
 
+def officer_case_counts_direct(*, user: Any, as_of: date) -> dict[int, dict[str, int]]:
+    """The officers answering for a loan the user may see, and all they answer for (the count their
+    own page shows), and how many of those are past their time limit: aggregated from every current
+    share. What the kept figures (`officer_case_counts`) must equal; SQLite's path."""
+    officers_here = (
+        ResponsibilityShare.objects.visible_to(user)
+        .filter(assignment__ended_on__isnull=True, assignment__case__is_open=True)
+        .values("officer_id")
+    )
+    return {
+        r["officer_id"]: {"cases": r["cases"], "past": r["past"]}
+        for r in current_responsibilities(officers=officers_here)
+        .order_by()
+        .values("officer_id")
+        .annotate(cases=Count("id"), past=Count("id", filter=past_deadline(as_of)))
+    }
+
+
+def officer_case_counts(*, user: Any, as_of: date) -> dict[int, dict[str, int]]:
+    """As `officer_case_counts_direct`, read from the kept tally (issue 15; PostgreSQL): one query
+    that sums a few rows per officer instead of joining every current share of the book.
+
+    The officers "here" are those with shares kept under the user's branches, and (for a user who
+    answers for loans elsewhere, as `visible_to` allows) those sharing a current division of a
+    loan the user answers for: a handful of indexed rows read directly.
+    """
+    if connection.vendor != "postgresql":
+        return officer_case_counts_direct(user=user, as_of=as_of)
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return {}
+    branch_ids = visible_branch_ids(user)
+    tally = ResponsibilityTally.objects.order_by()
+    here = tally if branch_ids is None else tally.filter(branch_id__in=branch_ids)
+    here_ids = here.values("officer_id").annotate(n=Sum("shares")).filter(n__gt=0).values("officer_id")
+    condition = Q(officer_id__in=here_ids)
+    if branch_ids is not None:
+        for answered in answered_loan_ids(user):
+            condition |= Q(
+                officer_id__in=ResponsibilityShare.objects.filter(
+                    assignment__loan_id__in=answered,
+                    assignment__ended_on__isnull=True,
+                    assignment__case__is_open=True,
+                ).values("officer_id")
+            )
+    rows = (
+        tally.filter(condition)
+        .values("officer_id")
+        .annotate(cases=Sum("shares"), past=Coalesce(Sum("shares", filter=Q(recovery_deadline__lt=as_of)), 0))
+        .filter(cases__gt=0)
+    )
+    return {r["officer_id"]: {"cases": r["cases"], "past": r["past"]} for r in rows}
+
+
 def records_by_officer(*, user: Any, as_of: date) -> list[OfficerRow]:
     """Per officer in the user's branches: current responsibilities (and how many are past their
-    time limit: "pay off first, then lend more") and their sanctions and rewards. Two GROUP BYs."""
+    time limit: "pay off first, then lend more"; kept figures, `officer_case_counts`) and their
+    sanctions and rewards (one GROUP BY)."""
     records = {
         r["officer_id"]: r
         for r in AccountabilityRecord.objects.visible_to(user)
@@ -231,20 +287,7 @@ def records_by_officer(*, user: Any, as_of: date) -> list[OfficerRow]:
             bonus=Sum("amount", filter=Q(record_type="bonus", state__in=[RecordState.IMPOSED, RecordState.HONOURED])),
         )
     }
-    # The officers answering for a loan in the user's branches, and all they answer for (the
-    # count their own page shows).
-    officers_here = (
-        ResponsibilityShare.objects.visible_to(user)
-        .filter(assignment__ended_on__isnull=True, assignment__case__is_open=True)
-        .values("officer_id")
-    )
-    cases = {
-        r["officer_id"]: r
-        for r in current_responsibilities(officers=officers_here)
-        .order_by()
-        .values("officer_id")
-        .annotate(cases=Count("id"), past=Count("id", filter=past_deadline(as_of)))
-    }
+    cases = officer_case_counts(user=user, as_of=as_of)
     ids = set(records) | set(cases)
     people = {u.pk: u for u in User.objects.filter(pk__in=ids).select_related("branch")}
     rows = []

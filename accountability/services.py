@@ -303,6 +303,16 @@ SELECT count(*), min(assignment_id), max(assignment_id) FROM shares
 DEFAULT_REASON = DEFAULT_DIVISION_REASON
 
 
+def responsibility_tally_compact() -> int:
+    """Fold the tally's signed rows into one per (branch, officer, time limit); the number of rows
+    kept, or -1 when another compaction was running. PostgreSQL only (else 0)."""
+    if connection.vendor != "postgresql":
+        return 0
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT responsibility_tally_compact()")
+        return cursor.fetchone()[0]
+
+
 def responsibility_assign_defaults(
     *, as_of: date, case_ids: Iterable[int] | None = None, run: models.Model | None = None
 ) -> int:
@@ -331,6 +341,9 @@ def responsibility_assign_defaults(
                 },
                 reason=DEFAULT_REASON,
             )
+        if ids is None:
+            # The whole book's run (daily): fold the board's kept figures once it has committed.
+            transaction.on_commit(responsibility_tally_compact)
     return created
 
 

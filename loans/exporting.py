@@ -482,6 +482,7 @@ def _full_name(prefix: str) -> RowValue:
     def value(row: dict[str, Any], as_of: date) -> str:
         return person_name(row[first] or "", row[last] or "")
 
+    value.sql = partial(_person_name_sql, first, last)  # type: ignore[attr-defined]
     return value
 
 
@@ -496,6 +497,7 @@ def _label(key: str, labels: dict[str, str]) -> RowValue:
         return lambda row: texts.get(row[key]) or row[key] or ""
 
     value.prepare = prepare  # type: ignore[attr-defined]
+    value.sql = lambda cols, as_of: _labels_sql(cols[key], {k: str(v) for k, v in labels.items()})  # type: ignore[attr-defined]
     return value
 
 
@@ -516,7 +518,13 @@ def _choice_label(model_label: str, field: str, key: str) -> RowValue:
         texts = {k: str(v) for k, v in (model._meta.get_field(field).flatchoices if model else ())}
         return lambda row: texts.get(row[key]) or row[key] or ""
 
+    def sql(cols: dict[str, str], as_of: date) -> tuple[str, list[Any]]:
+        model = _model(model_label)
+        texts = {k: str(v) for k, v in (model._meta.get_field(field).flatchoices if model else ())}
+        return _labels_sql(cols[key], texts)
+
     value.prepare = prepare  # type: ignore[attr-defined]
+    value.sql = sql  # type: ignore[attr-defined]
     return value
 
 
@@ -531,6 +539,36 @@ def _days_past_due_prepare(as_of: date) -> Callable[[dict[str, Any]], int]:
 
 
 _days_past_due.prepare = _days_past_due_prepare  # type: ignore[attr-defined]
+# days_past_due in SQL: 0 without a date or for a date not yet past.
+_days_past_due.sql = lambda cols, as_of: (  # type: ignore[attr-defined]
+    f"COALESCE(GREATEST(0, %s::date - {cols['overdue_since']}), 0)::text",
+    [as_of],
+)
+
+
+# The SQL forms of the computed columns, for the CSV written by PostgreSQL's COPY
+# (loans/export_copy.py): each gives the same text as the Python function's cell.
+
+
+def _labels_sql(expr: str, texts: dict[str, str]) -> tuple[str, list[Any]]:
+    """`texts.get(key) or key or ""`: a CASE over the labels (in the active language)."""
+    pairs = [(k, t) for k, t in texts.items() if t]
+    if not pairs:
+        return expr, []
+    whens = " ".join("WHEN %s THEN %s" for _ in pairs)
+    return f"CASE {expr} {whens} ELSE {expr} END", [v for pair in pairs for v in pair]
+
+
+def _person_name_sql(first: str, last: str, cols: dict[str, str], as_of: date) -> tuple[str, list[Any]]:
+    """loans.names.person_name: family name first without a space for CJK names, else "First Last"."""
+    from loans.names import _FAMILY_NAME_FIRST
+
+    strip = "regexp_replace(COALESCE({}, ''), '^[[:space:]]+|[[:space:]]+$', '', 'g')"
+    f, la = strip.format(cols[first]), strip.format(cols[last])
+    return (
+        f"CASE WHEN ({f} || {la}) ~ %s THEN {la} || {f} ELSE concat_ws(' ', NULLIF({f}, ''), NULLIF({la}, '')) END",
+        [_FAMILY_NAME_FIRST.pattern],
+    )
 
 
 _FIVE = {k.value: v for k, v in FIVE_LEVEL_LABELS.items()}
