@@ -138,6 +138,43 @@ def _stories(*, officer: User, manager: User, as_of: date) -> int:
     return 5
 
 
+# The sources a past month's recoveries come from, in turn (the demo's history, loans.demo).
+HISTORY_SOURCES = ("borrower", "guarantor", "court_enforcement", "borrower", "fiscal_allocation", "government_property")
+
+
+def history_month_recoveries(*, month_end: date, per_month: int = 5) -> int:
+    """A past month's recoveries as the demo moves through time (loans.demo): on the 15th, part
+    payments on a few cases already open then, from the sources in turn. The demo stories' officer
+    ("officer") is left alone: his cases get their stories later. Returns how many were recorded."""
+    on = month_end.replace(day=15)
+    cases = list(
+        CollectionCase.objects.filter(is_open=True, opened_on__lte=on, officer__isnull=False)
+        .exclude(officer__username="officer")
+        .select_related("loan", "officer")
+        .order_by("pk")
+    )
+    if not cases:
+        return 0
+    recorded = 0
+    start = (month_end.year * 12 + month_end.month) * per_month
+    for i in range(per_month):
+        case = cases[(start + i * 7) % len(cases)]
+        owed = case.loan.total_owed
+        amount = min(owed, Decimal(2000 + ((start + i) * 3700) % 28000))
+        if amount <= 0 or amount >= owed:
+            continue
+        source = HISTORY_SOURCES[(start + i) % len(HISTORY_SOURCES)]
+        if source in ("fiscal_allocation", "government_property") and (
+            case.loan.borrower.kind not in Borrower.COLLABORATIVE_KINDS
+        ):
+            source = "borrower"
+        services.recovery_record(
+            case=case, actor=case.officer, received_on=on, amount=amount, paid_by=source, as_of=on, note="Demo history"
+        )
+        recorded += 1
+    return recorded
+
+
 def _legal_story(*, proceeding, officer: User, day, as_of: date) -> None:
     """Case D's file: a hearing, the judgment, the debtor's flat registered and sealed."""
     from legal import services as legal

@@ -99,12 +99,15 @@ def seed_demo(*, as_of: date) -> str:
 
 
 def _month_end_history(*, as_of: date) -> int:
-    """The demo moves through the last 12 months: at each month's end the book is classified as of
-    that day (a loan overdue since later was not overdue then; one disbursed later is not in the
-    close) and the month is closed (the snapshot, each loan's classes, the migration cells), as the
-    daily checks would have done. Once: a second run finds the closes and does nothing."""
+    """The demo moves through the last 12 months: mid-month some money comes in on the open cases
+    (collections_app.demo), at each month's end the book is classified as of that day (a loan
+    overdue since later was not overdue then; one disbursed later is not in the close; the loans
+    that became non-performing get their cases then) and the month is closed (the snapshot, each
+    loan's classes, the migration cells), as the daily checks would have done. Once: a second run
+    finds the closes and does nothing."""
     from accountability.daily_checks import check_month_end_snapshot
     from accountability.models import MonthEndClose
+    from collections_app.demo import history_month_recoveries
     from dashboards.query import add_months, month_end
 
     if MonthEndClose.objects.exists():
@@ -112,6 +115,8 @@ def _month_end_history(*, as_of: date) -> int:
     first = as_of.replace(day=1)
     for back in range(HISTORY_MONTHS, 0, -1):
         end = month_end(add_months(first, -back))
+        # Mid-month, some money comes in on the cases opened by then (part payments).
+        history_month_recoveries(month_end=end)
         loans_reclassify(as_of=end)
         check_month_end_snapshot(as_of=end)
     return HISTORY_MONTHS

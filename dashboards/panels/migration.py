@@ -13,7 +13,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Sum
+from django.db.models import DecimalField, F, Q, Sum, Value
 from django.utils.translation import gettext as _
 
 from accountability.models import MonthEndClose
@@ -53,26 +53,52 @@ class Matrix:
 
 
 def migration_matrix(query: DashboardQuery) -> Matrix:
-    """Two queries: which of the candidate months are closed, then the cells' sums."""
+    """One query: the cells' sums for the two candidate pairs of month ends (the as-of month's and,
+    not closed yet, the previous month's), in a UNION with the candidate months that are closed."""
     scheme = query.scheme if query.scheme in SCHEME_CLASSES else "five"
+    since = query.since if query.since in ("month", "year") else "month"
     matrix = Matrix(scheme=scheme)
     previous = add_months(query.month, -1)
-    candidates = {query.month, previous, *earlier_months(query.month).values(), *earlier_months(previous).values()}
-    closed = set(MonthEndClose.objects.filter(month__in=candidates).values_list("month", flat=True))
-    to_month = query.month if query.month in closed else previous if previous in closed else None
-    if to_month is None:
-        return matrix
-    from_month = earlier_months(to_month)[query.since if query.since in ("month", "year") else "month"]
-    if from_month not in closed:
-        return matrix
-    matrix.from_month, matrix.to_month = from_month, to_month
-    rows = (
-        query.cells(MigrationCell.objects.filter(from_month=from_month, to_month=to_month, scheme=scheme))
+    pairs = {to: earlier_months(to)[since] for to in (query.month, previous)}
+    candidates = {*pairs, *pairs.values()}
+    cells = (
+        query.cells(
+            MigrationCell.objects.filter(
+                Q(to_month=query.month, from_month=pairs[query.month])
+                | Q(to_month=previous, from_month=pairs[previous]),
+                scheme=scheme,
+            )
+        )
         .order_by()
-        .values("from_class", "to_class")
+        .values("from_month", "to_month", "from_class", "to_class")
         .annotate(n=Sum("loans"), b_from=Sum("balance_from"), b_to=Sum("balance_to"))
     )
-    for r in rows:
+    money = DecimalField(max_digits=18, decimal_places=2)
+    closes = (
+        MonthEndClose.objects.filter(month__in=candidates)
+        .order_by()
+        .values(
+            from_month_=F("month"),
+            to_month_=F("month"),
+            from_class_=Value(""),
+            to_class_=Value(""),
+            n_=Value(0),
+            b_from_=Value(ZERO, output_field=money),
+            b_to_=Value(ZERO, output_field=money),
+        )
+    )
+    closed: set[date] = set()
+    found: dict[date, list[dict]] = {query.month: [], previous: []}
+    for r in cells.union(closes, all=True):
+        if r["from_class"] == "":
+            closed.add(r["from_month"])
+        else:
+            found[r["to_month"]].append(r)
+    to_month = query.month if query.month in closed else previous if previous in closed else None
+    if to_month is None or pairs[to_month] not in closed:
+        return matrix
+    matrix.from_month, matrix.to_month = pairs[to_month], to_month
+    for r in found[to_month]:
         key = (r["from_class"], r["to_class"])
         matrix.cells[key] = (r["n"] or 0, r["b_from"] or ZERO, r["b_to"] or ZERO)
         matrix.moves.append(Move(key[0], key[1], r["n"] or 0, r["b_from"] or ZERO))

@@ -10,7 +10,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Sum
+from django.db.models import DateField, Q, Sum, Value
 from django.utils.translation import gettext as _
 
 from accountability.models import MonthEndSnapshot
@@ -41,9 +41,10 @@ class Point:
 
 def trend_points(query: DashboardQuery) -> list[Point]:
     """The months from 12 before the as-of month to it; a month with no close and not current has
-    no point. One GROUP BY over the snapshots (and one over the book cells in the current month)."""
+    no point. One query: the snapshots summed by month, in the current month in a UNION with the
+    kept book cells summed (one row)."""
     first = add_months(query.month, -(MONTHS - 1))
-    rows = (
+    snapshots = (
         query.cells(MonthEndSnapshot.objects.filter(month__range=(first, query.month)))
         .order_by()
         .values("month")
@@ -51,42 +52,37 @@ def trend_points(query: DashboardQuery) -> list[Point]:
             n=Sum("loans"),
             outstanding=Sum("outstanding_principal"),
             five=Sum("npl_balance"),
-            overdue=Sum("overdue_balance"),
-            idle=Sum("idle_balance"),
-            bad=Sum("bad_debt_balance"),
+            four=Sum("overdue_balance") + Sum("idle_balance") + Sum("bad_debt_balance"),
+            closed=Value(True),
         )
     )
-    points = {
-        r["month"]: Point(
+    rows = snapshots
+    if query.is_current_month:
+        book = (
+            query.cells(BookCell.objects.all())
+            .order_by()
+            .annotate(month_=Value(query.month, output_field=DateField()))
+            .values("month_")
+            .annotate(
+                n=Sum("loans"),
+                outstanding=Sum("outstanding_principal"),
+                five=Sum("outstanding_principal", filter=Q(five_level_class__in=FIVE_NPL)),
+                four=Sum("outstanding_principal", filter=Q(four_level_class__in=FOUR_NPL)),
+                closed=Value(False),
+            )
+        )
+        rows = snapshots.union(book, all=True)
+    points: dict[date, Point] = {}
+    for r in rows:
+        if r["n"] is None or (not r["closed"] and r["month"] in points):
+            continue  # no book cells; or the month is closed already
+        points[r["month"]] = Point(
             month=r["month"],
             loans=r["n"] or 0,
             outstanding=r["outstanding"] or ZERO,
             npl_five=r["five"] or ZERO,
-            npl_four=(r["overdue"] or ZERO) + (r["idle"] or ZERO) + (r["bad"] or ZERO),
-            closed=True,
-        )
-        for r in rows
-    }
-    if query.is_current_month and query.month not in points:
-        cells = query.cells(BookCell.objects.all()).order_by()
-        totals = {"n": 0, "outstanding": ZERO, "five": ZERO, "four": ZERO}
-        for r in cells.values("five_level_class", "four_level_class").annotate(
-            n=Sum("loans"), balance=Sum("outstanding_principal")
-        ):
-            balance = r["balance"] or ZERO
-            totals["n"] += r["n"] or 0
-            totals["outstanding"] += balance
-            if r["five_level_class"] in FIVE_NPL:
-                totals["five"] += balance
-            if r["four_level_class"] in FOUR_NPL:
-                totals["four"] += balance
-        points[query.month] = Point(
-            month=query.month,
-            loans=totals["n"],
-            outstanding=totals["outstanding"],
-            npl_five=totals["five"],
-            npl_four=totals["four"],
-            closed=False,
+            npl_four=r["four"] or ZERO,
+            closed=bool(r["closed"]),
         )
     return [points[m] for m in sorted(points)]
 
