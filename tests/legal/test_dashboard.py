@@ -51,7 +51,10 @@ def test_the_amount_lost_is_scoped(request, book, client, who, released, lost):
     client.force_login(user)
     response = client.get(reverse("dashboard"))
     assert response.status_code == 200
-    assert response.context["panel_figures"]["headline"]["guarantees_lost"] == {"released": released, "amount_lost": Decimal(lost)}
+    assert response.context["panel_figures"]["headline"]["guarantees_lost"] == {
+        "released": released,
+        "amount_lost": Decimal(lost),
+    }
     html = response.content.decode()
     card = html[html.index('id="guarantees-lost"') :][:600]
     assert f"{int(Decimal(lost)):,}" in card and f"{released} guarantee" in card
@@ -60,7 +63,10 @@ def test_the_amount_lost_is_scoped(request, book, client, who, released, lost):
 def test_the_dashboard_shows_zero_without_releases(client, manager):
     client.force_login(manager)
     response = client.get(reverse("dashboard"))
-    assert response.context["panel_figures"]["headline"]["guarantees_lost"] == {"released": 0, "amount_lost": Decimal("0.00")}
+    assert response.context["panel_figures"]["headline"]["guarantees_lost"] == {
+        "released": 0,
+        "amount_lost": Decimal("0.00"),
+    }
     assert 'id="guarantees-lost"' in response.content.decode()
 
 
