@@ -179,7 +179,9 @@ class CollectionCase(ConcurrentTransitionMixin, models.Model):
             # The dashboard's claims running out of time under a branch (issue 13): WHERE is_open AND
             # branch_id IN (subtree) AND limitation_expires_on <= as_of + the warning window.
             models.Index(
-                fields=["branch", "limitation_expires_on"], condition=Q(is_open=True), name="case_open_branch_limitation"
+                fields=["branch", "limitation_expires_on"],
+                condition=Q(is_open=True),
+                name="case_open_branch_limitation",
             ),
         ]
 

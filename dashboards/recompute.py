@@ -178,6 +178,7 @@ def write_offs(query: DashboardQuery) -> fig.WriteOffs:
     w, wy, c, cy, k = ZERO, ZERO, ZERO, ZERO, ZERO
     for kind, form, recovery, on, value_date, written_off_on, amount in (
         _entries(query)
+        .filter(Q(kind=EntryKind.WRITE_OFF.value) | Q(counts_as_recovery=True, loan__written_off_on__isnull=False))
         .filter(counted_on__lte=end)
         .values_list("kind", "form", "counts_as_recovery", "counted_on", "value_date", "loan__written_off_on", "amount")
     ):

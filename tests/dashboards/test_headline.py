@@ -403,7 +403,8 @@ def test_the_page_for_a_past_month_says_so(book, client, manager):
         html = client.get(reverse("dashboard"), {"month": "2026-05"}).content.decode()
         assert "From the month-end close of 2026-05." in html and "no close yet" in html
         html = client.get(reverse("dashboard"), {"month": "2026-04"}).content.decode()
-        assert 'id="headline-no-close"' in html
+        assert 'id="headline-no-close"' in html and 'id="kpi-npl"' not in html
+        assert 'id="guarantees-lost"' in html and 'id="recoveries-by-source"' in html
 
 
 def test_a_branch_outside_the_scope_is_refused(book, client, manager, other_branch):
