@@ -527,3 +527,67 @@ def test_compute_by_officer_sums_to_the_total(book, head_manager):
 def test_a_new_officer_without_figures_is_not_in_the_league(book, manager, branch):
     UserFactory(username="newcomer", role=Role.OFFICER, branch=branch)
     assert "newcomer" not in _league(manager)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_managers_setting_the_same_target_at_once_lose_nothing(require_postgres, branch, manager, manager2):
+    """The first manager's transaction is still open when the second sets the same target: the
+    second waits on the unique index, then changes the first one's target (and the audit trail
+    keeps both, the second with the first's values as old)."""
+    import threading
+
+    from django.db import connections, transaction
+
+    first_set, second_started = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def first() -> None:
+        try:
+            with transaction.atomic():
+                target_set(
+                    actor=manager,
+                    year=2026,
+                    branch=branch,
+                    officer=None,
+                    npl_reduction=1,
+                    cash_recovered=1,
+                    reason="First",
+                )
+                first_set.set()
+                second_started.wait(10)
+                # Give the second time to reach the unique index and wait on it.
+                threading.Event().wait(0.5)
+        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    def second() -> None:
+        try:
+            first_set.wait(10)
+            second_started.set()
+            target_set(
+                actor=manager2,
+                year=2026,
+                branch=branch,
+                officer=None,
+                npl_reduction=2,
+                cash_recovered=2,
+                reason="Second",
+            )
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert errors == []
+    target = RecoveryTarget.objects.get()
+    assert (target.npl_reduction, target.set_by, target.reason) == (D("2.00"), manager2, "Second")
+    events = list(AuditEvent.objects.filter(event_type=TARGET_SET_EVENT).order_by("id"))
+    assert [e.reason for e in events] == ["First", "Second"]
+    assert events[1].old_values["npl_reduction"] == "1.00"
