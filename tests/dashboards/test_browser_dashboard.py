@@ -165,3 +165,27 @@ def test_an_officer_sees_his_own_targets_but_no_league(browser_session, bank):
     targets = page.locator("#panel-targets").inner_text()
     assert "张伟" in targets and "50.0%" in targets
     s.shot("dashboard-officer-own")
+
+
+def test_a_manager_sets_a_target_on_the_targets_page(browser_session, bank, branch):
+    s = browser_session.login("head_manager")
+    page = s.page
+    s.go("/dashboard/")
+    page.click("#panel-targets a:has-text('Set targets')")
+    page.wait_for_load_state()
+    assert "/dashboard/targets/" in page.url
+    page.select_option("#id_branch", str(branch.pk))
+    page.select_option("#id_officer", str(bank["li"].pk))  # works in another branch: refused, field named
+    page.fill("#id_npl_reduction", "5000")
+    page.fill("#id_cash_recovered", "8000")
+    page.fill("#id_reason", "Agreed at the review")
+    page.click("#target-form button[type=submit]")
+    page.wait_for_load_state()
+    assert "not an officer of the branch" in page.locator("#target-form").inner_text()
+    s.shot("targets-refused")
+    page.select_option("#id_officer", "")
+    page.click("#target-form button[type=submit]")
+    page.wait_for_load_state()
+    row = page.locator("#targets-table tr", has_text="Agreed at the review")
+    assert row.count() == 1 and "¥8,000.00" in row.inner_text()
+    s.shot("targets-set")

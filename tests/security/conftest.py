@@ -195,6 +195,7 @@ PATH_ARGS: dict[str, Callable[[Bank], dict[str, Any]]] = {
     "home": lambda b: {},
     "dashboard": lambda b: {},
     "dashboards:export": lambda b: {"name": "measures"},
+    "dashboards:targets": lambda b: {},
     "login": lambda b: {},
     "logout": lambda b: {},
     "language_set": lambda b: {},
