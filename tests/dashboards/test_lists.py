@@ -632,3 +632,14 @@ def test_the_guarantee_periods_are_found_through_their_indexes(require_postgres,
     assert len(plans) == 2
     assert "guarantee_term_ends" in plans[0], plans[0]
     assert "loan_maturity_on" in plans[1], plans[1]
+
+
+def test_the_lists_and_their_exports_speak_chinese(client, world, manager):
+    client.force_login(manager)
+    html = client.get(reverse("dashboard"), HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+    for title in ["未来30天内到期的清收时限", "即将届满的诉讼时效及其他法律期限", "已违约的还款承诺（近90天）"]:
+        assert title in html
+    assert "已过诉讼时效的债权" in html and "诉讼时效届满" in html  # the kind column
+    export = client.get(reverse("dashboards:export", args=["legal_deadlines"]), HTTP_ACCEPT_LANGUAGE="zh-CN")
+    header = next(load_workbook(io.BytesIO(export.content)).active.iter_rows(values_only=True))
+    assert header[:3] == ("类型", "日期", "剩余天数")
