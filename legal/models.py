@@ -165,6 +165,12 @@ class GuaranteeTerm(models.Model):
 
     objects = scoped_manager("guarantee__loan__branch")
 
+    class Meta:
+        indexes = [
+            # Periods ending in a window (the dashboard's legal deadlines): WHERE period_ends_on BETWEEN ...
+            models.Index(fields=["period_ends_on"], name="guarantee_term_ends"),
+        ]
+
     def __str__(self) -> str:
         return f"Guarantee {self.guarantee_id} period ends {self.period_ends_on}"
 

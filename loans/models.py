@@ -280,6 +280,9 @@ class Loan(models.Model):
             # last, for stable pages). Neither column changes when loans are reclassified.
             models.Index(fields=["outstanding_principal", "id"], name="loan_outstanding_id"),
             models.Index(fields=["overdue_since", "id"], name="loan_overdue_since_id"),
+            # Guarantee periods without a contract end run from the maturity: the dashboard's legal
+            # deadlines find them by a maturity range (legal.rules.guarantee_maturity_range).
+            models.Index(fields=["maturity_on"], name="loan_maturity_on"),
             # The search's trigram indexes on UPPER(loan_no) (and the borrower's name and ID number)
             # are in migration 0007: PostgreSQL only.
         ]

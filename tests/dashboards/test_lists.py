@@ -472,8 +472,8 @@ def test_an_export_is_scoped_like_the_page(client, world, outsider):
         (deadlines.deadlines_table, 2),
         (promises.promises_table, 2),
         (flags.flags_table, 2),
-        # Four kinds read with their counts, and the guarantee periods.
-        (legal_deadlines.legal_deadlines_table, 9),
+        # Four kinds read with their counts, and the guarantee periods in two halves.
+        (legal_deadlines.legal_deadlines_table, 10),
     ],
 )
 @pytest.mark.parametrize("who", ["head_manager", "manager", "officer"])
@@ -554,3 +554,92 @@ def test_each_list_is_read_through_indexes(require_postgres, request, many, worl
     assert plans
     for plan in plans:
         assert not (_seq_scanned(plan) & set(BIG_TABLES)), plan
+
+
+# --- where the time limit comes from, and the as-of date ------------------------------------------------
+
+
+def test_a_new_division_of_responsibility_moves_the_time_limit_into_the_list(world, manager, officer2):
+    from accountability.services import responsibility_assign
+
+    case = CollectionCase.objects.get(loan__loan_no="DL-OFF-31")
+    assert "DL-OFF-31" not in loan_nos(deadlines.deadlines_table(query_for(manager), manager))
+    responsibility_assign(
+        case=case,
+        shares=[(officer2, Decimal("100"))],
+        recovery_deadline=day(12),
+        reason="A shorter time limit",
+        actor=manager,
+        as_of=TODAY,
+    )
+    rows = {r.values["loan_no"]: r for r in deadlines.deadlines_table(query_for(manager), manager).rows}
+    assert rows["DL-OFF-31"].values["days_left"] == 12
+    assert rows["DL-OFF-31"].values["officer"] == officer2.display_name
+    # The officer now answering for it sees it.
+    assert "DL-OFF-31" in loan_nos(deadlines.deadlines_table(query_for(officer2), officer2))
+
+
+def test_a_past_month_counts_from_its_last_day(world, manager):
+    last_month_end = TODAY.replace(day=1) - timedelta(days=1)
+    query = query_for(manager, month=f"{last_month_end:%Y-%m}")
+    assert query.as_of == last_month_end
+    offsets = {"DL-OFF-3": 3, "DL-OFF-30": 30, "DL-OFF-31": 31, "DL-OFF2-10": 10, "DL-OUT-7": 7, "DL-OFF-MISSED": -1}
+    expected = sorted(
+        (n for n, d in offsets.items() if 0 <= (day(d) - last_month_end).days <= 30), key=lambda n: offsets[n]
+    )
+    table = deadlines.deadlines_table(query, manager)
+    assert loan_nos(table) == expected
+    assert all(r.values["days_left"] == (r.values["deadline"] - last_month_end).days for r in table.rows)
+
+
+def test_the_page_links_each_row_to_its_case(client, world, manager):
+    client.force_login(manager)
+    html = client.get(reverse("dashboard")).content.decode()
+    for name, loan_no in [("deadlines", "DL-OFF-3"), ("legal_deadlines", "LIM-BARRED"), ("promises", "PR-OFF2")]:
+        case = CollectionCase.objects.get(loan__loan_no=loan_no)
+        section = html[html.index(f'id="panel-{name}"') :]
+        section = section[: section.index("</section>")]
+        assert f'href="{reverse("collections_app:case_detail", args=[case.pk])}"' in section, name
+
+
+def test_a_guarantee_period_without_a_contract_end_runs_from_the_maturity(branch, officer, manager):
+    from loans.classification import add_months
+    from loans.models import Loan
+
+    first_of_next_month = add_months(TODAY.replace(day=1), 1)
+    for loan_no, maturity in [("MAT-IN", add_months(TODAY.replace(day=1), -5)), ("MAT-OUT", day(-30))]:
+        case = make_case(loan_no, branch, officer)
+        Loan.objects.filter(pk=case.loan_id).update(maturity_on=maturity)
+        GuaranteeFactory(loan=case.loan, guarantor__name=f"Guarantor of {loan_no}")
+    table = legal_deadlines.legal_deadlines_table(query_for(manager), manager)
+    assert [(r.values["kind"], r.values["loan_no"], r.values["on"]) for r in table.rows] == [
+        ("Guarantee period", "MAT-IN", first_of_next_month)
+    ]
+    assert table.rows[0].values["detail"] == "Guarantor of MAT-IN"
+
+
+def test_the_guarantee_periods_are_found_through_their_indexes(require_postgres, many, world, head_manager):
+    query = query_for(head_manager)
+    with CaptureQueriesContext(connection) as captured:
+        legal_deadlines._guarantees(query, head_manager)
+    plans = []
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        for q in captured:
+            cursor.execute(f"EXPLAIN (FORMAT JSON) {q['sql']}")
+            plans.append(json.dumps(cursor.fetchone()[0]))
+        cursor.execute("RESET enable_seqscan")
+    assert len(plans) == 2
+    assert "guarantee_term_ends" in plans[0], plans[0]
+    assert "loan_maturity_on" in plans[1], plans[1]
+
+
+def test_the_lists_and_their_exports_speak_chinese(client, world, manager):
+    client.force_login(manager)
+    html = client.get(reverse("dashboard"), HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+    for title in ["未来30天内到期的清收时限", "即将届满的诉讼时效及其他法律期限", "已违约的还款承诺（近90天）"]:
+        assert title in html
+    assert "已过诉讼时效的债权" in html and "诉讼时效届满" in html  # the kind column
+    export = client.get(reverse("dashboards:export", args=["legal_deadlines"]), HTTP_ACCEPT_LANGUAGE="zh-CN")
+    header = next(load_workbook(io.BytesIO(export.content)).active.iter_rows(values_only=True))
+    assert header[:3] == ("类型", "日期", "剩余天数")
