@@ -237,6 +237,13 @@ def build_history(ctx: BenchContext, n_loans: int, today: date) -> bool:
         seconds, _ = timed(lambda: make_book(n_loans=n_loans, force=True))
         ctx.report("book rebuilt (the history was incomplete)", seconds=seconds)
         key = _history_key(n_loans, today)
+    if _kept_triggers():
+        # make_book empties the old book with TRUNCATE, which fires no row trigger: the kept cells
+        # start from the new book, and the triggers keep them from here on.
+        from dashboards.kept import rebuild
+
+        seconds, _ = timed(rebuild)
+        ctx.report("kept cells of the fresh book (before the history)", seconds=seconds)
     npl = _classify_if_needed()
     seconds, opened = timed(lambda: cases_open_for_non_performing(as_of=BENCH_AS_OF))
     sql("VACUUM ANALYZE collections_app_collectioncase")
@@ -637,10 +644,10 @@ def run(ctx: BenchContext) -> None:
         ctx.report("dashboards.kept.rebuild()", seconds=seconds, cells=cells)
         for table in ("bookcell", "ledgercell", "casecell", "costcell"):
             sql(f"VACUUM ANALYZE dashboards_{table}")
-    seconds, after = timed(kept_differences)
-    summary = {t: f"{d['cells']} cells, {d['kept_only'] + d['source_only']} differ" for t, d in after.items()}
-    ctx.report("kept cells summed == plain SQL over the sources (after rebuild)", seconds=seconds, **summary)
-    failures += [f"{t}: {d}" for t, d in after.items() if d["kept_only"] or d["source_only"]]
+        seconds, after = timed(kept_differences)
+        summary = {t: f"{d['cells']} cells, {d['kept_only'] + d['source_only']} differ" for t, d in after.items()}
+        ctx.report("kept cells summed == plain SQL over the sources (after rebuild)", seconds=seconds, **summary)
+        failures += [f"{t}: {d}" for t, d in after.items() if d["kept_only"] or d["source_only"]]
 
     ho, bm = book["manager"], _branch_manager()
     officer = _busiest_officer()
