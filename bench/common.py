@@ -272,11 +272,22 @@ def make_book(
     - `npl_share` of the loans are more than 90 days past due (DPD spread up to ~3 years), a
       further 10% are 1-90 days past due, the rest are current.
     - Officer "bench_hot" is responsible for `hot_officer_npl` loans, all more than 90 days past due
-      (the officer-queue benchmark's officer); the other loans are spread over the other officers.
+      (the officer-queue benchmark's officer); the other loans are spread over the other officers, each
+      loan in its officer's branch.
     - Kept between runs: a second call with the same parameters and an intact table does nothing.
     """
     params = json.dumps(
-        {"n": n_loans, "npl": npl_share, "b": n_branches, "o": n_officers, "hot": hot_officer_npl, "as_of": str(as_of)}
+        {
+            "n": n_loans,
+            "npl": npl_share,
+            "b": n_branches,
+            "o": n_officers,
+            "hot": hot_officer_npl,
+            "as_of": str(as_of),
+            # 2: a loan's responsible officer works in the loan's branch (as in a bank; the kept
+            # dashboard cells are per branch and officer, issue 13).
+            "layout": 2,
+        }
     )
     sql("CREATE TABLE IF NOT EXISTS bench_meta (key text PRIMARY KEY, value text)")
     existing = sql("SELECT value FROM bench_meta WHERE key = 'book'")
@@ -313,10 +324,10 @@ def make_book(
     for u in users:
         u.set_unusable_password()
     User.objects.bulk_create(users)
-    branch_ids = list(Branch.objects.filter(code__startswith="BN").exclude(pk=head.pk).values_list("id", flat=True))
     hot = User.objects.get(username="bench_hot")
-    officer_ids = list(
-        User.objects.filter(username__startswith="bench_officer").order_by("id").values_list("id", flat=True)
+    # Each loan gets an officer of its own branch: (branch, officer) pairs, one per officer.
+    pairs = list(
+        User.objects.filter(username__startswith="bench_officer").order_by("id").values_list("branch_id", "id")
     )
     n_borrowers = max(1, n_loans // 2)
     sql(
@@ -353,10 +364,10 @@ def make_book(
         SELECT 'BL' || lpad(g::text, 9, '0'),
                %(min_b)s + (g - 1) %% %(n_b)s,
                CASE WHEN g <= %(hot_n)s THEN %(hot_branch)s
-                    ELSE (%(branches)s::bigint[])[1 + g %% %(n_br)s] END,
+                    ELSE (%(pair_branches)s::bigint[])[1 + (g / 3) %% %(n_pairs)s] END,
                'Working capital',
-               CASE WHEN g <= %(hot_n)s THEN %(hot)s ELSE (%(officers)s::bigint[])[1 + g %% %(n_off)s] END,
-               CASE WHEN g <= %(hot_n)s THEN %(hot)s ELSE (%(officers)s::bigint[])[1 + g %% %(n_off)s] END,
+               CASE WHEN g <= %(hot_n)s THEN %(hot)s ELSE (%(officers)s::bigint[])[1 + (g / 3) %% %(n_pairs)s] END,
+               CASE WHEN g <= %(hot_n)s THEN %(hot)s ELSE (%(officers)s::bigint[])[1 + (g / 3) %% %(n_pairs)s] END,
                (10000 + r * 1000)::numeric(18,2),
                (10000 + r * 1000)::numeric(18,2) * 0.8,
                (r * 3)::numeric(18,2), (r * 2)::numeric(18,2),
@@ -374,10 +385,9 @@ def make_book(
             "hot_branch": branches[0].pk,
             "min_b": min_borrower,
             "n_b": n_borrowers,
-            "branches": branch_ids,
-            "n_br": len(branch_ids),
-            "officers": officer_ids,
-            "n_off": len(officer_ids),
+            "pair_branches": [b for b, _ in pairs],
+            "officers": [o for _, o in pairs],
+            "n_pairs": len(pairs),
             "as_of": as_of,
             "npl_cut": npl_cut,
         },

@@ -26,16 +26,31 @@ class FastSelect(forms.Select):
     than the whole page's SQL (issue 13, bench/bench_dashboard.py)."""
 
     def render(self, name: str, value: Any, attrs: dict | None = None, renderer: Any = None) -> SafeString:
-        widget = self.get_context(name, value, attrs)["widget"]
-        parts = [format_html('<select name="{}"', widget["name"]), _attrs(widget["attrs"]), ">"]
-        for group_name, options, _index in widget["optgroups"]:
-            if group_name:
-                parts.append(format_html('\n  <optgroup label="{}">', group_name))
-            for option in options:
-                parts.append(format_html('\n  <option value="{}"', str(option["value"])))
-                parts.append(_attrs(option["attrs"]))
-                parts.append(format_html(">{}</option>\n", option["label"]))
-            if group_name:
+        # What Select.get_context/optgroups/create_option build, without a dict per option: a
+        # select's options carry no attribute but "selected" (option_inherits_attrs is False).
+        final_attrs = self.build_attrs(self.attrs, attrs)
+        if self.allow_multiple_selected:
+            final_attrs["multiple"] = True
+        chosen = set(self.format_value(value))
+        found = False
+        parts = [format_html('<select name="{}"', name), _attrs(final_attrs), ">"]
+
+        def option(option_value: Any, label: Any) -> None:
+            nonlocal found
+            text = "" if option_value is None else str(option_value)
+            selected = (not found or self.allow_multiple_selected) and text in chosen
+            found |= selected
+            parts.append(
+                format_html('\n  <option value="{}"{}>{}</option>\n', text, " selected" if selected else "", label)
+            )
+
+        for group_value, group_label in self.choices:
+            if isinstance(group_label, list | tuple):
+                parts.append(format_html('\n  <optgroup label="{}">', group_value))
+                for option_value, label in group_label:
+                    option(option_value, label)
                 parts.append("\n  </optgroup>")
+            else:
+                option(group_value, group_label)
         parts.append("\n</select>")
         return mark_safe("".join(parts))  # noqa: S308 - every value above is escaped

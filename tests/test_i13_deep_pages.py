@@ -128,3 +128,13 @@ def test_the_queue_offers_head_office_every_officer_and_keeps_the_chosen_one(cli
     assert f'<option value="{officers[1].pk}" selected>' in page
     assert "Li&lt;1&gt;" in page and "Li<1>" not in page
     assert '<select name="officer" id="id_officer">' in page
+
+
+@pytest.mark.usefixtures("book_with_ties")
+def test_every_queue_cell_keeps_its_label_for_the_phone_cards(client, head_manager):
+    cases_open_for_non_performing(as_of=timezone.localdate())
+    client.force_login(head_manager)
+    page = client.get(reverse("collections_app:case_list")).content.decode()
+    for label in ("Emphasis", "Next due", "Loan no.", "Borrower", "Officer", "Measure", "Owed (¥)", "Time limit"):
+        assert page.count(f'data-label="{label}"') == 12, label
+    assert page.count('data-label="Limitation ends"') == 12
