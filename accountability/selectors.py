@@ -248,10 +248,12 @@ def officer_case_counts(*, user: Any, as_of: date) -> dict[int, dict[str, int]]:
         return {}
     branch_ids = visible_branch_ids(user)
     tally = ResponsibilityTally.objects.order_by()
-    here = tally if branch_ids is None else tally.filter(branch_id__in=branch_ids)
-    here_ids = here.values("officer_id").annotate(n=Sum("shares")).filter(n__gt=0).values("officer_id")
-    condition = Q(officer_id__in=here_ids)
+    condition = Q()  # the whole bank: every officer who answers for something
     if branch_ids is not None:
+        here = tally.filter(branch_id__in=branch_ids)
+        condition = Q(
+            officer_id__in=here.values("officer_id").annotate(n=Sum("shares")).filter(n__gt=0).values("officer_id")
+        )
         for answered in answered_loan_ids(user):
             condition |= Q(
                 officer_id__in=ResponsibilityShare.objects.filter(

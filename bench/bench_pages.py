@@ -147,6 +147,71 @@ def measure_pages(ctx: BenchContext, clients: dict[str, Client], page_list, tria
         )
 
 
+def board_counts(ctx: BenchContext, users: dict[str, User], trials: int = PAGE_TRIALS) -> None:
+    """The board's per-officer case counts: the kept tally against the direct aggregate of every
+    current share (the reference), in the same trials. A book without divisions gets its first
+    divisions first (as the daily run gives them), or there would be nothing to count."""
+    from accountability.models import ResponsibilityShare
+    from accountability.selectors import officer_case_counts, officer_case_counts_direct
+    from accountability.services import responsibility_assign_defaults, responsibility_tally_compact
+
+    as_of = timezone.localdate()
+    if not ResponsibilityShare.objects.exists():
+        responsibility_assign_defaults(as_of=as_of)
+        responsibility_tally_compact()
+        sql("ANALYZE accountability_responsibilitytally")
+    for persona, user in users.items():
+        kept_s, direct_s = [], []
+        for _ in range(trials):
+            kept_s.append(timed(lambda user=user: officer_case_counts(user=user, as_of=as_of))[0])
+            direct_s.append(timed(lambda user=user: officer_case_counts_direct(user=user, as_of=as_of))[0])
+        ctx.report(
+            f"board: per-officer case counts from the kept tally, {persona}",
+            seconds=kept_s,
+            references={"the direct aggregate of every current share": direct_s},
+            target="well below the direct aggregate",
+            officers=len(officer_case_counts(user=user, as_of=as_of)),
+        )
+
+
+def csv_writers(ctx: BenchContext, user: User, trials: int) -> None:
+    """The CSV export job in this process, written by COPY (loans/export_copy.py) and by the Python
+    writer, each against a COPY TO of the same join in the same trial."""
+    import loans.export_jobs as jobs
+    from loans.export_copy import copy_statement
+    from loans.exporting import LOANS_EXPORT
+
+    def job(by_copy: bool) -> float:
+        jobs.copy_statement = copy_statement if by_copy else (lambda *args: None)
+        try:
+            start = time.perf_counter()
+            made = jobs.export_job_create(
+                actor=user, spec=LOANS_EXPORT, fmt="csv", query=None, chinese_row=False, as_of=timezone.localdate()
+            )
+            claimed = jobs.export_job_claim(job_id=made.pk)
+            # With CELERY_TASK_ALWAYS_EAGER (the harness) the job already ran when it was created.
+            made = jobs.export_job_run(job=claimed) if claimed else ExportJob.objects.get(pk=made.pk)
+            seconds = time.perf_counter() - start
+        finally:
+            jobs.copy_statement = copy_statement
+        assert made.status == "done", made.message
+        made.file.delete(save=False)
+        return seconds
+
+    copy_s, by_copy, by_python = [], [], []
+    for _ in range(trials):
+        copy_s.append(copy_to_seconds(user))
+        by_copy.append(job(True))
+        by_python.append(job(False))
+    for name, samples in (("COPY with the cells formatted in SQL", by_copy), ("the Python writer", by_python)):
+        ctx.report(
+            f"CSV export job in this process, written by {name}",
+            seconds=samples,
+            references={"COPY TO of the same join": copy_s},
+            target="within 3x COPY TO",
+        )
+
+
 # --- gunicorn and the load run ----------------------------------------------------------------------
 
 
@@ -349,8 +414,11 @@ def run(ctx: BenchContext) -> None:
     case_id = sql("SELECT id FROM collections_app_collectioncase WHERE is_open ORDER BY id LIMIT 1")[0][0]
     sql("ANALYZE")
 
-    # 1. every page beside the bell
+    # 1. every page beside the bell; the board's kept counts; the CSV writers in this process
     measure_pages(ctx, {"ho": _client(ho), "bm": _client(bm)}, pages(book, case_id))
+    board_counts(ctx, {"head office": ho, "branch manager": bm})
+    settings.NPL_EXPORTS_PER_HOUR = 1000
+    csv_writers(ctx, ho, max(1, ctx.trials))
 
     # 2. the load run
     seconds = float(os.environ.get("BENCH_LOAD_SECONDS", "10" if ctx.quick else "30"))

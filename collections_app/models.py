@@ -295,12 +295,14 @@ class CollectionCase(ConcurrentTransitionMixin, models.Model):
             ),
         )
 
-    def actor_facts(self, user: Any) -> ActorFacts:
-        """The user as the role rules see them for this case."""
+    def actor_facts(self, user: Any, *, in_scope: bool | None = None) -> ActorFacts:
+        """The user as the role rules see them for this case. `in_scope=True`: the caller read
+        this case through `visible_to(user)` (the case page), so scope is not asked again."""
         if not getattr(user, "is_authenticated", False) or not user.is_active:
             return ActorFacts(user_id=None, role="", in_scope=False, assigned=False)
         role = user.role or ("admin" if user.is_superuser else "")
-        in_scope = CollectionCase.objects.visible_to(user).filter(pk=self.pk).exists()
+        if in_scope is not True:
+            in_scope = CollectionCase.objects.visible_to(user).filter(pk=self.pk).exists()
         assigned = self.officer_id == user.pk or (role == "officer" and self.team_members.filter(pk=user.pk).exists())
         return ActorFacts(user_id=user.pk, role=role, in_scope=in_scope, assigned=assigned)
 

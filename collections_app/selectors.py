@@ -229,13 +229,14 @@ class CaseMoves:
         return [(r, approval_refusal(self.actor, r.requested_by_id)) for r in self.pending]
 
 
-def case_moves(*, case: CollectionCase, user: Any) -> CaseMoves:
-    """The move buttons of the case page, from the same rules the services enforce."""
+def case_moves(*, case: CollectionCase, user: Any, in_scope: bool | None = None) -> CaseMoves:
+    """The move buttons of the case page, from the same rules the services enforce. `in_scope`:
+    True when the case was read through `visible_to(user)` (no need to ask again)."""
     pending = list(
         CaseRequest.objects.filter(case=case, status=CaseRequest.Status.REQUESTED).select_related("requested_by")
     )
     facts = case.entry_facts()
-    actor = case.actor_facts(user)
+    actor = case.actor_facts(user, in_scope=in_scope)
     options = move_options(facts, actor, {r.target: r.pk for r in pending})
     return CaseMoves(facts=facts, actor=actor, options=options, pending=pending)
 

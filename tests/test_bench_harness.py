@@ -75,3 +75,25 @@ def test_the_export_figure_times_a_job_and_a_copy_of_the_same_join(bank_for_page
     assert copy_to_seconds(manager) > 0
     seconds, job = export_through_gunicorn(None, "", manager, "xlsx")  # no server: the job runs here
     assert seconds > 0 and job.status == "done" and job.rows_written == 3
+
+
+@pytest.mark.django_db
+def test_the_board_counts_and_csv_writer_figures(bank_for_pages, require_postgres, manager, branch, settings, tmp_path):
+    from bench.bench_pages import board_counts, csv_writers
+    from bench.common import BenchContext
+    from tests.accountability.conftest import open_npl_case
+
+    settings.MEDIA_ROOT = str(tmp_path)
+    settings.NPL_EXPORTS_PER_HOUR = 1000
+    open_npl_case(branch=branch, officer=manager)
+    ctx = BenchContext(bench="pages")
+    board_counts(ctx, {"branch manager": manager}, trials=2)
+    csv_writers(ctx, manager, trials=2)
+    names = [f.name for f in ctx.figures]
+    assert names == [
+        "board: per-officer case counts from the kept tally, branch manager",
+        "CSV export job in this process, written by COPY with the cells formatted in SQL",
+        "CSV export job in this process, written by the Python writer",
+    ]
+    assert ctx.figures[0].extra["officers"] == 1
+    assert all(len(f.references[0].trial_ratios) == 2 and f.ratio > 0 for f in ctx.figures)

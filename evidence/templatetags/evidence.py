@@ -11,6 +11,7 @@ from django.db import models
 from evidence.forms import EvidenceUploadForm
 from evidence.selectors import evidence_for, evidence_for_case
 from evidence.services import may_upload
+from npl_recovery.page_reads import read_once, share_choices
 
 register = template.Library()
 
@@ -98,16 +99,19 @@ def case_documents(context: template.Context, case: Any, works: bool | None = No
     from evidence.forms import DocumentGenerateForm
 
     request = context["request"]
-    documents = list(case.generated_documents.order_by("-generated_at", "-id"))
+    # read_once: the case page's notice form offers the same documents (npl_recovery.page_reads).
+    documents = read_once(case.generated_documents.order_by("-generated_at", "-id"))
     form = None
     if works is None:  # the case page passes what it knows already (moves.may_work)
         works = may_work(case.actor_facts(request.user)) is None
     if case.is_open and works and may_generate(request.user):
-        form = DocumentGenerateForm(case=case)
+        form = share_choices(DocumentGenerateForm(case=case))
     return {
         "request": request,
         "case": case,
         "documents": documents,
         "form": form,
+        # Whether to offer a guarantor: the field's own rows, read once (its choices reuse them).
+        "guarantees_offered": bool(form and read_once(form.fields["guarantee"].queryset)),
         "csrf_token": context.get("csrf_token"),
     }
