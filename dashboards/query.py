@@ -154,7 +154,9 @@ def dashboard_query(request: Any, *, today: date | None = None) -> tuple[Dashboa
     if drill and officer_id is None and not (sees_everything(user) or is_manager(user)):
         drill = None
     query = DashboardQuery(
-        branch=data.get("branch") or scope_root(user),
+        # An officer's figures are his own loans wherever they are (he may answer for a case of a
+        # sibling outlet): no branch unless he picks one.
+        branch=data.get("branch") or (None if officer_id is not None else scope_root(user)),
         month=month.replace(day=1),
         product=data.get("product") or "",
         borrower_kind=data.get("borrower_kind") or "",

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.views.decorators.http import require_GET
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -60,6 +61,7 @@ def _crumbs(query, user) -> list[dict]:
 
 
 @login_required
+@require_GET
 def export_table(request: HttpRequest, name: str) -> HttpResponse:
     """One dashboard table as XLSX: the same rows as the page (all of them), figures as numbers."""
     panel_modules()  # each panel registers its tables on import

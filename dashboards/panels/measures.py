@@ -58,7 +58,7 @@ def context(query: DashboardQuery, user: Any) -> dict:
         "grid": {"left": 40, "right": 16, "top": 16, "bottom": 40, "containLabel": True},
         "tooltip": {"trigger": "axis"},
         "xAxis": {"type": "category", "data": [r.values["measure"] for r in table.rows]},
-        "yAxis": {"type": "value", "axisLabel": {"formatter": "number"}},
+        "yAxis": {"type": "value", "minInterval": 1, "axisLabel": {"formatter": "number"}},
         "series": [{"type": "bar", "name": _("Cases"), "data": [r.values["cases"] for r in table.rows]}],
     }
     return {"table": table, "option": option}
