@@ -259,8 +259,10 @@ def _changed(columns: tuple[str, ...], side: str) -> str:
     )
 
 
-def _any_changed(columns: tuple[str, ...]) -> str:
-    return f"EXISTS {_changed(columns, 'o')}"
+def _count_changed(columns: tuple[str, ...]) -> str:
+    # count(*), not EXISTS: EXISTS plans for an early match (a nested loop over the two transition
+    # tables), which is quadratic when nothing changed.
+    return f"SELECT count(*) FROM {_changed(columns, 'o')} AS c"
 
 
 def _moves(sql: _Sql, old: dict[str, str], new: dict[str, str]) -> list[str]:
@@ -296,7 +298,11 @@ def _pg_bodies() -> dict[tuple[str, str], list[str]]:
     repayment_cols = ("cost_id", "amount", "repaid_on")
 
     def guarded(columns: tuple[str, ...], statements: list[str]) -> str:
-        return f"IF {_any_changed(columns)} THEN\n    " + ";\n    ".join(statements) + ";\nEND IF"
+        return (
+            f"EXECUTE {_quote(_count_changed(columns))} INTO changed;\nIF changed > 0 THEN\n    "
+            + ";\n    ".join(statements)
+            + ";\nEND IF"
+        )
 
     return {
         (LOANS_T, "INSERT"): [delta(sql, BOOK, [book_part(sql, "+", loans="new_rows")])],
@@ -427,6 +433,25 @@ def _pg_bodies() -> dict[tuple[str, str], list[str]]:
     }
 
 
+def _quote(statement: str) -> str:
+    return "'" + statement.replace("'", "''") + "'"
+
+
+def _executed(statements: list[str]) -> list[str]:
+    """Guarded blocks (EXECUTE ... INTO; IF ... END IF) are already dynamic inside; plain statements
+    are wrapped by the caller."""
+    out = []
+    for statement in statements:
+        if statement.startswith("EXECUTE "):
+            head, _, rest = statement.partition(";\nIF changed > 0 THEN\n    ")
+            inner, _, tail = rest.rpartition(";\nEND IF")
+            wrapped = ";\n    ".join(f"EXECUTE {_quote(x)}" for x in inner.split(";\n    "))
+            out.append(f"{head};\nIF changed > 0 THEN\n    {wrapped};\nEND IF")
+        else:
+            out.append(statement)
+    return out
+
+
 def _name(table: str, event: str) -> str:
     return f"kept_{table}_{event.lower()}"
 
@@ -435,7 +460,9 @@ def _pg_install() -> list[str]:
     out = []
     for (table, event), statements in _pg_bodies().items():
         name = _name(table, event)
-        body = ";\n".join(statements)
+        # Every statement runs through EXECUTE, planned at each call for the transition tables'
+        # real sizes (a plan cached for a one-row update would be reused for a 100,000-row one).
+        body = ";\n".join(s if s.startswith("EXECUTE ") else f"EXECUTE {_quote(s)}" for s in _executed(statements))
         referencing = {
             "INSERT": "REFERENCING NEW TABLE AS new_rows",
             "DELETE": "REFERENCING OLD TABLE AS old_rows",
@@ -443,7 +470,7 @@ def _pg_install() -> list[str]:
         }[event]
         out.append(
             f"CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $kept$\n"
-            f"BEGIN\n{body};\nRETURN NULL;\nEND\n$kept$"
+            f"DECLARE changed bigint;\nBEGIN\n{body};\nRETURN NULL;\nEND\n$kept$"
         )
         out.append(f"DROP TRIGGER IF EXISTS {name} ON {table}")
         out.append(

@@ -76,8 +76,8 @@ CHECKS: dict[str, Check] = {
         Check("loans_by_loans", _("Loans-by-loans detector"), check_loans_by_loans),
         Check("watch_list", _("Prevention watch list"), check_watch_list),
         Check("ledger_invariant", _("Ledger: balances explained by their entries"), check_ledger_invariant),
-        Check("month_end_snapshot", _("Month-end snapshot"), check_month_end_snapshot, after_reclassify=False),
         Check("kept_figures", _("Dashboard figures: kept cells equal to the book"), check_kept_figures),
+        Check("month_end_snapshot", _("Month-end snapshot"), check_month_end_snapshot, after_reclassify=False),
     )
 }
 
