@@ -37,8 +37,8 @@ from freezegun import freeze_time
 
 from accountability.daily_checks.month_end_snapshot import check_month_end_snapshot
 from collections_app.models import CaseCost, CollectionCase, CostRepayment
-from dashboards.models import BookCell
 from dashboards import figures, headline_rules, kept, recompute
+from dashboards.models import BookCell
 from dashboards.query import dashboard_query
 from ledger.services import ledger_post
 from loans.models import Borrower, Loan
