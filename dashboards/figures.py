@@ -94,6 +94,11 @@ class Book:
         """Provisions required: the specific provisions plus the general reserve."""
         return self.specific_provision + self.general_reserve
 
+    @property
+    def general_reserve_percent(self) -> str:
+        """The general reserve's rate as a percentage, without trailing zeros ("1", "1.5")."""
+        return f"{(classification_policy().general_reserve_rate * 100).normalize():f}"
+
 
 @dataclass(frozen=True)
 class CloseNPL:
