@@ -515,19 +515,9 @@ def limitation(query: DashboardQuery) -> Limitation | None:
     if not query.is_current_month:
         return None
     from collections_app.models import CollectionCase
-    from loans.models import Branch
 
     first, last = limitation_dates(query)
-    cases = CollectionCase.objects.filter(is_open=True, limitation_expires_on__lte=last)
-    if query.branch is not None:
-        cases = cases.filter(branch_id__in=Branch.objects.filter(path__startswith=query.branch.path).values("id"))
-    for officer in (query.officer_id, query.drill_officer_id):
-        if officer is not None:
-            cases = cases.filter(loan__responsible_officer_id=officer)
-    if query.product:
-        cases = cases.filter(loan__product=query.product)
-    if query.borrower_kind:
-        cases = cases.filter(loan__borrower__kind=query.borrower_kind)
+    cases = query.rows(CollectionCase.objects.filter(is_open=True, limitation_expires_on__lte=last))
     barred, warning = Q(limitation_expires_on__lt=first), Q(limitation_expires_on__gte=first)
     t = cases.aggregate(
         bn=Count("id", filter=barred),

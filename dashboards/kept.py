@@ -160,51 +160,31 @@ def _case_rows() -> list[CaseCell]:
 
 
 def _cost_rows() -> list[CostCell]:
+    """Costs the bank bore, by the month incurred, and what debtors paid back of costs, by the month
+    repaid: the same dimensions (the loan's), read through each row's path to its loan."""
     from collections_app.models import CaseCost, CostRepayment
 
+    sources = (
+        (CostCell.Kind.BORNE, CaseCost.objects.filter(borne_by=CaseCost.BorneBy.BANK), "case__loan__", "incurred_on"),
+        (CostCell.Kind.REPAID, CostRepayment.objects.all(), "cost__case__loan__", "repaid_on"),
+    )
     out: list[CostCell] = []
-    loan = "case__loan__"
-    borne = (
-        CaseCost.objects.filter(borne_by=CaseCost.BorneBy.BANK)
-        .order_by()
-        .annotate(month_=TruncMonth("incurred_on"))
-        .values(
-            f"{loan}branch_id", f"{loan}responsible_officer_id", f"{loan}product", f"{loan}borrower__kind", "month_"
+    for kind, queryset, loan, day in sources:
+        dims = (f"{loan}branch_id", f"{loan}responsible_officer_id", f"{loan}product", f"{loan}borrower__kind")
+        rows = (
+            queryset.order_by().annotate(month_=TruncMonth(day)).values(*dims, "month_").annotate(amount_=Sum("amount"))
         )
-        .annotate(amount_=Sum("amount"))
-    )
-    for r in borne:
-        out.append(
+        out.extend(
             CostCell(
-                branch_id=r[f"{loan}branch_id"],
-                officer_id=r[f"{loan}responsible_officer_id"],
-                product=r[f"{loan}product"],
-                borrower_kind=r[f"{loan}borrower__kind"],
+                branch_id=r[dims[0]],
+                officer_id=r[dims[1]],
+                product=r[dims[2]],
+                borrower_kind=r[dims[3]],
                 month=r["month_"],
-                kind=CostCell.Kind.BORNE,
+                kind=kind,
                 amount=r["amount_"],
             )
-        )
-    loan = "cost__case__loan__"
-    repaid = (
-        CostRepayment.objects.order_by()
-        .annotate(month_=TruncMonth("repaid_on"))
-        .values(
-            f"{loan}branch_id", f"{loan}responsible_officer_id", f"{loan}product", f"{loan}borrower__kind", "month_"
-        )
-        .annotate(amount_=Sum("amount"))
-    )
-    for r in repaid:
-        out.append(
-            CostCell(
-                branch_id=r[f"{loan}branch_id"],
-                officer_id=r[f"{loan}responsible_officer_id"],
-                product=r[f"{loan}product"],
-                borrower_kind=r[f"{loan}borrower__kind"],
-                month=r["month_"],
-                kind=CostCell.Kind.REPAID,
-                amount=r["amount_"],
-            )
+            for r in rows
         )
     return out
 

@@ -155,11 +155,7 @@ def compute(query: DashboardQuery, by: str | None) -> dict[Any, Figures]:
         missed_cases = CollectionCase.objects.filter(
             is_open=True, measure__in=[m.value for m in ACTIVE_MEASURES], recovery_deadline__lt=query.as_of
         )
-        if query.product:
-            missed_cases = missed_cases.filter(loan__product=query.product)
-        if query.borrower_kind:
-            missed_cases = missed_cases.filter(loan__borrower__kind=query.borrower_kind)
-        missed_counts = query.cells(missed_cases).order_by()
+        missed_counts = query.rows(missed_cases, officer="officer").order_by()
         if by is None:
             missed = {"all": {"v": missed_counts.count()}}
         else:

@@ -1,8 +1,8 @@
 """What the dashboard's four lists share (deadlines, legal_deadlines, promises, flags).
 
 A list reads the source rows through an index (no kept cells: each row links to its case or loan):
-`narrowed` applies the user's scope (`visible_to`) and the dashboard's filters the same way
-`DashboardQuery.cells` narrows kept cells: the branch subtree, the officer (an officer sees only
+`narrowed` applies the user's scope (`visible_to`) and the dashboard's filters (`DashboardQuery.rows`,
+the same narrowing as `DashboardQuery.cells` for kept cells): the branch subtree, the officer (an officer sees only
 his own rows; a drill-down picks one officer), the loan's product and its borrower's kind.
 The page shows the first `PAGE_ROWS` rows, most urgent first, and says how many more the export has.
 """
@@ -17,7 +17,6 @@ from django.urls import reverse
 
 from dashboards.query import DashboardQuery
 from dashboards.tables import Row
-from loans.models import Branch
 from loans.permissions import is_officer
 
 PAGE_ROWS = 10
@@ -31,18 +30,7 @@ def narrowed(
     `branch` and `loan` are the lookups from the model to the row's branch and loan; `officer` the
     lookup to the officer the row belongs to (default: the loan's responsible officer, as the kept
     cells count it)."""
-    qs = queryset.visible_to(user)
-    if query.branch is not None:
-        qs = qs.filter(**{f"{branch}__in": Branch.objects.filter(path__startswith=query.branch.path).values("id")})
-    officer = officer or f"{loan}__responsible_officer"
-    for officer_id in (query.officer_id, query.drill_officer_id):
-        if officer_id is not None:
-            qs = qs.filter(**{f"{officer}_id": officer_id})
-    if query.product:
-        qs = qs.filter(**{f"{loan}__product": query.product})
-    if query.borrower_kind:
-        qs = qs.filter(**{f"{loan}__borrower__kind": query.borrower_kind})
-    return qs
+    return query.rows(queryset.visible_to(user), branch=branch, loan=loan, officer=officer)
 
 
 def page_of(queryset: QuerySet, for_export: bool) -> tuple[list, int]:

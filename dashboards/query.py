@@ -87,6 +87,27 @@ class DashboardQuery:
             q &= Q(borrower_kind=self.borrower_kind)
         return queryset.filter(q)
 
+    def rows(
+        self, queryset: QuerySet, *, branch: str = "branch", loan: str = "loan", officer: str | None = None
+    ) -> QuerySet:
+        """Source rows (cases, promises, flags...) narrowed to this dashboard as `cells` narrows kept
+        cells: the branch subtree, the officer (his own; a drill-down picks one), the loan's product
+        and its borrower's kind. `branch` and `loan` are the lookups from the model to the row's
+        branch and loan; `officer` the lookup to the officer the row belongs to (default: the
+        loan's responsible officer, as the kept cells count it)."""
+        if self.branch is not None:
+            subtree = Branch.objects.filter(path__startswith=self.branch.path).values("id")
+            queryset = queryset.filter(**{f"{branch}__in": subtree})
+        officer = officer or f"{loan}__responsible_officer"
+        for officer_id in (self.officer_id, self.drill_officer_id):
+            if officer_id is not None:
+                queryset = queryset.filter(**{f"{officer}_id": officer_id})
+        if self.product:
+            queryset = queryset.filter(**{f"{loan}__product": self.product})
+        if self.borrower_kind:
+            queryset = queryset.filter(**{f"{loan}__borrower__kind": self.borrower_kind})
+        return queryset
+
     def params(self, **changes: Any) -> dict[str, str]:
         values = {
             "branch": self.branch.pk if self.branch else "",

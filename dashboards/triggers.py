@@ -28,6 +28,7 @@ them again (every statement replaces what it installs).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 BOOK = "dashboards_bookcell"
@@ -304,23 +305,19 @@ def _pg_bodies() -> dict[tuple[str, str], list[str]]:
             + ";\nEND IF"
         )
 
+    def minus_plus(part: Callable[..., str], source: str, columns: tuple[str, ...]) -> list[str]:
+        """`part` minus the rows whose `columns` changed as they were, plus them as they are now."""
+        return [part(sql, "-", **{source: _changed(columns, "o")}), part(sql, "+", **{source: _changed(columns, "n")})]
+
+    def on_change(columns: tuple[str, ...], table: str, *parts: tuple[Callable[..., str], str]) -> str:
+        """When an UPDATE changed any of `columns`: each part's cells of `table` move from old to new."""
+        return guarded(columns, [delta(sql, table, [p for part, src in parts for p in minus_plus(part, src, columns)])])
+
     return {
         (LOANS_T, "INSERT"): [delta(sql, BOOK, [book_part(sql, "+", loans="new_rows")])],
         (LOANS_T, "DELETE"): [delta(sql, BOOK, [book_part(sql, "-", loans="old_rows")])],
         (LOANS_T, "UPDATE"): [
-            guarded(
-                book_changed,
-                [
-                    delta(
-                        sql,
-                        BOOK,
-                        [
-                            book_part(sql, "-", loans=_changed(book_changed, "o")),
-                            book_part(sql, "+", loans=_changed(book_changed, "n")),
-                        ],
-                    )
-                ],
-            ),
+            on_change(book_changed, BOOK, (book_part, "loans")),
             guarded(LOAN_MOVES, _moves(sql, loans_moved_old, loans_moved_new)),
         ],
         (BORROWERS_T, "UPDATE"): [
@@ -334,102 +331,24 @@ def _pg_bodies() -> dict[tuple[str, str], list[str]]:
         ],
         (LEDGER_T, "INSERT"): [delta(sql, LEDGER, [ledger_part(sql, "+", entries="new_rows")])],
         (LEDGER_T, "DELETE"): [delta(sql, LEDGER, [ledger_part(sql, "-", entries="old_rows")])],
-        (LEDGER_T, "UPDATE"): [
-            guarded(
-                ledger_cols,
-                [
-                    delta(
-                        sql,
-                        LEDGER,
-                        [
-                            ledger_part(sql, "-", entries=_changed(ledger_cols, "o")),
-                            ledger_part(sql, "+", entries=_changed(ledger_cols, "n")),
-                        ],
-                    )
-                ],
-            )
-        ],
+        (LEDGER_T, "UPDATE"): [on_change(ledger_cols, LEDGER, (ledger_part, "entries"))],
         (CASES_T, "INSERT"): [delta(sql, CASES, [case_part(sql, "+", cases="new_rows")])],
         (CASES_T, "DELETE"): [delta(sql, CASES, [case_part(sql, "-", cases="old_rows")])],
         (CASES_T, "UPDATE"): [
-            guarded(
-                case_cols,
-                [
-                    delta(
-                        sql,
-                        CASES,
-                        [
-                            case_part(sql, "-", cases=_changed(case_cols, "o")),
-                            case_part(sql, "+", cases=_changed(case_cols, "n")),
-                        ],
-                    )
-                ],
-            ),
+            on_change(case_cols, CASES, (case_part, "cases")),
             # A case moved to another loan takes its costs with it.
-            guarded(
-                ("loan_id",),
-                [
-                    delta(
-                        sql,
-                        COSTS,
-                        [
-                            borne_part(sql, "-", cases=_changed(("loan_id",), "o")),
-                            borne_part(sql, "+", cases=_changed(("loan_id",), "n")),
-                            repaid_part(sql, "-", cases=_changed(("loan_id",), "o")),
-                            repaid_part(sql, "+", cases=_changed(("loan_id",), "n")),
-                        ],
-                    )
-                ],
-            ),
+            on_change(("loan_id",), COSTS, (borne_part, "cases"), (repaid_part, "cases")),
         ],
         (COSTS_T, "INSERT"): [delta(sql, COSTS, [borne_part(sql, "+", costs="new_rows")])],
         (COSTS_T, "DELETE"): [delta(sql, COSTS, [borne_part(sql, "-", costs="old_rows")])],
         (COSTS_T, "UPDATE"): [
-            guarded(
-                cost_cols,
-                [
-                    delta(
-                        sql,
-                        COSTS,
-                        [
-                            borne_part(sql, "-", costs=_changed(cost_cols, "o")),
-                            borne_part(sql, "+", costs=_changed(cost_cols, "n")),
-                        ],
-                    )
-                ],
-            ),
+            on_change(cost_cols, COSTS, (borne_part, "costs")),
             # A cost moved to another case takes its repayments with it.
-            guarded(
-                ("case_id",),
-                [
-                    delta(
-                        sql,
-                        COSTS,
-                        [
-                            repaid_part(sql, "-", costs=_changed(("case_id",), "o")),
-                            repaid_part(sql, "+", costs=_changed(("case_id",), "n")),
-                        ],
-                    )
-                ],
-            ),
+            on_change(("case_id",), COSTS, (repaid_part, "costs")),
         ],
         (REPAYMENTS_T, "INSERT"): [delta(sql, COSTS, [repaid_part(sql, "+", repayments="new_rows")])],
         (REPAYMENTS_T, "DELETE"): [delta(sql, COSTS, [repaid_part(sql, "-", repayments="old_rows")])],
-        (REPAYMENTS_T, "UPDATE"): [
-            guarded(
-                repayment_cols,
-                [
-                    delta(
-                        sql,
-                        COSTS,
-                        [
-                            repaid_part(sql, "-", repayments=_changed(repayment_cols, "o")),
-                            repaid_part(sql, "+", repayments=_changed(repayment_cols, "n")),
-                        ],
-                    )
-                ],
-            )
-        ],
+        (REPAYMENTS_T, "UPDATE"): [on_change(repayment_cols, COSTS, (repaid_part, "repayments"))],
     }
 
 
