@@ -19,11 +19,11 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Q, Sum, Value
 
 from dashboards import headline_rules as hr
-from dashboards.models import BookCell, CaseCell, CostCell, LedgerCell
-from dashboards.query import DashboardQuery
+from dashboards.models import BookCell, CaseCell, CostCell, LedgerCell, LimitationCell
+from dashboards.query import DashboardQuery, add_months
 from ledger.rules import CASH_RECOVERY_KINDS, EntryForm, EntryKind
 from loans.classification import general_reserve
 from loans.policy import classification_policy
@@ -369,8 +369,7 @@ def book(query: DashboardQuery) -> Book | None:
         totals = _snapshots(query, [query.month]).aggregate(**{k: Sum(k) for k in _SNAPSHOT_SUMS})
         return book_from_snapshot(totals)
     rows = list(
-        query.cells(BookCell.objects.all())
-        .order_by()
+        query.kept(BookCell)
         .values("five_level_class", "four_level_class")
         .annotate(
             n=Sum("loans"),
@@ -423,7 +422,7 @@ def closes(query: DashboardQuery) -> Closes:
 
 
 def _money_cells(query: DashboardQuery, model):
-    return query.cells(model.objects.filter(month__gte=query.year_start, month__lte=query.month)).order_by()
+    return query.kept(model, month__gte=query.year_start, month__lte=query.month)
 
 
 def recoveries(query: DashboardQuery) -> Recoveries:
@@ -482,7 +481,7 @@ def write_offs(query: DashboardQuery) -> WriteOffs:
     after = Q(counts_as_recovery=True, after_write_off=True)
     year = Q(month__gte=query.year_start)
     t = (
-        query.cells(LedgerCell.objects.filter(counting=True, month__lte=query.month))
+        query.kept(LedgerCell, counting=True, month__lte=query.month)
         .filter(written | after)
         .aggregate(
             w=Sum("amount", filter=written),
@@ -508,29 +507,55 @@ def limitation_dates(query: DashboardQuery) -> tuple[date, date]:
 
 
 def limitation(query: DashboardQuery) -> Limitation | None:
-    """Open claims time-barred or within the warning window at the as-of day. Served by the index of
-    open cases by limitation end (and, under a branch, by branch and limitation end): only the cases
-    ending before the window's last day are read, each with its loan by primary key. The claims as
-    they stand today: None for a past month (their history is not kept)."""
+    """Open claims time-barred or within the warning window at the as-of day. The months wholly
+    before the as-of day's month (time-barred) or wholly between it and the window's last month
+    (within the window) are summed from the kept limitation cells (dashboards.models.LimitationCell,
+    the branch roll-up when it answers); the cases ending in those two months are read one by one
+    (the index of open cases by limitation end, each with its loan by primary key) and split at the
+    day. The claims as they stand today: None for a past month (their history is not kept)."""
     if not query.is_current_month:
         return None
     from collections_app.models import CollectionCase
 
     first, last = limitation_dates(query)
-    cases = query.rows(CollectionCase.objects.filter(is_open=True, limitation_expires_on__lte=last))
-    barred, warning = Q(limitation_expires_on__lt=first), Q(limitation_expires_on__gte=first)
-    t = cases.aggregate(
-        bn=Count("id", filter=barred),
-        bp=Sum("loan__outstanding_principal", filter=barred),
-        wn=Count("id", filter=warning),
-        wp=Sum("loan__outstanding_principal", filter=warning),
+    first_month, last_month = first.replace(day=1), last.replace(day=1)
+    before, inside = Q(month__lt=first_month), Q(month__gt=first_month)
+    kept = (
+        query.kept(LimitationCell, month__lt=last_month)
+        .annotate(part=Value(1))
+        .values("part")
+        .annotate(
+            bn=Sum("cases", filter=before),
+            bp=Sum("principal", filter=before),
+            wn=Sum("cases", filter=inside),
+            wp=Sum("principal", filter=inside),
+        )
     )
+    # The two months the window's ends fall in, case by case (one month when they are the same).
+    edges = Q(limitation_expires_on__gte=first_month, limitation_expires_on__lt=add_months(first_month, 1))
+    edges |= Q(limitation_expires_on__gte=last_month)
+    cases = query.rows(CollectionCase.objects.filter(edges, is_open=True, limitation_expires_on__lte=last))
+    barred, warning = Q(limitation_expires_on__lt=first), Q(limitation_expires_on__gte=first)
+    edge_sums = (
+        cases.order_by()
+        .annotate(part=Value(2))
+        .values("part")
+        .annotate(
+            bn=Count("id", filter=barred),
+            bp=Sum("loan__outstanding_principal", filter=barred),
+            wn=Count("id", filter=warning),
+            wp=Sum("loan__outstanding_principal", filter=warning),
+        )
+    )
+    t = {"bn": 0, "bp": ZERO, "wn": 0, "wp": ZERO}
+    for r in kept.union(edge_sums, all=True):  # one query
+        t = {k: t[k] + (r[k] or 0) for k in t}
     return Limitation(
         as_of=first,
         window_ends=last,
-        barred_cases=t["bn"],
+        barred_cases=int(t["bn"]),
         barred_principal=_d(t["bp"]),
-        warning_cases=t["wn"],
+        warning_cases=int(t["wn"]),
         warning_principal=_d(t["wp"]),
     )
 
@@ -633,8 +658,7 @@ def branches(query: DashboardQuery) -> Branches | None:
     if query.is_current_month:
         npl = Q(**{f"{hr.CLASS_FIELD[query.scheme]}__in": npl_classes})
         for r in (
-            scope.cells(BookCell.objects.all())
-            .order_by()
+            scope.kept(BookCell)
             .values("branch_id")
             .annotate(
                 n=Sum("loans"),
@@ -648,9 +672,7 @@ def branches(query: DashboardQuery) -> Branches | None:
             a.outstanding += _d(r["p"])
             a.npl += _d(r["npl"])
             a.provision += _d(r["prov"])
-        for r in (
-            scope.cells(CaseCell.objects.filter(is_open=True)).order_by().values("branch_id").annotate(n=Sum("cases"))
-        ):
+        for r in scope.kept(CaseCell, is_open=True).values("branch_id").annotate(n=Sum("cases")):
             at(r["branch_id"]).cases += r["n"] or 0
     elif snapshot_serves(query) and _closed([query.month]):
         npl_fields = ["npl_balance"] if query.scheme == "five" else [f"{c}_balance" for c in FOUR_NPL_SNAPSHOT]

@@ -16,10 +16,12 @@ from django.db import OperationalError, connection, transaction
 from django.db.models import Case, Count, F, Q, QuerySet, Sum, When
 from django.db.models.functions import TruncMonth
 
-from dashboards.models import BookCell, CaseCell, CostCell, LedgerCell
+from dashboards.models import ROLL_OF, BookCell, CaseCell, CostCell, LedgerCell, LimitationCell
+from dashboards.triggers import KEPT_TABLES, QUIET_SETTING, ROLL_TABLES
 from ledger import rules as ledger_rules
 
-CELL_MODELS = (BookCell, LedgerCell, CaseCell, CostCell)
+CELL_MODELS = (BookCell, LedgerCell, CaseCell, CostCell, LimitationCell)
+ROLL_MODELS = tuple(ROLL_OF[m] for m in CELL_MODELS)
 DIMENSIONS = ("branch_id", "officer_id", "product", "borrower_kind")
 # PostgreSQL advisory lock: one rebuild or compaction of the kept cells at a time.
 MAINTENANCE_LOCK = 0x6B657074  # "kept"
@@ -189,7 +191,76 @@ def _cost_rows() -> list[CostCell]:
     return out
 
 
-REBUILDERS = {BookCell: _book_rows, LedgerCell: _ledger_rows, CaseCell: _case_rows, CostCell: _cost_rows}
+def _limitation_rows() -> list[LimitationCell]:
+    """Open cases whose limitation period ends, by the month it ends, with their loans' outstanding
+    principal now."""
+    from collections_app.models import CollectionCase
+
+    rows = (
+        CollectionCase._base_manager.filter(is_open=True, limitation_expires_on__isnull=False)
+        .order_by()
+        .annotate(month_=TruncMonth("limitation_expires_on"))
+        .values("loan__branch_id", "loan__responsible_officer_id", "loan__product", "loan__borrower__kind", "month_")
+        .annotate(n=Count("id"), p=Sum("loan__outstanding_principal"))
+    )
+    return [
+        LimitationCell(
+            branch_id=r["loan__branch_id"],
+            officer_id=r["loan__responsible_officer_id"],
+            product=r["loan__product"],
+            borrower_kind=r["loan__borrower__kind"],
+            month=r["month_"],
+            cases=r["n"],
+            principal=r["p"],
+        )
+        for r in rows
+    ]
+
+
+REBUILDERS = {
+    BookCell: _book_rows,
+    LedgerCell: _ledger_rows,
+    CaseCell: _case_rows,
+    CostCell: _cost_rows,
+    LimitationCell: _limitation_rows,
+}
+
+
+def rolled(model: type, cells: list) -> list:
+    """The branch roll-up of `model`'s cells (rebuilt ones): summed per branch and the table's own
+    keys. The definition of the roll-up tables (dashboards.models._Roll)."""
+    roll_model = ROLL_OF[model]
+    roll = ROLL_TABLES[model._meta.db_table]
+    sums: dict[tuple, list] = {}
+    for cell in cells:
+        key = tuple(getattr(cell, c) for c in roll.group)
+        values = [getattr(cell, m) or 0 for m in roll.measures]
+        old = sums.get(key)
+        sums[key] = values if old is None else [a + b for a, b in zip(old, values, strict=True)]
+    return [
+        roll_model(**dict(zip(roll.group, key, strict=True)), **dict(zip(roll.measures, values, strict=True)))
+        for key, values in sums.items()
+        if any(values)
+    ]
+
+
+@contextmanager
+def quiet_rolls() -> Iterator[None]:
+    """Within a transaction: the roll-up triggers add nothing (PostgreSQL; a compaction or a rebuild
+    of the cells changes no sum, or writes the roll-ups itself). SQLite's row triggers keep adding."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config(%s, 'on', true)", [QUIET_SETTING])
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT set_config(%s, '', true)", [QUIET_SETTING])
+
+
+assert set(KEPT_TABLES) == {m._meta.db_table for m in CELL_MODELS}
 
 
 def _rebuild_once() -> dict[str, int]:
@@ -203,9 +274,13 @@ def _rebuild_once() -> dict[str, int]:
                 if not cursor.fetchone()[0]:
                     raise _Busy
         built = {model: rows() for model, rows in REBUILDERS.items()}
-        for model, rows in built.items():
-            model.objects.all().delete()
-            model.objects.bulk_create(rows, batch_size=2000)
+        for model in CELL_MODELS:
+            built[ROLL_OF[model]] = rolled(model, built[model])
+        with quiet_rolls():
+            for model, rows in built.items():
+                # The cells first, then their roll-ups (SQLite's roll-up triggers fire meanwhile).
+                model.objects.all().delete()
+                model.objects.bulk_create(rows, batch_size=2000)
     return {model._meta.model_name: len(rows) for model, rows in built.items()}
 
 

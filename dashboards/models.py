@@ -31,7 +31,7 @@ class _Cell(models.Model):
         abstract = True
 
 
-class BookCell(_Cell):
+class _BookFigures(models.Model):
     """The loan book now, by both schemes' classes: count and balances."""
 
     five_level_class = models.CharField(max_length=20)
@@ -45,13 +45,20 @@ class BookCell(_Cell):
     written_off_loans = models.IntegerField(default=0)
 
     class Meta:
+        abstract = True
+
+
+class BookCell(_Cell, _BookFigures):
+    """The loan book now, by both schemes' classes: count and balances."""
+
+    class Meta:
         indexes = [models.Index(fields=["branch"], name="book_cell_branch")]
 
     def __str__(self) -> str:
         return f"Book cell {self.branch_id}/{self.officer_id}/{self.five_level_class}/{self.four_level_class}"
 
 
-class LedgerCell(_Cell):
+class _LedgerFigures(models.Model):
     """Ledger entries by month, kind and form: what moved the balances and what came in.
 
     `month` is the first day of the month the entry counts in (its value date; a refused backdating:
@@ -72,19 +79,32 @@ class LedgerCell(_Cell):
     interest_off_balance = money(default=0)
 
     class Meta:
+        abstract = True
+
+
+class LedgerCell(_Cell, _LedgerFigures):
+    """Ledger entries by month, kind and form (see _LedgerFigures)."""
+
+    class Meta:
         indexes = [models.Index(fields=["branch", "month"], name="ledger_cell_branch_month")]
 
     def __str__(self) -> str:
         return f"Ledger cell {self.month:%Y-%m} {self.branch_id}/{self.officer_id}/{self.kind}"
 
 
-class CaseCell(_Cell):
-    """Collection cases by measure, open or ended: count and the loans' outstanding principal
-    when the case last changed (the book cell has the balances now)."""
+class _CaseFigures(models.Model):
+    """Collection cases by measure, open or ended: count."""
 
     measure = models.CharField(max_length=20)
     is_open = models.BooleanField(default=True)
     cases = models.IntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+
+class CaseCell(_Cell, _CaseFigures):
+    """Collection cases by measure, open or ended: count."""
 
     class Meta:
         indexes = [models.Index(fields=["branch"], name="case_cell_branch")]
@@ -93,23 +113,123 @@ class CaseCell(_Cell):
         return f"Case cell {self.branch_id}/{self.officer_id}/{self.measure}"
 
 
-class CostCell(_Cell):
+class CostKind(models.TextChoices):
+    BORNE = "borne", _("Costs borne")
+    REPAID = "repaid", _("Costs repaid")
+
+
+class _CostFigures(models.Model):
     """Collection costs the bank bore (by the month incurred) and what debtors paid back of them (by
     the month repaid): the other half of net recovery."""
 
-    class Kind(models.TextChoices):
-        BORNE = "borne", _("Costs borne")
-        REPAID = "repaid", _("Costs repaid")
+    Kind = CostKind
 
     month = models.DateField()
-    kind = models.CharField(max_length=10, choices=Kind.choices)
+    kind = models.CharField(max_length=10, choices=CostKind.choices)
     amount = money(default=0)
+
+    class Meta:
+        abstract = True
+
+
+class CostCell(_Cell, _CostFigures):
+    """Collection costs borne and repaid by month (see _CostFigures)."""
+
+    Kind = CostKind
 
     class Meta:
         indexes = [models.Index(fields=["branch", "month"], name="cost_cell_branch_month")]
 
     def __str__(self) -> str:
         return f"Cost cell {self.month:%Y-%m} {self.branch_id}/{self.kind}"
+
+
+class _LimitationFigures(models.Model):
+    """Open claims (open cases) whose limitation period ends in `month` (its first day): how many,
+    and their loans' outstanding principal now. What the headline's "time-barred or within the
+    warning window" sums for the months wholly before or inside the window (dashboards.figures)."""
+
+    month = models.DateField()
+    cases = models.IntegerField(default=0)
+    principal = money(default=0)
+
+    class Meta:
+        abstract = True
+
+
+class LimitationCell(_Cell, _LimitationFigures):
+    class Meta:
+        indexes = [models.Index(fields=["branch", "month"], name="limitation_cell_branch_month")]
+
+    def __str__(self) -> str:
+        return f"Limitation cell {self.month:%Y-%m} {self.branch_id}/{self.officer_id}"
+
+
+# --- the branch roll-ups -----------------------------------------------------------------------------
+
+
+class _Roll(models.Model):
+    """A branch roll-up of a cell table: the same figures summed per branch and the table's own keys,
+    without the officer, the product and the borrower kind. What a dashboard reads when nothing
+    narrows it below a branch (the whole bank, a branch subtree): a few hundred rows a month instead of
+    ten thousand. Kept by triggers on the cell table itself (every delta row added to a cell is added
+    here, summed per branch; dashboards/triggers.py), folded by the same compaction, checked against
+    the same definition (dashboards.kept.rebuild's cells, summed)."""
+
+    branch = models.ForeignKey(Branch, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+
+    class Meta:
+        abstract = True
+
+
+class BookRoll(_Roll, _BookFigures):
+    class Meta:
+        indexes = [models.Index(fields=["branch"], name="book_roll_branch")]
+
+    def __str__(self) -> str:
+        return f"Book roll {self.branch_id}/{self.five_level_class}/{self.four_level_class}"
+
+
+class LedgerRoll(_Roll, _LedgerFigures):
+    class Meta:
+        indexes = [models.Index(fields=["month", "branch"], name="ledger_roll_month_branch")]
+
+    def __str__(self) -> str:
+        return f"Ledger roll {self.month:%Y-%m} {self.branch_id}/{self.kind}"
+
+
+class CaseRoll(_Roll, _CaseFigures):
+    class Meta:
+        indexes = [models.Index(fields=["branch"], name="case_roll_branch")]
+
+    def __str__(self) -> str:
+        return f"Case roll {self.branch_id}/{self.measure}"
+
+
+class CostRoll(_Roll, _CostFigures):
+    class Meta:
+        indexes = [models.Index(fields=["month", "branch"], name="cost_roll_month_branch")]
+
+    def __str__(self) -> str:
+        return f"Cost roll {self.month:%Y-%m} {self.branch_id}/{self.kind}"
+
+
+class LimitationRoll(_Roll, _LimitationFigures):
+    class Meta:
+        indexes = [models.Index(fields=["month", "branch"], name="limitation_roll_month_branch")]
+
+    def __str__(self) -> str:
+        return f"Limitation roll {self.month:%Y-%m} {self.branch_id}"
+
+
+# Each cell table's branch roll-up.
+ROLL_OF: dict[type[models.Model], type[models.Model]] = {
+    BookCell: BookRoll,
+    LedgerCell: LedgerRoll,
+    CaseCell: CaseRoll,
+    CostCell: CostRoll,
+    LimitationCell: LimitationRoll,
+}
 
 
 class MonthEndLoan(models.Model):

@@ -87,6 +87,22 @@ class DashboardQuery:
             q &= Q(borrower_kind=self.borrower_kind)
         return queryset.filter(q)
 
+    @property
+    def rolls_up(self) -> bool:
+        """Nothing narrows this dashboard below a branch (no officer, product or borrower kind): the
+        kept cells' branch roll-ups answer it."""
+        return self.officer_id is None and self.drill_officer_id is None and not self.product and not self.borrower_kind
+
+    def kept(self, model: type, **filters: Any) -> QuerySet:
+        """A kept cell table (dashboards.models BookCell, LedgerCell, CaseCell, CostCell) filtered by
+        `filters` (its own keys) and narrowed to this dashboard, read from its branch roll-up when
+        that answers the same (rolls_up): the same sums from far fewer rows."""
+        from dashboards.models import ROLL_OF
+
+        if self.rolls_up and model in ROLL_OF:
+            model = ROLL_OF[model]
+        return self.cells(model.objects.filter(**filters)).order_by()
+
     def rows(
         self, queryset: QuerySet, *, branch: str = "branch", loan: str = "loan", officer: str | None = None
     ) -> QuerySet:

@@ -12,7 +12,16 @@ the reference (the daily check `kept_figures` compares the two):
   recorded when its backdating was refused), kind, form, counts_as_recovery, counting (not while
   awaiting approval), after_write_off (value date on or after the loan's write-off);
 - cases: one case under its loan's dimensions, measure, open or not;
-- costs: bank-borne costs by the month incurred, cost repayments by the month repaid.
+- costs: bank-borne costs by the month incurred, cost repayments by the month repaid;
+- claims (migration 0004_dash_money_rollup, triggers of their own): one open case with a limitation
+  end under its loan's dimensions and the month the period ends, with the loan's outstanding
+  principal (a payment on the loan moves it).
+
+Each of these cell tables has a branch roll-up (the same keys and figures per branch only: what a
+whole-bank or branch-subtree dashboard reads), kept by statement triggers on the cell table itself:
+every delta row a cell table takes is added to its roll-up, summed per branch. A compaction or a
+rebuild of the cells sets `dashboards.kept_quiet` (SET LOCAL) so those triggers add nothing
+meanwhile (folding changes no sum; the rebuild writes the roll-ups itself).
 
 Figures follow the loan: when a loan's branch, officer, product, borrower (or the borrower's kind)
 or write-off date changes, its ledger, case and cost figures move (minus under the old dimensions,
@@ -23,7 +32,9 @@ transition table needs a single-event trigger). SQLite (the demo): FOR EACH ROW 
 same per row. `install_sql(vendor)` / `uninstall_sql(vendor)` are what migration
 0002_i13_kept_triggers runs; `fill_sql(vendor)` recomputes every cell from the sources in SQL (the
 migration's first fill of an existing database). A change here needs a new migration that runs
-them again (every statement replaces what it installs).
+them again (every statement replaces what it installs). The claims' cells and the roll-ups:
+`roll_install_sql`, `later_fill_sql`, `roll_fill_sql`, run by migration 0004_dash_money_rollup
+(migration 0002's statements stay as they were).
 """
 
 from __future__ import annotations
@@ -35,6 +46,7 @@ BOOK = "dashboards_bookcell"
 LEDGER = "dashboards_ledgercell"
 CASES = "dashboards_casecell"
 COSTS = "dashboards_costcell"
+LIMITS = "dashboards_limitationcell"
 
 DIMS = ("branch_id", "officer_id", "product", "borrower_kind")
 
@@ -42,13 +54,14 @@ DIMS = ("branch_id", "officer_id", "product", "borrower_kind")
 @dataclass(frozen=True)
 class CellTable:
     table: str
-    keys: tuple[str, ...]  # after DIMS
+    keys: tuple[str, ...]  # after the dimensions
     measures: tuple[str, ...]
     money: tuple[str, ...]  # the measures that are money
+    dims: tuple[str, ...] = DIMS  # a branch roll-up: ("branch_id",)
 
     @property
     def group(self) -> tuple[str, ...]:
-        return DIMS + self.keys
+        return self.dims + self.keys
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -78,6 +91,24 @@ CELL_TABLES = {
     CASES: CellTable(CASES, ("measure", "is_open"), ("cases",), ()),
     COSTS: CellTable(COSTS, ("month", "kind"), ("amount",), ("amount",)),
 }
+
+# Added by migration 0004_dash_money_rollup, with triggers of their own (install_sql and fill_sql
+# stay what migration 0002 ran): open claims by the month their limitation period ends, with their
+# loans' outstanding principal.
+LATER_TABLES = {LIMITS: CellTable(LIMITS, ("month",), ("cases", "principal"), ("principal",))}
+KEPT_TABLES = {**CELL_TABLES, **LATER_TABLES}
+
+# Each cell table's branch roll-up (dashboards.models._Roll): the same keys and figures per branch.
+ROLL_DIMS = ("branch_id",)
+ROLL_TABLES = {
+    table: CellTable(table.replace("cell", "roll"), cell.keys, cell.measures, cell.money, ROLL_DIMS)
+    for table, cell in KEPT_TABLES.items()
+}
+# Every kept table, the cells and their roll-ups.
+ALL_TABLES = {**KEPT_TABLES, **{roll.table: roll for roll in ROLL_TABLES.values()}}
+# While set (SET LOCAL), the roll-up triggers add nothing: a compaction or a rebuild of the cells,
+# which changes no sum, or which writes the roll-ups itself.
+QUIET_SETTING = "dashboards.kept_quiet"
 
 # The source columns each figure reads (the SQLite triggers spell OLD/NEW rows out of them; an
 # UPDATE is seen only when one of them changed).
@@ -111,7 +142,7 @@ LEDGER_COLUMNS = (
     "interest_on_balance",
     "interest_off_balance",
 )
-CASE_COLUMNS = ("id", "loan_id", "measure", "is_open")
+CASE_COLUMNS = ("id", "loan_id", "measure", "is_open", "limitation_expires_on")
 COST_COLUMNS = ("id", "case_id", "borne_by", "amount", "incurred_on")
 REPAYMENT_COLUMNS = ("id", "cost_id", "amount", "repaid_on")
 BORROWER_COLUMNS = ("id", "kind")
@@ -225,7 +256,7 @@ def repaid_part(
 
 def delta(sql: _Sql, table: str, parts: list[str]) -> str:
     """One INSERT of the signed parts summed per cell; a cell whose changes cancel adds no row."""
-    cell = CELL_TABLES[table]
+    cell = KEPT_TABLES[table]
     group = ", ".join(cell.group)
     sums = ", ".join(sql.total(m, m in cell.money) for m in cell.measures)
     nonzero = " OR ".join(f"{sql.total(m, m in cell.money)} <> 0" for m in cell.measures)
@@ -246,6 +277,51 @@ def fill_sql(vendor: str) -> list[str]:
         delta(sql, CASES, [case_part(sql, "+")]),
         delta(sql, COSTS, [borne_part(sql, "+"), repaid_part(sql, "+")]),
     ]
+
+
+def roll_part(sql: _Sql, cell_table: str, sign: str, rows: str) -> str:
+    """The branch roll-up's delta of cell rows `rows` (a relation of the cell table's columns)."""
+    cell, roll = KEPT_TABLES[cell_table], ROLL_TABLES[cell_table]
+    s = lambda e: _signed(sign, e)  # noqa: E731
+    return f"SELECT {', '.join(roll.group)}, " + ", ".join(f"{s(m)} AS {m}" for m in cell.measures) + f" FROM {rows}"
+
+
+def roll_delta(sql: _Sql, cell_table: str, parts: list[str]) -> str:
+    roll = ROLL_TABLES[cell_table]
+    group = ", ".join(roll.group)
+    sums = ", ".join(sql.total(m, m in roll.money) for m in roll.measures)
+    nonzero = " OR ".join(f"{sql.total(m, m in roll.money)} <> 0" for m in roll.measures)
+    return (
+        f"INSERT INTO {roll.table} ({', '.join(roll.columns)}) SELECT {group}, {sums} "
+        f"FROM ({' UNION ALL '.join(parts)}) AS d GROUP BY {group} HAVING {nonzero}"
+    )
+
+
+def roll_fill_sql(vendor: str) -> list[str]:
+    """Every branch roll-up recomputed from its cell table (the roll-ups emptied first)."""
+    sql = _Sql(vendor)
+    out = [f"DELETE FROM {roll.table}" for roll in ROLL_TABLES.values()]
+    out += [roll_delta(sql, table, [roll_part(sql, table, "+", table)]) for table in KEPT_TABLES]
+    return out
+
+
+def limitation_part(
+    sql: _Sql, sign: str, cases: str = CASES_T, loans: str = LOANS_T, borrowers: str = BORROWERS_T
+) -> str:
+    """An open case whose limitation period ends: one claim and its loan's outstanding principal, under
+    the loan's dimensions and the month the period ends."""
+    return (
+        f"SELECT {_dims()}, {sql.month('c.limitation_expires_on')} AS month, {_signed(sign, '1')} AS cases, "
+        f"{_signed(sign, 'l.outstanding_principal')} AS principal "
+        f"FROM {cases} c JOIN {loans} l ON l.id = c.loan_id JOIN {borrowers} b ON b.id = l.borrower_id "
+        f"WHERE c.is_open AND c.limitation_expires_on IS NOT NULL"
+    )
+
+
+def later_fill_sql(vendor: str) -> list[str]:
+    """The later cell tables recomputed from the sources (emptied first)."""
+    sql = _Sql(vendor)
+    return [f"DELETE FROM {LIMITS}", delta(sql, LIMITS, [limitation_part(sql, "+")])]
 
 
 # --- PostgreSQL: statement triggers with transition tables ---------------------------------------------
@@ -352,6 +428,40 @@ def _pg_bodies() -> dict[tuple[str, str], list[str]]:
     }
 
 
+# The claims' limitation cells: what an open case's claim reads, and when it moves.
+LIMITATION_CASE_COLUMNS = ("loan_id", "is_open", "limitation_expires_on")
+LIMITATION_LOAN_COLUMNS = ("borrower_id", "branch_id", "responsible_officer_id", "product", "outstanding_principal")
+LATER_PREFIX = "kept_later"
+
+
+def _pg_later_bodies() -> dict[tuple[str, str], list[str]]:
+    """(table, event) -> the statements of the later cell tables' triggers (PostgreSQL): triggers of
+    their own beside migration 0002's."""
+    sql = _Sql("postgresql")
+
+    def moved(columns: tuple[str, ...], source: str) -> str:
+        return (
+            f"EXECUTE {_quote(_count_changed(columns))} INTO changed;\nIF changed > 0 THEN\n    "
+            + delta(
+                sql,
+                LIMITS,
+                [
+                    limitation_part(sql, "-", **{source: _changed(columns, "o")}),
+                    limitation_part(sql, "+", **{source: _changed(columns, "n")}),
+                ],
+            )
+            + ";\nEND IF"
+        )
+
+    return {
+        (CASES_T, "INSERT"): [delta(sql, LIMITS, [limitation_part(sql, "+", cases="new_rows")])],
+        (CASES_T, "DELETE"): [delta(sql, LIMITS, [limitation_part(sql, "-", cases="old_rows")])],
+        (CASES_T, "UPDATE"): [moved(LIMITATION_CASE_COLUMNS, "cases")],
+        (LOANS_T, "UPDATE"): [moved(LIMITATION_LOAN_COLUMNS, "loans")],
+        (BORROWERS_T, "UPDATE"): [moved(("kind",), "borrowers")],
+    }
+
+
 def _quote(statement: str) -> str:
     return "'" + statement.replace("'", "''") + "'"
 
@@ -371,14 +481,14 @@ def _executed(statements: list[str]) -> list[str]:
     return out
 
 
-def _name(table: str, event: str) -> str:
-    return f"kept_{table}_{event.lower()}"
+def _name(table: str, event: str, prefix: str = "kept") -> str:
+    return f"{prefix}_{table}_{event.lower()}"
 
 
-def _pg_install() -> list[str]:
+def _pg_install(bodies: dict[tuple[str, str], list[str]] | None = None, prefix: str = "kept") -> list[str]:
     out = []
-    for (table, event), statements in _pg_bodies().items():
-        name = _name(table, event)
+    for (table, event), statements in (_pg_bodies() if bodies is None else bodies).items():
+        name = _name(table, event, prefix)
         # Every statement runs through EXECUTE, planned at each call for the transition tables'
         # real sizes (a plan cached for a one-row update would be reused for a 100,000-row one).
         body = ";\n".join(s if s.startswith("EXECUTE ") else f"EXECUTE {_quote(s)}" for s in _executed(statements))
@@ -390,6 +500,37 @@ def _pg_install() -> list[str]:
         out.append(
             f"CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $kept$\n"
             f"DECLARE changed bigint;\nBEGIN\n{body};\nRETURN NULL;\nEND\n$kept$"
+        )
+        out.append(f"DROP TRIGGER IF EXISTS {name} ON {table}")
+        out.append(
+            f"CREATE TRIGGER {name} AFTER {event} ON {table} {referencing} FOR EACH STATEMENT EXECUTE FUNCTION {name}()"
+        )
+    return out
+
+
+def _pg_roll_triggers() -> dict[str, tuple[str, str, str]]:
+    """name -> (cell table, event, the roll-up's delta statement): every row inserted into or
+    deleted from a cell table is added to (taken from) its branch roll-up, summed per branch."""
+    sql = _Sql("postgresql")
+    out = {}
+    for table in KEPT_TABLES:
+        for event, sign, rows in (("INSERT", "+", "new_rows"), ("DELETE", "-", "old_rows")):
+            out[f"kept_roll_{table}_{event.lower()}"] = (
+                table,
+                event,
+                roll_delta(sql, table, [roll_part(sql, table, sign, rows)]),
+            )
+    return out
+
+
+def _pg_roll_install() -> list[str]:
+    out = []
+    for name, (table, event, statement) in _pg_roll_triggers().items():
+        referencing = "REFERENCING NEW TABLE AS new_rows" if event == "INSERT" else "REFERENCING OLD TABLE AS old_rows"
+        out.append(
+            f"CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $kept$\n"
+            f"BEGIN\nIF coalesce(current_setting('{QUIET_SETTING}', true), '') = 'on' THEN\n    RETURN NULL;\nEND IF;\n"
+            f"EXECUTE {_quote(statement)};\nRETURN NULL;\nEND\n$kept$"
         )
         out.append(f"DROP TRIGGER IF EXISTS {name} ON {table}")
         out.append(
@@ -527,9 +668,71 @@ def _sqlite_triggers() -> dict[str, tuple[str, str, str, list[str]]]:
     }
 
 
-def _sqlite_install() -> list[str]:
+def _sqlite_later_triggers() -> dict[str, tuple[str, str, str, list[str]]]:
+    """The later cell tables' row triggers (SQLite)."""
+    sql = _Sql("sqlite")
+    old_case, new_case = _row("OLD", CASE_COLUMNS), _row("NEW", CASE_COLUMNS)
+    old_loan, new_loan = _row("OLD", LOAN_COLUMNS), _row("NEW", LOAN_COLUMNS)
+    old_bor, new_bor = _row("OLD", BORROWER_COLUMNS), _row("NEW", BORROWER_COLUMNS)
+
+    def moved(source: str, old: str, new: str) -> list[str]:
+        return [
+            delta(sql, LIMITS, [limitation_part(sql, "-", **{source: old}), limitation_part(sql, "+", **{source: new})])
+        ]
+
+    return {
+        "kept_later_case_insert": (
+            "INSERT",
+            CASES_T,
+            "",
+            [delta(sql, LIMITS, [limitation_part(sql, "+", cases=new_case)])],
+        ),
+        "kept_later_case_delete": (
+            "DELETE",
+            CASES_T,
+            "",
+            [delta(sql, LIMITS, [limitation_part(sql, "-", cases=old_case)])],
+        ),
+        "kept_later_case_update": (
+            "UPDATE",
+            CASES_T,
+            _differs(LIMITATION_CASE_COLUMNS),
+            moved("cases", old_case, new_case),
+        ),
+        "kept_later_loan_update": (
+            "UPDATE",
+            LOANS_T,
+            _differs(LIMITATION_LOAN_COLUMNS),
+            moved("loans", old_loan, new_loan),
+        ),
+        "kept_later_borrower_update": (
+            "UPDATE",
+            BORROWERS_T,
+            _differs(("kind",)),
+            moved("borrowers", old_bor, new_bor),
+        ),
+    }
+
+
+def _sqlite_roll_triggers() -> dict[str, tuple[str, str, str, list[str]]]:
+    """The roll-up triggers of the cell tables (row triggers: each delta row added to its branch's roll)."""
+    sql = _Sql("sqlite")
+    out = {}
+    for table, cell in KEPT_TABLES.items():
+        for event, side, sign in (("INSERT", "NEW", "+"), ("DELETE", "OLD", "-")):
+            rows = _row(side, cell.columns)
+            out[f"kept_roll_{table}_{event.lower()}"] = (
+                event,
+                table,
+                "",
+                [roll_delta(sql, table, [roll_part(sql, table, sign, rows)])],
+            )
+    return out
+
+
+def _sqlite_install(triggers: dict[str, tuple[str, str, str, list[str]]]) -> list[str]:
     out = []
-    for name, (event, table, when, statements) in _sqlite_triggers().items():
+    for name, (event, table, when, statements) in triggers.items():
         condition = f" WHEN {when}" if when else ""
         body = ";\n".join(statements)
         out.append(f"DROP TRIGGER IF EXISTS {name}")
@@ -542,7 +745,30 @@ def _sqlite_uninstall() -> list[str]:
 
 
 def install_sql(vendor: str) -> list[str]:
-    return _pg_install() if vendor == "postgresql" else _sqlite_install()
+    """The cell tables' triggers (migration 0002_i13_kept_triggers; the roll-ups': roll_install_sql)."""
+    return _pg_install() if vendor == "postgresql" else _sqlite_install(_sqlite_triggers())
+
+
+def roll_install_sql(vendor: str) -> list[str]:
+    """Migration 0004_dash_money_rollup's triggers: the later cell tables' (on the sources) and the
+    branch roll-ups' (on the cell tables)."""
+    _Sql(vendor)
+    if vendor == "postgresql":
+        return [*_pg_install(_pg_later_bodies(), LATER_PREFIX), *_pg_roll_install()]
+    return _sqlite_install({**_sqlite_later_triggers(), **_sqlite_roll_triggers()})
+
+
+def roll_uninstall_sql(vendor: str) -> list[str]:
+    _Sql(vendor)
+    if vendor == "postgresql":
+        named = [(_name(t, e, LATER_PREFIX), t) for t, e in _pg_later_bodies()]
+        named += [(name, table) for name, (table, _event, _statement) in _pg_roll_triggers().items()]
+        return [
+            s
+            for name, table in named
+            for s in (f"DROP TRIGGER IF EXISTS {name} ON {table}", f"DROP FUNCTION IF EXISTS {name}()")
+        ]
+    return [f"DROP TRIGGER IF EXISTS {name}" for name in {**_sqlite_later_triggers(), **_sqlite_roll_triggers()}]
 
 
 def uninstall_sql(vendor: str) -> list[str]:
@@ -551,5 +777,9 @@ def uninstall_sql(vendor: str) -> list[str]:
 
 def trigger_names(vendor: str) -> list[str]:
     if vendor == "postgresql":
-        return [_name(table, event) for table, event in _pg_bodies()]
-    return list(_sqlite_triggers())
+        return [
+            *(_name(table, event) for table, event in _pg_bodies()),
+            *(_name(table, event, LATER_PREFIX) for table, event in _pg_later_bodies()),
+            *_pg_roll_triggers(),
+        ]
+    return [*_sqlite_triggers(), *_sqlite_later_triggers(), *_sqlite_roll_triggers()]

@@ -47,10 +47,7 @@ def recoveries_by_month(query: DashboardQuery) -> list[dict]:
         m: {"month": m, "sources": dict.fromkeys(SOURCES, ZERO), "cash": ZERO, "in_kind": ZERO} for m in months
     }
     rows = (
-        query.cells(
-            LedgerCell.objects.filter(counting=True, counts_as_recovery=True, month__range=(first, query.month))
-        )
-        .order_by()
+        query.kept(LedgerCell, counting=True, counts_as_recovery=True, month__range=(first, query.month))
         .values("month", "kind", "form")
         .annotate(amount_=Sum("amount"))
     )

@@ -59,8 +59,7 @@ def trend_points(query: DashboardQuery) -> list[Point]:
     rows = snapshots
     if query.is_current_month:
         book = (
-            query.cells(BookCell.objects.all())
-            .order_by()
+            query.kept(BookCell)
             .annotate(month_=Value(query.month, output_field=DateField()))
             .values("month_")
             .annotate(

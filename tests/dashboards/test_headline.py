@@ -38,7 +38,7 @@ from freezegun import freeze_time
 from accountability.daily_checks.month_end_snapshot import check_month_end_snapshot
 from collections_app.models import CaseCost, CollectionCase, CostRepayment
 from dashboards import figures, headline_rules, kept, recompute
-from dashboards.models import BookCell
+from dashboards.models import BookCell, BookRoll
 from dashboards.query import dashboard_query
 from ledger.services import ledger_post
 from loans.models import Borrower, Loan
@@ -362,11 +362,18 @@ def test_the_recomputation_sees_a_change_the_cells_miss(book, head_manager):
     """The comparison can fail: a kept cell changed behind the loans' back differs until rebuilt (the
     triggers keep the cells current for every write to the loans themselves)."""
     q = _query(head_manager)
-    cell = BookCell.objects.filter(loans__gt=0).first()
+    officer_q = q.with_(drill_officer_id=BookCell.objects.filter(loans__gt=0).first().officer_id)
+    assert q.rolls_up and not officer_q.rolls_up
+    # A cell (what an officer's view reads) and a branch roll-up (the whole bank's) changed by hand.
+    cell = BookCell.objects.filter(loans__gt=0, officer_id=officer_q.drill_officer_id).first()
     BookCell.objects.filter(pk=cell.pk).update(outstanding_principal=cell.outstanding_principal + D("1000"))
+    roll = BookRoll.objects.filter(loans__gt=0).first()
+    BookRoll.objects.filter(pk=roll.pk).update(outstanding_principal=roll.outstanding_principal + D("1000"))
     assert figures.book(q) != recompute.book(q)
+    assert figures.book(officer_q) != recompute.book(officer_q)
     kept.rebuild()
     assert figures.book(q) == recompute.book(q)
+    assert figures.book(officer_q) == recompute.book(officer_q)
 
 
 def test_the_rules(book):
