@@ -24,7 +24,10 @@ Every figure is narrowed by `DashboardQuery.cells` (subtree, officer, product, b
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -128,12 +131,59 @@ def _closed(month: date) -> bool:
     return close.objects.filter(month=month).exists()
 
 
+@dataclass
+class League:
+    """The league's figures of one dashboard: per responsible officer (None: loans without one) and
+    for the whole view (`total`, every row summed; sanctions counted for every officer in view)."""
+
+    by_officer: dict[Any, Figures]
+    total: Figures
+
+
+# Within one request (the dashboard view), the league is computed once and read by both panels
+# (targets: the total; officers: the rows). Outside `one_request()` every call computes afresh.
+_MEMO: ContextVar[dict[DashboardQuery, League] | None] = ContextVar("dashboards_league_memo", default=None)
+
+
+@contextmanager
+def one_request() -> Iterator[None]:
+    """Share the league's figures between the panels of one request (set up by the dashboard view)."""
+    token = _MEMO.set({})
+    try:
+        yield
+    finally:
+        _MEMO.reset(token)
+
+
+def league(query: DashboardQuery) -> League:
+    """The league of `query`: once per request inside `one_request()`."""
+    memo = _MEMO.get()
+    if memo is None:
+        return _league(query)
+    if query not in memo:
+        memo[query] = _league(query)
+    return memo[query]
+
+
 def compute(query: DashboardQuery, by: str | None) -> dict[Any, Figures]:
     """Every figure of the league per officer (`by="officer_id"`) or for the whole view (`by=None`,
-    key "all"). A handful of GROUP BYs over kept cells, snapshots and two index-served counts."""
+    key "all")."""
+    result = league(query)
+    # Copies: a panel sets its targets on what it gets; the next panel reads the league as computed.
+    if by is None:
+        return {"all": replace(result.total)}
+    if by != "officer_id":
+        raise ValueError(f"The league is by officer_id, not {by}.")
+    return {key: replace(f) for key, f in result.by_officer.items()}
+
+
+def _league(query: DashboardQuery) -> League:
+    """A handful of GROUP BYs by responsible officer over kept cells, snapshots and two
+    index-served counts; the total is their sum."""
     from accountability.models import RecordKind, RecordState
     from collections_app.models import CollectionCase
 
+    by = "officer_id"
     out: dict[Any, Figures] = {}
 
     def row(key: Any) -> Figures:
@@ -156,10 +206,7 @@ def compute(query: DashboardQuery, by: str | None) -> dict[Any, Figures]:
             is_open=True, measure__in=[m.value for m in ACTIVE_MEASURES], recovery_deadline__lt=query.as_of
         )
         missed_counts = query.rows(missed_cases, officer="officer").order_by()
-        if by is None:
-            missed = {"all": {"v": missed_counts.count()}}
-        else:
-            missed = {r[by]: r for r in missed_counts.values(by).annotate(v=_count())}
+        missed = {r[by]: r for r in missed_counts.values(by).annotate(v=_count())}
         for key, r in npl.items():
             row(key).npl_balance = r["v"] or ZERO
         for key, r in cases.items():
@@ -189,13 +236,9 @@ def compute(query: DashboardQuery, by: str | None) -> dict[Any, Figures]:
     for key, r in ledger.items():
         row(key).cash_recovered = r["v"] or ZERO
     costs = query.cells(CostCell.objects.filter(month__range=months))
-    costs_rows = (
-        {"all": costs.order_by().aggregate(borne=_sum_kind("borne"), repaid=_sum_kind("repaid"))}
-        if by is None
-        else {
-            r[by]: r for r in costs.order_by().values(by).annotate(borne=_sum_kind("borne"), repaid=_sum_kind("repaid"))
-        }
-    )
+    costs_rows = {
+        r[by]: r for r in costs.order_by().values(by).annotate(borne=_sum_kind("borne"), repaid=_sum_kind("repaid"))
+    }
     for key, r in costs_rows.items():
         f = row(key)
         f.costs_borne, f.costs_repaid = r["borne"] or ZERO, r["repaid"] or ZERO
@@ -205,28 +248,47 @@ def compute(query: DashboardQuery, by: str | None) -> dict[Any, Figures]:
             state__in=[RecordState.PROPOSED.value, RecordState.IMPOSED.value, RecordState.TO_BE_LIFTED.value],
         )
     ).order_by()
-    sanction_rows = (
-        {"all": {"v": sanctions.count()}}
-        if by is None
-        else {r[by]: r for r in sanctions.values(by).annotate(v=_count())}
-    )
-    for key, r in sanction_rows.items():
+    sanction_rows = {r[by]: r["v"] or 0 for r in sanctions.values(by).annotate(v=_count())}
+    for key, n in sanction_rows.items():
         # Sanctions are about the officer, not a product: they mark the league's rows, add none.
-        if by is None or key in out:
-            row(key).sanctions_open = r["v"] or 0
-    if _snapshot_filters_apply(query) and _closed(year_end):
+        if key in out:
+            out[key].sanctions_open = n
+    year_start_known = _snapshot_filters_apply(query) and _closed(year_end)
+    if year_start_known:
         start = _grouped(query.cells(snapshot.objects.filter(month=year_end)), by, v=_snapshot_npl(query.scheme))
         for f in out.values():
             f.npl_at_year_start = ZERO
         for key, r in start.items():
             row(key).npl_at_year_start = r["v"] or ZERO
-    if by is None:
-        row("all")
     if not book_known:
         # A past month without its month-end close: the book then is not known.
         for f in out.values():
             f.npl_balance = f.open_cases = f.time_limits_missed = None
-    return out
+    return League(
+        by_officer=out,
+        total=_total(
+            out.values(),
+            book_known=book_known,
+            year_start_known=year_start_known,
+            sanctions=sum(sanction_rows.values()),
+        ),
+    )
+
+
+def _total(rows: Iterable[Figures], *, book_known: bool, year_start_known: bool, sanctions: int) -> Figures:
+    """The whole view's figures: the officers' rows summed (None where the month's book or last
+    year's close is not known)."""
+    rows = list(rows)
+    return Figures(
+        open_cases=sum(f.open_cases or 0 for f in rows) if book_known else None,
+        npl_balance=sum((f.npl_balance or ZERO for f in rows), ZERO) if book_known else None,
+        npl_at_year_start=sum((f.npl_at_year_start or ZERO for f in rows), ZERO) if year_start_known else None,
+        cash_recovered=sum((f.cash_recovered for f in rows), ZERO),
+        costs_borne=sum((f.costs_borne for f in rows), ZERO),
+        costs_repaid=sum((f.costs_repaid for f in rows), ZERO),
+        time_limits_missed=sum(f.time_limits_missed or 0 for f in rows) if book_known else None,
+        sanctions_open=sanctions,
+    )
 
 
 def _count():

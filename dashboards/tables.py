@@ -17,6 +17,9 @@ from typing import Any
 from dashboards.query import DashboardQuery
 
 MONEY, COUNT, PERCENT, TEXT, DATE = "money", "count", "percent", "text", "date"
+# A page counts the rows it leaves out up to MORE_CAP; past it, it says "more than MORE_CAP" (a count
+# of every open case of a million-loan book would cost more than the rest of the table).
+MORE_CAP = 1000
 
 
 @dataclass(frozen=True)
@@ -43,8 +46,17 @@ class DashTable:
     columns: list[Column]
     rows: list[Row]
     empty: str = ""
-    # Rows left out of the page (a page shows the first N); the export has them all.
+    # Rows left out of the page (a page shows the first N); the export has them all. MORE_CAP + 1:
+    # more than MORE_CAP (not counted further).
     more: int = 0
+
+    @property
+    def more_capped(self) -> bool:
+        return self.more > MORE_CAP
+
+    @property
+    def more_cap(self) -> int:
+        return MORE_CAP
 
 
 TableBuilder = Callable[[DashboardQuery, Any, bool], DashTable]

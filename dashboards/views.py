@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from audit.services import audit_record
+from dashboards.league import one_request
 from dashboards.panels import panel_modules
 from dashboards.query import dashboard_query, scope_root
 from dashboards.tables import TABLES, xlsx_bytes
@@ -22,11 +23,13 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     """The recovery dashboard: every panel's figures for the filters in the URL, within the scope."""
     query, form = dashboard_query(request)
     panels = []
-    for name, module in panel_modules():
-        context = module.context(query, request.user)
-        if context is None:
-            continue
-        panels.append({"name": name, "template": module.TEMPLATE, **context})
+    # The targets and officers panels read one league computation (dashboards.league.one_request).
+    with one_request():
+        for name, module in panel_modules():
+            context = module.context(query, request.user)
+            if context is None:
+                continue
+            panels.append({"name": name, "template": module.TEMPLATE, **context})
     return render(
         request,
         "dashboards/page.html",

@@ -31,9 +31,17 @@ from accountability.daily_checks.hearings import hearings_of_open_cases
 from accountability.daily_checks.limitation import open_claims, warning_horizon
 from accountability.daily_checks.preservation_orders import orders_in_force
 from accountability.rules import days_left
-from dashboards.lists import PAGE_ROWS, case_url, name_of, narrowed, officer_links
+from dashboards.lists import (
+    PAGE_ROWS,
+    capped_count,
+    case_url,
+    name_of,
+    narrowed,
+    officer_links,
+    user_display_name,
+)
 from dashboards.query import DashboardQuery
-from dashboards.tables import COUNT, DATE, MONEY, TEXT, Column, DashTable, Row, register_table
+from dashboards.tables import COUNT, DATE, MONEY, MORE_CAP, TEXT, Column, DashTable, Row, register_table
 from legal.models import LegalReminder
 from legal.policy import legal_policy
 from legal.rules import guarantee_maturity_range
@@ -188,7 +196,7 @@ def _guarantee_rows(qs: QuerySet, as_of: date, high: date) -> list[Deadline]:
         ends = period_ends(r["maturity"], r["contract_ends"])
         if not as_of <= ends <= high:
             continue
-        officer = f"{r['officer_first'] or ''} {r['officer_last'] or ''}".strip() or (r["officer_username"] or "")
+        officer = user_display_name(r["officer_first"], r["officer_last"], r["officer_username"])
         out.append(
             Deadline(
                 kind=LegalReminder.Kind.GUARANTEE,
@@ -217,14 +225,15 @@ SOURCES: list[tuple[Callable[[DashboardQuery, Any], QuerySet], Callable[[Any, da
 
 def deadlines_running_out(query: DashboardQuery, user: Any, *, for_export: bool = False) -> tuple[list[Deadline], int]:
     """Every kind's deadlines, the earliest first: all for the export; for the page the first
-    PAGE_ROWS and how many more there are (each kind reads PAGE_ROWS + 1 rows, counts only if more)."""
+    PAGE_ROWS and how many more there are (each kind reads PAGE_ROWS + 1 rows, counts only if more,
+    up to the cap: dashboards.tables.MORE_CAP)."""
     as_of = query.as_of
     found: list[Deadline] = []
     total = 0
     for source, to_row in SOURCES:
         qs = source(query, user)
         rows = list(qs) if for_export else list(qs[: PAGE_ROWS + 1])
-        total += qs.count() if len(rows) > PAGE_ROWS else len(rows)
+        total += capped_count(qs) if len(rows) > PAGE_ROWS else len(rows)
         found += [to_row(obj, as_of) for obj in rows]
     guarantees = _guarantees(query, user)
     total += len(guarantees)
@@ -232,7 +241,8 @@ def deadlines_running_out(query: DashboardQuery, user: Any, *, for_export: bool 
     found.sort(key=lambda d: (d.on, d.kind, d.order))
     if for_export:
         return found, 0
-    return found[:PAGE_ROWS], max(total - PAGE_ROWS, 0)
+    # A kind counted to its cap makes the total "more than MORE_CAP".
+    return found[:PAGE_ROWS], min(max(total - PAGE_ROWS, 0), MORE_CAP + 1)
 
 
 def _kind_label(kind: str) -> str:

@@ -591,3 +591,33 @@ def test_two_managers_setting_the_same_target_at_once_lose_nothing(require_postg
     events = list(AuditEvent.objects.filter(event_type=TARGET_SET_EVENT).order_by("id"))
     assert [e.reason for e in events] == ["First", "Second"]
     assert events[1].old_values["npl_reduction"] == "1.00"
+
+
+@pytest.mark.parametrize("who", ["head_manager", "manager", "officer"])
+def test_the_page_computes_the_league_once(request, book, client, who):
+    """The targets panel (the total) and the officer league (the rows) share one computation per
+    request: each of the league's GROUP BYs runs once on the page."""
+    user = request.getfixturevalue(who)
+    client.force_login(user)
+    client.get(reverse("dashboard"))  # warm (session, content types)
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(reverse("dashboard"))
+    assert response.status_code == 200
+    sanctions = [q["sql"] for q in ctx.captured_queries if '"accountability_accountabilityrecord"' in q["sql"]]
+    costs = [q["sql"] for q in ctx.captured_queries if 'FILTER (WHERE "dashboards_costcell"."kind"' in q["sql"]]
+    assert len(sanctions) == 1, sanctions
+    assert len(costs) == 1, costs
+    figures = response.context["panel_figures"]
+    total = figures["targets"]["figures"]
+    if who != "officer":
+        rows = figures["officers"]["table"].rows
+        assert total.cash_recovered == sum(r.values["cash_recovered"] for r in rows)
+
+
+def test_the_league_is_computed_afresh_outside_a_request(book, head_manager, officer):
+    """Outside the dashboard view (exports, the benchmark's panels) nothing is remembered."""
+    query = _query(head_manager)
+    before = compute(query, None)["all"].cash_recovered
+    loan = LoanFactory(branch=officer.branch, responsible_officer=officer, outstanding_principal=D("9000"))
+    _recover(loan, "cash_recovery", "500", TODAY)
+    assert compute(query, None)["all"].cash_recovered == before + D("500")
