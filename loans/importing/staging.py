@@ -731,11 +731,15 @@ class PostgresStage(Stage):
             (loan_no, digest): rest
             for loan_no, digest, *rest in self.rows(
                 f"""
-                SELECT l.loan_no, f.digest, l.branch_id, l.responsible_officer_id, l.overdue_since,
+                SELECT l.loan_no, l.import_digest, l.branch_id, l.responsible_officer_id, l.overdue_since,
                        l.maturity_on < %s AND l.outstanding_principal > 0
                   FROM unnest(string_to_array(%s, E'{_SEP_SQL}'), string_to_array(%s, ',')::bigint[])
                        AS f(loan_no, digest)
-                  JOIN loans_loan l ON l.loan_no = f.loan_no AND l.import_digest = f.digest
+                  -- LATERAL: one probe of the loan-number index per row (a hash join would read the
+                  -- whole loans table for each chunk of the file).
+                 CROSS JOIN LATERAL (
+                       SELECT * FROM loans_loan x WHERE x.loan_no = f.loan_no AND x.import_digest = f.digest LIMIT 1
+                 ) l
                 """,
                 [as_of, _SEP.join(n for n, _ in pairs), ",".join(str(d) for _, d in pairs)],
             )

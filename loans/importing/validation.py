@@ -420,10 +420,12 @@ class LoanChecker(SheetChecker):
 
     def row_digests(self, cells: list[Sequence[Any]]) -> list[int]:
         """A 64-bit digest of each row's cells as read (the import's columns only, in the sheet's order)."""
-        get, salt, blake = self._digest_cells, self._digest_salt, hashlib.blake2b
+        get, salt, blake = self._digest_cells, self._digest_salt.encode(), hashlib.blake2b
         return [
             int.from_bytes(
-                blake(f"{salt}{get(c)!r}".encode(errors="surrogatepass"), digest_size=8).digest(), "big", signed=True
+                blake(salt + _row_text(get(c)).encode(errors="surrogatepass"), digest_size=8).digest(),
+                "big",
+                signed=True,
             )
             for c in cells
         ]
@@ -644,6 +646,15 @@ class LoanChecker(SheetChecker):
             else:
                 ids.append(user[0])
         return ids
+
+
+def _row_text(cells: tuple) -> str:
+    """A row's cells as one text: joined when all are text (a CSV row), else their repr (an XLSX row's
+    numbers and dates, a short row's missing cells), which never holds the separator as such."""
+    try:
+        return "\x1f".join(cells)
+    except TypeError:
+        return repr(cells)
 
 
 # What the checks across rows read of a row staged as unchanged (the borrower agrees with other rows).
