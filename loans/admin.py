@@ -384,6 +384,10 @@ class LoanAdmin(LoanBookAdminMixin, ServiceAdmin):
     inlines = [GuaranteeInline, CollateralInline, ClassificationChangeInline]
     actions = ["reclassify_today"]
 
+    def get_readonly_fields(self, request, obj=None):
+        # The import's row digest is bookkeeping of the importer, not a fact of the loan.
+        return [name for name in super().get_readonly_fields(request, obj) if name != "import_digest"]
+
     def update(self, request, obj, changes, reason) -> Loan:
         return loan_update(loan=obj, actor=request.user, as_of=timezone.localdate(), reason=reason, **changes)
 

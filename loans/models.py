@@ -239,6 +239,10 @@ class Loan(models.Model):
     five_level_rule = models.CharField(max_length=40, blank=True)
     four_level_rule = models.CharField(max_length=40, blank=True)
     specific_provision = money(default=Decimal("0"))
+    # The digest of the file row the last import wrote (or found) this loan from: the next import
+    # of the same row stages it unchanged without checking it again. On PostgreSQL a trigger
+    # (migration 0011) forgets it when any other write changes a column the file sets.
+    import_digest = models.BigIntegerField(null=True, blank=True, editable=False)
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

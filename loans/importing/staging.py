@@ -61,6 +61,10 @@ TABLES: dict[str, tuple[tuple[str, str], ...]] = {
         ("government_directed", "bool"),
         ("class_key", "int"),
         ("specific_provision", "money"),
+        # The digest of the row's cells as read, kept on the loan (validation.LoanChecker.row_digests);
+        # unchanged: the row was found as the book holds it and only its borrower columns were read.
+        ("import_digest", "bigint"),
+        ("unchanged", "bool"),
     ),
     GUARANTEES: (
         ("row_no", "int"),
@@ -133,6 +137,9 @@ class Stage:
 
     # Column kinds of TABLES -> this stage's SQL types.
     TYPES: dict[str, str] = {}
+    # Whether rows the book already holds as they are may be staged unchanged without being checked
+    # again (imported_loans): only where a trigger forgets a loan's digest when its file columns change.
+    skips_unchanged = False
 
     def __init__(self, connection=None) -> None:
         self.connection = connection or default_connection
@@ -337,7 +344,8 @@ class Stage:
             f"""
             INSERT INTO loans_importrow (batch_id, sheet, row_no, {_key_col()}, outcome)
             SELECT %s, 'loans', s.row_no, s.loan_no,
-                   CASE WHEN l.id IS NULL THEN 'created' WHEN {changed} THEN 'updated' ELSE 'unchanged' END
+                   CASE WHEN l.id IS NULL THEN 'created' WHEN s.unchanged THEN 'unchanged'
+                        WHEN {changed} THEN 'updated' ELSE 'unchanged' END
               FROM {LOANS} s
               LEFT JOIN loans_borrower b ON b.id_no = s.borrower_id_no
               LEFT JOIN loans_loan l ON l.loan_no = s.loan_no
@@ -366,7 +374,23 @@ class Stage:
         borrowers = self._people_merge(LOANS, "borrower_id_no", "loans_borrower", attributes, now)
         params = {"batch": batch_id, "as_of": as_of, "actor": actor_id, "now": now}
         loans, updated_ids, new_npl_ids = self._merge_loan_rows(batch_id, present, params)
+        if loans.unchanged:
+            self._remember_digests(present)
         return loans, borrowers, updated_ids, new_npl_ids
+
+    def _remember_digests(self, present: set[str]) -> None:
+        """Loans the file leaves as they are but that were read in full (written before digests were
+        kept, or from a file laid out otherwise) keep the row's digest, so that the next import of
+        the same row stages it unchanged without checking it again."""
+        self.execute(
+            f"""
+            UPDATE loans_loan AS l SET import_digest = s.import_digest
+              FROM {LOANS} s JOIN loans_borrower b ON b.id_no = s.borrower_id_no
+             WHERE s.loan_no = l.loan_no AND NOT s.unchanged
+               AND {self.changed([("l.import_digest", "s.import_digest")])}
+               AND NOT {self.changed(self.loan_pairs(present))}
+            """
+        )
 
     def _merge_loan_rows(self, batch_id: int, present: set[str], params: dict) -> tuple[Counts, list[int], list[int]]:
         """Upsert the staged loans, record each row's outcome and the new loans' first classes.
@@ -399,6 +423,7 @@ class Stage:
         ("five_level_rule", "c.five_level_rule"),
         ("four_level_rule", "c.four_level_rule"),
         ("specific_provision", "s.specific_provision"),
+        ("import_digest", "s.import_digest"),
         ("created_at", "%(now)s"),
         ("updated_at", "%(now)s"),
     )
@@ -416,6 +441,7 @@ class Stage:
                 f"arrears_cleared_on = CASE WHEN l.overdue_since IS NOT NULL AND {new} IS NULL "
                 f"THEN %(as_of)s ELSE l.arrears_cleared_on END"
             )
+        sets.append(f"import_digest = {source}.import_digest" if source else "import_digest = s.import_digest")
         sets.append("updated_at = %(now)s")
         return ", ".join(sets)
 
@@ -434,6 +460,7 @@ class Stage:
                 SELECT l.id AS loan_id, s.row_no,
                        {", ".join(f"{d} AS {n}" for d, n in zip(deltas, names, strict=True))}
                   FROM {LOANS} s JOIN loans_loan l ON l.loan_no = s.loan_no
+                 WHERE NOT s.unchanged
             ) x
              WHERE principal <> 0 OR interest_on <> 0 OR interest_off <> 0
             """
@@ -600,6 +627,7 @@ class PostgresStage(Stage):
     what they did."""
 
     TYPES = {"int": "integer", "bigint": "bigint", "money": "numeric(18,2)", "date": "date", "bool": "boolean"}
+    skips_unchanged = True
 
     # Memory for the sorts and hashes of the checks and the merge: with PostgreSQL's default (4MB)
     # they spill to disk from about a hundred thousand rows. Set for this session, reset after.
@@ -670,7 +698,7 @@ class PostgresStage(Stage):
                   JOIN loans_borrower b ON b.id_no = s.borrower_id_no
                   JOIN {CLASSES} c ON c.class_key = s.class_key
                   LEFT JOIN loans_loan e ON e.loan_no = s.loan_no
-                 WHERE e.id IS NULL OR {self.changed(self.loan_pairs(present, "e"))}
+                 WHERE NOT s.unchanged AND (e.id IS NULL OR {self.changed(self.loan_pairs(present, "e"))})
                 ON CONFLICT (loan_no) DO UPDATE SET {self._update_sets(present, "EXCLUDED")}
                  WHERE {self.changed(pairs)}
                 RETURNING l.id, l.loan_no, (l.xmax = 0) AS inserted, l.five_level_class, l.four_level_class
@@ -692,13 +720,41 @@ class PostgresStage(Stage):
             (new_npl_ids if inserted else updated_ids).append(loan_id)
         return self.outcome_counts(batch_id, "loans"), updated_ids, new_npl_ids
 
+    def imported_loans(self, loan_nos: list[str | None], digests: list[int], as_of: date) -> dict[tuple, tuple]:
+        """The loans written from rows with these digests (and not changed since): (loan number,
+        digest) -> (branch id, responsible officer id, overdue since, matured with a balance on as_of).
+        Two text parameters: psycopg dumps a list of 5,000 values element by element."""
+        pairs = [(n, d) for n, d in zip(loan_nos, digests, strict=True) if n and _SEP not in n]
+        if not pairs:
+            return {}
+        return {
+            (loan_no, digest): rest
+            for loan_no, digest, *rest in self.rows(
+                f"""
+                SELECT l.loan_no, l.import_digest, l.branch_id, l.responsible_officer_id, l.overdue_since,
+                       l.maturity_on < %s AND l.outstanding_principal > 0
+                  FROM unnest(string_to_array(%s, E'{_SEP_SQL}'), string_to_array(%s, ',')::bigint[])
+                       AS f(loan_no, digest)
+                  -- LATERAL: one probe of the loan-number index per row (a hash join would read the
+                  -- whole loans table for each chunk of the file).
+                 CROSS JOIN LATERAL (
+                       SELECT * FROM loans_loan x WHERE x.loan_no = f.loan_no AND x.import_digest = f.digest LIMIT 1
+                 ) l
+                """,
+                [as_of, _SEP.join(n for n, _ in pairs), ",".join(str(d) for _, d in pairs)],
+            )
+        }
+
+
+_SEP, _SEP_SQL = "\x1f", "\\x1f"
+
 
 class PortableStage(Stage):
     """Plain SQL (SQLite, and any database with INSERT ... ON CONFLICT and UPDATE ... FROM):
     executemany into the staging tables; each loan's outcome recorded first, then updated and
     inserted."""
 
-    TYPES = {"int": "integer", "bigint": "integer", "money": "decimal", "date": "date", "bool": "bool"}
+    TYPES = {"int": "integer", "bigint": "bigint", "money": "decimal", "date": "date", "bool": "bool"}
 
     # Null-safe "differs" (NULL and NULL are the same). SQLite spells it IS NOT (IS DISTINCT FROM
     # only from SQLite 3.39); PostgreSQL has no IS NOT between values.

@@ -8,6 +8,8 @@ staging table (loans.importing.staging), so nothing here keeps rows in memory.
 
 from __future__ import annotations
 
+import hashlib
+import operator
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -53,6 +55,11 @@ class ErrorLog:
     _items: list[tuple[int, int, int, str]] = field(default_factory=list)
     # Warnings: shown in the report, never a reason to reject the file.
     warnings: list[str] = field(default_factory=list)
+
+    @property
+    def may_warn(self) -> bool:
+        """False once `limit` warnings are kept: later ones are not shown, so not worth writing."""
+        return len(self.warnings) < self.limit
 
     def warn(self, spec: SheetSpec, header_map: HeaderMap | None, row_no: int, field_name: str, message: str) -> None:
         if len(self.warnings) < self.limit:
@@ -291,16 +298,29 @@ class SheetChecker:
         row_nos = [row_no for row_no, _ in rows]
         width = self.width
         cells = [c if len(c) >= width else [*c, *([None] * (width - len(c)))] for _, c in rows]
-        # One transpose (in C) gives every column of the chunk.
-        columns = list(zip(*cells, strict=False))
+        return self._check(row_nos, cells)
+
+    def _check(self, row_nos: list[int], cells: list[Sequence[Any]]) -> list[tuple]:
+        if not cells:
+            return []
+        values = self._parse(row_nos, cells)
+        self.rules(values, row_nos)
+        return list(zip(row_nos, *(values[name] for name in self.stage_columns[1:]), strict=True))
+
+    def _parse(self, row_nos: list[int], cells: list[Sequence[Any]], fields: set[str] | None = None) -> dict:
+        """Every column of the rows (or only `fields`), parsed: field -> list of values."""
+        # One transpose (in C) gives every column of the chunk; a few columns are taken one by one.
+        columns = list(zip(*cells, strict=False)) if fields is None else None
         values: dict[str, list[Any]] = {}
         for column, index, fast, slow, default in self._plan:
+            if fields is not None and column.field not in fields:
+                continue
             if index < 0:
                 values[column.field] = [default] * len(cells)
                 continue
-            values[column.field] = self._parse_column(column, columns[index], row_nos, fast, slow, default)
-        self.rules(values, row_nos)
-        return list(zip(row_nos, *(values[name] for name in self.stage_columns[1:]), strict=True))
+            raw = columns[index] if columns is not None else [c[index] for c in cells]
+            values[column.field] = self._parse_column(column, raw, row_nos, fast, slow, default)
+        return values
 
     def _parse_column(self, column: Column, raw: Sequence[Any], row_nos: list[int], fast, slow, default) -> list[Any]:
         try:
@@ -372,17 +392,146 @@ class LoanChecker(SheetChecker):
     )
 
     def __init__(
-        self, header_map: HeaderMap, errors: ErrorLog, *, lookups: Lookups, as_of: date, classes: NewLoanClasses
+        self,
+        header_map: HeaderMap,
+        errors: ErrorLog,
+        *,
+        lookups: Lookups,
+        as_of: date,
+        classes: NewLoanClasses,
+        imported: Callable[[list[str | None], list[int], date], dict[tuple, tuple]] | None = None,
     ) -> None:
         super().__init__(header_map, errors)
         self.lookups = lookups
         self.as_of = as_of
         self.classes = classes
+        # The book's loans whose row digest is among a chunk's (staging.Stage.imported_loans);
+        # None: every row is read in full.
+        self.imported = imported
+        positions = header_map.positions
+        self._digest_cells = operator.itemgetter(
+            *(positions[c.field][0] for c in self.spec.columns if c.field in positions)
+        )
+        # The digest covers which columns the file has, so another layout of the same book is read in full.
+        self._digest_salt = repr((DIGEST_VERSION, tuple(c.field for c in self.spec.columns if c.field in positions)))
+        self.rows_skipped = 0
+        self._branch_cache: dict[Any, int | None] = {}
+        self._officer_cache: dict[Any, Any] = {}
 
-    def default_for(self, column: Column) -> Any:
-        if column.field == "borrower_kind":
-            return "individual"
-        return super().default_for(column)
+    def row_digests(self, cells: list[Sequence[Any]]) -> list[int]:
+        """A 64-bit digest of each row's cells as read (the import's columns only, in the sheet's order)."""
+        get, salt, blake = self._digest_cells, self._digest_salt.encode(), hashlib.blake2b
+        return [
+            int.from_bytes(
+                blake(salt + _row_text(get(c)).encode(errors="surrogatepass"), digest_size=8).digest(),
+                "big",
+                signed=True,
+            )
+            for c in cells
+        ]
+
+    def check_chunk(self, rows: Sequence[tuple[int, Sequence[Any]]]) -> list[tuple]:
+        """Rows the book already holds as they are read (the same digest of their cells as the import
+        that wrote the loan, and the loan's file columns untouched since: a trigger forgets the digest
+        when anything else changes them) are not converted or checked again: only what can differ
+        from that import is (the branch and officer they name, the as-of date's checks and warning),
+        and the borrower columns the checks across rows read. They are staged as unchanged."""
+        if not rows:
+            return []
+        row_nos = [row_no for row_no, _ in rows]
+        width = self.width
+        cells = [c if len(c) >= width else [*c, *([None] * (width - len(c)))] for _, c in rows]
+        digests = self.row_digests(cells)
+        skip = self._unchanged(row_nos, cells, digests) if self.imported is not None else set()
+        if not skip:
+            out = self._check(row_nos, cells)
+            return [(*row, digest, False) for row, digest in zip(out, digests, strict=True)]
+        full = [i for i in range(len(cells)) if i not in skip]
+        out = self._check([row_nos[i] for i in full], [cells[i] for i in full])
+        staged = [(*row, digests[i], False) for row, i in zip(out, full, strict=True)]
+        kept = sorted(skip)
+        kept_nos = [row_nos[i] for i in kept]
+        values = self._parse(kept_nos, [cells[i] for i in kept], {"loan_no", *_BORROWER_FIELDS})
+        blank = (None,) * (len(self.stage_columns) - 7)
+        staged.extend(
+            (row_no, loan_no, name, id_no, kind, skip[i][0], skip[i][1], *blank, digests[i], True)
+            for i, row_no, loan_no, name, id_no, kind in zip(
+                kept,
+                kept_nos,
+                values["loan_no"],
+                values["borrower_name"],
+                values["borrower_id_no"],
+                values["borrower_kind"],
+                strict=True,
+            )
+        )
+        self.rows_skipped += len(kept)
+        return staged
+
+    def _unchanged(self, row_nos: list[int], cells: list[Sequence[Any]], digests: list[int]) -> dict[int, tuple]:
+        """Positions of the rows the book holds as they are -> (branch id, officer id) to stage."""
+        positions = self.header_map.positions
+        at = positions["loan_no"][0]
+        loan_nos = [c[at].strip() if c[at].__class__ is str else None for c in cells]
+        found = self.imported(loan_nos, digests, self.as_of)
+        if not found:
+            return {}
+        branch_at = positions["branch_code"][0]
+        officer_at = positions["officer_username"][0] if "officer_username" in positions else -1
+        overdue_in_file = "overdue_since" in positions
+        as_of, may_warn = self.as_of, self.errors.may_warn
+        skip: dict[int, tuple] = {}
+        for i, key in enumerate(zip(loan_nos, digests, strict=True)):
+            loan = found.get(key)
+            if loan is None:
+                continue
+            branch_id, officer_id, overdue, matured_with_balance = loan
+            row = cells[i]
+            if self._branch_of(row[branch_at]) != branch_id:
+                continue  # a branch renamed or gone since: read in full (it says so)
+            if officer_at >= 0 and self._officer_of(row[officer_at]) != officer_id:
+                continue  # an officer gone, no longer active or another: read in full (it says so)
+            if not overdue_in_file:
+                overdue = None
+            if overdue is not None and overdue > as_of:
+                continue  # the as-of date is before the book's overdue date: the full check says so
+            if may_warn and matured_with_balance and overdue is None:
+                continue  # the past-maturity warning, written by the full check while warnings are kept
+            skip[i] = (branch_id, None if officer_at < 0 else officer_id)
+        return skip
+
+    def _branch_of(self, cell: Any) -> int | None:
+        """The branch id a cell names as the full check reads it; None when it names none (or is wrong)."""
+        cache, key = self._branch_cache, (cell.__class__, cell)  # 1, 1.0 and True are one dict key
+        if key in cache:
+            return cache[key]
+        try:
+            code = "" if is_blank(cell) else parse_text(cell, max_length=self.spec.column("branch_code").max_length)
+        except CellError:
+            code = ""
+        branches = self.lookups.branches
+        cache[key] = branch_id = (branches.get(code) or branches.get(code.upper())) if code else None
+        return branch_id
+
+    def _officer_of(self, cell: Any) -> int | None | object:
+        """The active officer's id a cell names (None for a blank cell); _MISSING when the full check
+        would refuse it."""
+        cache, key = self._officer_cache, (cell.__class__, cell)
+        if key in cache:
+            return cache[key]
+        try:
+            name = (
+                "" if is_blank(cell) else parse_text(cell, max_length=self.spec.column("officer_username").max_length)
+            )
+        except CellError:
+            name = None
+        if name == "":
+            officer_id = None
+        else:
+            user = self.lookups.user(name) if name else None
+            officer_id = user[0] if user is not None and user[1] else _MISSING
+        cache[key] = officer_id
+        return officer_id
 
     def rules(self, values: dict[str, list[Any]], row_nos: list[int]) -> None:
         values["branch_id"] = self._branch_ids(values["branch_code"], row_nos)
@@ -404,7 +553,7 @@ class LoanChecker(SheetChecker):
                     % {"value": quoted(str(o)), "principal": quoted(str(p))},
                 )
                 outstanding[i] = None
-            if m is not None and m < as_of and o is not None and o > 0 and od is None:
+            if m is not None and m < as_of and o is not None and o > 0 and od is None and self.errors.may_warn:
                 # Item 5 (issue 11): past maturity is overdue (loans.classification.effective_overdue_since).
                 self.errors.warn(
                     self.spec,
@@ -497,6 +646,21 @@ class LoanChecker(SheetChecker):
             else:
                 ids.append(user[0])
         return ids
+
+
+def _row_text(cells: tuple) -> str:
+    """A row's cells as one text: joined when all are text (a CSV row), else their repr (an XLSX row's
+    numbers and dates, a short row's missing cells), which never holds the separator as such."""
+    try:
+        return "\x1f".join(cells)
+    except TypeError:
+        return repr(cells)
+
+
+# What the checks across rows read of a row staged as unchanged (the borrower agrees with other rows).
+_BORROWER_FIELDS = ("borrower_name", "borrower_id_no", "borrower_kind")
+# Part of every row digest: a change to how rows are read or checked makes every row read in full once.
+DIGEST_VERSION = 1
 
 
 class GuaranteeChecker(SheetChecker):
