@@ -11,7 +11,9 @@
 3. **Export** (the same gunicorn, and a Celery worker on Redis): the whole book asked for as a job
    through the pages (GET offers it, POST queues it: no request waits for the file), timed until
    the file is ready; CSV against a COPY TO of the same join (the export's own SQL), XLSX against
-   the CSV of the same trial; the worker's peak resident memory. Without Redis the job runs in this
+   the CSV of the same trial; the worker's peak resident memory. Before that, in this process, the
+   two XLSX writers (rustpy-xlsxwriter, kept, and xlsxwriter) on the same 100,000 loans against the
+   CSV of those rows. Without Redis the job runs in this
    process instead (said in the figure's note).
 
 BENCH_LOAD_SECONDS (default 30; 10 with --quick) and BENCH_LOAD_CLIENTS (10) change the load run.
@@ -210,6 +212,50 @@ def csv_writers(ctx: BenchContext, user: User, trials: int) -> None:
             references={"COPY TO of the same join": copy_s},
             target="within 3x COPY TO",
         )
+
+
+XLSX_SLICE = 100_000
+
+
+def xlsx_writers(ctx: BenchContext, user: User, trials: int) -> None:
+    """The two XLSX writers in this process on the same rows (the book's first XLSX_SLICE loans of
+    the loans export): rustpy-xlsxwriter (write_xlsx_rust, the export jobs' writer) and xlsxwriter's
+    constant-memory mode (write_xlsx, the jobs' writer before; the small exports keep it), each
+    against the CSV of the same rows written by COPY in the same trial."""
+    from loans.export_copy import copy_statement, write_csv_copy
+    from loans.exporting import LOANS_EXPORT, export_queryset, write_xlsx, write_xlsx_rust
+
+    as_of = timezone.localdate()
+    queryset = export_queryset(LOANS_EXPORT, user, None)[:XLSX_SLICE]
+    headers = LOANS_EXPORT.header_rows(chinese_row=True)
+
+    def to_file(write) -> float:
+        with tempfile.TemporaryFile() as out:
+            return timed(lambda: write(out))[0]
+
+    csv_s, rust_s, py_s = [], [], []
+    for _ in range(trials):
+        csv_s.append(to_file(lambda out: write_csv_copy(out, headers, copy_statement(LOANS_EXPORT, queryset, as_of))))
+        rust_s.append(
+            to_file(lambda out: write_xlsx_rust(out, headers, LOANS_EXPORT.rows(queryset, as_of), title="Loans"))
+        )
+        py_s.append(to_file(lambda out: write_xlsx(out, headers, LOANS_EXPORT.rows(queryset, as_of), title="Loans")))
+    rows = sum(1 for _ in queryset.values("pk").iterator())
+    writers = (("rustpy-xlsxwriter (the jobs' writer)", rust_s), ("xlsxwriter constant_memory (before)", py_s))
+    for name, samples in writers:
+        ctx.report(
+            f"XLSX writer in this process, {rows:,} loans, {name}",
+            seconds=samples,
+            references={"the CSV of the same rows by COPY": csv_s},
+            target="within 3x the CSV",
+            rows=rows,
+        )
+    ctx.report(
+        f"XLSX writer in this process, {rows:,} loans: rustpy-xlsxwriter against xlsxwriter",
+        seconds=rust_s,
+        references={"xlsxwriter constant_memory": py_s},
+        target="the faster is kept",
+    )
 
 
 # --- gunicorn and the load run ----------------------------------------------------------------------
@@ -419,6 +465,7 @@ def run(ctx: BenchContext) -> None:
     board_counts(ctx, {"head office": ho, "branch manager": bm})
     settings.NPL_EXPORTS_PER_HOUR = 1000
     csv_writers(ctx, ho, max(1, ctx.trials))
+    xlsx_writers(ctx, ho, max(1, ctx.trials))
 
     # 2. the load run
     seconds = float(os.environ.get("BENCH_LOAD_SECONDS", "10" if ctx.quick else "30"))
@@ -479,7 +526,7 @@ def run(ctx: BenchContext) -> None:
             worker_rss_at_start_mb=rss.get("start"),
         )
         ctx.report(
-            "whole-book export, XLSX (xlsxwriter constant_memory), " + where,
+            "whole-book export, XLSX (rustpy-xlsxwriter), " + where,
             seconds=xlsx_s,
             references={"the CSV export of the same trial": csv_s, "COPY TO of the same join": copy_s},
             target="within 3x the CSV, memory flat",

@@ -13,4 +13,5 @@ urlpatterns = [
     path("<int:pk>/request/", views.case_request_view, name="case_request"),
     path("requests/<int:request_id>/decide/", views.request_decide, name="request_decide"),
     path("<int:pk>/record/<str:kind>/", views.record_create, name="record_create"),
+    path("<int:pk>/record/<str:kind>/form/", views.record_form, name="record_form"),
 ]

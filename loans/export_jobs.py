@@ -43,7 +43,7 @@ from loans.exporting import (
     export_queryset,
     export_record,
     write_csv,
-    write_xlsx,
+    write_xlsx_rust,
 )
 from loans.models import ExportJob
 from npl_recovery.jobs import JobLock, RecoveredJob, max_attempts, queued_stale_after, running_lost_before
@@ -183,7 +183,7 @@ def export_job_run(*, job: ExportJob) -> ExportJob:
             elif job.fmt == "xlsx":
                 with open(path, "wb") as out:
                     rows = _counted(spec.rows(queryset, job.as_of), job.pk)
-                    written = write_xlsx(out, headers, rows, title=str(spec.title))
+                    written = write_xlsx_rust(out, headers, rows, title=str(spec.title))
             else:
                 with open(path, "w", encoding="utf-8", newline="") as out:
                     written = write_csv(out, headers, _counted(spec.rows(queryset, job.as_of), job.pk))

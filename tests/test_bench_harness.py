@@ -97,3 +97,18 @@ def test_the_board_counts_and_csv_writer_figures(bank_for_pages, require_postgre
     ]
     assert ctx.figures[0].extra["officers"] == 1
     assert all(len(f.references[0].trial_ratios) == 2 and f.ratio > 0 for f in ctx.figures)
+
+
+@pytest.mark.django_db
+def test_the_xlsx_writers_figure_measures_both_writers_on_the_same_rows(bank_for_pages, require_postgres, manager):
+    from bench.bench_pages import xlsx_writers
+    from bench.common import BenchContext
+
+    ctx = BenchContext(bench="pages")
+    xlsx_writers(ctx, manager, trials=2)
+    assert [f.name for f in ctx.figures] == [
+        "XLSX writer in this process, 3 loans, rustpy-xlsxwriter (the jobs' writer)",
+        "XLSX writer in this process, 3 loans, xlsxwriter constant_memory (before)",
+        "XLSX writer in this process, 3 loans: rustpy-xlsxwriter against xlsxwriter",
+    ]
+    assert all(f.extra.get("rows", 3) == 3 and len(f.references[0].trial_ratios) == 2 for f in ctx.figures)

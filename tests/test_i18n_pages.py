@@ -213,6 +213,9 @@ def arguments(user: Any) -> dict[str, Callable[[], list[dict[str, Any]]]]:
             "request_id", _first(CaseRequest.objects.filter(case__in=CollectionCase.objects.visible_to(user)))
         ),
         "collections_app:record_create": lambda: [{"pk": case(), "kind": "contact"}] if case() else [],
+        "collections_app:record_form": lambda: (
+            [{"pk": case(), "kind": kind} for kind in ("contact", "team")] if case() else []
+        ),
         "ledger:entry_decide": lambda: one("pk", _first(LedgerEntry.objects.visible_to(user))),
         "accountability:record_detail": lambda: one("pk", _first(AccountabilityRecord.objects.visible_to(user))),
         "accountability:record_decide": lambda: one("pk", _first(AccountabilityRecord.objects.visible_to(user))),

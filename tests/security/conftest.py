@@ -222,6 +222,7 @@ PATH_ARGS: dict[str, Callable[[Bank], dict[str, Any]]] = {
     "collections_app:case_request": lambda b: {"pk": b.case.pk},
     "collections_app:request_decide": lambda b: {"request_id": b.case_request.pk},
     "collections_app:record_create": lambda b: {"pk": b.case.pk, "kind": "recovery"},
+    "collections_app:record_form": lambda b: {"pk": b.case.pk, "kind": "recovery"},
     "ledger:entry_decide": lambda b: {"pk": LedgerEntry.objects.get(loan=b.loan, approval="awaiting").pk},
     "legal:proceeding_detail": lambda b: {"pk": b.proceeding.pk},
     "legal:proceeding_action": lambda b: {"pk": b.proceeding.pk, "action": "hearing"},

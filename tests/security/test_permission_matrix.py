@@ -68,6 +68,8 @@ EXPECTED: dict[str, tuple[str, str]] = {
     "collections_app:case_request":        ("POST", "302  302+ 404  302+ 404  302  302"),
     "collections_app:request_decide":      ("POST", "302  302  404  302+ 404  302  302"),
     "collections_app:record_create":       ("POST", "302  302+ 404  302+ 404  400  400"),
+    # One record form of the case page, drawn when opened (issue 15): who may record work on the case.
+    "collections_app:record_form":         ("GET", "302  200  404  200  404  403  403"),
     "ledger:entry_decide":                 ("POST", "302  302  404  302+ 404  302  302"),
     "legal:proceeding_detail":             ("GET", "302  200  404  200  404  200  200"),
     "legal:proceeding_action":             ("POST", "302  302+ 404  302+ 404  400  400"),
