@@ -29,7 +29,7 @@ from collections_app.case_rules import (
     ActorFacts,
     CaseFacts,
     Measure,
-    able_but_unwilling,
+    able_but_unwilling_why,
     entry_refusal,
     move_refusal,
     sources_of,
@@ -243,6 +243,10 @@ class CollectionCase(ConcurrentTransitionMixin, models.Model):
                 ),
                 able=models.Subquery(latest_assessment.values("able_to_pay")[:1]),
                 refuses=models.Subquery(latest_assessment.values("refuses_to_pay")[:1]),
+                # The borrower is on a court's list of dishonest debtors (recorded on any of their cases).
+                dishonest=Exists(
+                    DishonestDebtorListing.objects.filter(case__loan__borrower_id=OuterRef("loan__borrower_id"))
+                ),
                 paid_since=Exists(
                     Recovery.objects.filter(
                         case=OuterRef("pk"),
@@ -272,8 +276,15 @@ class CollectionCase(ConcurrentTransitionMixin, models.Model):
                 "able",
                 "refuses",
                 "paid_since",
+                "dishonest",
             )
             .get()
+        )
+        why = able_but_unwilling_why(
+            able_to_pay=row["able"],
+            refuses_to_pay=bool(row["refuses"]),
+            paid_since_assessment=row["paid_since"],
+            dishonest_listed=row["dishonest"],
         )
         return CaseFacts(
             measure=self.measure,
@@ -290,9 +301,8 @@ class CollectionCase(ConcurrentTransitionMixin, models.Model):
             five_level_class=row["five_level"],
             refinanced_fall=-(row["refinanced_total"] or Decimal("0")),
             other_fall=-(row["other_total"] or Decimal("0")),
-            able_but_unwilling=able_but_unwilling(
-                able_to_pay=row["able"], refuses_to_pay=bool(row["refuses"]), paid_since_assessment=row["paid_since"]
-            ),
+            able_but_unwilling=bool(why),
+            able_but_unwilling_why=why,
         )
 
     def actor_facts(self, user: Any, *, in_scope: bool | None = None) -> ActorFacts:

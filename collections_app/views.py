@@ -332,6 +332,7 @@ def _case_context(request: HttpRequest, case, bound: dict | None = None) -> dict
         "team": list(case.team_members.order_by("last_name", "username")),
         "assessment": case.ability_assessments.select_related("recorded_by").first(),
         "able_but_unwilling": moves.facts.able_but_unwilling,
+        "able_but_unwilling_why": moves.facts.able_but_unwilling_why,
         "dishonest_listings": list(case.dishonest_listings.all()[:5]),
         "record_forms": record_forms,
         "open_form": next(iter(bound), None),
