@@ -37,6 +37,8 @@ EVENT_LABELS = {
     "case.promise_broken": _("Promise broken"),
     "case.recovery_recorded": _("Recovery recorded"),
     "case.cost_recorded": _("Collection cost recorded"),
+    "case.cost_corrected": _("Collection cost corrected"),
+    "case.cost_reversed": _("Collection cost reversed"),
     "case.costs_repaid": _("Collection costs repaid from a recovery"),
     "case.asset_taken": _("Asset taken in kind"),
     "case.asset_disposed": _("Asset disposed of"),

@@ -13,4 +13,5 @@ urlpatterns = [
     path("<int:pk>/request/", views.case_request_view, name="case_request"),
     path("requests/<int:request_id>/decide/", views.request_decide, name="request_decide"),
     path("<int:pk>/record/<str:kind>/", views.record_create, name="record_create"),
+    path("<int:pk>/costs/<int:cost_pk>/correct/", views.cost_correct_view, name="cost_correct"),
 ]

@@ -190,6 +190,18 @@ def _export_job(bank: Bank) -> int:
     return job.pk
 
 
+def _case_cost(bank: Bank) -> int:
+    """A court fee the bank bore on the bank's case (made once per bank), to correct or reverse."""
+    from collections_app.models import CaseCost
+
+    cost = CaseCost.objects.filter(case=bank.case, reverses__isnull=True).order_by("pk").first()
+    if cost is None:
+        cost = CaseCost.objects.create(
+            case=bank.case, kind="litigation", amount=Decimal("100.00"), incurred_on=bank.case.opened_on
+        )
+    return cost.pk
+
+
 # The path arguments of every URL of the site (not the Django admin's: see admin_patterns).
 PATH_ARGS: dict[str, Callable[[Bank], dict[str, Any]]] = {
     "home": lambda b: {},
@@ -222,6 +234,7 @@ PATH_ARGS: dict[str, Callable[[Bank], dict[str, Any]]] = {
     "collections_app:case_request": lambda b: {"pk": b.case.pk},
     "collections_app:request_decide": lambda b: {"request_id": b.case_request.pk},
     "collections_app:record_create": lambda b: {"pk": b.case.pk, "kind": "recovery"},
+    "collections_app:cost_correct": lambda b: {"pk": b.case.pk, "cost_pk": _case_cost(b)},
     "ledger:entry_decide": lambda b: {"pk": LedgerEntry.objects.get(loan=b.loan, approval="awaiting").pk},
     "legal:proceeding_detail": lambda b: {"pk": b.proceeding.pk},
     "legal:proceeding_action": lambda b: {"pk": b.proceeding.pk, "action": "hearing"},

@@ -29,7 +29,7 @@ from django.urls import get_resolver, reverse
 from django.utils import timezone
 
 from audit.models import AuditEvent
-from tests.security.conftest import PATH_ARGS, Bank, url_names
+from tests.security.conftest import PATH_ARGS, Bank, _case_cost, url_names
 
 pytestmark = pytest.mark.django_db
 
@@ -68,6 +68,7 @@ EXPECTED: dict[str, tuple[str, str]] = {
     "collections_app:case_request":        ("POST", "302  302+ 404  302+ 404  302  302"),
     "collections_app:request_decide":      ("POST", "302  302  404  302+ 404  302  302"),
     "collections_app:record_create":       ("POST", "302  302+ 404  302+ 404  400  400"),
+    "collections_app:cost_correct":        ("POST", "302  302+ 404  302+ 404  400  400"),
     "ledger:entry_decide":                 ("POST", "302  302  404  302+ 404  302  302"),
     "legal:proceeding_detail":             ("GET", "302  200  404  200  404  200  200"),
     "legal:proceeding_action":             ("POST", "302  302+ 404  302+ 404  400  400"),
@@ -127,6 +128,10 @@ def _valid_post(bank: Bank) -> dict[str, dict[str, Any]]:
             "recovery-received_on": today,
             "recovery-amount": "10.00",
             "recovery-paid_by": "borrower",
+        },
+        "collections_app:cost_correct": {
+            f"fix-{_case_cost(bank)}-action": "reverse",
+            f"fix-{_case_cost(bank)}-reason": "x",
         },
         "ledger:entry_decide": {"decision": "approve", "reason": ""},
         "accountability:record_decide": {"decision": "honour", "seen_state": "proposed", "reason": "Well done"},
