@@ -20,6 +20,7 @@ EVENT_LABELS = {
     "responsibility.first_divisions": _("First divisions of responsibility given"),
     "loans_by_loans.reviewed": _("Loans-by-loans flag reviewed"),
     "reconciliation.fall_classified": _("Fall of a balance reported by the book classified"),
+    "reconciliation.rise_acknowledged": _("Rise of a balance reported by the book acknowledged"),
     "daily_check_run.requeued": _("Daily check sent again"),
     "daily_check_run.failed": _("Daily check failed"),
     # collection cases

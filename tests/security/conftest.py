@@ -202,6 +202,25 @@ def _case_cost(bank: Bank) -> int:
     return cost.pk
 
 
+def _rise(bank: Bank) -> int:
+    """A rise of the bank's NPL balance reported by an import (made once per bank), to acknowledge."""
+    from ledger.services import ledger_post
+
+    rise = LedgerEntry.objects.filter(loan=bank.loan, kind="book_correction", import_batch=bank.batch).first()
+    if rise is None:
+        today = timezone.localdate()
+        posted = {"loan": bank.loan, "principal": Decimal("0"), "interest_on": Decimal("0"), "value_date": today}
+        rise = ledger_post(
+            kind="book_correction",
+            interest_off=Decimal("10.00"),
+            actor=None,
+            as_of=today,
+            import_batch=bank.batch,
+            **posted,
+        )
+    return rise.pk
+
+
 # The path arguments of every URL of the site (not the Django admin's: see admin_patterns).
 PATH_ARGS: dict[str, Callable[[Bank], dict[str, Any]]] = {
     "home": lambda b: {},
@@ -251,6 +270,7 @@ PATH_ARGS: dict[str, Callable[[Bank], dict[str, Any]]] = {
     "accountability:flag_review": lambda b: {"pk": b.flag.pk},
     "reconciliation:falls": lambda b: {},
     "reconciliation:classify": lambda b: {"pk": b.fall.pk},
+    "reconciliation:rise_acknowledge": lambda b: {"entry_pk": _rise(b)},
     "notifications:list": lambda b: {},
     "notifications:bell": lambda b: {},
     "notifications:read_all": lambda b: {},

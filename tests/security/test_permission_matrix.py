@@ -29,7 +29,7 @@ from django.urls import get_resolver, reverse
 from django.utils import timezone
 
 from audit.models import AuditEvent
-from tests.security.conftest import PATH_ARGS, Bank, _case_cost, url_names
+from tests.security.conftest import PATH_ARGS, Bank, _case_cost, _rise, url_names
 
 pytestmark = pytest.mark.django_db
 
@@ -85,6 +85,7 @@ EXPECTED: dict[str, tuple[str, str]] = {
     "accountability:flag_review":          ("POST", "302  302  404  302+ 404  302  302"),
     "reconciliation:falls":                ("GET", "302  200  200  200  200  200  200"),
     "reconciliation:classify":             ("GET", "302  200  404  200  404  200  200"),
+    "reconciliation:rise_acknowledge":     ("POST", "302  302+ 404  302+ 404  400  400"),
     "notifications:list":                  ("GET", "302  200  200  200  200  200  200"),
     "notifications:bell":                  ("GET", "302  200  200  200  200  200  200"),
     "notifications:read_all":              ("POST", "302  302  302  302  302  302  302"),
@@ -134,6 +135,7 @@ def _valid_post(bank: Bank) -> dict[str, dict[str, Any]]:
             f"fix-{_case_cost(bank)}-reason": "x",
         },
         "ledger:entry_decide": {"decision": "approve", "reason": ""},
+        "reconciliation:rise_acknowledge": {f"rise-{_rise(bank)}-reason": "Interest accrued"},
         "accountability:record_decide": {"decision": "honour", "seen_state": "proposed", "reason": "Well done"},
         "accountability:flag_review": {"status": "confirmed", "note": "Evergreening"},
         "legal:proceeding_action": {"hearing-held_on": today, "hearing-place": "Court room 1"},
