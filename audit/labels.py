@@ -264,6 +264,15 @@ FIELD_LABELS = {
     "value_date": _("Value date"),
     "approval": _("Approval"),
     "source": _("Source document"),
+    # What an import wrote to the ledger and flagged (loans.imported; issue 11).
+    "ledger": _("Ledger"),
+    "opening_balance": _("Opening balance"),
+    "book_reported": _("Reported by the book"),
+    "book_correction": _("Correction from the book"),
+    "to_classify": _("To classify"),
+    "flags": _("Flags"),
+    "loans_by_loans": _("Loans by loans"),
+    "first_pay_off": _("First pay off, then increase"),
 }
 
 
