@@ -20,6 +20,7 @@ EVENT_LABELS = {
     "responsibility.first_divisions": _("First divisions of responsibility given"),
     "loans_by_loans.reviewed": _("Loans-by-loans flag reviewed"),
     "reconciliation.fall_classified": _("Fall of a balance reported by the book classified"),
+    "reconciliation.rise_acknowledged": _("Rise of a balance reported by the book acknowledged"),
     "daily_check_run.requeued": _("Daily check sent again"),
     "daily_check_run.failed": _("Daily check failed"),
     # collection cases
@@ -37,6 +38,8 @@ EVENT_LABELS = {
     "case.promise_broken": _("Promise broken"),
     "case.recovery_recorded": _("Recovery recorded"),
     "case.cost_recorded": _("Collection cost recorded"),
+    "case.cost_corrected": _("Collection cost corrected"),
+    "case.cost_reversed": _("Collection cost reversed"),
     "case.costs_repaid": _("Collection costs repaid from a recovery"),
     "case.asset_taken": _("Asset taken in kind"),
     "case.asset_disposed": _("Asset disposed of"),
@@ -261,6 +264,15 @@ FIELD_LABELS = {
     "value_date": _("Value date"),
     "approval": _("Approval"),
     "source": _("Source document"),
+    # What an import wrote to the ledger and flagged (loans.imported; issue 11).
+    "ledger": _("Ledger"),
+    "opening_balance": _("Opening balance"),
+    "book_reported": _("Reported by the book"),
+    "book_correction": _("Correction from the book"),
+    "to_classify": _("To classify"),
+    "flags": _("Flags"),
+    "loans_by_loans": _("Loans by loans"),
+    "first_pay_off": _("First pay off, then increase"),
 }
 
 

@@ -282,16 +282,46 @@ class CaseFacts:
     refinanced_fall: Decimal = Decimal("0")
     other_fall: Decimal = Decimal("0")
     # The latest assessment of the debtor's ability to pay says able, yet the debtor refuses or has
-    # paid nothing since (able_but_unwilling below).
+    # paid nothing since; or the borrower is on a court's list of dishonest debtors (able_but_unwilling
+    # below). `able_but_unwilling_why` says which (empty when not).
     able_but_unwilling: bool = False
+    able_but_unwilling_why: str = ""
     # An asset of the borrower or of a guarantor in the register (legal.DebtorAsset), not yet sold.
     has_registered_asset: bool = False
 
 
-def able_but_unwilling(*, able_to_pay: bool | None, refuses_to_pay: bool, paid_since_assessment: bool) -> bool:
-    """ "Able but unwilling" (issue 11, item 8): the latest assessment found the debtor able to pay, and the
-    debtor refuses to pay or has paid nothing since it. `able_to_pay` None: never assessed."""
-    return bool(able_to_pay) and (refuses_to_pay or not paid_since_assessment)
+def able_but_unwilling_why(
+    *,
+    able_to_pay: bool | None,
+    refuses_to_pay: bool,
+    paid_since_assessment: bool,
+    dishonest_listed: bool = False,
+) -> str:
+    """ "Able but unwilling" (issue 11, item 8), and why ("" when not): the borrower is on a court's list
+    of dishonest debtors (a judgment defaulter: the court found them able to perform and unwilling), or
+    the latest assessment found the debtor able to pay and the debtor refuses to pay or has paid nothing
+    since it. `able_to_pay` None: never assessed."""
+    if dishonest_listed:
+        return _("the borrower is on a court's list of dishonest debtors")
+    if able_to_pay and refuses_to_pay:
+        return _("assessed able to pay, and the debtor refuses to pay")
+    if able_to_pay and not paid_since_assessment:
+        return _("assessed able to pay, and nothing paid since the assessment")
+    return ""
+
+
+def able_but_unwilling(
+    *, able_to_pay: bool | None, refuses_to_pay: bool, paid_since_assessment: bool, dishonest_listed: bool = False
+) -> bool:
+    """ "Able but unwilling": see able_but_unwilling_why, the one rule."""
+    return bool(
+        able_but_unwilling_why(
+            able_to_pay=able_to_pay,
+            refuses_to_pay=refuses_to_pay,
+            paid_since_assessment=paid_since_assessment,
+            dishonest_listed=dishonest_listed,
+        )
+    )
 
 
 def entry_refusal(target: Measure, facts: CaseFacts) -> str | None:
@@ -310,12 +340,13 @@ def entry_refusal(target: Measure, facts: CaseFacts) -> str | None:
             "Only for loans to government agencies, enterprises, village collectives and institutions, "
             "or government-directed loans."
         )
-    # The legal measure's entry condition: a served collection notice, OR a debtor assessed able to pay
-    # but unwilling (such a debtor is sued without waiting for a notice).
+    # The legal measure's entry condition: a served collection notice, OR a debtor able to pay but
+    # unwilling (assessed so, or on a court's list of dishonest debtors): such a debtor is sued without
+    # waiting for a notice.
     if target == Measure.LEGAL and facts.notices_served < 1 and not facts.able_but_unwilling:
         return _(
             "Serve and record at least one collection notice first, or record an assessment that the debtor "
-            "is able to pay but unwilling."
+            "is able to pay but unwilling, or the borrower's listing as a dishonest debtor."
         )
     if target == Measure.SPECIAL_TEAM and facts.team_size < 2:
         return _("Name a special team of at least 2 members first (now %(n)s).") % {"n": facts.team_size}

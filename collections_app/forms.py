@@ -286,3 +286,37 @@ class CostForm(forms.Form):
         help_text=_("Invoice, receipt or fee notice number."),
     )
     note = forms.CharField(max_length=300, required=False, label=_("Notes"))
+
+
+class CostCorrectionForm(CostForm):
+    """Correct a recorded cost (its reversal and the cost as it should be) or only reverse it."""
+
+    action = forms.ChoiceField(
+        choices=[("correct", _("Correct it")), ("reverse", _("Reverse it (recorded in error)"))],
+        initial="correct",
+        widget=forms.RadioSelect,
+        label=_("Correction"),
+    )
+    reason = forms.CharField(max_length=300, label=_("Why"), help_text=_("What was wrong, and how you know."))
+    field_order = ["action", "kind", "amount", "incurred_on", "borne_by", "recoverable", "source_document", "note"]
+
+    def __init__(self, *args, cost=None, **kwargs):
+        if cost is not None:
+            kwargs.setdefault("prefix", f"fix-{cost.pk}")
+            kwargs.setdefault(
+                "initial",
+                {
+                    "kind": cost.kind,
+                    "amount": cost.amount,
+                    "incurred_on": cost.incurred_on,
+                    "borne_by": cost.borne_by,
+                    "recoverable": cost.recoverable,
+                    "source_document": cost.source_document,
+                    "note": cost.note,
+                },
+            )
+        super().__init__(*args, **kwargs)
+        if self.data and self.data.get(self.add_prefix("action")) == "reverse":
+            # Reversing needs only the reason.
+            for name in ("kind", "amount", "incurred_on", "borne_by"):
+                self.fields[name].required = False

@@ -29,7 +29,7 @@ from collections_app.case_rules import (
     ActorFacts,
     CaseFacts,
     Measure,
-    able_but_unwilling,
+    able_but_unwilling_why,
     entry_refusal,
     move_refusal,
     sources_of,
@@ -243,6 +243,10 @@ class CollectionCase(ConcurrentTransitionMixin, models.Model):
                 ),
                 able=models.Subquery(latest_assessment.values("able_to_pay")[:1]),
                 refuses=models.Subquery(latest_assessment.values("refuses_to_pay")[:1]),
+                # The borrower is on a court's list of dishonest debtors (recorded on any of their cases).
+                dishonest=Exists(
+                    DishonestDebtorListing.objects.filter(case__loan__borrower_id=OuterRef("loan__borrower_id"))
+                ),
                 paid_since=Exists(
                     Recovery.objects.filter(
                         case=OuterRef("pk"),
@@ -272,8 +276,15 @@ class CollectionCase(ConcurrentTransitionMixin, models.Model):
                 "able",
                 "refuses",
                 "paid_since",
+                "dishonest",
             )
             .get()
+        )
+        why = able_but_unwilling_why(
+            able_to_pay=row["able"],
+            refuses_to_pay=bool(row["refuses"]),
+            paid_since_assessment=row["paid_since"],
+            dishonest_listed=row["dishonest"],
         )
         return CaseFacts(
             measure=self.measure,
@@ -290,9 +301,8 @@ class CollectionCase(ConcurrentTransitionMixin, models.Model):
             five_level_class=row["five_level"],
             refinanced_fall=-(row["refinanced_total"] or Decimal("0")),
             other_fall=-(row["other_total"] or Decimal("0")),
-            able_but_unwilling=able_but_unwilling(
-                able_to_pay=row["able"], refuses_to_pay=bool(row["refuses"]), paid_since_assessment=row["paid_since"]
-            ),
+            able_but_unwilling=bool(why),
+            able_but_unwilling_why=why,
         )
 
     def actor_facts(self, user: Any, *, in_scope: bool | None = None) -> ActorFacts:
@@ -852,6 +862,12 @@ class CaseCost(TimelineRecord):
     Net recovery = cash recovered minus the costs the bank bore (`borne_by` bank). A cost the
     debtor owes back (`recoverable`) is repaid first by later recoveries when the policy's
     `recover_costs_first` is on; `recovered_amount` is how much of it came back so far.
+
+    A recorded cost is never edited: a correction is a correcting entry (issue 11). The reversal
+    (`reverses`: the cost it cancels) copies the cost with the amount, and what was paid back of it,
+    negated, and its note says why; a corrected cost is then recorded anew (`replaces`: the cost it
+    corrects), taking over what had been paid back. Every sum over the rows (net recovery, the kept
+    cost cells, the month-end snapshot, the exports) so follows the correction by itself.
     """
 
     class Kind(models.TextChoices):
@@ -876,16 +892,37 @@ class CaseCost(TimelineRecord):
     recovered_amount = money(_("recovered so far"), default=Decimal("0"))
     source_document = models.CharField(_("source document"), max_length=200, blank=True)
     note = models.CharField(max_length=300, blank=True)
+    # Correcting entries (issue 11): this row reverses `reverses` (amounts negated), or records the
+    # corrected cost that `replaces` the reversed one.
+    reverses = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversal", verbose_name=_("reverses")
+    )
+    replaces = models.OneToOneField(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="replacement",
+        verbose_name=_("corrects"),
+    )
 
     class Meta:
         ordering = ["-incurred_on", "-id"]
         verbose_name = _("collection cost")
         verbose_name_plural = _("collection costs")
         constraints = [
-            models.CheckConstraint(condition=Q(amount__gt=0), name="case_cost_amount_positive"),
+            # A cost is above zero; only its reversal is below (never zero).
             models.CheckConstraint(
-                condition=Q(recovered_amount__gte=0) & Q(recovered_amount__lte=F("amount")),
+                condition=Q(reverses__isnull=True, amount__gt=0) | Q(reverses__isnull=False, amount__lt=0),
+                name="case_cost_amount_signed",
+            ),
+            models.CheckConstraint(
+                condition=Q(amount__gt=0, recovered_amount__gte=0, recovered_amount__lte=F("amount"))
+                | Q(amount__lt=0, recovered_amount__lte=0, recovered_amount__gte=F("amount")),
                 name="case_cost_recovered_within_amount",
+            ),
+            models.CheckConstraint(
+                condition=~Q(reverses=F("id")) & ~Q(replaces=F("id")), name="case_cost_corrects_another"
             ),
             models.CheckConstraint(
                 condition=Q(recoverable=True) | Q(recovered_amount=0), name="case_cost_recovered_only_if_recoverable"
@@ -904,6 +941,10 @@ class CaseCost(TimelineRecord):
     def outstanding(self) -> Decimal:
         """What the debtor still owes back of this cost."""
         return self.amount - self.recovered_amount if self.recoverable else Decimal("0")
+
+    @property
+    def is_reversal(self) -> bool:
+        return self.reverses_id is not None
 
 
 class CostRepayment(models.Model):

@@ -389,7 +389,7 @@ def case_money(*, case: CollectionCase) -> CaseMoney:
 
 
 def case_costs(*, case: CollectionCase) -> QuerySet[CaseCost]:
-    return case.costs.select_related("recorded_by").order_by("-incurred_on", "-id")
+    return case.costs.select_related("recorded_by", "reversal", "reverses", "replaces").order_by("-incurred_on", "-id")
 
 
 def case_proceedings(*, case: CollectionCase) -> QuerySet[LegalProceeding]:

@@ -14,4 +14,5 @@ urlpatterns = [
     path("requests/<int:request_id>/decide/", views.request_decide, name="request_decide"),
     path("<int:pk>/record/<str:kind>/", views.record_create, name="record_create"),
     path("<int:pk>/record/<str:kind>/form/", views.record_form, name="record_form"),
+    path("<int:pk>/costs/<int:cost_pk>/correct/", views.cost_correct_view, name="cost_correct"),
 ]

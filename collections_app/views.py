@@ -13,7 +13,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, gettext_lazy
@@ -26,7 +26,7 @@ from collections_app import services
 from collections_app.case_rules import MEASURE_LABELS, Measure, limitation_alert, may_work, move_consequence
 from collections_app.filters import CaseFilter
 from collections_app.graph import to_svg
-from collections_app.models import CaseRequest
+from collections_app.models import CaseCost, CaseRequest
 from collections_app.policy import limitation_warning_window
 from collections_app.selectors import (
     case_costs,
@@ -325,6 +325,14 @@ def _case_context(request: HttpRequest, case, bound: dict | None = None) -> dict
                 record_forms[kind] = OfferedRecord(RECORDS[kind].title)
     days_left = case.days_to_deadline(as_of)
     money = case_money(case=case)
+    costs = list(case_costs(case=case)[:20])
+    # Correct or reverse a cost (issue 11): who may record a cost, on the costs still standing.
+    cost_forms = {}
+    if moves.may_work and case.is_open:
+        fix = bound.get("cost_fix")
+        for c in costs:
+            if c.reverses_id is None and not hasattr(c, "reversal"):
+                cost_forms[c.pk] = fix if fix is not None and fix.cost_pk == c.pk else f.CostCorrectionForm(cost=c)
     window = limitation_warning_window()
     return {
         "case": case,
@@ -346,10 +354,12 @@ def _case_context(request: HttpRequest, case, bound: dict | None = None) -> dict
         "assets": list(case.assets.select_related("recovery").order_by("-taken_on", "-id")[:20]),
         "totals": money.recoveries,
         "money": money,
-        "costs": list(case_costs(case=case)[:20]),
+        "costs": [(c, cost_forms.get(c.pk)) for c in costs],
+        "cost_forms": cost_forms,
         "team": list(case.team_members.order_by("last_name", "username")),
         "assessment": case.ability_assessments.select_related("recorded_by").first(),
         "able_but_unwilling": moves.facts.able_but_unwilling,
+        "able_but_unwilling_why": moves.facts.able_but_unwilling_why,
         "dishonest_listings": list(case.dishonest_listings.all()[:5]),
         "record_forms": record_forms,
         "open_form": next(iter(bound), None),
@@ -473,6 +483,43 @@ def record_create(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
             {"case": case, "kind": kind, "form": form, "title": RECORDS[kind].title if kind in RECORDS else ""},
         )
     context = _case_context(request, case, bound={kind: form})
+    return render(request, "collections_app/case_detail.html", context, status=400)
+
+
+@login_required
+@require_POST
+def cost_correct_view(request: HttpRequest, pk: int, cost_pk: int) -> HttpResponse:
+    """Correct or reverse a recorded cost (issue 11): a correcting entry, never an edit in place."""
+    case = case_detail_for_user(user=request.user, pk=pk)
+    cost = get_object_or_404(CaseCost, pk=cost_pk, case=case)
+    form = f.CostCorrectionForm(request.POST, cost=cost)
+    form.cost_pk = cost.pk
+    if form.is_valid():
+        data = dict(form.cleaned_data)
+        action, reason = data.pop("action"), data.pop("reason")
+        try:
+            if action == "reverse":
+                services.cost_reverse(case=case, cost=cost, actor=request.user, reason=reason)
+                done = _("Collection cost reversed.")
+            else:
+                services.cost_correct(case=case, cost=cost, actor=request.user, reason=reason, **data)
+                done = _("Collection cost corrected.")
+        except ValidationError as exc:
+            if hasattr(exc, "error_dict"):
+                for field, errs in exc.message_dict.items():
+                    form.add_error(field if field in form.fields else None, errs)
+            else:
+                form.add_error(None, exc.messages)
+        except PermissionDenied as exc:
+            form.add_error(None, _errors(exc))
+        else:
+            return _done(request, case, done)
+    if not form.non_field_errors() and not form.errors:
+        form.add_error(None, _("The correction was not saved."))
+    context = _case_context(request, case, bound={"cost_fix": form})
+    if cost.pk not in context["cost_forms"]:
+        # The form is not on the page (a role that does not work the case, a reversed cost): say why.
+        messages.error(request, " ".join(form.non_field_errors()) or _("The correction was not saved."))
     return render(request, "collections_app/case_detail.html", context, status=400)
 
 

@@ -81,9 +81,11 @@ rules.add_perm("accountability.divide_responsibility", is_manager)
 rules.add_perm("accountability.propose_record", is_manager)
 rules.add_perm("accountability.review_flag", is_manager)
 # Falls of a balance reported by the book: the loan's officer (or a manager) says what they were;
-# rises of a non-performing loan's balance are listed for managers.
+# rises of a non-performing loan's balance are listed for the loans' officers and the managers, who
+# acknowledge them (issue 11); administrators and auditors read them.
 rules.add_perm("reconciliation.classify_fall", is_officer | is_manager)
-rules.add_perm("reconciliation.view_rises", is_manager | is_bank_admin | is_auditor)
+rules.add_perm("reconciliation.view_rises", is_officer | is_manager | is_bank_admin | is_auditor)
+rules.add_perm("reconciliation.acknowledge_rise", is_officer | is_manager)
 # The balance ledger: a manager approves (or refuses) a backdated entry someone else recorded.
 rules.add_perm("ledger.approve_entry", is_manager)
 # The audit trail: searching all of it is for auditors and administrators; a case's or a loan's

@@ -354,7 +354,13 @@ else:
 # with the JSON object in NPL_RULES, e.g. NPL_RULES='{"technical_delay_days": 0}'.
 NPL_RULES: dict = json.loads(env.str("NPL_RULES", default="{}"))
 # Demo data, seeded in this order by `manage.py seed_demo` (modules that do not exist are skipped).
-NPL_DEMO_SEEDERS = ["loans.demo.seed_demo", "collections_app.demo.seed_demo", "accountability.demo.seed_demo"]
+NPL_DEMO_SEEDERS = [
+    "loans.demo.seed_demo",
+    "collections_app.demo.seed_demo",
+    "accountability.demo.seed_demo",
+    # Last: the book of the day lowers and raises a few balances (falls to classify, a rise).
+    "reconciliation.demo.seed_demo",
+]
 # Time of day (HH:MM, TIME_ZONE) at which Celery beat starts the daily checks.
 NPL_DAILY_CHECKS_AT = env.str("NPL_DAILY_CHECKS_AT", default="02:30")
 # Rows the daily checks handle per transaction: a killed run keeps every finished batch.

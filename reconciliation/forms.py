@@ -23,3 +23,11 @@ class ClassifyForm(forms.Form):
         label=_("Note"),
         help_text=_("Required for “other”: say what it was."),
     )
+
+
+class RiseAcknowledgeForm(forms.Form):
+    reason = forms.CharField(
+        max_length=2000,
+        label=_("Why"),
+        help_text=_("Why the rise is right, or what was done about it (e.g. interest accrued, a book error reported)."),
+    )

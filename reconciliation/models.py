@@ -77,3 +77,27 @@ class ReportedFall(models.Model):
 
     def __str__(self) -> str:
         return f"Fall of loan {self.loan_id} reported on {self.reported_on}"
+
+
+class RiseAcknowledgement(models.Model):
+    """A rise of a non-performing loan's balance reported by an import, looked at and acknowledged by
+    the loan's officer or a manager, with why (issue 11, item 2): it leaves the list of rises. The
+    ledger entry stays as written; this row is the acknowledgement."""
+
+    entry = models.OneToOneField("ledger.LedgerEntry", on_delete=models.PROTECT, related_name="rise_acknowledgement")
+    # = the loan's branch when acknowledged (scope).
+    branch = models.ForeignKey(Branch, on_delete=models.PROTECT, related_name="+")
+    reason = models.TextField(_("why"))
+    acknowledged_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    acknowledged_at = models.DateTimeField(default=timezone.now)
+
+    objects = scoped_manager("branch")
+
+    class Meta:
+        ordering = ["-acknowledged_at", "-id"]
+        verbose_name = _("acknowledged rise of a balance")
+        verbose_name_plural = _("acknowledged rises of a balance")
+        constraints = [models.CheckConstraint(condition=~Q(reason=""), name="rise_acknowledgement_has_reason")]
+
+    def __str__(self) -> str:
+        return f"Rise {self.entry_id} acknowledged by {self.acknowledged_by_id}"

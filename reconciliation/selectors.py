@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from ledger.models import LedgerEntry
 from loans.classification import NON_PERFORMING_FIVE_CODES
@@ -24,14 +24,16 @@ def to_classify_count(*, user: Any) -> int:
 
 
 def rises_for_user(*, user: Any) -> QuerySet[LedgerEntry]:
-    """Rises of a non-performing loan's balance reported by an import (corrections from the book)."""
-    return (
-        LedgerEntry.objects.visible_to(user)
-        .filter(
-            kind=LedgerEntry.Kind.BOOK_CORRECTION,
-            import_batch__isnull=False,
-            loan__five_level_class__in=sorted(NON_PERFORMING_FIVE_CODES),
-        )
-        .select_related("loan", "loan__borrower", "loan__branch", "case", "import_batch")
-        .order_by("-value_date", "-id")
+    """Rises of a non-performing loan's balance reported by an import (corrections from the book) that
+    nobody has acknowledged yet; an officer's are those of their loans and cases."""
+    rises = LedgerEntry.objects.visible_to(user).filter(
+        kind=LedgerEntry.Kind.BOOK_CORRECTION,
+        import_batch__isnull=False,
+        loan__five_level_class__in=sorted(NON_PERFORMING_FIVE_CODES),
+        rise_acknowledgement__isnull=True,
+    )
+    if is_officer(user):
+        rises = rises.filter(Q(loan__responsible_officer=user) | Q(case__officer=user))
+    return rises.select_related("loan", "loan__borrower", "loan__branch", "case", "import_batch").order_by(
+        "-value_date", "-id"
     )

@@ -6,6 +6,8 @@
   (the officer confirms the value date) becomes a recovery that counts; a refinancing posts as such
   (it never counts as recovery); "other" keeps the reported entry, with the note. While a "loans by
   loans" flag on the fall is not cleared by a manager, it cannot be classified a cash repayment.
+- `rise_acknowledge`: the loan's officer (or a manager) acknowledges a rise of a non-performing loan's
+  balance reported by an import, saying why; it leaves the list of rises.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from ledger.models import LedgerEntry
 from ledger.services import ledger_post
 from loans.models import Loan, User
 from loans.permissions import is_manager, role_allows
-from reconciliation.models import ReportedFall
+from reconciliation.models import ReportedFall, RiseAcknowledgement
 
 Outcome = ReportedFall.Outcome
 
@@ -213,3 +215,57 @@ def _recovery_row(fall: ReportedFall, received_on: date, actor: User, note: str)
     recovery.full_clean()
     recovery.save()
     return recovery
+
+
+def may_acknowledge_rise(user: Any, entry: LedgerEntry) -> bool:
+    """The loan's officer (responsible for it, or the officer of the entry's case), or a manager (the
+    caller has scoped `entry` already)."""
+    if not role_allows(user, "reconciliation.acknowledge_rise"):
+        return False
+    if is_manager(user):
+        return True
+    return user.pk in (entry.loan.responsible_officer_id, entry.case.officer_id if entry.case_id else None)
+
+
+@transaction.atomic
+def rise_acknowledge(*, entry: LedgerEntry, actor: User, reason: str) -> RiseAcknowledgement:
+    """Acknowledge a rise of a non-performing loan's balance reported by an import (one transaction,
+    audited with the reason). The ledger entry stays as written."""
+    from loans.classification import NON_PERFORMING_FIVE_CODES
+
+    entry = LedgerEntry.objects.visible_to(actor).select_related("loan", "case").filter(pk=entry.pk).first()
+    if entry is None:
+        raise PermissionDenied(_("This balance change is outside your branches."))
+    if not may_acknowledge_rise(actor, entry):
+        raise PermissionDenied(_("The loan's officer or a manager acknowledges this balance change."))
+    Loan.objects.select_for_update().filter(pk=entry.loan_id).first()  # one acknowledgement at a time
+    if RiseAcknowledgement.objects.filter(entry=entry).exists():
+        raise ValidationError(_("This rise is already acknowledged."))
+    is_rise = entry.kind == LedgerEntry.Kind.BOOK_CORRECTION and entry.import_batch_id is not None
+    if not is_rise or entry.loan.five_level_class not in NON_PERFORMING_FIVE_CODES:
+        raise ValidationError(
+            _("Only rises of a non-performing loan's balance reported by an import are acknowledged here.")
+        )
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": _("Say why the rise is right (or what was done about it).")})
+    acknowledgement = RiseAcknowledgement(
+        entry=entry, branch_id=entry.loan.branch_id, reason=reason, acknowledged_by=actor
+    )
+    acknowledgement.full_clean()
+    acknowledgement.save()
+    audit_record(
+        actor=actor,
+        event_type="reconciliation.rise_acknowledged",
+        subject=entry.loan,
+        branch_id=entry.loan.branch_id,
+        new={
+            "entry": entry.pk,
+            "principal": entry.principal,
+            "interest_on_balance": entry.interest_on_balance,
+            "interest_off_balance": entry.interest_off_balance,
+            "value_date": entry.value_date,
+        },
+        reason=reason,
+    )
+    return acknowledgement

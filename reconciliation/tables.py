@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import django_tables2 as tables
+from django.middleware.csrf import get_token
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
@@ -69,6 +70,12 @@ class RiseTable(tables.Table):
     interest_on_balance = AmountColumn(verbose_name=_("Interest on balance sheet (¥)"))
     interest_off_balance = AmountColumn(verbose_name=_("Interest off balance sheet (¥)"))
     source = tables.Column(verbose_name=_("Source document"))
+    acknowledge = tables.Column(accessor="pk", verbose_name="", orderable=False)
+
+    def __init__(self, *args, may_acknowledge: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not may_acknowledge:
+            self.columns.hide("acknowledge")
 
     class Meta:
         model = LedgerEntry
@@ -81,15 +88,32 @@ class RiseTable(tables.Table):
             "interest_on_balance",
             "interest_off_balance",
             "source",
+            "acknowledge",
         ]
         attrs = {"class": "table"}
         order_by = ("-value_date",)
         template_name = "django_tables2/table.html"
-        empty_text = _("No balance of a non-performing loan rose in an import.")
+        empty_text = _("No rise of a non-performing loan's balance in an import is waiting to be acknowledged.")
 
     def render_five_level_class(self, value, record):
         return format_html(
             '<span class="badge badge-{}">{}</span>',
             record.loan.five_level_class,
             record.loan.get_five_level_class_display(),
+        )
+
+    def render_acknowledge(self, value, record):
+        """A reason and a button: the rise is acknowledged and leaves the list."""
+        return format_html(
+            '<form method="post" action="{}" class="inline-form" id="acknowledge-{}">'
+            '<input type="hidden" name="csrfmiddlewaretoken" value="{}">'
+            '<input type="text" name="rise-{}-reason" required maxlength="2000" placeholder="{}" aria-label="{}"> '
+            '<button class="btn btn-sm btn-primary" type="submit">{}</button></form>',
+            reverse("reconciliation:rise_acknowledge", args=[record.pk]),
+            record.pk,
+            get_token(self.request),
+            record.pk,
+            _("Why the rise is right"),
+            _("Why the rise is right"),
+            _("Acknowledge"),
         )

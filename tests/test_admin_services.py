@@ -408,10 +408,13 @@ def world(root, branch, officer, manager, manager2, head_office):
 
     posted = {"loan": loan, "interest_on": Decimal("0"), "interest_off": Decimal("0"), "value_date": TODAY}
     fall = ledger_post(kind="book_reported", principal=Decimal("-100.00"), actor=None, as_of=TODAY, case=case, **posted)
-    ledger_post(kind="book_correction", principal=Decimal("100.00"), actor=None, as_of=TODAY, **posted)
+    rise = ledger_post(kind="book_correction", principal=Decimal("100.00"), actor=None, as_of=TODAY, **posted)
     ReportedFall.objects.create(
         entry=fall, loan=loan, case=case, branch=branch, officer=officer, amount=Decimal("100.00"), reported_on=TODAY
     )
+    from reconciliation.models import RiseAcknowledgement
+
+    RiseAcknowledgement.objects.create(entry=rise, branch=branch, reason="Interest accrued", acknowledged_by=officer)
     cases.case_request_create(case=case, target="legal", actor=officer, as_of=TODAY, reason="Refuses to pay")
     evidence_upload(
         actor=officer, target=case, upload=ContentFile(b"%PDF-1.4\n%%EOF\n", name="receipt.pdf"), kind="receipt"

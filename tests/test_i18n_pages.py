@@ -229,6 +229,8 @@ def arguments(user: Any) -> dict[str, Callable[[], list[dict[str, Any]]]]:
         "legal:proceeding_detail": lambda: one("pk", _first(LegalProceeding.objects.visible_to(user))),
         "legal:proceeding_action": lambda: [],  # POST only
         "legal:order_action": lambda: [],  # POST only
+        "collections_app:cost_correct": lambda: [],  # POST only
+        "reconciliation:rise_acknowledge": lambda: [],  # POST only
         "legal:borrower_assets": lambda: one("pk", _first(Borrower.objects.visible_to(user))),
         "evidence:download": lambda: one("pk", _first(EvidenceFile.objects.visible_to(user))),
         "evidence:document_generate": lambda: one("case_pk", case()),

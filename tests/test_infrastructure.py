@@ -68,10 +68,20 @@ def test_real_celery_worker_runs_a_task_that_writes_to_the_database(celery_worke
 
 @pytest.mark.django_db
 def test_demo_data_loads_twice_without_doubling(capsys):
+    from loans.models import User
+    from reconciliation.models import ReportedFall
+    from reconciliation.selectors import falls_for_user, rises_for_user
+
     call_command("seed_demo")
     first = Loan.objects.count()
     classes = set(Loan.objects.values_list("five_level_class", flat=True))
+    falls = ReportedFall.objects.count()
     call_command("seed_demo")
     assert Loan.objects.count() == first >= 300
     assert classes == {"normal", "special_mention", "substandard", "doubtful", "loss"}
     assert "Demo logins" in capsys.readouterr().out
+    # Issue 11: the book of the day reported falls for the officer to classify, and a rise (once).
+    officer = User.objects.get(username="officer")
+    assert ReportedFall.objects.count() == falls >= 3
+    assert falls_for_user(user=officer).count() == falls
+    assert rises_for_user(user=officer).count() == 1

@@ -134,6 +134,7 @@ def test_seed_demo_prints_only_its_summary_lines(tmp_path):
         "Loan book",
         "Collection cases",
         "Accountability",
+        "Book of the day imported",
         "Demo logins (password demo-pass-2026)",
     ]
 

@@ -15,9 +15,15 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 
 from audit.models import AuditEvent
-from collections_app.case_rules import CaseFacts, Measure, able_but_unwilling, entry_refusal
+from collections_app.case_rules import CaseFacts, Measure, able_but_unwilling, able_but_unwilling_why, entry_refusal
 from collections_app.models import AbilityAssessment, CaseRequest, DishonestDebtorListing
-from collections_app.services import ability_assess, case_request_create, dishonest_debtor_record, recovery_record
+from collections_app.services import (
+    ability_assess,
+    case_open,
+    case_request_create,
+    dishonest_debtor_record,
+    recovery_record,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -165,3 +171,52 @@ def test_a_bad_form_names_the_field(login, case, officer, today):
     assert response.status_code == 400
     assert "leave this unticked" in response.content.decode()
     assert not AbilityAssessment.objects.exists()
+
+
+# --- the court's list of dishonest debtors changes the rule (issue 11, item 8) ----------------------
+
+
+def test_a_borrower_on_the_dishonest_debtors_list_is_able_but_unwilling(case, officer, today):
+    """A judgment defaulter is sued without waiting for a notice, assessed or not."""
+    with pytest.raises(ValidationError):
+        _request_legal(case, officer, today)
+    dishonest_debtor_record(case=case, actor=officer, listed_since=today, court="County Court", reference="R-1")
+    facts = case.entry_facts()
+    assert facts.able_but_unwilling and "dishonest debtors" in facts.able_but_unwilling_why
+    request = _request_legal(case, officer, today)
+    assert request.status == CaseRequest.Status.REQUESTED and request.target == "legal"
+
+
+def test_the_listing_counts_over_an_assessment_of_unable_and_on_the_borrowers_other_cases(
+    case, make_npl, officer, today
+):
+    ability_assess(case=case, actor=officer, able_to_pay=False, evidence="No income", assessed_on=today)
+    other = case_open(
+        loan=make_npl(loan_no="RIV-NPL-2", borrower=case.loan.borrower), actor=officer, as_of=today, reason="Late"
+    )
+    assert not case.entry_facts().able_but_unwilling and not other.entry_facts().able_but_unwilling
+    dishonest_debtor_record(case=case, actor=officer, listed_since=today, court="County Court", reference="R-1")
+    assert case.entry_facts().able_but_unwilling
+    assert other.entry_facts().able_but_unwilling  # the listing is the borrower's
+
+
+def test_the_rule_with_the_listing_in_words():
+    listed = dict(able_to_pay=None, refuses_to_pay=False, paid_since_assessment=True, dishonest_listed=True)
+    assert able_but_unwilling(**listed)
+    assert able_but_unwilling(**{**listed, "able_to_pay": False})
+    assert able_but_unwilling_why(**listed) == "the borrower is on a court's list of dishonest debtors"
+    assert able_but_unwilling_why(able_to_pay=True, refuses_to_pay=True, paid_since_assessment=True).startswith(
+        "assessed able"
+    )
+    assert able_but_unwilling_why(able_to_pay=False, refuses_to_pay=False, paid_since_assessment=False) == ""
+
+
+def test_the_case_page_says_why_the_debtor_is_able_but_unwilling(login, case, officer, today):
+    client = login(officer)
+    page = client.get(case.get_absolute_url()).content.decode()
+    assert 'id="able-but-unwilling"' not in page
+    dishonest_debtor_record(case=case, actor=officer, listed_since=today, court="County Court", reference="R-1")
+    page = client.get(case.get_absolute_url()).content.decode()
+    assert 'id="able-but-unwilling"' in page
+    assert "the borrower is on a court&#x27;s list of dishonest debtors" in page
+    assert "may be requested without a served collection notice" in page

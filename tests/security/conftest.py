@@ -190,6 +190,37 @@ def _export_job(bank: Bank) -> int:
     return job.pk
 
 
+def _case_cost(bank: Bank) -> int:
+    """A court fee the bank bore on the bank's case (made once per bank), to correct or reverse."""
+    from collections_app.models import CaseCost
+
+    cost = CaseCost.objects.filter(case=bank.case, reverses__isnull=True).order_by("pk").first()
+    if cost is None:
+        cost = CaseCost.objects.create(
+            case=bank.case, kind="litigation", amount=Decimal("100.00"), incurred_on=bank.case.opened_on
+        )
+    return cost.pk
+
+
+def _rise(bank: Bank) -> int:
+    """A rise of the bank's NPL balance reported by an import (made once per bank), to acknowledge."""
+    from ledger.services import ledger_post
+
+    rise = LedgerEntry.objects.filter(loan=bank.loan, kind="book_correction", import_batch=bank.batch).first()
+    if rise is None:
+        today = timezone.localdate()
+        posted = {"loan": bank.loan, "principal": Decimal("0"), "interest_on": Decimal("0"), "value_date": today}
+        rise = ledger_post(
+            kind="book_correction",
+            interest_off=Decimal("10.00"),
+            actor=None,
+            as_of=today,
+            import_batch=bank.batch,
+            **posted,
+        )
+    return rise.pk
+
+
 # The path arguments of every URL of the site (not the Django admin's: see admin_patterns).
 PATH_ARGS: dict[str, Callable[[Bank], dict[str, Any]]] = {
     "home": lambda b: {},
@@ -223,6 +254,7 @@ PATH_ARGS: dict[str, Callable[[Bank], dict[str, Any]]] = {
     "collections_app:request_decide": lambda b: {"request_id": b.case_request.pk},
     "collections_app:record_create": lambda b: {"pk": b.case.pk, "kind": "recovery"},
     "collections_app:record_form": lambda b: {"pk": b.case.pk, "kind": "recovery"},
+    "collections_app:cost_correct": lambda b: {"pk": b.case.pk, "cost_pk": _case_cost(b)},
     "ledger:entry_decide": lambda b: {"pk": LedgerEntry.objects.get(loan=b.loan, approval="awaiting").pk},
     "legal:proceeding_detail": lambda b: {"pk": b.proceeding.pk},
     "legal:proceeding_action": lambda b: {"pk": b.proceeding.pk, "action": "hearing"},
@@ -239,6 +271,7 @@ PATH_ARGS: dict[str, Callable[[Bank], dict[str, Any]]] = {
     "accountability:flag_review": lambda b: {"pk": b.flag.pk},
     "reconciliation:falls": lambda b: {},
     "reconciliation:classify": lambda b: {"pk": b.fall.pk},
+    "reconciliation:rise_acknowledge": lambda b: {"entry_pk": _rise(b)},
     "notifications:list": lambda b: {},
     "notifications:bell": lambda b: {},
     "notifications:read_all": lambda b: {},

@@ -29,7 +29,7 @@ from django.urls import get_resolver, reverse
 from django.utils import timezone
 
 from audit.models import AuditEvent
-from tests.security.conftest import PATH_ARGS, Bank, url_names
+from tests.security.conftest import PATH_ARGS, Bank, _case_cost, _rise, url_names
 
 pytestmark = pytest.mark.django_db
 
@@ -70,6 +70,7 @@ EXPECTED: dict[str, tuple[str, str]] = {
     "collections_app:record_create":       ("POST", "302  302+ 404  302+ 404  400  400"),
     # One record form of the case page, drawn when opened (issue 15): who may record work on the case.
     "collections_app:record_form":         ("GET", "302  200  404  200  404  403  403"),
+    "collections_app:cost_correct":        ("POST", "302  302+ 404  302+ 404  400  400"),
     "ledger:entry_decide":                 ("POST", "302  302  404  302+ 404  302  302"),
     "legal:proceeding_detail":             ("GET", "302  200  404  200  404  200  200"),
     "legal:proceeding_action":             ("POST", "302  302+ 404  302+ 404  400  400"),
@@ -86,6 +87,7 @@ EXPECTED: dict[str, tuple[str, str]] = {
     "accountability:flag_review":          ("POST", "302  302  404  302+ 404  302  302"),
     "reconciliation:falls":                ("GET", "302  200  200  200  200  200  200"),
     "reconciliation:classify":             ("GET", "302  200  404  200  404  200  200"),
+    "reconciliation:rise_acknowledge":     ("POST", "302  302+ 404  302+ 404  400  400"),
     "notifications:list":                  ("GET", "302  200  200  200  200  200  200"),
     "notifications:bell":                  ("GET", "302  200  200  200  200  200  200"),
     "notifications:read_all":              ("POST", "302  302  302  302  302  302  302"),
@@ -130,7 +132,12 @@ def _valid_post(bank: Bank) -> dict[str, dict[str, Any]]:
             "recovery-amount": "10.00",
             "recovery-paid_by": "borrower",
         },
+        "collections_app:cost_correct": {
+            f"fix-{_case_cost(bank)}-action": "reverse",
+            f"fix-{_case_cost(bank)}-reason": "x",
+        },
         "ledger:entry_decide": {"decision": "approve", "reason": ""},
+        "reconciliation:rise_acknowledge": {f"rise-{_rise(bank)}-reason": "Interest accrued"},
         "accountability:record_decide": {"decision": "honour", "seen_state": "proposed", "reason": "Well done"},
         "accountability:flag_review": {"status": "confirmed", "note": "Evergreening"},
         "legal:proceeding_action": {"hearing-held_on": today, "hearing-place": "Court room 1"},
