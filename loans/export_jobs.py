@@ -181,9 +181,9 @@ def export_job_run(*, job: ExportJob) -> ExportJob:
                 with open(path, "wb") as out, _progress_beside_copy(job.pk) as progress:
                     written = write_csv_copy(out, headers, statement, progress=progress, every=PROGRESS_EVERY)
             elif job.fmt == "xlsx":
-                with open(path, "wb") as out:
-                    rows = _counted(spec.rows(queryset, job.as_of), job.pk)
-                    written = write_xlsx_rust(out, headers, rows, title=str(spec.title))
+                # To the path: into an open file rustpy-xlsxwriter would build the zip in memory.
+                rows = _counted(spec.rows(queryset, job.as_of), job.pk)
+                written = write_xlsx_rust(path, headers, rows, title=str(spec.title))
             else:
                 with open(path, "w", encoding="utf-8", newline="") as out:
                     written = write_csv(out, headers, _counted(spec.rows(queryset, job.as_of), job.pk))

@@ -28,6 +28,7 @@ the command line without --user). Bulk copies of personal data leave a trace and
 from __future__ import annotations
 
 import csv
+import os
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -235,7 +236,9 @@ def _xlsx_cell(v: Any) -> Any:
     return _xlsx_cell(str(v))
 
 
-def write_xlsx_rust(out: IO[bytes], headers: list[str], rows: Iterable[list[Any]], *, title: str = "Export") -> int:
+def write_xlsx_rust(
+    out: IO[bytes] | str | os.PathLike, headers: list[str], rows: Iterable[list[Any]], *, title: str = "Export"
+) -> int:
     """The workbook through rustpy-xlsxwriter (Rust's rust_xlsxwriter), for the large exports (the
     export jobs, the command): issue 15, about 5x faster than xlsxwriter (bench_pages). Its sheets
     are in constant-memory mode: each row is written out as it comes, so memory does not grow.
@@ -245,6 +248,9 @@ def write_xlsx_rust(out: IO[bytes], headers: list[str], rows: Iterable[list[Any]
     yyyy-mm-dd and date-times as yyyy-mm-dd hh:mm:ss; text is written as text (rust_xlsxwriter
     never reads a string as a formula) and neutralised as well. Headers that are not distinct
     (a row is given to it as a dict) and an export without rows go through xlsxwriter instead.
+    Give it a path, not an open file, for a large export: into a file object it builds the whole
+    zip in memory before writing it (measured: memory then grows with the file), into a path it
+    streams.
     Every number is written as a double ("7.0"): a reader may hand back 7.0 where xlsxwriter's "7"
     gives 7, which is why the small exports (the pages' own, the dashboards') keep write_xlsx."""
     import rustpy_xlsxwriter
@@ -252,10 +258,16 @@ def write_xlsx_rust(out: IO[bytes], headers: list[str], rows: Iterable[list[Any]
     header_rows = _header_rows(headers)
     keys = [neutralise(str(h)) for h in header_rows[0]]
     if len(set(keys)) != len(keys):
+        if isinstance(out, str | os.PathLike):
+            with open(out, "wb") as file:
+                return write_xlsx(file, headers, rows, title=title)
         return write_xlsx(out, headers, rows, title=title)
     rows = iter(rows)
     ahead = [[_xlsx_cell(v) for v in row] for row in islice(rows, _XLSX_LOOKAHEAD)]
     if not ahead:  # its header comes from the first row's keys: an empty sheet is xlsxwriter's
+        if isinstance(out, str | os.PathLike):
+            with open(out, "wb") as file:
+                return write_xlsx(file, headers, [], title=title)
         return write_xlsx(out, headers, [], title=title)
     stamps = {c for row in ahead for c, v in enumerate(row) if type(v) is datetime}
     stamp = rustpy_xlsxwriter.Format().set_num_format(STAMP_FORMAT)
@@ -458,8 +470,7 @@ def export_to_path(
     rows = spec.rows(queryset, as_of)
     headers = spec.header_rows(chinese_row=chinese_row)
     if str(path).lower().endswith(".xlsx"):
-        with open(path, "wb") as out:
-            return write_xlsx_rust(out, headers, rows, title=str(spec.title))
+        return write_xlsx_rust(str(path), headers, rows, title=str(spec.title))
     with open(path, "w", encoding="utf-8", newline="") as out:
         return write_csv(out, headers, rows)
 

@@ -65,3 +65,14 @@ def test_an_export_without_rows_still_has_its_header():
     data, count = _written(headers=[HEADERS[0]], rows=[])
     sheet = load_workbook(io.BytesIO(data))["Loans"]
     assert count == 0 and [c.value for c in sheet[1]] == HEADERS[0] and sheet.max_row == 1
+
+
+def test_to_a_path_it_writes_the_same_workbook(tmp_path):
+    """The export jobs give it a path (into an open file it would build the whole zip in memory)."""
+    path = tmp_path / "export"  # the job's file has its name; the writer does not need the suffix
+    assert write_xlsx_rust(str(path), HEADERS, iter(ROWS), title="Loans") == 2
+    sheet = load_workbook(io.BytesIO(path.read_bytes()))["Loans"]
+    assert [c.value for c in sheet[3]][:4] == ["L-1", 1234.5, 7, datetime(2026, 1, 2)]
+    empty = tmp_path / "empty.xlsx"
+    assert write_xlsx_rust(str(empty), [HEADERS[0]], iter([]), title="Loans") == 0
+    assert [c.value for c in load_workbook(empty)["Loans"][1]] == HEADERS[0]
