@@ -7,6 +7,16 @@ from django.db import migrations, models
 from dashboards.triggers import later_fill_sql, roll_fill_sql, roll_install_sql, roll_uninstall_sql
 
 
+_FILLED = (
+    "dashboards_limitationcell",
+    "dashboards_bookroll",
+    "dashboards_ledgerroll",
+    "dashboards_caseroll",
+    "dashboards_costroll",
+    "dashboards_limitationroll",
+)
+
+
 def forwards(apps, schema_editor):
     """The claims' limitation cells and every cell table's branch roll-up: their triggers, then their
     first fill from the sources (the limitation cells) and from the cells (the roll-ups)."""
@@ -15,6 +25,10 @@ def forwards(apps, schema_editor):
         return
     for statement in [*roll_install_sql(vendor), *later_fill_sql(vendor), *roll_fill_sql(vendor)]:
         schema_editor.execute(statement, params=None)
+    if vendor == "postgresql":
+        # Planner statistics for the filled tables now, not at autovacuum's next pass (without them a
+        # whole-bank sum over the ledger roll-up joined the branches in a nested loop: 60 ms, not 2).
+        schema_editor.execute(f"ANALYZE {', '.join(_FILLED)}", params=None)
 
 
 def backwards(apps, schema_editor):
