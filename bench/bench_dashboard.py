@@ -335,14 +335,16 @@ KEPT_DEFINITIONS: list[tuple[str, str, str, str]] = [
     ),
     (
         "dashboards_limitationcell",
-        _DIMS + ", month",
+        _DIMS + ", grain, ends_on",
         "cases, principal",
-        """SELECT l.branch_id, l.responsible_officer_id, l.product, b.kind,
-                  date_trunc('month', c.limitation_expires_on)::date, count(*), sum(l.outstanding_principal)
+        """SELECT l.branch_id, l.responsible_officer_id, l.product, b.kind, g.grain,
+                  CASE g.grain WHEN 'month' THEN date_trunc('month', c.limitation_expires_on)::date
+                               ELSE c.limitation_expires_on END,
+                  count(*), sum(l.outstanding_principal)
              FROM collections_app_collectioncase c JOIN loans_loan l ON l.id = c.loan_id
-             JOIN loans_borrower b ON b.id = l.borrower_id
+             JOIN loans_borrower b ON b.id = l.borrower_id CROSS JOIN (VALUES ('month'), ('day')) AS g (grain)
             WHERE c.is_open AND c.limitation_expires_on IS NOT NULL
-            GROUP BY 1, 2, 3, 4, 5""",
+            GROUP BY 1, 2, 3, 4, 5, 6""",
     ),
 ]
 

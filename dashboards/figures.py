@@ -19,7 +19,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Q, Sum, Value
+from django.db.models import Q, Sum
 
 from dashboards import headline_rules as hr
 from dashboards.models import BookCell, CaseCell, CostCell, LedgerCell, LimitationCell
@@ -507,55 +507,36 @@ def limitation_dates(query: DashboardQuery) -> tuple[date, date]:
 
 
 def limitation(query: DashboardQuery) -> Limitation | None:
-    """Open claims time-barred or within the warning window at the as-of day. The months wholly
-    before the as-of day's month (time-barred) or wholly between it and the window's last month
-    (within the window) are summed from the kept limitation cells (dashboards.models.LimitationCell,
-    the branch roll-up when it answers); the cases ending in those two months are read one by one
-    (the index of open cases by limitation end, each with its loan by primary key) and split at the
-    day. The claims as they stand today: None for a past month (their history is not kept)."""
+    """Open claims time-barred or within the warning window at the as-of day, from the kept limitation
+    cells (dashboards.models.LimitationCell; its branch roll-up when that answers): the months wholly
+    before the as-of day's month or wholly between it and the window's last month by month, the days
+    of those two months by day. One aggregate over a few thousand kept rows, however many claims.
+    The claims as they stand today: None for a past month (their history is not kept)."""
     if not query.is_current_month:
         return None
-    from collections_app.models import CollectionCase
-
     first, last = limitation_dates(query)
     first_month, last_month = first.replace(day=1), last.replace(day=1)
-    before, inside = Q(month__lt=first_month), Q(month__gt=first_month)
-    kept = (
-        query.kept(LimitationCell, month__lt=last_month)
-        .annotate(part=Value(1))
-        .values("part")
-        .annotate(
-            bn=Sum("cases", filter=before),
-            bp=Sum("principal", filter=before),
-            wn=Sum("cases", filter=inside),
-            wp=Sum("principal", filter=inside),
+    month, day = Q(grain=LimitationCell.MONTH), Q(grain=LimitationCell.DAY)
+    rows = month & (Q(ends_on__lt=first_month) | Q(ends_on__gt=first_month, ends_on__lt=last_month))
+    rows |= day & Q(ends_on__gte=first_month, ends_on__lt=add_months(first_month, 1), ends_on__lte=last)
+    rows |= day & Q(ends_on__gte=last_month, ends_on__lte=last)
+    barred, warning = Q(ends_on__lt=first), Q(ends_on__gte=first)
+    t = (
+        query.kept(LimitationCell)
+        .filter(rows)
+        .aggregate(
+            bn=Sum("cases", filter=barred),
+            bp=Sum("principal", filter=barred),
+            wn=Sum("cases", filter=warning),
+            wp=Sum("principal", filter=warning),
         )
     )
-    # The two months the window's ends fall in, case by case (one month when they are the same).
-    edges = Q(limitation_expires_on__gte=first_month, limitation_expires_on__lt=add_months(first_month, 1))
-    edges |= Q(limitation_expires_on__gte=last_month)
-    cases = query.rows(CollectionCase.objects.filter(edges, is_open=True, limitation_expires_on__lte=last))
-    barred, warning = Q(limitation_expires_on__lt=first), Q(limitation_expires_on__gte=first)
-    edge_sums = (
-        cases.order_by()
-        .annotate(part=Value(2))
-        .values("part")
-        .annotate(
-            bn=Count("id", filter=barred),
-            bp=Sum("loan__outstanding_principal", filter=barred),
-            wn=Count("id", filter=warning),
-            wp=Sum("loan__outstanding_principal", filter=warning),
-        )
-    )
-    t = {"bn": 0, "bp": ZERO, "wn": 0, "wp": ZERO}
-    for r in kept.union(edge_sums, all=True):  # one query
-        t = {k: t[k] + (r[k] or 0) for k in t}
     return Limitation(
         as_of=first,
         window_ends=last,
-        barred_cases=int(t["bn"]),
+        barred_cases=t["bn"] or 0,
         barred_principal=_d(t["bp"]),
-        warning_cases=int(t["wn"]),
+        warning_cases=t["wn"] or 0,
         warning_principal=_d(t["wp"]),
     )
 

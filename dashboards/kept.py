@@ -192,29 +192,36 @@ def _cost_rows() -> list[CostCell]:
 
 
 def _limitation_rows() -> list[LimitationCell]:
-    """Open cases whose limitation period ends, by the month it ends, with their loans' outstanding
-    principal now."""
+    """Open cases whose limitation period ends, by the month it ends and by the day, with their loans'
+    outstanding principal now."""
     from collections_app.models import CollectionCase
 
-    rows = (
-        CollectionCase._base_manager.filter(is_open=True, limitation_expires_on__isnull=False)
-        .order_by()
-        .annotate(month_=TruncMonth("limitation_expires_on"))
-        .values("loan__branch_id", "loan__responsible_officer_id", "loan__product", "loan__borrower__kind", "month_")
-        .annotate(n=Count("id"), p=Sum("loan__outstanding_principal"))
-    )
-    return [
-        LimitationCell(
-            branch_id=r["loan__branch_id"],
-            officer_id=r["loan__responsible_officer_id"],
-            product=r["loan__product"],
-            borrower_kind=r["loan__borrower__kind"],
-            month=r["month_"],
-            cases=r["n"],
-            principal=r["p"],
+    claims = CollectionCase._base_manager.filter(is_open=True, limitation_expires_on__isnull=False).order_by()
+    dims = ("loan__branch_id", "loan__responsible_officer_id", "loan__product", "loan__borrower__kind")
+    out = []
+    for grain, ends in (
+        (LimitationCell.MONTH, TruncMonth("limitation_expires_on")),
+        (LimitationCell.DAY, F("limitation_expires_on")),
+    ):
+        rows = (
+            claims.annotate(ends_=ends)
+            .values(*dims, "ends_")
+            .annotate(n=Count("id"), p=Sum("loan__outstanding_principal"))
         )
-        for r in rows
-    ]
+        out.extend(
+            LimitationCell(
+                branch_id=r[dims[0]],
+                officer_id=r[dims[1]],
+                product=r[dims[2]],
+                borrower_kind=r[dims[3]],
+                grain=grain,
+                ends_on=r["ends_"],
+                cases=r["n"],
+                principal=r["p"],
+            )
+            for r in rows
+        )
+    return out
 
 
 REBUILDERS = {

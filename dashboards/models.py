@@ -145,11 +145,17 @@ class CostCell(_Cell, _CostFigures):
 
 
 class _LimitationFigures(models.Model):
-    """Open claims (open cases) whose limitation period ends in `month` (its first day): how many,
-    and their loans' outstanding principal now. What the headline's "time-barred or within the
-    warning window" sums for the months wholly before or inside the window (dashboards.figures)."""
+    """Open claims (open cases) whose limitation period ends on a day: how many, and their loans'
+    outstanding principal now, kept twice: by the month it ends (`grain` "month", `ends_on` the
+    month's first day) and by the day (`grain` "day", `ends_on` that day). The headline's
+    "time-barred or within the warning window" sums the months wholly before or inside the window and
+    the days of the two months its ends fall in (dashboards.figures.limitation)."""
 
-    month = models.DateField()
+    MONTH = "month"
+    DAY = "day"
+
+    grain = models.CharField(max_length=5)
+    ends_on = models.DateField()
     cases = models.IntegerField(default=0)
     principal = money(default=0)
 
@@ -159,10 +165,14 @@ class _LimitationFigures(models.Model):
 
 class LimitationCell(_Cell, _LimitationFigures):
     class Meta:
-        indexes = [models.Index(fields=["branch", "month"], name="limitation_cell_branch_month")]
+        indexes = [
+            models.Index(fields=["branch", "grain", "ends_on"], name="limitation_cell_branch"),
+            # An officer's own figures.
+            models.Index(fields=["officer", "grain", "ends_on"], name="limitation_cell_officer"),
+        ]
 
     def __str__(self) -> str:
-        return f"Limitation cell {self.month:%Y-%m} {self.branch_id}/{self.officer_id}"
+        return f"Limitation cell {self.grain} {self.ends_on} {self.branch_id}/{self.officer_id}"
 
 
 # --- the branch roll-ups -----------------------------------------------------------------------------
@@ -216,10 +226,10 @@ class CostRoll(_Roll, _CostFigures):
 
 class LimitationRoll(_Roll, _LimitationFigures):
     class Meta:
-        indexes = [models.Index(fields=["month", "branch"], name="limitation_roll_month_branch")]
+        indexes = [models.Index(fields=["grain", "ends_on", "branch"], name="limitation_roll_ends")]
 
     def __str__(self) -> str:
-        return f"Limitation roll {self.month:%Y-%m} {self.branch_id}"
+        return f"Limitation roll {self.grain} {self.ends_on} {self.branch_id}"
 
 
 # Each cell table's branch roll-up.

@@ -95,7 +95,7 @@ CELL_TABLES = {
 # Added by migration 0004_dash_money_rollup, with triggers of their own (install_sql and fill_sql
 # stay what migration 0002 ran): open claims by the month their limitation period ends, with their
 # loans' outstanding principal.
-LATER_TABLES = {LIMITS: CellTable(LIMITS, ("month",), ("cases", "principal"), ("principal",))}
+LATER_TABLES = {LIMITS: CellTable(LIMITS, ("grain", "ends_on"), ("cases", "principal"), ("principal",))}
 KEPT_TABLES = {**CELL_TABLES, **LATER_TABLES}
 
 # Each cell table's branch roll-up (dashboards.models._Roll): the same keys and figures per branch.
@@ -309,12 +309,13 @@ def limitation_part(
     sql: _Sql, sign: str, cases: str = CASES_T, loans: str = LOANS_T, borrowers: str = BORROWERS_T
 ) -> str:
     """An open case whose limitation period ends: one claim and its loan's outstanding principal, under
-    the loan's dimensions and the month the period ends."""
-    return (
-        f"SELECT {_dims()}, {sql.month('c.limitation_expires_on')} AS month, {_signed(sign, '1')} AS cases, "
+    the loan's dimensions, twice: by the month the period ends and by the day."""
+    return " UNION ALL ".join(
+        f"SELECT {_dims()}, '{grain}' AS grain, {ends} AS ends_on, {_signed(sign, '1')} AS cases, "
         f"{_signed(sign, 'l.outstanding_principal')} AS principal "
         f"FROM {cases} c JOIN {loans} l ON l.id = c.loan_id JOIN {borrowers} b ON b.id = l.borrower_id "
         f"WHERE c.is_open AND c.limitation_expires_on IS NOT NULL"
+        for grain, ends in (("month", sql.month("c.limitation_expires_on")), ("day", "c.limitation_expires_on"))
     )
 
 

@@ -1,7 +1,7 @@
 """The kept figures' branch roll-ups and the claims' limitation cells (migration
 0004_dash_money_rollup): a dashboard that nothing narrows below a branch reads the roll-ups; the
-claims running out of time are summed from kept cells by the month their limitation ends, the two
-months the window's ends fall in read case by case. Every figure equals dashboards.recompute, and
+claims running out of time are summed from kept cells by the month their limitation ends, and by the
+day in the two months the window's ends fall in. Every figure equals dashboards.recompute, and
 the kept tables their definition, as loans, cases and borrowers change (the triggers, PostgreSQL)."""
 
 from __future__ import annotations
@@ -38,13 +38,13 @@ D = Decimal
 # (limitation ends, open, principal): time-barred before 15 Jun, within the window to 13 Sep.
 CLAIMS = [
     (date(2026, 3, 10), True, "1000"),  # barred, a month wholly before the window (kept cells)
-    (date(2026, 6, 1), True, "2000"),  # barred, the as-of month (case by case)
+    (date(2026, 6, 1), True, "2000"),  # barred, the as-of month (by day)
     (date(2026, 6, 14), True, "4000"),  # barred, the day before
     (date(2026, 6, 15), True, "8000"),  # within: the first day
     (date(2026, 6, 30), True, "16000"),  # within, the as-of month
     (date(2026, 7, 20), True, "32000"),  # within, a month wholly inside (kept cells)
     (date(2026, 8, 31), True, "64000"),  # within, a month wholly inside
-    (date(2026, 9, 1), True, "128000"),  # within, the window's last month (case by case)
+    (date(2026, 9, 1), True, "128000"),  # within, the window's last month (by day)
     (date(2026, 9, 13), True, "256000"),  # within: the last day
     (date(2026, 9, 14), True, "512000"),  # after the window
     (date(2027, 1, 1), True, "1024000"),  # long after
@@ -114,9 +114,9 @@ def test_claims_running_out_of_time_at_every_edge_of_the_window(
     assert (lim.as_of, lim.window_ends) == (TODAY, date(2026, 9, 13))
     assert (lim.barred_cases, lim.barred_principal) == (3, D("7000.00"))
     assert (lim.warning_cases, lim.warning_principal) == (6, D("504000.00"))
-    # The months wholly before or inside the window come from the kept cells.
-    assert LimitationRoll.objects.filter(month=date(2026, 3, 1)).exists()
-    assert LimitationCell.objects.filter(month=date(2026, 7, 1)).exists()
+    # Kept by month and by day.
+    assert LimitationRoll.objects.filter(grain="month", ends_on=date(2026, 3, 1), cases=1).exists()
+    assert LimitationCell.objects.filter(grain="day", ends_on=date(2026, 6, 14), cases=1).exists()
     _assert_all_equal(queries)
 
 
