@@ -33,3 +33,69 @@ def chart(element_id: str, option: dict, label: str = "", height: str = "md") ->
         label,
         json_script(payload, data_id),
     )
+
+
+def _cell_text(v: Any, kind: str, places: int) -> str:
+    """A cell's value as the page shows it, escaped: money, counts, percentages, dates by their kind."""
+    from django.contrib.humanize.templatetags.humanize import intcomma
+    from django.template.defaultfilters import date as date_filter
+    from django.template.defaultfilters import floatformat
+    from django.utils.html import conditional_escape as esc
+
+    from npl_recovery.templatetags.formatting import money
+
+    if v is None:
+        return "—"
+    if kind == "money":
+        return esc(money(v))
+    if kind == "count":
+        return esc(intcomma(v))
+    if kind == "percent":
+        return f"{esc(floatformat(v, places))}%"
+    if kind == "date":
+        return esc(date_filter(v, "Y-m-d"))
+    return esc(v)
+
+
+@register.simple_tag
+def dash_rows(table: Any, places: int = 1, dates_are_figures: bool = False) -> str:
+    """The rows of a dashboard table (dashboards.tables.DashTable) as <tr> markup: the same cells the
+    template markup once drew per cell (a class for figures, the raw value for sorting, the value
+    formatted by its kind, the row's or the column's link), written in Python because a league of
+    50 officers by 12 columns took a template 17 ms to draw at a million loans. `places`: decimals of
+    a percentage; `dates_are_figures`: dates right-aligned like figures (the branches table)."""
+    from django.utils.formats import localize
+    from django.utils.html import conditional_escape as esc
+    from django.utils.safestring import mark_safe
+
+    plain = ("text",) if dates_are_figures else ("text", "date")
+    columns = [(c.key, c.kind, c.kind not in plain) for c in table.columns]
+    out: list[str] = []
+    for row in table.rows:
+        values, links, url = row.values, row.links or {}, row.url
+        out.append("<tr>")
+        for i, (key, kind, numeric) in enumerate(columns):
+            v, link = values.get(key), links.get(key)
+            raw = "" if v is None else esc(localize(v, use_l10n=False))
+            out.append(f'<td class="num" data-value="{raw}">' if numeric else f'<td data-value="{raw}">')
+            href = link or (url if i == 0 else "")
+            if href:
+                out.append(f'<a href="{esc(href)}">')
+            out.append(_cell_text(v, kind, places))
+            if href:
+                out.append("</a>")
+            out.append("</td>")
+        out.append("</tr>")
+    return mark_safe("".join(out))  # noqa: S308 - every value above is escaped
+
+
+@register.simple_tag
+def dash_total(table: Any, total: Any, places: int = 1) -> str:
+    """A table's total row as <th> cells (figures right-aligned, no link, no sort value)."""
+    from django.utils.safestring import mark_safe
+
+    cells = []
+    for c in table.columns:
+        cls = "" if c.kind == "text" else ' class="num"'
+        cells.append(f"<th{cls}>{_cell_text(total.values.get(c.key), c.kind, places)}</th>")
+    return mark_safe("".join(cells))  # noqa: S308 - every value is escaped by _cell_text
