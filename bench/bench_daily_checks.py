@@ -142,8 +142,9 @@ def _a_year_of_history() -> None:
         """
         INSERT INTO collections_app_recovery (case_id, received_on, amount, form, paid_by, principal,
                                               interest_on_balance, interest_off_balance, asset_id, note,
-                                              recorded_by_id, created_at)
-        SELECT id, %(day)s::date - (id %% 60)::int, 500, 'cash', 'borrower', 500, 0, 0, NULL, 'bench', NULL, now()
+                                              recorded_by_id, created_at, after_write_off)
+        SELECT id, %(day)s::date - (id %% 60)::int, 500, 'cash', 'borrower', 500, 0, 0, NULL, 'bench', NULL, now(),
+               false
           FROM collections_app_collectioncase WHERE is_open ORDER BY id DESC LIMIT 20000
         """,
         {"day": FIRST_DAY},
