@@ -287,6 +287,9 @@ def make_book(
             # 2: a loan's responsible officer works in the loan's branch (as in a bank; the kept
             # dashboard cells are per branch and officer, issue 13).
             "layout": 2,
+            # 3: five-year loans, maturing after the as-of date (with three-year loans every loan was
+            # past maturity, so issue 11's "past maturity is overdue" made the whole book loss).
+            "maturity": 3,
         }
     )
     sql("CREATE TABLE IF NOT EXISTS bench_meta (key text PRIMARY KEY, value text)")
@@ -371,7 +374,7 @@ def make_book(
                (10000 + r * 1000)::numeric(18,2),
                (10000 + r * 1000)::numeric(18,2) * 0.8,
                (r * 3)::numeric(18,2), (r * 2)::numeric(18,2),
-               %(as_of)s::date - 1500, %(as_of)s::date - 1500 + 1095,
+               %(as_of)s::date - 1500, %(as_of)s::date - 1500 + 1825,
                CASE WHEN bucket < %(npl_cut)s THEN %(as_of)s::date - (91 + r)
                     WHEN bucket < %(npl_cut)s + 100 THEN %(as_of)s::date - (1 + r %% 90)
                     ELSE NULL END,
