@@ -45,6 +45,17 @@ def visible_branch_ids(user: Any) -> models.QuerySet | None:
     return Branch.objects.filter(pk=user.branch_id).values("id")
 
 
+def sees_subtree(user: Any, branch: Any) -> bool:
+    """Whether every row under `branch` (the branch and every branch below it) is within the user's
+    branch scope (`visible_branch_ids`), so that `visible_to` would add nothing to a filter by that
+    subtree: everyone who sees the whole bank; a manager for a branch at or below his own."""
+    if sees_everything(user):
+        return True
+    if not getattr(user, "is_authenticated", False) or not user.is_active or user.branch_id is None:
+        return False
+    return branch is not None and is_manager(user) and branch.path.startswith(user.branch.path)
+
+
 def answered_loan_ids(user: Any) -> list[models.QuerySet]:
     """The loans `user` answers for, as four small indexed subqueries of loan ids: as responsible
     officer, as case officer, as team member, and by a current share of responsibility.

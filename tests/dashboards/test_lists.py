@@ -702,3 +702,40 @@ def test_a_guarantee_rows_officer_is_named_as_everywhere_else(branch, officer, m
     GuaranteeFactory(loan=case.loan, guarantor__name="Guarantor of MAT-ZH")
     table = legal_deadlines.legal_deadlines_table(query_for(manager), manager)
     assert [r.values["officer"] for r in table.rows] == ["张伟"]
+
+
+# --- a manager's subtree needs no other scope ----------------------------------------------------------
+
+
+def test_a_manager_sees_every_branch_of_his_subtree_and_no_other(
+    head_manager, manager, officer, branch, outlet, other_branch
+):
+    from loans.access import sees_subtree
+
+    assert sees_subtree(manager, branch) and sees_subtree(manager, outlet)
+    assert not sees_subtree(manager, other_branch)
+    assert not sees_subtree(manager, None)
+    assert sees_subtree(head_manager, other_branch) and sees_subtree(head_manager, None)
+    # An officer sees his own branch only, not the outlets below it: his rows keep their scope.
+    assert not sees_subtree(officer, branch)
+    manager.is_active = False
+    assert not sees_subtree(manager, branch)
+
+
+@pytest.mark.parametrize(
+    ("builder", "expected"),
+    [
+        (deadlines.deadlines_table, DEADLINES["manager"]),
+        (legal_deadlines.legal_deadlines_table, [no for _k, no, _d in LEGAL["manager"]]),
+        (flags.flags_table, FLAGS["manager"]),
+    ],
+)
+def test_a_managers_lists_of_his_subtree_plan_no_answered_loans_subqueries(world, manager, builder, expected):
+    """Every row of his subtree is his to see: the lists filter by the subtree alone, without the OR
+    of the loans he answers for (four subplans PostgreSQL plans on every view); the same rows."""
+    with CaptureQueriesContext(connection) as queries:
+        table = builder(query_for(manager), manager)
+    sql = " ".join(q["sql"] for q in queries.captured_queries)
+    assert "accountability_responsibilityshare" not in sql
+    assert "collectioncase_team_members" not in sql
+    assert loan_nos(table) == expected
