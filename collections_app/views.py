@@ -59,6 +59,15 @@ def _errors(exc: ValidationError | PermissionDenied) -> str:
     return str(exc) or _("You may not do this.")
 
 
+def _form_errors(form, exc: ValidationError) -> None:
+    """A service's refusal on the form: each field's errors beside its field, the rest above the form."""
+    if hasattr(exc, "error_dict"):
+        for field, errs in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, errs)
+    else:
+        form.add_error(None, exc.messages)
+
+
 @lru_cache(maxsize=64)
 def _svg_in(current: str | None, language: str) -> str:
     return to_svg(current=current, language=language)
@@ -466,11 +475,7 @@ def record_create(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
             except services.CaseChanged as exc:
                 form.add_error(None, str(exc))
             except ValidationError as exc:
-                if hasattr(exc, "error_dict"):
-                    for field, errs in exc.message_dict.items():
-                        form.add_error(field if field in form.fields else None, errs)
-                else:
-                    form.add_error(None, exc.messages)
+                _form_errors(form, exc)
             except PermissionDenied as exc:
                 form.add_error(None, _errors(exc))
             else:
@@ -505,11 +510,7 @@ def cost_correct_view(request: HttpRequest, pk: int, cost_pk: int) -> HttpRespon
                 services.cost_correct(case=case, cost=cost, actor=request.user, reason=reason, **data)
                 done = _("Collection cost corrected.")
         except ValidationError as exc:
-            if hasattr(exc, "error_dict"):
-                for field, errs in exc.message_dict.items():
-                    form.add_error(field if field in form.fields else None, errs)
-            else:
-                form.add_error(None, exc.messages)
+            _form_errors(form, exc)
         except PermissionDenied as exc:
             form.add_error(None, _errors(exc))
         else:

@@ -673,7 +673,7 @@ _FIVE = {k.value: v for k, v in FIVE_LEVEL_LABELS.items()}
 _FOUR = {k.value: v for k, v in FOUR_LEVEL_LABELS.items()}
 
 # Loans: the import columns first (an export can be imported again), then what the bank computes.
-_LOAN_IMPORT_VALUES = {
+LOAN_IMPORT_VALUES = {
     "loan_no": "loan_no",
     "borrower_name": "borrower__name",
     "borrower_id_no": "borrower__id_no",
@@ -712,7 +712,7 @@ LOANS_EXPORT = ExportSpec(
         "the specific provision, the collection case's measure and the responsible officer's name."
     ),
     columns=(
-        *(ExportColumn(c.field, _LOAN_IMPORT_VALUES[c.field]) for c in LOAN_COLUMNS),
+        *(ExportColumn(c.field, LOAN_IMPORT_VALUES[c.field]) for c in LOAN_COLUMNS),
         ExportColumn("branch_name", "branch__name"),
         ExportColumn("responsible_officer", _full_name("responsible_officer__")),
         ExportColumn("days_past_due", _days_past_due),

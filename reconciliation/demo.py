@@ -11,30 +11,15 @@ from datetime import date
 from decimal import Decimal
 
 from collections_app.models import CollectionCase
+from loans.exporting import LOAN_IMPORT_VALUES
 from loans.importing.columns import LOAN_COLUMNS
 from loans.importing.services import ImportFiles, loan_book_import
 from loans.models import ImportBatch, User
 
 FILE_NAME = "demo-book-of-the-day.csv"
-# loan field -> the import column's source on the loan (as the loans export writes them).
-_SOURCES = {
-    "loan_no": "loan_no",
-    "borrower_name": "borrower__name",
-    "borrower_id_no": "borrower__id_no",
-    "borrower_kind": "borrower__kind",
-    "branch_code": "branch__code",
-    "officer_username": "responsible_officer__username",
-    "product": "product",
-    "principal": "principal",
-    "outstanding_principal": "outstanding_principal",
-    "interest_on_balance": "interest_on_balance",
-    "interest_off_balance": "interest_off_balance",
-    "disbursed_on": "disbursed_on",
-    "maturity_on": "maturity_on",
-    "overdue_since": "overdue_since",
-    "business_ceased": "business_ceased",
-    "government_directed": "government_directed",
-}
+# The import column -> its source on the loan: as the loans export writes them (an export can be
+# imported again).
+_SOURCES = LOAN_IMPORT_VALUES
 
 
 def _cell(value) -> str:
