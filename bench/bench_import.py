@@ -53,6 +53,12 @@ KINDS = ["individual", "individual", "individual", "enterprise", "village_collec
          "public_institution"]  # fmt: skip
 
 
+# Five-year loans, disbursed 1,500 days before the file: none has matured, so the book is as the
+# docstring of loan_values says (with loans matured 405 days before the file, every loan with a balance
+# was past maturity and non-performing, and the import opened a case for each).
+TERM_DAYS = 1825
+
+
 def loan_values(g: int, *, changed: bool = False) -> list[Any]:
     """Row g of the generated book: 20% more than 90 days past due, 10% 1-90 days, the rest current;
     two loans per borrower. `changed`: a lower balance (and, for a third of them, arrears cleared)."""
@@ -73,7 +79,8 @@ def loan_values(g: int, *, changed: bool = False) -> list[Any]:
     return [
         f"IL{g:09d}", f"Import Borrower {b}", f"IMP{b:012d}", KINDS[b % 7], f"IB{g % N_BRANCHES:03d}",
         f"imp_officer{g % N_OFFICERS:04d}", "Working capital", principal, outstanding, r * 3, r * 2,
-        BENCH_AS_OF - timedelta(days=1500), BENCH_AS_OF - timedelta(days=405), overdue, r == 7, r % 97 == 0,
+        BENCH_AS_OF - timedelta(days=1500), BENCH_AS_OF + timedelta(days=TERM_DAYS - 1500), overdue, r == 7,
+        r % 97 == 0,
     ]  # fmt: skip
 
 

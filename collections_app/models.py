@@ -36,6 +36,7 @@ from collections_app.case_rules import (
 )
 from loans.access import scoped_manager
 from loans.models import Borrower, Branch, Collateral, Guarantee, Loan, User, money
+from npl_recovery.compiled import CompiledQuery
 
 MEASURE_CHOICES = [(m.value, MEASURE_LABELS[m]) for m in Measure]
 _OPEN = [m.value for m in OPEN_STATES]
@@ -205,81 +206,8 @@ class CollectionCase(ConcurrentTransitionMixin, models.Model):
     # --- what the rules read (no side effects) ---------------------------------------------
 
     def entry_facts(self) -> CaseFacts:
-        """One query: every fact an entry condition needs."""
-        # The latest assessment of the debtor's ability to pay counts (the history is kept).
-        latest_assessment = AbilityAssessment.objects.filter(case=OuterRef("pk")).order_by("-assessed_on", "-id")
-        row = (
-            CollectionCase.objects.filter(pk=self.pk)
-            .annotate(
-                borrower_kind=F("loan__borrower__kind"),
-                government_directed=F("loan__government_directed"),
-                five_level=F("loan__five_level_class"),
-                owed=F("loan__outstanding_principal")
-                + F("loan__interest_on_balance")
-                + F("loan__interest_off_balance"),
-                has_notice=Exists(Notice.objects.filter(case=OuterRef("pk"))),
-                team=models.Subquery(
-                    CollectionCase.team_members.through.objects.filter(collectioncase=OuterRef("pk"))
-                    .order_by()
-                    .values("collectioncase")
-                    .annotate(n=models.Count("*"))
-                    .values("n")[:1]
-                ),
-                has_guarantor=Exists(Guarantee.objects.filter(loan=OuterRef("loan"))),
-                has_collateral=Exists(Collateral.objects.filter(loan=OuterRef("loan"))),
-                has_asset=Exists(AssetInKind.objects.filter(case=OuterRef("pk"))),
-                refinanced_total=_ledger_total_since(refinancing=True),
-                other_total=_ledger_total_since(refinancing=False),
-                has_registered_asset=Exists(
-                    apps.get_model("legal", "DebtorAsset").objects.filter(
-                        Q(borrower=OuterRef("loan__borrower")) | Q(guarantor__guarantees__loan=OuterRef("loan")),
-                        sold_on__isnull=True,
-                    )
-                ),
-                has_judgment=Exists(
-                    LegalProceeding.objects.filter(case=OuterRef("pk")).filter(
-                        Q(judgment_on__isnull=False) | Q(enforcement_order_on__isnull=False)
-                    )
-                ),
-                able=models.Subquery(latest_assessment.values("able_to_pay")[:1]),
-                refuses=models.Subquery(latest_assessment.values("refuses_to_pay")[:1]),
-                # The borrower is on a court's list of dishonest debtors (recorded on any of their cases).
-                dishonest=Exists(
-                    DishonestDebtorListing.objects.filter(case__loan__borrower_id=OuterRef("loan__borrower_id"))
-                ),
-                paid_since=Exists(
-                    Recovery.objects.filter(
-                        case=OuterRef("pk"),
-                        # (inside, the outer row is the recovery: its case's latest assessment)
-                        received_on__gte=models.Subquery(
-                            AbilityAssessment.objects.filter(case=OuterRef("case"))
-                            .order_by("-assessed_on", "-id")
-                            .values("assessed_on")[:1]
-                        ),
-                    )
-                ),
-            )
-            .values(
-                "borrower_kind",
-                "government_directed",
-                "five_level",
-                "owed",
-                "has_notice",
-                "team",
-                "has_guarantor",
-                "has_collateral",
-                "has_asset",
-                "has_registered_asset",
-                "has_judgment",
-                "refinanced_total",
-                "other_total",
-                "able",
-                "refuses",
-                "paid_since",
-                "dishonest",
-            )
-            .get()
-        )
+        """One query: every fact an entry condition needs (its SQL built once: _FACTS)."""
+        row = _FACTS.dicts(self._state.db or "default", case_id=self.pk)[0]
         why = able_but_unwilling_why(
             able_to_pay=row["able"],
             refuses_to_pay=bool(row["refuses"]),
@@ -966,3 +894,82 @@ class CostRepayment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.amount:,.2f} of cost {self.cost_id} repaid on {self.repaid_on}"
+
+
+def _facts_queryset(case_id: int) -> models.QuerySet:
+    """The facts of CollectionCase.entry_facts, as one row of values."""
+    # The latest assessment of the debtor's ability to pay counts (the history is kept).
+    latest_assessment = AbilityAssessment.objects.filter(case=OuterRef("pk")).order_by("-assessed_on", "-id")
+    return (
+        CollectionCase.objects.filter(pk=case_id)
+        .annotate(
+            borrower_kind=F("loan__borrower__kind"),
+            government_directed=F("loan__government_directed"),
+            five_level=F("loan__five_level_class"),
+            owed=F("loan__outstanding_principal") + F("loan__interest_on_balance") + F("loan__interest_off_balance"),
+            has_notice=Exists(Notice.objects.filter(case=OuterRef("pk"))),
+            team=models.Subquery(
+                CollectionCase.team_members.through.objects.filter(collectioncase=OuterRef("pk"))
+                .order_by()
+                .values("collectioncase")
+                .annotate(n=models.Count("*"))
+                .values("n")[:1]
+            ),
+            has_guarantor=Exists(Guarantee.objects.filter(loan=OuterRef("loan"))),
+            has_collateral=Exists(Collateral.objects.filter(loan=OuterRef("loan"))),
+            has_asset=Exists(AssetInKind.objects.filter(case=OuterRef("pk"))),
+            refinanced_total=_ledger_total_since(refinancing=True),
+            other_total=_ledger_total_since(refinancing=False),
+            has_registered_asset=Exists(
+                apps.get_model("legal", "DebtorAsset").objects.filter(
+                    Q(borrower=OuterRef("loan__borrower")) | Q(guarantor__guarantees__loan=OuterRef("loan")),
+                    sold_on__isnull=True,
+                )
+            ),
+            has_judgment=Exists(
+                LegalProceeding.objects.filter(case=OuterRef("pk")).filter(
+                    Q(judgment_on__isnull=False) | Q(enforcement_order_on__isnull=False)
+                )
+            ),
+            able=models.Subquery(latest_assessment.values("able_to_pay")[:1]),
+            refuses=models.Subquery(latest_assessment.values("refuses_to_pay")[:1]),
+            # The borrower is on a court's list of dishonest debtors (recorded on any of their cases).
+            dishonest=Exists(
+                DishonestDebtorListing.objects.filter(case__loan__borrower_id=OuterRef("loan__borrower_id"))
+            ),
+            paid_since=Exists(
+                Recovery.objects.filter(
+                    case=OuterRef("pk"),
+                    # (inside, the outer row is the recovery: its case's latest assessment)
+                    received_on__gte=models.Subquery(
+                        AbilityAssessment.objects.filter(case=OuterRef("case"))
+                        .order_by("-assessed_on", "-id")
+                        .values("assessed_on")[:1]
+                    ),
+                )
+            ),
+        )
+        .values(
+            "borrower_kind",
+            "government_directed",
+            "five_level",
+            "owed",
+            "has_notice",
+            "team",
+            "has_guarantor",
+            "has_collateral",
+            "has_asset",
+            "has_registered_asset",
+            "has_judgment",
+            "refinanced_total",
+            "other_total",
+            "able",
+            "refuses",
+            "paid_since",
+            "dishonest",
+        )
+    )
+
+
+# The case page asks for the facts on every view: the queryset is built once (npl_recovery.compiled).
+_FACTS = CompiledQuery(_facts_queryset, "case_id")

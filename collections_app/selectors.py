@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.paginator import Page, Paginator
-from django.db import connection
+from django.db import connection, connections
 from django.db.models import (
     Case,
     CharField,
@@ -71,6 +71,7 @@ from loans.classification import (
 from loans.models import Loan
 from loans.names import person_name
 from loans.policy import classification_policy
+from npl_recovery.compiled import CompiledQuery
 
 QUEUE_RELATED = ("loan", "loan__borrower", "branch", "officer")
 
@@ -268,11 +269,10 @@ class TimelineEntry:
     obj: Any
 
 
-def case_timeline(*, case: CollectionCase, page: int | str = 1, per_page: int = 15) -> tuple[Page, list[TimelineEntry]]:
-    """Everything done on the case, newest first, one page: a UNION of the record tables for the
-    page's keys (plus a count), then one query per kind of record on the page."""
+def _timeline_keys(case_id: int) -> QuerySet:
+    """(kind, id, business date, created) of every record of the case, newest first."""
     parts = [
-        model.objects.filter(**{case_path: case})
+        model.objects.filter(**{f"{case_path}_id": case_id})
         .order_by()
         .annotate(
             k=Value(kind, output_field=CharField()),
@@ -283,8 +283,35 @@ def case_timeline(*, case: CollectionCase, page: int | str = 1, per_page: int = 
         .values_list("k", "oid", "d", "t")
         for kind, (model, date_field, _, case_path) in TIMELINE_SOURCES.items()
     ]
-    union = parts[0].union(*parts[1:], all=True).order_by("-d", "-t", "-oid")
-    paginator = Paginator(union, per_page)
+    return parts[0].union(*parts[1:], all=True).order_by("-d", "-t", "-oid")
+
+
+# The case page reads the timeline on every view: its union is built once (npl_recovery.compiled).
+_TIMELINE = CompiledQuery(_timeline_keys, "case_id")
+
+
+class _TimelineRows:
+    """The timeline's keys as the paginator reads them: a count and one page, by the built SQL."""
+
+    def __init__(self, case_id: int, alias: str) -> None:
+        self.case_id, self.alias = case_id, alias
+
+    def count(self) -> int:
+        return _TIMELINE.count(self.alias, case_id=self.case_id)
+
+    def __getitem__(self, window: slice) -> list[tuple]:
+        start, stop = window.start or 0, window.stop
+        return _TIMELINE.tuples(
+            self.alias, suffix="LIMIT %s OFFSET %s", extra=(stop - start, start), case_id=self.case_id
+        )
+
+
+def case_timeline(*, case: CollectionCase, page: int | str = 1, per_page: int = 15) -> tuple[Page, list[TimelineEntry]]:
+    """Everything done on the case, newest first, one page: a UNION of the record tables for the
+    page's keys (plus a count), then one query per kind of record on the page."""
+    alias = case._state.db or "default"
+    rows = _TimelineRows(case.pk, alias) if connections[alias].vendor == "postgresql" else _timeline_keys(case.pk)
+    paginator = Paginator(rows, per_page)
     page_obj = paginator.get_page(page)
     keys = list(page_obj.object_list)
     by_kind: dict[str, list[int]] = {}

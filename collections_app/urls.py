@@ -15,4 +15,5 @@ urlpatterns = [
     path("<int:pk>/record/<str:kind>/", views.record_create, name="record_create"),
     path("<int:pk>/record/<str:kind>/form/", views.record_form, name="record_form"),
     path("<int:pk>/costs/<int:cost_pk>/correct/", views.cost_correct_view, name="cost_correct"),
+    path("<int:pk>/costs/<int:cost_pk>/correct/form/", views.cost_correct_form, name="cost_correct_form"),
 ]

@@ -335,13 +335,14 @@ def _case_context(request: HttpRequest, case, bound: dict | None = None) -> dict
     days_left = case.days_to_deadline(as_of)
     money = case_money(case=case)
     costs = list(case_costs(case=case)[:20])
-    # Correct or reverse a cost (issue 11): who may record a cost, on the costs still standing.
-    cost_forms = {}
+    # Correct or reverse a cost (issue 11): who may record a cost, on the costs still standing. The
+    # form is drawn when opened (cost_correct_form), but for one that failed.
+    cost_forms: dict[int, Any] = {}
     if moves.may_work and case.is_open:
         fix = bound.get("cost_fix")
         for c in costs:
-            if c.reverses_id is None and not hasattr(c, "reversal"):
-                cost_forms[c.pk] = fix if fix is not None and fix.cost_pk == c.pk else f.CostCorrectionForm(cost=c)
+            if _correctable(c):
+                cost_forms[c.pk] = fix if fix is not None and fix.cost_pk == c.pk else True
     window = limitation_warning_window()
     return {
         "case": case,
@@ -489,6 +490,32 @@ def record_create(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
         )
     context = _case_context(request, case, bound={kind: form})
     return render(request, "collections_app/case_detail.html", context, status=400)
+
+
+def _correctable(cost: CaseCost) -> bool:
+    """A cost still standing: neither a correcting entry nor reversed by one."""
+    return cost.reverses_id is None and not hasattr(cost, "reversal")
+
+
+@login_required
+@require_GET
+def cost_correct_form(request: HttpRequest, pk: int, cost_pk: int) -> HttpResponse:
+    """A cost's correction form, drawn when the officer opens it (issue 15, as the record forms):
+    a 404 for another case's or a reversed cost, a 403 for someone who may not record work on the case."""
+    case = case_detail_for_user(user=request.user, pk=pk)
+    cost = get_object_or_404(CaseCost.objects.select_related("reversal"), pk=cost_pk, case=case)
+    refusal = _record_refusal(request, case)
+    if refusal:
+        raise PermissionDenied(refusal)
+    if not _correctable(cost):
+        raise Http404("No such cost to correct.")
+    template = "collections_app/_cost_fix_form.html"
+    context = {"case": case, "loan": case.loan, "cost": cost, "form": f.CostCorrectionForm(cost=cost)}
+    if request.htmx:
+        return render(request, template, context)
+    title = _("Correct or reverse")
+    return render(request, "collections_app/record_form.html", {**context, "title": title, "form_template": template,
+                                                                 "kind": f"cost-fix-{cost.pk}"})  # fmt: skip
 
 
 @login_required

@@ -47,19 +47,36 @@ class UserLanguageMiddleware:
         return response
 
 
+# Per language: (decimal separator, grouping, thousands separator), read once from its format module.
+_SEPARATORS: dict[str | None, tuple[str, Any, str]] = {}
+
+
+def number_separators() -> tuple[str, Any, str]:
+    language = translation.get_language()
+    found = _SEPARATORS.get(language)
+    if found is None:
+        found = _SEPARATORS[language] = (
+            formats.get_format("DECIMAL_SEPARATOR"),
+            formats.get_format("NUMBER_GROUPING"),
+            formats.get_format("THOUSAND_SEPARATOR"),
+        )
+    return found
+
+
 def format_amount(value: Any, *, currency: bool = False) -> str:
     """An amount with two decimals and thousands grouping (¥ in front when `currency`)."""
     if value is None or value == "":
         return "—"
     amount = Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
-    text = numberformat.format(
-        amount,
-        formats.get_format("DECIMAL_SEPARATOR"),
-        decimal_pos=2,
-        grouping=formats.get_format("NUMBER_GROUPING"),
-        thousand_sep=formats.get_format("THOUSAND_SEPARATOR"),
-        force_grouping=True,
-    )
+    decimal_sep, grouping, thousand_sep = number_separators()
+    if grouping == 3 and decimal_sep == "." and thousand_sep == ",":
+        # What numberformat.format writes for these separators, without its per-digit loop (a
+        # dashboard formats about a thousand amounts per page).
+        text = f"{amount.copy_abs() if amount.is_zero() else amount:,.2f}"  # never "-0.00"
+    else:
+        text = numberformat.format(
+            amount, decimal_sep, decimal_pos=2, grouping=grouping, thousand_sep=thousand_sep, force_grouping=True
+        )
     if not currency:
         return text
     return f"-{CURRENCY_SIGN}{text[1:]}" if text.startswith("-") else f"{CURRENCY_SIGN}{text}"

@@ -13,7 +13,9 @@ from pathlib import Path
 import polib
 import pytest
 from django.urls import reverse
-from django.utils import translation
+from django.utils import numberformat, translation
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from npl_recovery.i18n import format_amount, format_day
 from tests.conftest import ROOT, service_missing
@@ -81,6 +83,23 @@ def test_amounts_and_dates_in_each_language() -> None:
     with translation.override("en"):
         assert format_amount(Decimal("-5.5"), currency=True) == "-¥5.50"
         assert format_day(datetime.date(2026, 12, 2)) == "2 Dec 2026"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    value=st.decimals(min_value=Decimal("-1e15"), max_value=Decimal("1e15"), allow_nan=False, places=4),
+    language=st.sampled_from(["en", "zh-hans"]),
+)
+def test_an_amount_reads_as_django_would_format_it(value: Decimal, language: str) -> None:
+    """format_amount's fast path writes what numberformat.format writes for the language's separators
+    (two places, grouping by three, no "-0.00")."""
+    with translation.override(language):
+        cents = value.quantize(Decimal("0.01"), rounding="ROUND_HALF_UP")
+        expected = numberformat.format(cents, ".", decimal_pos=2, grouping=3, thousand_sep=",", force_grouping=True)
+        assert format_amount(value) == expected
+        assert format_amount(value, currency=True) == (
+            f"-¥{expected[1:]}" if expected.startswith("-") else f"¥{expected}"
+        )
 
 
 @pytest.mark.django_db

@@ -168,7 +168,7 @@ def _first(queryset: models.QuerySet) -> Any:
 def arguments(user: Any) -> dict[str, Callable[[], list[dict[str, Any]]]]:
     """For each URL name with arguments: the kwargs sets to fetch (ids the user may see)."""
     from accountability.models import AccountabilityRecord, LoansByLoansFlag
-    from collections_app.models import CaseRequest, CollectionCase, LegalProceeding
+    from collections_app.models import CaseCost, CaseRequest, CollectionCase, LegalProceeding
     from evidence.models import EvidenceFile
     from ledger.models import LedgerEntry
     from loans.exporting import EXPORTS
@@ -230,6 +230,12 @@ def arguments(user: Any) -> dict[str, Callable[[], list[dict[str, Any]]]]:
         "legal:proceeding_action": lambda: [],  # POST only
         "legal:order_action": lambda: [],  # POST only
         "collections_app:cost_correct": lambda: [],  # POST only
+        "collections_app:cost_correct_form": lambda: [
+            {"pk": c.case_id, "cost_pk": c.pk}
+            for c in CaseCost.objects.filter(
+                case__in=CollectionCase.objects.visible_to(user), reverses__isnull=True, reversal__isnull=True
+            )[:1]
+        ],
         "reconciliation:rise_acknowledge": lambda: [],  # POST only
         "legal:borrower_assets": lambda: one("pk", _first(Borrower.objects.visible_to(user))),
         "evidence:download": lambda: one("pk", _first(EvidenceFile.objects.visible_to(user))),

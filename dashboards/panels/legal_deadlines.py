@@ -67,11 +67,19 @@ def _days(as_of: date, n: int) -> date:
     return as_of + timedelta(days=n)
 
 
+# The columns a row reads of its case (the loan number, the borrower's name, the officer's name):
+# each list reads its 51 rows' few columns, not every column of four tables.
+# The case's measure too: a case without it reads it back on load (its state field is tracked).
+_CASE_COLUMNS = ("measure", "loan__loan_no", "loan__borrower__name", "officer__first_name", "officer__last_name",
+                 "officer__username")  # fmt: skip
+
+
 def _limitation(query: DashboardQuery, user: Any) -> QuerySet:
     qs = open_claims().filter(limitation_expires_on__lte=warning_horizon(query.as_of))
     return (
         narrowed(qs, query, user, branch="branch", loan="loan")
         .select_related("loan__borrower", "officer")
+        .only("limitation_expires_on", "limitation_starts_on", *_CASE_COLUMNS)
         .order_by("limitation_expires_on", "id")
     )
 
@@ -94,6 +102,11 @@ def _limitation_row(c, as_of: date) -> Deadline:
 
 
 _PROCEEDING_CASE = ("proceeding__case__loan__borrower", "proceeding__case__officer")
+_PROCEEDING_COLUMNS = (
+    "proceeding__court",
+    "proceeding__case_number",
+    *(f"proceeding__case__{c}" for c in _CASE_COLUMNS),
+)
 
 
 def _hearings(query: DashboardQuery, user: Any) -> QuerySet:
@@ -104,6 +117,7 @@ def _hearings(query: DashboardQuery, user: Any) -> QuerySet:
     return (
         narrowed(qs, query, user, branch="proceeding__case__branch", loan="proceeding__case__loan")
         .select_related("proceeding", *_PROCEEDING_CASE)
+        .only("held_on", "place", *_PROCEEDING_COLUMNS)
         .order_by("held_on", "id")
     )
 
@@ -134,6 +148,7 @@ def _preservation(query: DashboardQuery, user: Any) -> QuerySet:
     return (
         narrowed(qs, query, user, branch="proceeding__case__branch", loan="proceeding__case__loan")
         .select_related("proceeding", *_PROCEEDING_CASE)
+        .only("expires_on", "kind", "description", *_PROCEEDING_COLUMNS)
         .order_by("expires_on", "id")
     )
 
@@ -149,6 +164,7 @@ def _enforcement(query: DashboardQuery, user: Any) -> QuerySet:
     return (
         narrowed(qs, query, user, branch="case__branch", loan="case__loan")
         .select_related("case__loan__borrower", "case__officer")
+        .only("court", "case_number", "enforcement_deadline", "awarded_amount", *(f"case__{c}" for c in _CASE_COLUMNS))
         .order_by("enforcement_deadline", "id")
     )
 

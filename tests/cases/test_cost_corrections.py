@@ -160,7 +160,12 @@ def test_the_case_page_corrects_a_cost_next_to_the_costs(login, case, officer, t
     client = login(officer)
     page = client.get(case.get_absolute_url()).content.decode()
     url = reverse("collections_app:cost_correct", args=[case.pk, cost.pk])
-    assert url in page and "Correct or reverse" in page
+    # The form is drawn when opened (issue 15): the page links to it; it posts to cost_correct.
+    form_url = reverse("collections_app:cost_correct_form", args=[case.pk, cost.pk])
+    assert form_url in page and "Correct or reverse" in page and f'action="{url}"' not in page
+    drawn = client.get(form_url, HTTP_HX_REQUEST="true").content.decode()
+    assert f'action="{url}"' in drawn and "<html" not in drawn and f'name="fix-{cost.pk}-reason"' in drawn
+    assert f'action="{url}"' in client.get(form_url).content.decode()  # without JavaScript: a page of its own
     prefix = f"fix-{cost.pk}-"
     form = {
         prefix + "action": "correct",
@@ -181,10 +186,10 @@ def test_the_case_page_corrects_a_cost_next_to_the_costs(login, case, officer, t
     page = client.get(case.get_absolute_url()).content.decode()
     assert "reversed" in page and "correcting entry" in page and "Second fee notice" in page
     # The reversed cost offers no second correction; the corrected one does.
-    assert url not in page
+    assert form_url not in page and client.get(form_url).status_code == 404
     corrected = CaseCost.objects.get(replaces=cost)
     reverse_url = reverse("collections_app:cost_correct", args=[case.pk, corrected.pk])
-    assert reverse_url in page
+    assert reverse("collections_app:cost_correct_form", args=[case.pk, corrected.pk]) in page
     response = client.post(
         reverse_url, {f"fix-{corrected.pk}-action": "reverse", f"fix-{corrected.pk}-reason": "No fee"}
     )

@@ -255,6 +255,7 @@ PATH_ARGS: dict[str, Callable[[Bank], dict[str, Any]]] = {
     "collections_app:record_create": lambda b: {"pk": b.case.pk, "kind": "recovery"},
     "collections_app:record_form": lambda b: {"pk": b.case.pk, "kind": "recovery"},
     "collections_app:cost_correct": lambda b: {"pk": b.case.pk, "cost_pk": _case_cost(b)},
+    "collections_app:cost_correct_form": lambda b: {"pk": b.case.pk, "cost_pk": _case_cost(b)},
     "ledger:entry_decide": lambda b: {"pk": LedgerEntry.objects.get(loan=b.loan, approval="awaiting").pk},
     "legal:proceeding_detail": lambda b: {"pk": b.proceeding.pk},
     "legal:proceeding_action": lambda b: {"pk": b.proceeding.pk, "action": "hearing"},

@@ -71,6 +71,8 @@ EXPECTED: dict[str, tuple[str, str]] = {
     # One record form of the case page, drawn when opened (issue 15): who may record work on the case.
     "collections_app:record_form":         ("GET", "302  200  404  200  404  403  403"),
     "collections_app:cost_correct":        ("POST", "302  302+ 404  302+ 404  400  400"),
+    # A cost's correction form, drawn when opened (issue 15): who may record work on the case.
+    "collections_app:cost_correct_form":   ("GET", "302  200  404  200  404  403  403"),
     "ledger:entry_decide":                 ("POST", "302  302  404  302+ 404  302  302"),
     "legal:proceeding_detail":             ("GET", "302  200  404  200  404  200  200"),
     "legal:proceeding_action":             ("POST", "302  302+ 404  302+ 404  400  400"),
