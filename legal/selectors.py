@@ -22,8 +22,12 @@ def guarantees_released(*, user: Any, since: date | None = None, until: date | N
 
 
 def guarantee_amount_lost(*, user: Any, since: date | None = None, until: date | None = None) -> dict:
-    """The dashboards' figure: how many guarantees were released and the amount lost with them."""
-    totals = guarantees_released(user=user, since=since, until=until).aggregate(
-        released=Count("pk"), amount_lost=Sum("amount_lost")
-    )
+    """How many guarantees in the user's scope were released and the amount lost with them."""
+    return amount_lost(guarantees_released(user=user, since=since, until=until))
+
+
+def amount_lost(releases: QuerySet) -> dict:
+    """The dashboards' figure over `releases` (GuaranteeRelease rows, already scoped): how many
+    guarantees were released and the amount lost with them."""
+    totals = releases.order_by().aggregate(released=Count("pk"), amount_lost=Sum("amount_lost"))
     return {"released": totals["released"], "amount_lost": totals["amount_lost"] or Decimal("0.00")}

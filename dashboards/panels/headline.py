@@ -75,7 +75,9 @@ def tile(t: figures.SchemeTile | None) -> dict | None:
 
 
 def context(query: DashboardQuery, user: Any) -> dict:
-    from legal.selectors import guarantee_amount_lost
+    from dashboards.lists import narrowed
+    from legal.models import GuaranteeRelease
+    from legal.selectors import amount_lost
 
     h = figures.headline(query)
     return {
@@ -90,6 +92,9 @@ def context(query: DashboardQuery, user: Any) -> dict:
         "write_offs": h.write_offs,
         "limitation": h.limitation,
         "closes": h.closes,
-        # Issue 12: the amount lost with released guarantees (the user's scope; tests read this key).
-        "guarantees_lost": guarantee_amount_lost(user=user),
+        # Issue 12: the amount lost with released guarantees (tests read this key), narrowed as every
+        # figure of the page: the user's scope and the dashboard's subtree, officer, product and kind.
+        "guarantees_lost": amount_lost(
+            narrowed(GuaranteeRelease.objects.all(), query, user, branch="branch", loan="loan")
+        ),
     }

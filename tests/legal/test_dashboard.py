@@ -60,6 +60,24 @@ def test_the_amount_lost_is_scoped(request, book, client, who, released, lost):
     assert f"{int(Decimal(lost)):,}" in card and f"{released} guarantee" in card
 
 
+def test_the_amount_lost_follows_the_dashboards_filters(book, client, manager, outlet, outlet_officer):
+    """Drilled down to the outlet, the manager's card counts the outlet's release alone (it counted
+    his whole scope, 50,000.00, whatever the subtree, officer or product shown)."""
+    client.force_login(manager)
+    for params, released, lost in (
+        ({"branch": outlet.pk}, 1, "20000.00"),
+        ({"officer": outlet_officer.pk}, 1, "20000.00"),
+        ({"product": "no such product"}, 0, "0.00"),
+        ({}, 2, "50000.00"),
+    ):
+        response = client.get(reverse("dashboard"), params)
+        assert response.status_code == 200
+        assert response.context["panel_figures"]["headline"]["guarantees_lost"] == {
+            "released": released,
+            "amount_lost": Decimal(lost),
+        }, params
+
+
 def test_the_dashboard_shows_zero_without_releases(client, manager):
     client.force_login(manager)
     response = client.get(reverse("dashboard"))
