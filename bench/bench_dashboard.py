@@ -364,8 +364,30 @@ def _rolled(table: str, keys: str, sums: str, definition: str) -> tuple[str, str
     )
 
 
-# Each cell table's branch roll-up, where the schema has them (migration 0004_dash_money_rollup).
-KEPT_DEFINITIONS += [_rolled(*d) for d in list(KEPT_DEFINITIONS)]
+def _officer_rolled(table: str, keys: str, sums: str, definition: str) -> tuple[str, str, str, str]:
+    """A cell table's officer roll-up (dashboards.models._OfficerRoll): the definition summed per
+    branch and responsible officer."""
+    own = keys.removeprefix(_DIMS + ", ")
+    columns = ["branch_id", "officer_id", "product", "borrower_kind", *own.split(", "), *sums.split(", ")]
+    n_keys = 2 + len(own.split(", "))
+    group = ", ".join(str(i) for i in range(1, n_keys + 1))
+    summed = ", ".join(f"sum({c})" for c in sums.split(", "))
+    return (
+        table.replace("cell", "officerroll"),
+        "branch_id, officer_id, " + own,
+        sums,
+        f"SELECT branch_id, officer_id, {own}, {summed} FROM ({definition}) AS d ({', '.join(columns)}) "
+        f"GROUP BY {group}",
+    )
+
+
+# Each cell table's branch roll-up, where the schema has them (migration 0004_dash_money_rollup), and
+# the ledger's and the costs' officer roll-ups (migration 0006_officer_rollups).
+_CELL_DEFINITIONS = list(KEPT_DEFINITIONS)
+KEPT_DEFINITIONS += [_rolled(*d) for d in _CELL_DEFINITIONS]
+KEPT_DEFINITIONS += [
+    _officer_rolled(*d) for d in _CELL_DEFINITIONS if d[0] in ("dashboards_ledgercell", "dashboards_costcell")
+]
 
 
 def kept_differences() -> dict[str, dict[str, Any]]:

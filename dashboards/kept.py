@@ -16,12 +16,13 @@ from django.db import OperationalError, connection, transaction
 from django.db.models import Case, Count, F, Q, QuerySet, Sum, When
 from django.db.models.functions import TruncMonth
 
-from dashboards.models import ROLL_OF, BookCell, CaseCell, CostCell, LedgerCell, LimitationCell
-from dashboards.triggers import KEPT_TABLES, QUIET_SETTING, ROLL_TABLES
+from dashboards.models import OFFICER_ROLL_OF, ROLL_OF, BookCell, CaseCell, CostCell, LedgerCell, LimitationCell
+from dashboards.triggers import ALL_TABLES, KEPT_TABLES, QUIET_SETTING
 from ledger import rules as ledger_rules
 
 CELL_MODELS = (BookCell, LedgerCell, CaseCell, CostCell, LimitationCell)
 ROLL_MODELS = tuple(ROLL_OF[m] for m in CELL_MODELS)
+OFFICER_ROLL_MODELS = tuple(OFFICER_ROLL_OF.values())
 DIMENSIONS = ("branch_id", "officer_id", "product", "borrower_kind")
 # PostgreSQL advisory lock: one rebuild or compaction of the kept cells at a time.
 MAINTENANCE_LOCK = 0x6B657074  # "kept"
@@ -233,11 +234,12 @@ REBUILDERS = {
 }
 
 
-def rolled(model: type, cells: list) -> list:
-    """The branch roll-up of `model`'s cells (rebuilt ones): summed per branch and the table's own
-    keys. The definition of the roll-up tables (dashboards.models._Roll)."""
-    roll_model = ROLL_OF[model]
-    roll = ROLL_TABLES[model._meta.db_table]
+def rolled(model: type, cells: list, roll_model: type | None = None) -> list:
+    """A roll-up of `model`'s cells (rebuilt ones): its branch roll-up (default: summed per branch
+    and the table's own keys) or `roll_model` (an officer roll-up: per branch and officer). The
+    definition of the roll-up tables (dashboards.models._Roll, _OfficerRoll)."""
+    roll_model = roll_model or ROLL_OF[model]
+    roll = ALL_TABLES[roll_model._meta.db_table]
     sums: dict[tuple, list] = {}
     for cell in cells:
         key = tuple(getattr(cell, c) for c in roll.group)
@@ -283,6 +285,8 @@ def _rebuild_once() -> dict[str, int]:
         built = {model: rows() for model, rows in REBUILDERS.items()}
         for model in CELL_MODELS:
             built[ROLL_OF[model]] = rolled(model, built[model])
+        for model, roll_model in OFFICER_ROLL_OF.items():
+            built[roll_model] = rolled(model, built[model], roll_model)
         with quiet_rolls():
             for model, rows in built.items():
                 # The cells first, then their roll-ups (SQLite's roll-up triggers fire meanwhile).

@@ -225,17 +225,15 @@ def _league(query: DashboardQuery) -> League:
             f = row(key)
             f.npl_balance, f.open_cases, f.time_limits_missed = r["npl"] or ZERO, r["cases"] or 0, r["missed"] or 0
     ledger = _grouped(
-        query.cells(
-            LedgerCell.objects.filter(
-                counting=True, counts_as_recovery=True, form=EntryForm.CASH.value, month__range=months
-            )
+        query.kept_by_officer(
+            LedgerCell, counting=True, counts_as_recovery=True, form=EntryForm.CASH.value, month__range=months
         ),
         by,
         v="amount",
     )
     for key, r in ledger.items():
         row(key).cash_recovered = r["v"] or ZERO
-    costs = query.cells(CostCell.objects.filter(month__range=months))
+    costs = query.kept_by_officer(CostCell, month__range=months)
     costs_rows = {
         r[by]: r for r in costs.order_by().values(by).annotate(borne=_sum_kind("borne"), repaid=_sum_kind("repaid"))
     }

@@ -23,14 +23,27 @@ from django.db import connection, transaction
 from django.db.models import Model
 
 from dashboards import kept
-from dashboards.models import ROLL_OF, BookCell, CaseCell, CostCell, LedgerCell, LimitationCell
+from dashboards.models import (
+    OFFICER_ROLL_OF,
+    ROLL_OF,
+    ROLLED_FROM,
+    BookCell,
+    CaseCell,
+    CostCell,
+    LedgerCell,
+    LimitationCell,
+)
 from dashboards.triggers import ALL_TABLES, DIMS
 
 CELL_MODELS: tuple[type[Model], ...] = (BookCell, LedgerCell, CaseCell, CostCell, LimitationCell)
 # The cells, then their branch roll-ups (compacted after them: on SQLite folding the cells adds
 # roll-up rows that cancel out).
-MODELS: tuple[type[Model], ...] = (*CELL_MODELS, *(ROLL_OF[m] for m in CELL_MODELS))
-CELL_OF = {roll: cell for cell, roll in ROLL_OF.items()}
+MODELS: tuple[type[Model], ...] = (
+    *CELL_MODELS,
+    *(ROLL_OF[m] for m in CELL_MODELS),
+    *(OFFICER_ROLL_OF[m] for m in CELL_MODELS if m in OFFICER_ROLL_OF),
+)
+CELL_OF = ROLLED_FROM
 # How many differing cells a check's record names (the rest are counted).
 NAMED = 10
 
@@ -223,8 +236,8 @@ def differences() -> Comparison:
     with kept.one_snapshot():
         built: dict[type[Model], list[Model]] = {}
         for model in MODELS:
-            if model in CELL_OF:  # a roll-up: its cells' definition, summed per branch
-                built[model] = kept.rolled(CELL_OF[model], built[CELL_OF[model]])
+            if model in CELL_OF:  # a roll-up: its cells' definition, summed per branch (and officer)
+                built[model] = kept.rolled(CELL_OF[model], built[CELL_OF[model]], model)
             else:
                 built[model] = kept.REBUILDERS[model]()
             n, diffs = _compare(model, built[model])

@@ -242,6 +242,54 @@ ROLL_OF: dict[type[models.Model], type[models.Model]] = {
 }
 
 
+# --- the officer roll-ups ------------------------------------------------------------------------
+
+
+class _OfficerRoll(models.Model):
+    """An officer roll-up of a cell table: the same figures summed per branch, responsible officer
+    and the table's own keys, without the product and the borrower kind. What the officer league
+    reads (dashboards.league) when nothing narrows the view by product or borrower kind: at a million
+    loans, a year of the ledger's cash recoveries for the whole bank is a fifth of the cells (the
+    cells split each officer's month by product and borrower kind). Kept like the branch roll-ups:
+    statement triggers on the cell table, the same compaction, the same check (dashboards/triggers.py)."""
+
+    branch = models.ForeignKey(Branch, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    officer = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+
+    class Meta:
+        abstract = True
+
+
+class LedgerOfficerRoll(_OfficerRoll, _LedgerFigures):
+    class Meta:
+        indexes = [models.Index(fields=["month", "branch"], name="ledger_oroll_month_branch")]
+
+    def __str__(self) -> str:
+        return f"Ledger officer roll {self.month:%Y-%m} {self.branch_id}/{self.officer_id}/{self.kind}"
+
+
+class CostOfficerRoll(_OfficerRoll, _CostFigures):
+    class Meta:
+        indexes = [models.Index(fields=["month", "branch"], name="cost_oroll_month_branch")]
+
+    def __str__(self) -> str:
+        return f"Cost officer roll {self.month:%Y-%m} {self.branch_id}/{self.officer_id}/{self.kind}"
+
+
+# The cell tables the officer league reads by month, and their officer roll-ups.
+OFFICER_ROLL_OF: dict[type[models.Model], type[models.Model]] = {
+    LedgerCell: LedgerOfficerRoll,
+    CostCell: CostOfficerRoll,
+}
+# Every roll-up (branch and officer) and the cell table it sums.
+ROLLED_FROM: dict[type[models.Model], type[models.Model]] = {
+    **{roll: cell for cell, roll in ROLL_OF.items()},
+    **{roll: cell for cell, roll in OFFICER_ROLL_OF.items()},
+}
+
+
 class MonthEndLoan(models.Model):
     """Each loan on the book at a month's end, with its classes under both schemes: what the
     migration matrix compares. Written at the month-end close in the snapshot's transaction (one

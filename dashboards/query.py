@@ -103,6 +103,16 @@ class DashboardQuery:
             model = ROLL_OF[model]
         return self.cells(model.objects.filter(**filters)).order_by()
 
+    def kept_by_officer(self, model: type, **filters: Any) -> QuerySet:
+        """A kept cell table filtered and narrowed as `kept`, for sums by responsible officer: read
+        from its officer roll-up (the ledger's, the costs') when nothing narrows the view by product
+        or borrower kind, the only dimensions that roll-up sums away."""
+        from dashboards.models import OFFICER_ROLL_OF
+
+        if not self.product and not self.borrower_kind and model in OFFICER_ROLL_OF:
+            model = OFFICER_ROLL_OF[model]
+        return self.cells(model.objects.filter(**filters)).order_by()
+
     def rows(
         self, queryset: QuerySet, *, branch: str = "branch", loan: str = "loan", officer: str | None = None
     ) -> QuerySet:

@@ -23,6 +23,11 @@ every delta row a cell table takes is added to its roll-up, summed per branch. A
 rebuild of the cells sets `dashboards.kept_quiet` (SET LOCAL) so those triggers add nothing
 meanwhile (folding changes no sum; the rebuild writes the roll-ups itself).
 
+The ledger's and the costs' cells also have an officer roll-up (per branch and responsible officer,
+without the product and the borrower kind: what the officer league reads by month), kept the same
+way by triggers of their own (`officer_roll_install_sql`, `officer_roll_fill_sql`: migration
+0006_officer_rollups).
+
 Figures follow the loan: when a loan's branch, officer, product, borrower (or the borrower's kind)
 or write-off date changes, its ledger, case and cost figures move (minus under the old dimensions,
 plus under the new). An UPDATE that changes none of the columns a figure reads adds nothing.
@@ -104,8 +109,21 @@ ROLL_TABLES = {
     table: CellTable(table.replace("cell", "roll"), cell.keys, cell.measures, cell.money, ROLL_DIMS)
     for table, cell in KEPT_TABLES.items()
 }
+# The ledger's and the costs' officer roll-ups (dashboards.models._OfficerRoll, migration
+# 0006_officer_rollups): the same keys and figures per branch and responsible officer, what the officer
+# league reads by month. Kept by triggers of their own on the cell tables (officer_roll_install_sql).
+OFFICER_ROLL_DIMS = ("branch_id", "officer_id")
+OFFICER_ROLL_TABLES = {
+    table: CellTable(table.replace("cell", "officerroll"), cell.keys, cell.measures, cell.money, OFFICER_ROLL_DIMS)
+    for table, cell in CELL_TABLES.items()
+    if table in (LEDGER, COSTS)
+}
 # Every kept table, the cells and their roll-ups.
-ALL_TABLES = {**KEPT_TABLES, **{roll.table: roll for roll in ROLL_TABLES.values()}}
+ALL_TABLES = {
+    **KEPT_TABLES,
+    **{roll.table: roll for roll in ROLL_TABLES.values()},
+    **{roll.table: roll for roll in OFFICER_ROLL_TABLES.values()},
+}
 # While set (SET LOCAL), the roll-up triggers add nothing: a compaction or a rebuild of the cells,
 # which changes no sum, or which writes the roll-ups itself.
 QUIET_SETTING = "dashboards.kept_quiet"
@@ -279,15 +297,16 @@ def fill_sql(vendor: str) -> list[str]:
     ]
 
 
-def roll_part(sql: _Sql, cell_table: str, sign: str, rows: str) -> str:
-    """The branch roll-up's delta of cell rows `rows` (a relation of the cell table's columns)."""
-    cell, roll = KEPT_TABLES[cell_table], ROLL_TABLES[cell_table]
+def roll_part(sql: _Sql, cell_table: str, sign: str, rows: str, roll: CellTable | None = None) -> str:
+    """A roll-up's delta of cell rows `rows` (a relation of the cell table's columns); `roll`: which
+    roll-up (default: the branch roll-up)."""
+    cell, roll = KEPT_TABLES[cell_table], roll or ROLL_TABLES[cell_table]
     s = lambda e: _signed(sign, e)  # noqa: E731
     return f"SELECT {', '.join(roll.group)}, " + ", ".join(f"{s(m)} AS {m}" for m in cell.measures) + f" FROM {rows}"
 
 
-def roll_delta(sql: _Sql, cell_table: str, parts: list[str]) -> str:
-    roll = ROLL_TABLES[cell_table]
+def roll_delta(sql: _Sql, cell_table: str, parts: list[str], roll: CellTable | None = None) -> str:
+    roll = roll or ROLL_TABLES[cell_table]
     group = ", ".join(roll.group)
     sums = ", ".join(sql.total(m, m in roll.money) for m in roll.measures)
     nonzero = " OR ".join(f"{sql.total(m, m in roll.money)} <> 0" for m in roll.measures)
@@ -302,6 +321,17 @@ def roll_fill_sql(vendor: str) -> list[str]:
     sql = _Sql(vendor)
     out = [f"DELETE FROM {roll.table}" for roll in ROLL_TABLES.values()]
     out += [roll_delta(sql, table, [roll_part(sql, table, "+", table)]) for table in KEPT_TABLES]
+    return out
+
+
+def officer_roll_fill_sql(vendor: str) -> list[str]:
+    """Every officer roll-up recomputed from its cell table (the roll-ups emptied first)."""
+    sql = _Sql(vendor)
+    out = [f"DELETE FROM {roll.table}" for roll in OFFICER_ROLL_TABLES.values()]
+    out += [
+        roll_delta(sql, table, [roll_part(sql, table, "+", table, roll)], roll)
+        for table, roll in OFFICER_ROLL_TABLES.items()
+    ]
     return out
 
 
@@ -524,9 +554,24 @@ def _pg_roll_triggers() -> dict[str, tuple[str, str, str]]:
     return out
 
 
-def _pg_roll_install() -> list[str]:
+def _pg_officer_roll_triggers() -> dict[str, tuple[str, str, str]]:
+    """As _pg_roll_triggers, for the officer roll-ups: every row inserted into or deleted from the
+    ledger's or the costs' cells is added to (taken from) its officer roll-up."""
+    sql = _Sql("postgresql")
+    out = {}
+    for table, roll in OFFICER_ROLL_TABLES.items():
+        for event, sign, rows in (("INSERT", "+", "new_rows"), ("DELETE", "-", "old_rows")):
+            out[f"kept_oroll_{table}_{event.lower()}"] = (
+                table,
+                event,
+                roll_delta(sql, table, [roll_part(sql, table, sign, rows, roll)], roll),
+            )
+    return out
+
+
+def _pg_roll_install(triggers: dict[str, tuple[str, str, str]] | None = None) -> list[str]:
     out = []
-    for name, (table, event, statement) in _pg_roll_triggers().items():
+    for name, (table, event, statement) in (_pg_roll_triggers() if triggers is None else triggers).items():
         referencing = "REFERENCING NEW TABLE AS new_rows" if event == "INSERT" else "REFERENCING OLD TABLE AS old_rows"
         out.append(
             f"CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $kept$\n"
@@ -731,6 +776,23 @@ def _sqlite_roll_triggers() -> dict[str, tuple[str, str, str, list[str]]]:
     return out
 
 
+def _sqlite_officer_roll_triggers() -> dict[str, tuple[str, str, str, list[str]]]:
+    """The officer roll-ups' triggers on the ledger's and the costs' cells (row triggers)."""
+    sql = _Sql("sqlite")
+    out = {}
+    for table, roll in OFFICER_ROLL_TABLES.items():
+        cell = KEPT_TABLES[table]
+        for event, side, sign in (("INSERT", "NEW", "+"), ("DELETE", "OLD", "-")):
+            rows = _row(side, cell.columns)
+            out[f"kept_oroll_{table}_{event.lower()}"] = (
+                event,
+                table,
+                "",
+                [roll_delta(sql, table, [roll_part(sql, table, sign, rows, roll)], roll)],
+            )
+    return out
+
+
 def _sqlite_install(triggers: dict[str, tuple[str, str, str, list[str]]]) -> list[str]:
     out = []
     for name, (event, table, when, statements) in triggers.items():
@@ -772,6 +834,25 @@ def roll_uninstall_sql(vendor: str) -> list[str]:
     return [f"DROP TRIGGER IF EXISTS {name}" for name in {**_sqlite_later_triggers(), **_sqlite_roll_triggers()}]
 
 
+def officer_roll_install_sql(vendor: str) -> list[str]:
+    """Migration 0006_officer_rollups' triggers: the officer roll-ups' (on the ledger's and the costs' cells)."""
+    _Sql(vendor)
+    if vendor == "postgresql":
+        return _pg_roll_install(_pg_officer_roll_triggers())
+    return _sqlite_install(_sqlite_officer_roll_triggers())
+
+
+def officer_roll_uninstall_sql(vendor: str) -> list[str]:
+    _Sql(vendor)
+    if vendor == "postgresql":
+        return [
+            s
+            for name, (table, _event, _statement) in _pg_officer_roll_triggers().items()
+            for s in (f"DROP TRIGGER IF EXISTS {name} ON {table}", f"DROP FUNCTION IF EXISTS {name}()")
+        ]
+    return [f"DROP TRIGGER IF EXISTS {name}" for name in _sqlite_officer_roll_triggers()]
+
+
 def uninstall_sql(vendor: str) -> list[str]:
     return _pg_uninstall() if vendor == "postgresql" else _sqlite_uninstall()
 
@@ -782,5 +863,6 @@ def trigger_names(vendor: str) -> list[str]:
             *(_name(table, event) for table, event in _pg_bodies()),
             *(_name(table, event, LATER_PREFIX) for table, event in _pg_later_bodies()),
             *_pg_roll_triggers(),
+            *_pg_officer_roll_triggers(),
         ]
-    return [*_sqlite_triggers(), *_sqlite_later_triggers(), *_sqlite_roll_triggers()]
+    return [*_sqlite_triggers(), *_sqlite_later_triggers(), *_sqlite_roll_triggers(), *_sqlite_officer_roll_triggers()]

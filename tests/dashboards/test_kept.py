@@ -287,7 +287,8 @@ def test_compaction_keeps_the_sums_and_leaves_one_row_per_cell(branch, officer, 
     assert_kept_is_rebuild()
     done = compact()
     assert set(done) == {"bookcell", "ledgercell", "casecell", "costcell", "limitationcell",
-                         "bookroll", "ledgerroll", "caseroll", "costroll", "limitationroll"}  # fmt: skip
+                         "bookroll", "ledgerroll", "caseroll", "costroll", "limitationroll",
+                         "ledgerofficerroll", "costofficerroll"}  # fmt: skip
     assert done["ledgercell"]["moved"] > done["ledgercell"]["folded"]
     for model in MODELS:
         assert table_sums(model) == sums[model], model
@@ -323,7 +324,8 @@ def test_the_daily_check_finds_a_tampered_cell_repairs_it_and_tells_the_admins(b
     # The ghost cell went into its branch roll-up too (the roll-up's trigger); the update did not.
     assert run.counts["per_table"] == {"bookcell": 1, "ledgercell": 1, "casecell": 0, "costcell": 0,
                                        "limitationcell": 0, "bookroll": 1, "ledgerroll": 0, "caseroll": 0,
-                                       "costroll": 0, "limitationroll": 0}  # fmt: skip
+                                       "costroll": 0, "limitationroll": 0, "ledgerofficerroll": 0,
+                                       "costofficerroll": 0}  # fmt: skip
     named = {d["table"]: d for d in run.counts["first"]}
     assert named["bookcell"]["cell"]["product"] == "Ghost"
     assert named["bookcell"]["kept"]["outstanding_principal"] == "999.00"

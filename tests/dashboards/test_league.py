@@ -604,7 +604,8 @@ def test_the_page_computes_the_league_once(request, book, client, who):
         response = client.get(reverse("dashboard"))
     assert response.status_code == 200
     sanctions = [q["sql"] for q in ctx.captured_queries if '"accountability_accountabilityrecord"' in q["sql"]]
-    costs = [q["sql"] for q in ctx.captured_queries if 'FILTER (WHERE "dashboards_costcell"."kind"' in q["sql"]]
+    # The costs by officer: from the officer roll-up (nothing narrows this page by product or kind).
+    costs = [q["sql"] for q in ctx.captured_queries if 'FILTER (WHERE "dashboards_costofficerroll"."kind"' in q["sql"]]
     assert len(sanctions) == 1, sanctions
     assert len(costs) == 1, costs
     figures = response.context["panel_figures"]
@@ -621,3 +622,34 @@ def test_the_league_is_computed_afresh_outside_a_request(book, head_manager, off
     loan = LoanFactory(branch=officer.branch, responsible_officer=officer, outstanding_principal=D("9000"))
     _recover(loan, "cash_recovery", "500", TODAY)
     assert compute(query, None)["all"].cash_recovered == before + D("500")
+
+
+def test_the_league_reads_the_officer_roll_ups_which_are_the_cells_summed_per_officer(book, manager, head_manager):
+    """The league's cash and costs by officer come from the officer roll-ups unless a product or a
+    borrower kind narrows the view (the dimensions they sum away); those roll-ups are the ledger's
+    and the costs' cells summed per branch and officer, through compaction and rebuild."""
+    from dashboards.maintain import compact, differences
+    from dashboards.models import CostCell, CostOfficerRoll, LedgerCell, LedgerOfficerRoll
+
+    query = _query(head_manager)
+    assert query.kept_by_officer(LedgerCell).model is LedgerOfficerRoll
+    assert query.kept_by_officer(CostCell).model is CostOfficerRoll
+    assert _query(manager, officer=manager.pk).kept_by_officer(LedgerCell).model is LedgerOfficerRoll
+    for narrowed in (_query(head_manager, product="Farm"), _query(head_manager, borrower_kind="enterprise")):
+        assert narrowed.kept_by_officer(LedgerCell).model is LedgerCell
+
+    def sums(model, figure):
+        return {
+            (r["branch_id"], r["officer_id"]): r["n"]
+            for r in kept.summed(model.objects.all(), "branch_id", "officer_id", n=figure)
+            if r["n"]
+        }
+
+    for cell, roll, figure in ((LedgerCell, LedgerOfficerRoll, "amount"), (CostCell, CostOfficerRoll, "amount")):
+        assert sums(roll, figure) == sums(cell, figure) and sums(roll, figure)
+    compact()
+    for cell, roll, figure in ((LedgerCell, LedgerOfficerRoll, "amount"), (CostCell, CostOfficerRoll, "amount")):
+        assert sums(roll, figure) == sums(cell, figure)
+    kept.rebuild()  # writes the roll-ups from its cells: the triggers add nothing meanwhile
+    assert [d.as_json() for d in differences().differences] == []
+    assert sums(LedgerOfficerRoll, "amount") == sums(LedgerCell, "amount")
