@@ -349,35 +349,22 @@ KEPT_DEFINITIONS: list[tuple[str, str, str, str]] = [
 ]
 
 
-def _rolled(table: str, keys: str, sums: str, definition: str) -> tuple[str, str, str, str]:
-    """A cell table's branch roll-up (dashboards.models._Roll): the same definition summed per branch."""
+def _rolled(
+    table: str, keys: str, sums: str, definition: str, dims: tuple[str, ...] = ("branch_id",), name: str = "roll"
+) -> tuple[str, str, str, str]:
+    """A cell table's roll-up: the same definition summed per `dims` (the branch roll-up,
+    dashboards.models._Roll; with ("branch_id", "officer_id") and "officerroll" the officer roll-up)."""
     own = keys.removeprefix(_DIMS + ", ")
     columns = ["branch_id", "officer_id", "product", "borrower_kind", *own.split(", "), *sums.split(", ")]
-    n_keys = 1 + len(own.split(", "))
+    n_keys = len(dims) + len(own.split(", "))
     group = ", ".join(str(i) for i in range(1, n_keys + 1))
     summed = ", ".join(f"sum({c})" for c in sums.split(", "))
+    by = ", ".join(dims)
     return (
-        table.replace("cell", "roll"),
-        "branch_id, " + own,
+        table.replace("cell", name),
+        f"{by}, " + own,
         sums,
-        f"SELECT branch_id, {own}, {summed} FROM ({definition}) AS d ({', '.join(columns)}) GROUP BY {group}",
-    )
-
-
-def _officer_rolled(table: str, keys: str, sums: str, definition: str) -> tuple[str, str, str, str]:
-    """A cell table's officer roll-up (dashboards.models._OfficerRoll): the definition summed per
-    branch and responsible officer."""
-    own = keys.removeprefix(_DIMS + ", ")
-    columns = ["branch_id", "officer_id", "product", "borrower_kind", *own.split(", "), *sums.split(", ")]
-    n_keys = 2 + len(own.split(", "))
-    group = ", ".join(str(i) for i in range(1, n_keys + 1))
-    summed = ", ".join(f"sum({c})" for c in sums.split(", "))
-    return (
-        table.replace("cell", "officerroll"),
-        "branch_id, officer_id, " + own,
-        sums,
-        f"SELECT branch_id, officer_id, {own}, {summed} FROM ({definition}) AS d ({', '.join(columns)}) "
-        f"GROUP BY {group}",
+        f"SELECT {by}, {own}, {summed} FROM ({definition}) AS d ({', '.join(columns)}) GROUP BY {group}",
     )
 
 
@@ -386,7 +373,9 @@ def _officer_rolled(table: str, keys: str, sums: str, definition: str) -> tuple[
 _CELL_DEFINITIONS = list(KEPT_DEFINITIONS)
 KEPT_DEFINITIONS += [_rolled(*d) for d in _CELL_DEFINITIONS]
 KEPT_DEFINITIONS += [
-    _officer_rolled(*d) for d in _CELL_DEFINITIONS if d[0] in ("dashboards_ledgercell", "dashboards_costcell")
+    _rolled(*d, dims=("branch_id", "officer_id"), name="officerroll")
+    for d in _CELL_DEFINITIONS
+    if d[0] in ("dashboards_ledgercell", "dashboards_costcell")
 ]
 
 

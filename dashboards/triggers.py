@@ -539,34 +539,27 @@ def _pg_install(bodies: dict[tuple[str, str], list[str]] | None = None, prefix: 
     return out
 
 
-def _pg_roll_triggers() -> dict[str, tuple[str, str, str]]:
+def _pg_roll_triggers(
+    rolls: dict[str, CellTable] | None = None, prefix: str = "kept_roll"
+) -> dict[str, tuple[str, str, str]]:
     """name -> (cell table, event, the roll-up's delta statement): every row inserted into or
-    deleted from a cell table is added to (taken from) its branch roll-up, summed per branch."""
+    deleted from a cell table is added to (taken from) its roll-up (`rolls`: the branch roll-ups by
+    default), summed per the roll-up's dimensions."""
     sql = _Sql("postgresql")
     out = {}
-    for table in KEPT_TABLES:
+    for table, roll in (ROLL_TABLES if rolls is None else rolls).items():
         for event, sign, rows in (("INSERT", "+", "new_rows"), ("DELETE", "-", "old_rows")):
-            out[f"kept_roll_{table}_{event.lower()}"] = (
-                table,
-                event,
-                roll_delta(sql, table, [roll_part(sql, table, sign, rows)]),
-            )
-    return out
-
-
-def _pg_officer_roll_triggers() -> dict[str, tuple[str, str, str]]:
-    """As _pg_roll_triggers, for the officer roll-ups: every row inserted into or deleted from the
-    ledger's or the costs' cells is added to (taken from) its officer roll-up."""
-    sql = _Sql("postgresql")
-    out = {}
-    for table, roll in OFFICER_ROLL_TABLES.items():
-        for event, sign, rows in (("INSERT", "+", "new_rows"), ("DELETE", "-", "old_rows")):
-            out[f"kept_oroll_{table}_{event.lower()}"] = (
+            out[f"{prefix}_{table}_{event.lower()}"] = (
                 table,
                 event,
                 roll_delta(sql, table, [roll_part(sql, table, sign, rows, roll)], roll),
             )
     return out
+
+
+def _pg_officer_roll_triggers() -> dict[str, tuple[str, str, str]]:
+    """The officer roll-ups' triggers on the ledger's and the costs' cells."""
+    return _pg_roll_triggers(OFFICER_ROLL_TABLES, "kept_oroll")
 
 
 def _pg_roll_install(triggers: dict[str, tuple[str, str, str]] | None = None) -> list[str]:
@@ -760,37 +753,29 @@ def _sqlite_later_triggers() -> dict[str, tuple[str, str, str, list[str]]]:
     }
 
 
-def _sqlite_roll_triggers() -> dict[str, tuple[str, str, str, list[str]]]:
-    """The roll-up triggers of the cell tables (row triggers: each delta row added to its branch's roll)."""
+def _sqlite_roll_triggers(
+    rolls: dict[str, CellTable] | None = None, prefix: str = "kept_roll"
+) -> dict[str, tuple[str, str, str, list[str]]]:
+    """The roll-up triggers of the cell tables (row triggers: each delta row added to its roll-up;
+    `rolls`: the branch roll-ups by default)."""
     sql = _Sql("sqlite")
     out = {}
-    for table, cell in KEPT_TABLES.items():
-        for event, side, sign in (("INSERT", "NEW", "+"), ("DELETE", "OLD", "-")):
-            rows = _row(side, cell.columns)
-            out[f"kept_roll_{table}_{event.lower()}"] = (
-                event,
-                table,
-                "",
-                [roll_delta(sql, table, [roll_part(sql, table, sign, rows)])],
-            )
-    return out
-
-
-def _sqlite_officer_roll_triggers() -> dict[str, tuple[str, str, str, list[str]]]:
-    """The officer roll-ups' triggers on the ledger's and the costs' cells (row triggers)."""
-    sql = _Sql("sqlite")
-    out = {}
-    for table, roll in OFFICER_ROLL_TABLES.items():
+    for table, roll in (ROLL_TABLES if rolls is None else rolls).items():
         cell = KEPT_TABLES[table]
         for event, side, sign in (("INSERT", "NEW", "+"), ("DELETE", "OLD", "-")):
             rows = _row(side, cell.columns)
-            out[f"kept_oroll_{table}_{event.lower()}"] = (
+            out[f"{prefix}_{table}_{event.lower()}"] = (
                 event,
                 table,
                 "",
                 [roll_delta(sql, table, [roll_part(sql, table, sign, rows, roll)], roll)],
             )
     return out
+
+
+def _sqlite_officer_roll_triggers() -> dict[str, tuple[str, str, str, list[str]]]:
+    """The officer roll-ups' triggers on the ledger's and the costs' cells (row triggers)."""
+    return _sqlite_roll_triggers(OFFICER_ROLL_TABLES, "kept_oroll")
 
 
 def _sqlite_install(triggers: dict[str, tuple[str, str, str, list[str]]]) -> list[str]:
