@@ -341,7 +341,7 @@ def _case_context(request: HttpRequest, case, bound: dict | None = None) -> dict
     if moves.may_work and case.is_open:
         fix = bound.get("cost_fix")
         for c in costs:
-            if _correctable(c):
+            if services.cost_correction_refusal(c) is None:
                 cost_forms[c.pk] = fix if fix is not None and fix.cost_pk == c.pk else True
     window = limitation_warning_window()
     return {
@@ -492,11 +492,6 @@ def record_create(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
     return render(request, "collections_app/case_detail.html", context, status=400)
 
 
-def _correctable(cost: CaseCost) -> bool:
-    """A cost still standing: neither a correcting entry nor reversed by one."""
-    return cost.reverses_id is None and not hasattr(cost, "reversal")
-
-
 @login_required
 @require_GET
 def cost_correct_form(request: HttpRequest, pk: int, cost_pk: int) -> HttpResponse:
@@ -507,7 +502,7 @@ def cost_correct_form(request: HttpRequest, pk: int, cost_pk: int) -> HttpRespon
     refusal = _record_refusal(request, case)
     if refusal:
         raise PermissionDenied(refusal)
-    if not _correctable(cost):
+    if services.cost_correction_refusal(cost):
         raise Http404("No such cost to correct.")
     template = "collections_app/_cost_fix_form.html"
     context = {"case": case, "loan": case.loan, "cost": cost, "form": f.CostCorrectionForm(cost=cost)}

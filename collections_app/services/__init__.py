@@ -10,7 +10,7 @@ One module per concern; this package re-exports their public functions, so calle
 """
 
 from collections_app.services._common import CaseChanged
-from collections_app.services.costs import cost_correct, cost_record, cost_reverse
+from collections_app.services.costs import cost_correct, cost_correction_refusal, cost_record, cost_reverse
 from collections_app.services.dates import cases_refresh_dates
 from collections_app.services.debtor import ability_assess, dishonest_debtor_record
 from collections_app.services.emphasis import cases_refresh_emphasis
@@ -58,6 +58,7 @@ __all__ = [
     "contact_record",
     "dishonest_debtor_record",
     "cost_correct",
+    "cost_correction_refusal",
     "cost_record",
     "cost_reverse",
     "guarantor_demand_record",

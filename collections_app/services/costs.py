@@ -103,13 +103,23 @@ def _cost_values(cost: CaseCost) -> dict:
     }
 
 
-def _live_cost(case: CollectionCase, cost: CaseCost) -> CaseCost:
-    """The cost, locked, if it may be corrected: a cost of this case (not a reversal), not reversed yet."""
-    cost = CaseCost.objects.select_for_update().get(pk=cost.pk, case=case)
+def cost_correction_refusal(cost: CaseCost) -> str | None:
+    """Why `cost` may not be corrected or reversed (None: it may): it is a correcting entry, or it was
+    corrected or reversed already. The services and the case page (which offers the form) ask it;
+    read with `select_related("reversal")`, it asks the database nothing."""
     if cost.reverses_id is not None:
-        raise ValidationError(_("This is a correcting entry: correct the cost it reverses, or record a new cost."))
-    if CaseCost.objects.filter(reverses=cost).exists():
-        raise ValidationError(_("This cost has already been corrected or reversed."))
+        return _("This is a correcting entry: correct the cost it reverses, or record a new cost.")
+    if hasattr(cost, "reversal"):
+        return _("This cost has already been corrected or reversed.")
+    return None
+
+
+def _live_cost(case: CollectionCase, cost: CaseCost) -> CaseCost:
+    """The cost, locked, if it may be corrected (cost_correction_refusal): a cost of this case."""
+    cost = CaseCost.objects.select_for_update().get(pk=cost.pk, case=case)
+    refusal = cost_correction_refusal(cost)
+    if refusal:
+        raise ValidationError(refusal)
     return cost
 
 
