@@ -12,9 +12,10 @@
    through the pages (GET offers it, POST queues it: no request waits for the file), timed until
    the file is ready; CSV against a COPY TO of the same join (the export's own SQL), XLSX against
    the CSV of the same trial; the worker's peak resident memory. Before that, in this process, the
-   two XLSX writers (rustpy-xlsxwriter, kept, and xlsxwriter) on the same 100,000 loans against the
-   CSV of those rows. Without Redis the job runs in this
-   process instead (said in the figure's note).
+   XLSX writers on the same 100,000 loans against the CSV of those rows: rustpy-xlsxwriter fed by
+   PostgreSQL's typed rows (write_xlsx_select, the jobs' writer), the same writer fed by the
+   spec's Python rows (the jobs' writer before), and xlsxwriter's constant-memory mode. Without
+   Redis the job runs in this process instead (said in the figure's note).
 
 BENCH_LOAD_SECONDS (default 30; 10 with --quick) and BENCH_LOAD_CLIENTS (10) change the load run.
 """
@@ -218,11 +219,12 @@ XLSX_SLICE = 100_000
 
 
 def xlsx_writers(ctx: BenchContext, user: User, trials: int) -> None:
-    """The two XLSX writers in this process on the same rows (the book's first XLSX_SLICE loans of
-    the loans export): rustpy-xlsxwriter (write_xlsx_rust, the export jobs' writer) and xlsxwriter's
-    constant-memory mode (write_xlsx, the jobs' writer before; the small exports keep it), each
-    against the CSV of the same rows written by COPY in the same trial."""
-    from loans.export_copy import copy_statement, write_csv_copy
+    """The XLSX writers in this process on the same rows (the book's first XLSX_SLICE loans of the
+    loans export): rustpy-xlsxwriter fed by PostgreSQL's typed rows (write_xlsx_select, the export
+    jobs' writer), the same writer fed by the spec's Python rows (write_xlsx_rust over spec.rows,
+    the jobs' writer before) and xlsxwriter's constant-memory mode (write_xlsx; the small exports
+    keep it), each against the CSV of the same rows written by COPY in the same trial."""
+    from loans.export_copy import copy_statement, select_statement, write_csv_copy, write_xlsx_select
     from loans.exporting import LOANS_EXPORT, export_queryset, write_xlsx, write_xlsx_rust
 
     as_of = timezone.localdate()
@@ -230,10 +232,14 @@ def xlsx_writers(ctx: BenchContext, user: User, trials: int) -> None:
     headers = LOANS_EXPORT.header_rows(chinese_row=True)
 
     statement = copy_statement(LOANS_EXPORT, queryset, as_of)
+    typed = select_statement(LOANS_EXPORT, queryset, as_of)
 
     def csv_by_copy(path: str) -> None:
         with open(path, "wb") as out:
             write_csv_copy(out, headers, statement)
+
+    def by_sql(path: str) -> None:
+        write_xlsx_select(path, headers, typed, title="Loans")
 
     def by_rust(path: str) -> None:
         write_xlsx_rust(path, headers, LOANS_EXPORT.rows(queryset, as_of), title="Loans")
@@ -247,13 +253,18 @@ def xlsx_writers(ctx: BenchContext, user: User, trials: int) -> None:
             path = os.path.join(tmp, "export")
             return timed(lambda: write(path))[0]
 
-    csv_s, rust_s, py_s = [], [], []
+    csv_s, sql_s, rust_s, py_s = [], [], [], []
     for _ in range(trials):
         csv_s.append(to_file(csv_by_copy))
+        sql_s.append(to_file(by_sql))
         rust_s.append(to_file(by_rust))
         py_s.append(to_file(by_xlsxwriter))
     rows = sum(1 for _ in queryset.values("pk").iterator())
-    writers = (("rustpy-xlsxwriter (the jobs' writer)", rust_s), ("xlsxwriter constant_memory (before)", py_s))
+    writers = (
+        ("rustpy-xlsxwriter fed by PostgreSQL's typed rows (the jobs' writer)", sql_s),
+        ("rustpy-xlsxwriter fed by the spec's Python rows (before)", rust_s),
+        ("xlsxwriter constant_memory", py_s),
+    )
     for name, samples in writers:
         ctx.report(
             f"XLSX writer in this process, {rows:,} loans, {name}",
@@ -540,7 +551,7 @@ def run(ctx: BenchContext) -> None:
             worker_rss_at_start_mb=rss.get("start"),
         )
         ctx.report(
-            "whole-book export, XLSX (rustpy-xlsxwriter), " + where,
+            "whole-book export, XLSX (rustpy-xlsxwriter fed by PostgreSQL's typed rows), " + where,
             seconds=xlsx_s,
             references={"the CSV export of the same trial": csv_s, "COPY TO of the same join": copy_s},
             target="within 3x the CSV, memory flat",

@@ -30,7 +30,7 @@ from __future__ import annotations
 import csv
 import os
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -237,7 +237,12 @@ def _xlsx_cell(v: Any) -> Any:
 
 
 def write_xlsx_rust(
-    out: IO[bytes] | str | os.PathLike, headers: list[str], rows: Iterable[list[Any]], *, title: str = "Export"
+    out: IO[bytes] | str | os.PathLike,
+    headers: list[str],
+    rows: Iterable[Sequence[Any]],
+    *,
+    title: str = "Export",
+    ready: bool = False,
 ) -> int:
     """The workbook through rustpy-xlsxwriter (Rust's rust_xlsxwriter), for the large exports (the
     export jobs, the command): issue 15, about 5x faster than xlsxwriter (bench_pages). Its sheets
@@ -252,7 +257,10 @@ def write_xlsx_rust(
     zip in memory before writing it (measured: memory then grows with the file), into a path it
     streams.
     Every number is written as a double ("7.0"): a reader may hand back 7.0 where xlsxwriter's "7"
-    gives 7, which is why the small exports (the pages' own, the dashboards') keep write_xlsx."""
+    gives 7, which is why the small exports (the pages' own, the dashboards') keep write_xlsx.
+    With `ready` the rows' cells are already as the sheet holds them (numbers, dates, booleans,
+    None, neutralised text: loans.export_copy.select_statement's rows) and are passed on as they
+    are; a date-time there is not told apart."""
     import rustpy_xlsxwriter
 
     header_rows = _header_rows(headers)
@@ -263,7 +271,7 @@ def write_xlsx_rust(
                 return write_xlsx(file, headers, rows, title=title)
         return write_xlsx(out, headers, rows, title=title)
     rows = iter(rows)
-    ahead = [[_xlsx_cell(v) for v in row] for row in islice(rows, _XLSX_LOOKAHEAD)]
+    ahead = [row if ready else [_xlsx_cell(v) for v in row] for row in islice(rows, _XLSX_LOOKAHEAD)]
     if not ahead:  # its header comes from the first row's keys: an empty sheet is xlsxwriter's
         if isinstance(out, str | os.PathLike):
             with open(out, "wb") as file:
@@ -282,6 +290,11 @@ def write_xlsx_rust(
         for row in ahead:
             count += 1
             yield dict(zip(keys, row, strict=True))
+        if ready:
+            for row in rows:
+                count += 1
+                yield dict(zip(keys, row, strict=True))
+            return
         for row in rows:
             count += 1
             # _xlsx_cell inline for the common cells (no call for a number, a date or plain text).
@@ -467,12 +480,16 @@ def export_to_path(
     export_record(
         actor=actor, spec=spec, queryset=queryset, fmt=fmt, filters=filters or {}, via="command", path=str(path)
     )
-    rows = spec.rows(queryset, as_of)
     headers = spec.header_rows(chinese_row=chinese_row)
     if str(path).lower().endswith(".xlsx"):
-        return write_xlsx_rust(str(path), headers, rows, title=str(spec.title))
+        from loans.export_copy import select_statement, write_xlsx_select
+
+        statement = select_statement(spec, queryset, as_of)
+        if statement is not None:
+            return write_xlsx_select(str(path), headers, statement, title=str(spec.title))
+        return write_xlsx_rust(str(path), headers, spec.rows(queryset, as_of), title=str(spec.title))
     with open(path, "w", encoding="utf-8", newline="") as out:
-        return write_csv(out, headers, rows)
+        return write_csv(out, headers, spec.rows(queryset, as_of))
 
 
 # The Chinese names of the export columns: the import columns' own (loans/importing/columns.py),
@@ -639,9 +656,10 @@ def _days_past_due_prepare(as_of: date) -> Callable[[dict[str, Any]], int]:
 _days_past_due.prepare = _days_past_due_prepare  # type: ignore[attr-defined]
 # days_past_due in SQL: 0 without a date or for a date not yet past.
 _days_past_due.sql = lambda cols, as_of: (  # type: ignore[attr-defined]
-    f"COALESCE(GREATEST(0, %s::date - {cols['overdue_since']}), 0)::text",
+    f"COALESCE(GREATEST(0, %s::date - {cols['overdue_since']}), 0)",
     [as_of],
 )
+_days_past_due.sql_number = True  # type: ignore[attr-defined]
 
 
 # The SQL forms of the computed columns, for the CSV written by PostgreSQL's COPY

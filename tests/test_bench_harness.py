@@ -107,8 +107,9 @@ def test_the_xlsx_writers_figure_measures_both_writers_on_the_same_rows(bank_for
     ctx = BenchContext(bench="pages")
     xlsx_writers(ctx, manager, trials=2)
     assert [f.name for f in ctx.figures] == [
-        "XLSX writer in this process, 3 loans, rustpy-xlsxwriter (the jobs' writer)",
-        "XLSX writer in this process, 3 loans, xlsxwriter constant_memory (before)",
+        "XLSX writer in this process, 3 loans, rustpy-xlsxwriter fed by PostgreSQL's typed rows (the jobs' writer)",
+        "XLSX writer in this process, 3 loans, rustpy-xlsxwriter fed by the spec's Python rows (before)",
+        "XLSX writer in this process, 3 loans, xlsxwriter constant_memory",
         "XLSX writer in this process, 3 loans: rustpy-xlsxwriter against xlsxwriter",
     ]
     assert all(f.extra.get("rows", 3) == 3 and len(f.references[0].trial_ratios) == 2 for f in ctx.figures)

@@ -13,9 +13,9 @@ from django.http import QueryDict
 from django.utils import timezone, translation
 
 from collections_app.services import cases_open_for_non_performing
-from loans.export_copy import copy_statement, write_csv_copy
+from loans.export_copy import copy_statement, select_statement, write_csv_copy, write_xlsx_select
 from loans.export_jobs import export_job_claim, export_job_create, export_job_run
-from loans.exporting import EXPORTS, LOANS_EXPORT, ExportSpec, export_queryset, write_csv
+from loans.exporting import EXPORTS, LOANS_EXPORT, ExportSpec, export_queryset, write_csv, write_xlsx_rust
 from loans.models import Loan
 from loans.services import loans_reclassify
 from tests.factories import BorrowerFactory, LoanFactory, UserFactory
@@ -132,3 +132,74 @@ def test_a_csv_job_is_written_by_copy(nasty_book, manager, media, monkeypatch):
     assert job.rows_written == Loan.objects.filter(branch=manager.branch).count() == len(NASTY)
     body = job.file.read().decode("utf-8-sig")
     assert body.startswith("loan_no,") and body.splitlines()[1].startswith("贷款编号")
+
+
+def _cells(path) -> list[list]:
+    import python_calamine
+
+    return python_calamine.CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0).to_python()
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+@pytest.mark.parametrize("chinese_row", [False, True])
+@pytest.mark.parametrize("name", ["loans", "recoveries"])
+def test_the_workbook_from_sql_has_the_same_cells_as_python(nasty_book, manager, tmp_path, language, chinese_row, name):
+    spec = EXPORTS[name]
+    with translation.override(language):
+        queryset = export_queryset(spec, manager, None)
+        headers = spec.header_rows(chinese_row=chinese_row)
+        statement = select_statement(spec, queryset, AS_OF)
+        assert statement is not None, f"{spec.name}: every column has an SQL form"
+        write_xlsx_rust(tmp_path / "python.xlsx", headers, spec.rows(queryset, AS_OF), title=str(spec.title))
+        assert write_xlsx_select(str(tmp_path / "sql.xlsx"), headers, statement, title=str(spec.title)) == len(
+            list(spec.rows(queryset, AS_OF))
+        )
+    python, sql = _cells(tmp_path / "python.xlsx"), _cells(tmp_path / "sql.xlsx")
+    assert sql == python
+    assert sql[: 1 + chinese_row] == headers
+
+
+def test_the_workbook_from_sql_keeps_numbers_dates_and_guarded_text(nasty_book, manager, tmp_path):
+    queryset = export_queryset(LOANS_EXPORT, manager, None).order_by("loan_no")
+    statement = select_statement(LOANS_EXPORT, queryset, AS_OF)
+    write_xlsx_select(str(tmp_path / "sql.xlsx"), LOANS_EXPORT.header_rows(), statement)
+    head, *rows = _cells(tmp_path / "sql.xlsx")
+    assert len(rows) == len(NASTY)
+    first = dict(zip(head, rows[1], strict=True))  # RIV-001: overdue since 2026-01-02
+    assert first["loan_no"] == "RIV-001"
+    assert first["outstanding_principal"] == 4234.75  # a number, not the text "4234.75"
+    assert first["overdue_since"] == date(2026, 1, 2)
+    assert first["days_past_due"] == (AS_OF - date(2026, 1, 2)).days
+    assert first["business_ceased"] is True
+    names = [dict(zip(head, r, strict=True))["borrower_name"] for r in rows]
+    assert names[0] == "'" + NASTY[0] and names[1] == "''=already guarded" and names[2] == "'-2+3"
+
+
+def test_an_xlsx_job_is_written_from_sql(nasty_book, manager, media, monkeypatch):
+    def not_python(*args, **kwargs):
+        raise AssertionError("the XLSX job should not build rows in Python")
+
+    monkeypatch.setattr(ExportSpec, "rows", not_python)
+    job = export_job_create(
+        actor=manager, spec=LOANS_EXPORT, fmt="xlsx", query=None, chinese_row=True, as_of=timezone.localdate()
+    )
+    job = export_job_run(job=export_job_claim(job_id=job.pk))
+    assert job.status == "done", job.message
+    assert job.rows_written == len(NASTY)
+    import python_calamine
+
+    sheet = python_calamine.CalamineWorkbook.from_filelike(job.file.open("rb")).get_sheet_by_index(0).to_python()
+    assert sheet[0][0] == "loan_no" and sheet[1][0] == "贷款编号" and len(sheet) == 2 + len(NASTY)
+
+
+def test_the_command_writes_the_workbook_from_sql(nasty_book, manager, tmp_path, monkeypatch):
+    from loans.exporting import export_to_path
+
+    def not_python(*args, **kwargs):
+        raise AssertionError("a workbook with SQL forms should not be built from Python rows")
+
+    monkeypatch.setattr(ExportSpec, "rows", not_python)
+    queryset = export_queryset(LOANS_EXPORT, manager, None)
+    path = tmp_path / "book.xlsx"
+    written = export_to_path(LOANS_EXPORT, queryset, path=str(path), as_of=AS_OF, actor=manager)
+    assert written == len(NASTY) and len(_cells(path)) == 1 + len(NASTY)
