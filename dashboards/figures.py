@@ -22,6 +22,7 @@ from typing import Any
 from django.db.models import Q, Sum
 
 from dashboards import headline_rules as hr
+from dashboards.closed import closed_rows
 from dashboards.models import BookCell, CaseCell, CostCell, LedgerCell, LimitationCell
 from dashboards.query import DashboardQuery, add_months
 from ledger.rules import CASH_RECOVERY_KINDS, EntryForm, EntryKind
@@ -409,7 +410,9 @@ def closes(query: DashboardQuery) -> Closes:
             fields = [f"{c}_{x}" for c in (*hr.NPL_CLASSES["five"], *FOUR_NPL_SNAPSHOT) for x in ("count", "balance")]
             sums = {
                 r["month"]: r
-                for r in _snapshots(query, sorted(closed)).values("month").annotate(**{k: Sum(k) for k in fields})
+                for r in closed_rows(
+                    _snapshots(query, sorted(closed)).values("month").annotate(**{k: Sum(k) for k in fields})
+                )
             }
             for m in closed:
                 found[m] = npl_at_close(sums.get(m, {}))

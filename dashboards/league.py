@@ -36,6 +36,7 @@ from django.db.models import F, QuerySet, Sum
 from django.http import Http404
 
 from collections_app.case_rules import ACTIVE_MEASURES, net_recovery
+from dashboards.closed import closed_rows, one_view
 from dashboards.models import BookCell, CaseCell, CostCell, LedgerCell, RecoveryTarget
 from dashboards.query import DashboardQuery
 from ledger.rules import EntryForm
@@ -106,6 +107,13 @@ def _grouped(qs: QuerySet, by: str | None, **sums: Any) -> dict[Any, dict[str, A
     return {r[by]: r for r in qs.order_by().values(by).annotate(**aggregates)}
 
 
+def _grouped_closed(qs: QuerySet, by: str, **sums: Any) -> dict[Any, Any]:
+    """_grouped over month-end snapshot rows, read once per process for the closes as they stand
+    (dashboards.closed)."""
+    aggregates = {k: Sum(v) for k, v in sums.items()}
+    return {r[by]: r for r in closed_rows(qs.order_by().values(by).annotate(**aggregates))}
+
+
 def _snapshot_model():
     from accountability.models import MonthEndClose, MonthEndSnapshot
 
@@ -150,7 +158,8 @@ def one_request() -> Iterator[None]:
     """Share the league's figures between the panels of one request (set up by the dashboard view)."""
     token = _MEMO.set({})
     try:
-        yield
+        with one_view():
+            yield
     finally:
         _MEMO.reset(token)
 
@@ -214,7 +223,7 @@ def _league(query: DashboardQuery) -> League:
         for key, r in missed.items():
             row(key).time_limits_missed = r["v"] or 0
     elif book_known:  # a past month: its month-end close
-        rows = _grouped(
+        rows = _grouped_closed(
             query.cells(snapshot.objects.filter(month=query.month)),
             by,
             npl=_snapshot_npl(query.scheme),
@@ -253,7 +262,7 @@ def _league(query: DashboardQuery) -> League:
             out[key].sanctions_open = n
     year_start_known = _snapshot_filters_apply(query) and _closed(year_end)
     if year_start_known:
-        start = _grouped(query.cells(snapshot.objects.filter(month=year_end)), by, v=_snapshot_npl(query.scheme))
+        start = _grouped_closed(query.cells(snapshot.objects.filter(month=year_end)), by, v=_snapshot_npl(query.scheme))
         for f in out.values():
             f.npl_at_year_start = ZERO
         for key, r in start.items():

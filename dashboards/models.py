@@ -264,7 +264,17 @@ class _OfficerRoll(models.Model):
 
 class LedgerOfficerRoll(_OfficerRoll, _LedgerFigures):
     class Meta:
-        indexes = [models.Index(fields=["month", "branch"], name="ledger_oroll_month_branch")]
+        indexes = [
+            models.Index(fields=["month", "branch"], name="ledger_oroll_month_branch"),
+            # The league's cash recovered this year per officer: an index-only scan of the year's
+            # counting cash recoveries (half the roll's rows) instead of the whole roll.
+            models.Index(
+                fields=["month"],
+                include=["officer", "amount"],
+                condition=models.Q(counting=True, counts_as_recovery=True, form="cash"),
+                name="ledger_oroll_cash_month",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"Ledger officer roll {self.month:%Y-%m} {self.branch_id}/{self.officer_id}/{self.kind}"

@@ -63,12 +63,13 @@ def number_separators() -> tuple[str, Any, str]:
     return found
 
 
-def format_amount(value: Any, *, currency: bool = False) -> str:
-    """An amount with two decimals and thousands grouping (¥ in front when `currency`)."""
+def format_amount(value: Any, *, currency: bool = False, separators: tuple[str, Any, str] | None = None) -> str:
+    """An amount with two decimals and thousands grouping (¥ in front when `currency`).
+    `separators`: number_separators() read once by a caller that formats many amounts."""
     if value is None or value == "":
         return "—"
     amount = Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
-    decimal_sep, grouping, thousand_sep = number_separators()
+    decimal_sep, grouping, thousand_sep = separators or number_separators()
     if grouping == 3 and decimal_sep == "." and thousand_sep == ",":
         # What numberformat.format writes for these separators, without its per-digit loop (a
         # dashboard formats about a thousand amounts per page).

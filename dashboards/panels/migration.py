@@ -17,6 +17,7 @@ from django.db.models import DecimalField, F, Q, Sum, Value
 from django.utils.translation import gettext as _
 
 from accountability.models import MonthEndClose
+from dashboards.closed import closed_rows
 from dashboards.history import earlier_months
 from dashboards.migration_rules import GONE, NEW, SCHEME_CLASSES, Move, Rates, migration_rates
 from dashboards.models import MigrationCell
@@ -89,7 +90,8 @@ def migration_matrix(query: DashboardQuery) -> Matrix:
     )
     closed: set[date] = set()
     found: dict[date, list[dict]] = {query.month: [], previous: []}
-    for r in cells.union(closes, all=True):
+    # Written at the closes and never changed: read once per process (dashboards.closed).
+    for r in closed_rows(cells.union(closes, all=True)):
         if r["from_class"] == "":
             closed.add(r["from_month"])
         else:

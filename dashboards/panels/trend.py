@@ -14,6 +14,7 @@ from django.db.models import DateField, Q, Sum, Value
 from django.utils.translation import gettext as _
 
 from accountability.models import MonthEndSnapshot
+from dashboards.closed import closed_rows
 from dashboards.models import BookCell
 from dashboards.query import DashboardQuery, add_months
 from dashboards.tables import COUNT, MONEY, PERCENT, TEXT, Column, DashTable, Row, register_table
@@ -41,8 +42,8 @@ class Point:
 
 def trend_points(query: DashboardQuery) -> list[Point]:
     """The months from 12 before the as-of month to it; a month with no close and not current has
-    no point. One query: the snapshots summed by month, in the current month in a UNION with the
-    kept book cells summed (one row)."""
+    no point. The snapshots summed by month (kept per process: dashboards.closed) and, in the
+    current month, the kept book cells summed (one row)."""
     first = add_months(query.month, -(MONTHS - 1))
     snapshots = (
         query.cells(MonthEndSnapshot.objects.filter(month__range=(first, query.month)))
@@ -56,7 +57,8 @@ def trend_points(query: DashboardQuery) -> list[Point]:
             closed=Value(True),
         )
     )
-    rows = snapshots
+    # The closed months' sums are read once per process (dashboards.closed); the book now is live.
+    rows = list(closed_rows(snapshots))
     if query.is_current_month:
         book = (
             query.kept(BookCell)
@@ -70,7 +72,7 @@ def trend_points(query: DashboardQuery) -> list[Point]:
                 closed=Value(False),
             )
         )
-        rows = snapshots.union(book, all=True)
+        rows += [{**r, "month": r["month_"]} for r in book]
     points: dict[date, Point] = {}
     for r in rows:
         if r["n"] is None or (not r["closed"] and r["month"] in points):

@@ -55,14 +55,21 @@ def _raw(v: Any) -> str:
     return esc(localize(v, use_l10n=False))
 
 
-def _cell_text(v: Any, kind: str, places: int) -> str:
-    """A cell's value as the page shows it, escaped: money, counts, percentages, dates by their kind."""
+# The separators of English and Chinese: amounts and counts need no escaping with them.
+_PLAIN_SEPARATORS = (".", 3, ",")
+
+
+def _cell_text(v: Any, kind: str, places: int, separators: tuple[str, Any, str] | None = None) -> str:
+    """A cell's value as the page shows it, escaped: money, counts, percentages, dates by their kind.
+    `separators`: number_separators(), read once per table by the caller."""
     if v is None:
         return "—"
+    separators = separators or number_separators()
     if kind == "money":
-        return esc(format_amount(v, currency=True))
+        text = format_amount(v, currency=True, separators=separators)
+        return text if separators == _PLAIN_SEPARATORS else esc(text)  # digits, "," ".", "-", "¥"
     if kind == "count":
-        if isinstance(v, int) and not isinstance(v, bool) and number_separators() == (".", 3, ","):
+        if isinstance(v, int) and not isinstance(v, bool) and separators == _PLAIN_SEPARATORS:
             return f"{v:,}"  # what intcomma writes for these separators
         return esc(intcomma(v))
     if kind == "percent":
@@ -81,6 +88,7 @@ def dash_rows(table: Any, places: int = 1, dates_are_figures: bool = False) -> s
     a percentage; `dates_are_figures`: dates right-aligned like figures (the branches table)."""
     plain = ("text",) if dates_are_figures else ("text", "date")
     columns = [(c.key, c.kind, c.kind not in plain) for c in table.columns]
+    separators = number_separators()
     out: list[str] = []
     for row in table.rows:
         values, links, url = row.values, row.links or {}, row.url
@@ -92,7 +100,7 @@ def dash_rows(table: Any, places: int = 1, dates_are_figures: bool = False) -> s
             href = link or (url if i == 0 else "")
             if href:
                 out.append(f'<a href="{esc(href)}">')
-            out.append(_cell_text(v, kind, places))
+            out.append(_cell_text(v, kind, places, separators))
             if href:
                 out.append("</a>")
             out.append("</td>")
@@ -104,7 +112,8 @@ def dash_rows(table: Any, places: int = 1, dates_are_figures: bool = False) -> s
 def dash_total(table: Any, total: Any, places: int = 1) -> str:
     """A table's total row as <th> cells (figures right-aligned, no link, no sort value)."""
     cells = []
+    separators = number_separators()
     for c in table.columns:
         cls = "" if c.kind == "text" else ' class="num"'
-        cells.append(f"<th{cls}>{_cell_text(total.values.get(c.key), c.kind, places)}</th>")
+        cells.append(f"<th{cls}>{_cell_text(total.values.get(c.key), c.kind, places, separators)}</th>")
     return mark_safe("".join(cells))  # noqa: S308 - every value is escaped by _cell_text

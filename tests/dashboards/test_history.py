@@ -40,7 +40,7 @@ from dashboards.models import MigrationCell, MonthEndLoan
 from dashboards.panels import migration, recoveries, trend
 from dashboards.query import DashboardQuery
 from ledger.services import ledger_post
-from loans.models import Borrower, Loan
+from loans.models import Borrower, Branch, Loan
 from tests.factories import BorrowerFactory, LoanFactory
 
 pytestmark = pytest.mark.django_db
@@ -393,16 +393,47 @@ def test_recoveries_by_month_and_source_money_and_in_kind_apart(book, branch, of
 
 
 def test_each_panel_reads_its_figures_in_pinned_queries(book):
+    # The trend: the closes' state (dashboards.closed), the snapshots, the book now; the migration:
+    # the closes' state and the cells with the closes (one UNION).
     for module, query, most in (
-        (trend, q(), 1),
-        (trend, q(month=MAR), 1),
+        (trend, q(), 3),
+        (trend, q(month=MAR), 3),
         (recoveries, q(), 1),
-        (migration, q(), 1),
-        (migration, q(month=MAR), 1),
+        (migration, q(), 2),
+        (migration, q(month=MAR), 2),
     ):
         with CaptureQueriesContext(connection) as ctx:
             module.context(query, None)
         assert len(ctx.captured_queries) <= most, (module.__name__, [c["sql"] for c in ctx.captured_queries])
+
+
+def test_what_the_closes_wrote_is_read_once_until_the_next_close(book):
+    from dashboards import closed
+
+    closed.forget()
+    with closed.one_view():
+        first = (trend.context(q(), None)["points"], migration.context(q(), None)["matrix"].cells)
+    with closed.one_view(), CaptureQueriesContext(connection) as ctx:
+        again = (trend.context(q(), None)["points"], migration.context(q(), None)["matrix"].cells)
+    assert again == first
+    read = [c["sql"] for c in ctx.captured_queries]
+    assert len(read) <= 2, read  # the closes' state (once per view) and the book now
+    # (the state's own query names the tables unquoted)
+    assert not any('"accountability_monthendsnapshot"' in s or '"dashboards_migrationcell"' in s for s in read), read
+    # A new snapshot row (a close being written) is a new state: the snapshots are read again.
+    MonthEndSnapshot.objects.create(month=FEB, branch=Branch.objects.order_by("pk").first(), loans=5)
+    with CaptureQueriesContext(connection) as ctx:
+        points = trend.context(q(), None)["points"]
+    assert any('"accountability_monthendsnapshot"' in c["sql"] for c in ctx.captured_queries)
+    assert {p.month: p.loans for p in points}[FEB] == {p.month: p.loans for p in first[0]}[FEB] + 5
+
+
+def test_only_what_the_closes_wrote_may_be_kept(book):
+    from dashboards.closed import closed_rows
+    from dashboards.models import BookCell
+
+    with pytest.raises(ValueError, match="what a close wrote"):
+        closed_rows(BookCell.objects.values("branch_id"))
 
 
 def _page(client, user, **params):
