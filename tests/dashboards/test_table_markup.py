@@ -74,26 +74,3 @@ def test_the_rows_drawn_in_python_are_what_djangos_filters_write(language: str) 
             f"<th{'' if c.kind == TEXT else num}>{_expected_cell(VALUES[0][c.key], c.kind, 1)}</th>" for c in COLUMNS
         )
         assert dash_total(table, total) == expected_total
-
-
-def test_the_branch_select_is_drawn_as_djangos_select():
-    import re
-
-    from django import forms
-
-    from dashboards.query import PlainSelect
-
-    choices = [("", "Whole <bank>"), ("1", "A & B"), ("2", 'x"y')]
-
-    class Both(forms.Form):
-        django = forms.ChoiceField(choices=choices, required=False, widget=forms.Select(attrs={"class": "c"}))
-        plain = forms.ChoiceField(choices=choices, required=False, widget=PlainSelect(attrs={"class": "c"}))
-
-    form = Both({"django": "1", "plain": "1"})
-
-    def markup(name: str) -> str:
-        html = str(form[name]).replace(f'name="{name}"', 'name="x"').replace(f'id="id_{name}"', 'id="id_x"')
-        return re.sub(r">\s+<", "><", html.strip())
-
-    assert markup("plain") == markup("django")
-    assert '<option value="1" selected>A &amp; B</option>' in markup("plain")
