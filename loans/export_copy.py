@@ -19,10 +19,10 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from datetime import date
 from typing import IO, Any
 
-import psycopg
 from django.db import connection
 from django.db.models import F, QuerySet
 
@@ -152,7 +152,8 @@ def write_csv_copy(
     return count
 
 
-# Rows asked of the server at a time while the workbook is written (psycopg's chunked stream).
+# Rows asked of the server at a time while the workbook is written: psycopg's chunked stream, which
+# needs libpq 17 or later (psycopg-binary, pinned in requirements.txt, bundles libpq 18).
 _STREAM_CHUNK = 5000
 
 
@@ -160,10 +161,7 @@ def _streamed(statement: tuple[str, list[Any]]) -> Iterator[tuple[Any, ...]]:
     sql, params = statement
     connection.ensure_connection()
     with connection.connection.cursor() as cursor:
-        try:
-            yield from cursor.stream(sql, params, size=_STREAM_CHUNK)
-        except psycopg.NotSupportedError:  # libpq before 17: no chunked rows, one at a time
-            yield from cursor.stream(sql, params)
+        yield from cursor.stream(sql, params, size=_STREAM_CHUNK)
 
 
 def write_xlsx_select(
@@ -188,4 +186,7 @@ def write_xlsx_select(
             if progress is not None and count % every == 0:
                 progress(count)
 
-    return write_xlsx_rust(path, headers, rows(), title=title, ready=True)
+    # Closed when the writer stops, even on an error: the stream's rest is let go of, and the
+    # connection is free for the job's failure to be recorded.
+    with closing(rows()) as stream:
+        return write_xlsx_rust(path, headers, stream, title=title, ready=True)

@@ -194,3 +194,22 @@ def test_the_command_writes_the_workbook_from_sql(nasty_book, manager, tmp_path,
     path = tmp_path / "book.xlsx"
     written = export_to_path(LOANS_EXPORT, queryset, path=str(path), as_of=AS_OF, actor=manager)
     assert written == len(NASTY) and len(_cells(path)) == 1 + len(NASTY)
+
+
+def test_a_workbook_that_fails_midway_fails_its_job_and_frees_the_connection(nasty_book, manager, media, monkeypatch):
+    import loans.exporting
+
+    def failing_writer(path, headers, rows, **kwargs):
+        for i, _row in enumerate(rows):
+            if i == 3:
+                raise OSError("disk full")
+        raise AssertionError("the writer should have stopped at its fourth row")
+
+    monkeypatch.setattr(loans.exporting, "write_xlsx_rust", failing_writer)
+    job = export_job_create(
+        actor=manager, spec=LOANS_EXPORT, fmt="xlsx", query=None, chinese_row=False, as_of=timezone.localdate()
+    )
+    job = export_job_run(job=export_job_claim(job_id=job.pk))
+    assert job.status == "failed" and "disk full" in job.message
+    assert not job.file
+    assert Loan.objects.filter(branch=manager.branch).count() == len(NASTY)  # the connection still answers
