@@ -189,3 +189,38 @@ def test_a_manager_sets_a_target_on_the_targets_page(browser_session, bank, bran
     row = page.locator("#targets-table tr", has_text="Agreed at the review")
     assert row.count() == 1 and "¥8,000.00" in row.inner_text()
     s.shot("targets-set")
+
+
+TILES_OVERFLOWING = (
+    "() => [...document.querySelectorAll('#headline-tiles .kpi .value')]"
+    ".filter(v => v.scrollWidth > v.clientWidth + 1 || v.getBoundingClientRect().right"
+    " > v.closest('.kpi').getBoundingClientRect().right).map(v => v.textContent.trim())"
+)
+
+
+@pytest.mark.parametrize("width", [1400, 1024])
+def test_headline_tiles_hold_a_banks_amounts(browser_session, head_office, branch, head_manager, width):
+    """At a bank's scale the tiles' figures run to eighteen characters (¥90,973,814,720.00 at the
+    million-loan book): every figure stays inside its tile, whole."""
+    officer = UserFactory(username="wang", role=Role.OFFICER, branch=branch)
+    for no, amount in [("BIG-1", "90973814720.00"), ("BIG-2", "407457014720.00")]:
+        LoanFactory(
+            loan_no=no,
+            branch=branch,
+            responsible_officer=officer,
+            overdue_since=date(2024, 1, 1),
+            five_level_class="loss",
+            four_level_class="overdue",
+            principal=Decimal(amount),
+            outstanding_principal=Decimal(amount),
+            interest_on_balance=Decimal("335448000.00"),
+            interest_off_balance=Decimal("223632000.00"),
+        )
+    kept.rebuild()
+    s = browser_session.login("head_manager")
+    s.page.set_viewport_size({"width": width, "height": 900})
+    s.go("/dashboard/")
+    values = s.page.locator("#headline-tiles .kpi .value").all_inner_texts()
+    assert "¥498,430,829,440.00" in values  # the NPL balance, whole
+    assert s.page.evaluate(TILES_OVERFLOWING) == []
+    s.shot(f"dashboard-headline-big-amounts-{width}")
