@@ -149,3 +149,24 @@ def test_the_legal_journey(browser_session, legal_case, officer, officer2, outsi
     assert page.request.get(s.base + download).status == 404
     assert page.request.get(s.base + proceeding.get_absolute_url()).status == 404
     assert Hearing.objects.filter(proceeding=proceeding).count() == 1
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_a_time_barred_warning_stays_inside_its_tile(browser_session, legal_case, officer, language):
+    """The case page's limitation tile: its warning (a sentence, as a badge) ran out of the tile and
+    was cut off at the page's edge (seen in a headless Chromium screenshot at 1,400 px); it wraps."""
+    from collections_app.models import CollectionCase
+
+    CollectionCase.objects.filter(pk=legal_case.pk).update(
+        limitation_expires_on=timezone.localdate() - timedelta(days=3)
+    )
+    s = browser_session.login(officer.username)
+    s.page.set_viewport_size({"width": 1400, "height": 900})
+    s.page.context.add_cookies([{"name": "django_language", "value": language, "url": s.base}])
+    s.go(legal_case.get_absolute_url())
+    tile = s.page.locator("#kpi-limitation")
+    badge = tile.locator(".badge-bad")
+    assert badge.count() == 1
+    tile_box, badge_box = tile.bounding_box(), badge.bounding_box()
+    assert badge_box["x"] + badge_box["width"] <= tile_box["x"] + tile_box["width"] + 0.5
+    s.shot(f"case-time-barred-tile-{language}")
