@@ -9,10 +9,17 @@ from loans.selectors import loans_search
 
 class LoanFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label=_("Search"))
-    five_level_class = django_filters.ChoiceFilter(choices=Loan.FIVE_LEVEL_CHOICES, label=_("Five-level"))
-    four_level_class = django_filters.ChoiceFilter(choices=Loan.FOUR_LEVEL_CHOICES, label=_("Four-level"))
-    branch = django_filters.ModelChoiceFilter(queryset=Branch.objects.none(), label=_("Branch"))
-    borrower__kind = django_filters.ChoiceFilter(choices=Borrower.Kind.choices, label=_("Borrower kind"))
+    # "Any" as every other list's filters say, not Django's "---------".
+    five_level_class = django_filters.ChoiceFilter(
+        choices=Loan.FIVE_LEVEL_CHOICES, label=_("Five-level"), empty_label=_("Any")
+    )
+    four_level_class = django_filters.ChoiceFilter(
+        choices=Loan.FOUR_LEVEL_CHOICES, label=_("Four-level"), empty_label=_("Any")
+    )
+    branch = django_filters.ModelChoiceFilter(queryset=Branch.objects.none(), label=_("Branch"), empty_label=_("Any"))
+    borrower__kind = django_filters.ChoiceFilter(
+        choices=Borrower.Kind.choices, label=_("Borrower kind"), empty_label=_("Any")
+    )
     non_performing = django_filters.ChoiceFilter(
         method="filter_npl",
         label=_("Non-performing"),

@@ -406,3 +406,36 @@ def test_every_queue_sort_is_read_from_an_index(head_manager, book_with_ties, or
     plan = _plan(queryset[:25])
     assert "collections_app_collectioncase" not in _seq_scans(plan), plan
     assert not [n for n in _nodes(plan) if n["Node Type"] in ("Sort", "Incremental Sort")], plan
+
+
+@pytest.mark.parametrize(
+    ("language", "loans", "cases"),
+    [
+        ("en", "about 1,234,567 loans", "about 1,234,567 cases"),
+        ("zh-hans", "约 1,234,567 笔贷款", "约 1,234,567 件案件"),
+    ],
+)
+def test_a_large_count_is_written_with_thousands_separators(
+    client, manager, book_with_ties, monkeypatch, language, loans, cases
+):
+    """At a million loans the list said "about 1000000 loans" (seen in a screenshot of the 1M book)."""
+    cases_open_for_non_performing(as_of=timezone.localdate())
+    monkeypatch.setattr(EstimatedCountPaginator, "count", property(lambda self: 1_234_567))
+    monkeypatch.setattr(EstimatedCountPaginator, "count_is_estimate", True)
+    client.force_login(manager)
+    loan_page = client.get(reverse("loans:loan_list"), HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    assert loans in loan_page
+    queue = client.get(reverse("collections_app:case_list"), {"scope": "all"}, HTTP_ACCEPT_LANGUAGE=language)
+    assert cases in queue.content.decode()
+
+
+@pytest.mark.parametrize(("language", "any_"), [("en", "Any"), ("zh-hans", "全部")])
+def test_the_loan_lists_filters_offer_any_not_dashes(client, manager, book_with_ties, language, any_):
+    """The loan list's class, branch and borrower-kind filters offered "---------" (Django's empty
+    label) where every other list says "Any" (seen in a screenshot of the 1M book)."""
+    client.force_login(manager)
+    html = client.get(reverse("loans:loan_list"), HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    assert "---------" not in html
+    for name in ("five_level_class", "four_level_class", "branch", "borrower__kind"):
+        select = html.split(f'name="{name}"', 1)[1].split("</select>", 1)[0]
+        assert f'<option value="" selected>{any_}</option>' in select or f'<option value="">{any_}</option>' in select
