@@ -170,3 +170,15 @@ def test_a_time_barred_warning_stays_inside_its_tile(browser_session, legal_case
     tile_box, badge_box = tile.bounding_box(), badge.bounding_box()
     assert badge_box["x"] + badge_box["width"] <= tile_box["x"] + tile_box["width"] + 0.5
     s.shot(f"case-time-barred-tile-{language}")
+
+
+def test_the_case_page_fits_a_phone(browser_session, legal_case, officer):
+    """At 390 px (an officer's phone) the case page scrolled sideways to 787 px: its two-column
+    grid kept each column at least 380 px and let the balance ledger's table widen its card. The
+    page fits; the ledger scrolls inside its own frame."""
+    s = browser_session.login(officer.username)
+    s.page.set_viewport_size({"width": 390, "height": 900})
+    s.go(legal_case.get_absolute_url())
+    assert s.page.locator("table.ledger").count() == 1
+    assert s.page.evaluate("document.documentElement.scrollWidth") <= 390
+    s.shot("case-page-phone")

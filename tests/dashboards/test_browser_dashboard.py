@@ -224,3 +224,14 @@ def test_headline_tiles_hold_a_banks_amounts(browser_session, head_office, branc
     assert "¥498,430,829,440.00" in values  # the NPL balance, whole
     assert s.page.evaluate(TILES_OVERFLOWING) == []
     s.shot(f"dashboard-headline-big-amounts-{width}")
+
+
+def test_the_dashboard_fits_a_phone(browser_session, bank):
+    """At 390 px the dashboard's chart-and-table pairs (each at least 420 px) made the page scroll
+    sideways; they now stack within the screen, each table scrolling in its own frame."""
+    s = browser_session.login("head_manager")
+    s.page.set_viewport_size({"width": 390, "height": 900})
+    s.go("/dashboard/")
+    s.page.wait_for_function(CHARTS_DRAWN)
+    assert s.page.evaluate("document.documentElement.scrollWidth") <= 390
+    s.shot("dashboard-phone")
