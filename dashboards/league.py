@@ -36,7 +36,7 @@ from django.db.models import F, QuerySet, Sum
 from django.http import Http404
 
 from collections_app.case_rules import ACTIVE_MEASURES, net_recovery
-from dashboards.closed import closed_rows, one_view
+from dashboards.closed import closed_rows
 from dashboards.models import BookCell, CaseCell, CostCell, LedgerCell, RecoveryTarget
 from dashboards.query import DashboardQuery
 from ledger.rules import EntryForm
@@ -99,19 +99,14 @@ class Figures:
         return progress_percent(self.cash_recovered, self.target_cash_recovered)
 
 
-def _grouped(qs: QuerySet, by: str | None, **sums: Any) -> dict[Any, dict[str, Any]]:
-    """Sums of `qs` per `by` (None: one total, under the key "all")."""
+def _grouped(qs: QuerySet, by: str | None, *, closed: bool = False, **sums: Any) -> dict[Any, Any]:
+    """Sums of `qs` per `by` (None: one total, under the key "all"). `closed`: `qs` reads month-end
+    snapshots, whose sums are read once per process for the closes as they stand (dashboards.closed)."""
     aggregates = {k: Sum(v) for k, v in sums.items()}
     if by is None:
         return {"all": qs.order_by().aggregate(**aggregates)}
-    return {r[by]: r for r in qs.order_by().values(by).annotate(**aggregates)}
-
-
-def _grouped_closed(qs: QuerySet, by: str, **sums: Any) -> dict[Any, Any]:
-    """_grouped over month-end snapshot rows, read once per process for the closes as they stand
-    (dashboards.closed)."""
-    aggregates = {k: Sum(v) for k, v in sums.items()}
-    return {r[by]: r for r in closed_rows(qs.order_by().values(by).annotate(**aggregates))}
+    rows = qs.order_by().values(by).annotate(**aggregates)
+    return {r[by]: r for r in (closed_rows(rows) if closed else rows)}
 
 
 def _snapshot_model():
@@ -158,8 +153,7 @@ def one_request() -> Iterator[None]:
     """Share the league's figures between the panels of one request (set up by the dashboard view)."""
     token = _MEMO.set({})
     try:
-        with one_view():
-            yield
+        yield
     finally:
         _MEMO.reset(token)
 
@@ -223,9 +217,10 @@ def _league(query: DashboardQuery) -> League:
         for key, r in missed.items():
             row(key).time_limits_missed = r["v"] or 0
     elif book_known:  # a past month: its month-end close
-        rows = _grouped_closed(
+        rows = _grouped(
             query.cells(snapshot.objects.filter(month=query.month)),
             by,
+            closed=True,
             npl=_snapshot_npl(query.scheme),
             cases="open_cases",
             missed="cases_past_deadline",
@@ -262,7 +257,9 @@ def _league(query: DashboardQuery) -> League:
             out[key].sanctions_open = n
     year_start_known = _snapshot_filters_apply(query) and _closed(year_end)
     if year_start_known:
-        start = _grouped_closed(query.cells(snapshot.objects.filter(month=year_end)), by, v=_snapshot_npl(query.scheme))
+        start = _grouped(
+            query.cells(snapshot.objects.filter(month=year_end)), by, closed=True, v=_snapshot_npl(query.scheme)
+        )
         for f in out.values():
             f.npl_at_year_start = ZERO
         for key, r in start.items():

@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from audit.services import audit_record
+from dashboards.closed import one_view
 from dashboards.league import one_request
 from dashboards.panels import panel_modules
 from dashboards.query import dashboard_query, scope_root
@@ -23,8 +24,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     """The recovery dashboard: every panel's figures for the filters in the URL, within the scope."""
     query, form = dashboard_query(request)
     panels = []
-    # The targets and officers panels read one league computation (dashboards.league.one_request).
-    with one_request():
+    # The targets and officers panels read one league computation (dashboards.league.one_request);
+    # every panel reads the closes' state once (dashboards.closed.one_view).
+    with one_request(), one_view():
         for name, module in panel_modules():
             context = module.context(query, request.user)
             if context is None:

@@ -111,7 +111,9 @@ def copy_statement(spec: Any, queryset: QuerySet, as_of: date) -> tuple[str, lis
 def select_statement(spec: Any, queryset: QuerySet, as_of: date) -> tuple[str, list[Any]] | None:
     """The export's rows with each cell as the workbook holds it (numbers, dates, booleans as
     themselves, text neutralised and empty text as no value), for write_xlsx_select; None as for
-    copy_statement."""
+    copy_statement, and when two columns share a header (the writer keys a row by its headers)."""
+    if len(set(spec.headers)) != len(spec.headers):
+        return None
     return _select(spec, queryset, as_of, typed=True)
 
 
@@ -190,3 +192,32 @@ def write_xlsx_select(
     # connection is free for the job's failure to be recorded.
     with closing(rows()) as stream:
         return write_xlsx_rust(path, headers, stream, title=title, ready=True)
+
+
+def write_xlsx_export(
+    path: str,
+    spec: Any,
+    queryset: QuerySet,
+    headers: list[list[str]],
+    as_of: date,
+    *,
+    progress: Callable[[int], None] | None = None,
+    every: int = 5000,
+) -> int:
+    """The export's workbook at `path` (the export jobs, the command): from PostgreSQL's typed rows
+    when every column has an SQL form (write_xlsx_select), else from the spec's Python rows. Given
+    a path, not an open file: into a file object rustpy-xlsxwriter builds the whole zip in memory.
+    Returns the rows written; `progress(rows)` every `every` rows."""
+    from loans.exporting import write_xlsx_rust
+
+    statement = select_statement(spec, queryset, as_of)
+    if statement is not None:
+        return write_xlsx_select(path, headers, statement, title=str(spec.title), progress=progress, every=every)
+
+    def rows() -> Iterator[list[Any]]:
+        for count, row in enumerate(spec.rows(queryset, as_of), start=1):
+            yield row
+            if progress is not None and count % every == 0:
+                progress(count)
+
+    return write_xlsx_rust(path, headers, rows(), title=str(spec.title))

@@ -33,7 +33,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext
 
 from audit.services import audit_record
-from loans.export_copy import copy_statement, select_statement, write_csv_copy, write_xlsx_select
+from loans.export_copy import copy_statement, write_csv_copy, write_xlsx_export
 from loans.exporting import (
     EXPORTS,
     FORMATS,
@@ -43,7 +43,6 @@ from loans.exporting import (
     export_queryset,
     export_record,
     write_csv,
-    write_xlsx_rust,
 )
 from loans.models import ExportJob
 from npl_recovery.jobs import JobLock, RecoveredJob, max_attempts, queued_stale_after, running_lost_before
@@ -175,24 +174,17 @@ def export_job_run(*, job: ExportJob) -> ExportJob:
             headers = spec.header_rows(chinese_row=job.chinese_row)
             name = f"{job.export}-{job.as_of:%Y%m%d}.{job.fmt}"
             path = os.path.join(tmp, name)
-            if job.fmt == "csv":
-                statement = copy_statement(spec, queryset, job.as_of)
-            else:
-                statement = select_statement(spec, queryset, job.as_of)
-            if statement is not None and job.fmt == "csv":
+            statement = copy_statement(spec, queryset, job.as_of) if job.fmt == "csv" else None
+            if statement is not None:
                 # PostgreSQL formats the rows (loans/export_copy.py): the same bytes, ~COPY's speed.
                 with open(path, "wb") as out, _progress_beside_copy(job.pk) as progress:
                     written = write_csv_copy(out, headers, statement, progress=progress, every=PROGRESS_EVERY)
-            elif statement is not None:
-                # PostgreSQL gives each cell its value; the rows go straight to the writer.
-                with _progress_beside_copy(job.pk) as progress:
-                    written = write_xlsx_select(
-                        path, headers, statement, title=str(spec.title), progress=progress, every=PROGRESS_EVERY
-                    )
             elif job.fmt == "xlsx":
-                # To the path: into an open file rustpy-xlsxwriter would build the zip in memory.
-                rows = _counted(spec.rows(queryset, job.as_of), job.pk)
-                written = write_xlsx_rust(path, headers, rows, title=str(spec.title))
+                # From PostgreSQL's typed rows where it can (loans/export_copy.py); the connection
+                # may be streaming them, so the progress goes through the second one.
+                with _progress_beside_copy(job.pk) as progress:
+                    written = write_xlsx_export(path, spec, queryset, headers, job.as_of, progress=progress,
+                                                every=PROGRESS_EVERY)  # fmt: skip
             else:
                 with open(path, "w", encoding="utf-8", newline="") as out:
                     written = write_csv(out, headers, _counted(spec.rows(queryset, job.as_of), job.pk))

@@ -266,6 +266,8 @@ def write_xlsx_rust(
     header_rows = _header_rows(headers)
     keys = [neutralise(str(h)) for h in header_rows[0]]
     if len(set(keys)) != len(keys):
+        if ready:  # xlsxwriter would neutralise the text a second time
+            raise ValueError("Rows with their cells ready need distinct headers.")
         if isinstance(out, str | os.PathLike):
             with open(out, "wb") as file:
                 return write_xlsx(file, headers, rows, title=title)
@@ -482,12 +484,9 @@ def export_to_path(
     )
     headers = spec.header_rows(chinese_row=chinese_row)
     if str(path).lower().endswith(".xlsx"):
-        from loans.export_copy import select_statement, write_xlsx_select
+        from loans.export_copy import write_xlsx_export
 
-        statement = select_statement(spec, queryset, as_of)
-        if statement is not None:
-            return write_xlsx_select(str(path), headers, statement, title=str(spec.title))
-        return write_xlsx_rust(str(path), headers, spec.rows(queryset, as_of), title=str(spec.title))
+        return write_xlsx_export(str(path), spec, queryset, headers, as_of)
     with open(path, "w", encoding="utf-8", newline="") as out:
         return write_csv(out, headers, spec.rows(queryset, as_of))
 

@@ -10,7 +10,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import DateField, Q, Sum, Value
+from django.db.models import Q, Sum, Value
 from django.utils.translation import gettext as _
 
 from accountability.models import MonthEndSnapshot
@@ -60,19 +60,13 @@ def trend_points(query: DashboardQuery) -> list[Point]:
     # The closed months' sums are read once per process (dashboards.closed); the book now is live.
     rows = list(closed_rows(snapshots))
     if query.is_current_month:
-        book = (
-            query.kept(BookCell)
-            .annotate(month_=Value(query.month, output_field=DateField()))
-            .values("month_")
-            .annotate(
-                n=Sum("loans"),
-                outstanding=Sum("outstanding_principal"),
-                five=Sum("outstanding_principal", filter=Q(five_level_class__in=FIVE_NPL)),
-                four=Sum("outstanding_principal", filter=Q(four_level_class__in=FOUR_NPL)),
-                closed=Value(False),
-            )
+        book = query.kept(BookCell).aggregate(
+            n=Sum("loans"),
+            outstanding=Sum("outstanding_principal"),
+            five=Sum("outstanding_principal", filter=Q(five_level_class__in=FIVE_NPL)),
+            four=Sum("outstanding_principal", filter=Q(four_level_class__in=FOUR_NPL)),
         )
-        rows += [{**r, "month": r["month_"]} for r in book]
+        rows.append({**book, "month": query.month, "closed": False})
     points: dict[date, Point] = {}
     for r in rows:
         if r["n"] is None or (not r["closed"] and r["month"] in points):

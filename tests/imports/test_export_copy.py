@@ -213,3 +213,22 @@ def test_a_workbook_that_fails_midway_fails_its_job_and_frees_the_connection(nas
     assert job.status == "failed" and "disk full" in job.message
     assert not job.file
     assert Loan.objects.filter(branch=manager.branch).count() == len(NASTY)  # the connection still answers
+
+
+def test_a_spec_with_a_header_twice_is_written_from_python_rows_and_neutralised_once(nasty_book, manager, tmp_path):
+    """The SQL-fed writer keys each row by its headers: a spec with a header twice takes the Python
+    rows (whose xlsxwriter fallback neutralises the text itself, once)."""
+    from dataclasses import replace
+
+    from loans.export_copy import write_xlsx_export
+
+    spec = replace(LOANS_EXPORT, columns=(*LOANS_EXPORT.columns, LOANS_EXPORT.columns[1]))  # borrower_name again
+    queryset = export_queryset(spec, manager, None).order_by("loan_no")
+    assert select_statement(spec, queryset, AS_OF) is None
+    path = tmp_path / "twice.xlsx"
+    assert write_xlsx_export(str(path), spec, queryset, spec.header_rows(), AS_OF) == len(NASTY)
+    head, first, second, *_ = _cells(path)
+    assert head.count("borrower_name") == 2
+    assert first[1] == first[-1] == "'" + NASTY[0] and second[1] == "''=already guarded"
+    with pytest.raises(ValueError, match="distinct headers"):
+        write_xlsx_rust(tmp_path / "ready.xlsx", spec.header_rows(), [("x",) * len(spec.headers)], ready=True)
