@@ -39,11 +39,23 @@ class ReadError(Exception):
 
 
 @dataclass
+class CsvSource:
+    """A CSV file's bytes as the reader decodes them, for a reader of its own (PostgreSQL's COPY:
+    loans.importing.staging.PostgresStage.copy_raw)."""
+
+    stream: IO[bytes]
+    encoding: str
+    delimiter: str
+
+
+@dataclass
 class SheetReader:
     name: str
     rows: Iterator[tuple[int, list[Any]]]
     # Data rows expected (for the progress bar); an estimate for CSV.
     estimated_rows: int = 0
+    # A CSV sheet's file (None for a workbook's sheet).
+    csv: CsvSource | None = None
 
 
 @dataclass
@@ -92,7 +104,10 @@ def open_sheets(source: Source, *, default: SheetSpec) -> OpenedFile:
     encoding = _text_encoding(head)
     size = _size(stream)
     estimated = max(0, _count_lines(stream) - 1) if size is not None else 0
-    opened.sheets[default.code] = SheetReader(default.title, _csv_rows(stream, encoding, head), estimated)
+    delimiter = _delimiter(head, encoding)
+    opened.sheets[default.code] = SheetReader(
+        default.title, _csv_rows(stream, encoding, delimiter), estimated, CsvSource(stream, encoding, delimiter)
+    )
     return opened
 
 
@@ -138,16 +153,20 @@ def _delimiter(head: bytes, encoding: str) -> str:
     return best if counts[best] else ","
 
 
-def _csv_rows(stream: IO[bytes], encoding: str, head: bytes) -> Iterator[tuple[int, list[Any]]]:
-    delimiter = _delimiter(head, encoding)
+def is_blank_row(cells: list[str]) -> bool:
+    """A CSV row with no text at all, or only spaces: skipped, its number kept (the join runs only
+    when the first cell is blank)."""
+    return not any(cells) or (not cells[0].strip() and not "".join(cells).strip())
+
+
+def _csv_rows(stream: IO[bytes], encoding: str, delimiter: str) -> Iterator[tuple[int, list[Any]]]:
     text = io.TextIOWrapper(stream, encoding=encoding, newline="")
     reader = csv.reader(text, delimiter=delimiter)
     row_no = 0
     try:
         for cells in reader:
             row_no += 1
-            # Blank: no text at all, or only spaces (the join runs only when the first cell is blank).
-            if not any(cells) or (not cells[0].strip() and not "".join(cells).strip()):
+            if is_blank_row(cells):
                 continue
             yield row_no, cells
     except UnicodeDecodeError:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -367,6 +367,8 @@ class _Import:
     headers: dict[str, HeaderMap] = field(default_factory=dict)
     # Wall-clock seconds of each phase, kept with the batch's counts.
     seconds: dict[str, float] = field(default_factory=dict)
+    # The rows PostgreSQL read and left to read here (_unchanged_in_database), closed at the end.
+    raw_rows: Generator | None = None
 
     def run(self) -> None:
         # The problems are written in the uploader's language.
@@ -425,6 +427,8 @@ class _Import:
             self._fail(exc)
             raise
         finally:
+            if self.raw_rows is not None:
+                self.raw_rows.close()  # its cursor, before the table it reads is dropped
             for f in opened:
                 f.close()
             try:
@@ -477,10 +481,12 @@ class _Import:
         self.headers[spec.code] = header_map
         self.present[spec.code] = set(header_map.positions)
         checker = make_checker(header_map)
-        chunk: list[tuple[int, Any]] = []
         data_rows = 0
+        if isinstance(checker, LoanChecker):
+            rows, data_rows = self._unchanged_in_database(reader, header_row, len(header_cells), checker, stage, rows)
+        chunk: list[tuple[int, Any]] = []
         for row_no, cells in rows:
-            if data_rows == 0 and row_no == header_row + 1 and is_header_echo(header_map, cells):
+            if row_no == header_row + 1 and is_header_echo(header_map, cells):
                 continue  # the template's second header line (Chinese names)
             chunk.append((row_no, cells))
             data_rows += 1
@@ -490,6 +496,38 @@ class _Import:
         self._stage_chunk(checker, chunk, stage, table)
         if data_rows == 0 and spec is LOANS:
             self.errors.row(spec, header_row + 1, gettext("there are no loans below the header row"))
+
+    def _unchanged_in_database(
+        self,
+        reader: SheetReader,
+        header_row: int,
+        width: int,
+        checker: LoanChecker,
+        stage: Stage,
+        rows: Iterator[tuple[int, Any]],
+    ) -> tuple[Iterator[tuple[int, Any]], int]:
+        """A CSV loan book re-imported on PostgreSQL: PostgreSQL reads the file (COPY) and stages the
+        rows the book holds as they are, by their digest computed in SQL; only the other rows come
+        back to be read and checked here, in file order. Returns the rows left to read (`rows` as
+        they are when the file is not for COPY: each chunk is then compared as it is read) and how
+        many were staged."""
+        if (
+            reader.csv is None
+            or header_row != 1
+            or checker.imported is None
+            or not stage.book_has_digests()
+            or stage.copy_raw(reader.csv, width) is None
+        ):
+            return rows, 0
+        if hasattr(rows, "close"):
+            rows.close()  # the CSV reader's, while its file is open: the rows now come from the database
+        staged = stage.stage_unchanged_loans(checker.unchanged_probe())
+        checker.imported = None  # the rows left differ from the book, or need the full check
+        checker.rows_skipped += staged
+        self.progress.read += staged
+        self.progress.update(force=True)
+        self.raw_rows = stage.raw_loans_left(width)
+        return self.raw_rows, staged
 
     def _stage_chunk(self, checker: SheetChecker, chunk: list[tuple[int, Any]], stage: Stage, table: str) -> None:
         if chunk:

@@ -20,13 +20,24 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import psycopg
+from django.db import DatabaseError, transaction
 from django.db import connection as default_connection
 
 from loans.classification import NON_PERFORMING_FIVE_CODES
+from loans.importing.readers import CsvSource, is_blank_row
+
+if TYPE_CHECKING:
+    from loans.importing.validation import UnchangedProbe
 
 LOANS = "npl_stage_loans"
+# A CSV loan book as PostgreSQL's COPY read it (PostgresStage.copy_raw), and the branch and officer
+# cells it holds with what the full check makes of them.
+RAW_LOANS = "npl_stage_raw_loans"
+RAW_BRANCHES = "npl_stage_raw_branches"
+RAW_OFFICERS = "npl_stage_raw_officers"
 GUARANTEES = "npl_stage_guarantees"
 COLLATERAL = "npl_stage_collateral"
 CLASSES = "npl_stage_classes"
@@ -172,7 +183,7 @@ class Stage:
             self.execute(f"ANALYZE {table}")
 
     def drop(self) -> None:
-        for table in (*TABLES, BALANCES):
+        for table in (*TABLES, BALANCES, RAW_LOANS, RAW_BRANCHES, RAW_OFFICERS):
             self.execute(f"DROP TABLE IF EXISTS {table}")
 
     def execute(self, sql: str, params: Sequence[Any] | dict | None = None) -> None:
@@ -221,10 +232,11 @@ class Stage:
         firsts = ", ".join(f"first_value({a}) OVER w AS first_{a}" for a in attributes)
         differs = " OR ".join(f"{a} <> first_{a}" for a in attributes)
         cols = ", ".join(attributes) + ", " + ", ".join(f"first_{a}" for a in attributes)
+        narrow = _not_only_unchanged(table, key)
         sql = f"""
             SELECT row_no, first_row, {cols} FROM (
                 SELECT row_no, {", ".join(attributes)}, first_value(row_no) OVER w AS first_row, {firsts}
-                  FROM {table} WHERE {key} IS NOT NULL
+                  FROM {table} WHERE {key} IS NOT NULL {narrow}
                 WINDOW w AS (PARTITION BY {key} ORDER BY row_no)
             ) x
              WHERE row_no <> first_row AND ({differs})
@@ -290,13 +302,14 @@ class Stage:
             link = f", borrower_id = COALESCE({target}.borrower_id, excluded.borrower_id)"
             link_changed = f" OR ({target}.borrower_id IS NULL AND excluded.borrower_id IS NOT NULL)"
         columns = {"name": f"s.{prefix}_name", "kind": f"s.{prefix}_kind", "id_no": f"s.{id_col}", **insert}
+        narrow = _not_only_unchanged(table, f"s.{id_col}")
         sets = ", ".join(f"{c} = excluded.{c}" for c in attributes)
         changed = self.changed((f"{target}.{c}", f"excluded.{c}") for c in attributes)
         return f"""
             INSERT INTO {target} ({", ".join(columns)})
             SELECT {", ".join(columns.values())}
               FROM {table} s {joins}
-             WHERE s.row_no IN (SELECT min(row_no) FROM {table} GROUP BY {id_col})
+             WHERE s.row_no IN (SELECT min(row_no) FROM {table} GROUP BY {id_col}) {narrow}
             ON CONFLICT (id_no) DO UPDATE SET {sets}{link} WHERE {changed}{link_changed}
         """
 
@@ -720,6 +733,125 @@ class PostgresStage(Stage):
             (new_npl_ids if inserted else updated_ids).append(loan_id)
         return self.outcome_counts(batch_id, "loans"), updated_ids, new_npl_ids
 
+    # --- a CSV loan book compared in the database --------------------------------------------
+
+    def book_has_digests(self) -> bool:
+        """Whether any loan keeps the digest of the row it was imported from (else no row can be unchanged)."""
+        return self.rows("SELECT EXISTS (SELECT 1 FROM loans_loan WHERE import_digest IS NOT NULL)")[0][0]
+
+    def copy_raw(self, source: CsvSource, width: int) -> int | None:
+        """The CSV file read by PostgreSQL's COPY into a table of text columns c0, c1... with each
+        record's place (ord 1: the record after the header row). Returns the rows read, or None when
+        COPY cannot read the file as the Python reader does (not UTF-8, a row of another width, a
+        backslash-period that COPY could take for the end of the data, a stream that cannot seek):
+        the caller then reads it in Python, which names what is wrong. The stream is left where it was."""
+        if source.encoding != "utf-8-sig" or len(source.delimiter) != 1:
+            return None
+        stream = source.stream
+        try:
+            here = stream.tell()
+            stream.seek(0)
+        except (AttributeError, OSError, ValueError):
+            return None
+        columns = ", ".join(f"c{i}" for i in range(width))
+        self.execute(f"DROP TABLE IF EXISTS {RAW_LOANS}")
+        self.execute(
+            f"CREATE TEMPORARY TABLE {RAW_LOANS} (ord bigint GENERATED ALWAYS AS IDENTITY, "
+            f"{', '.join(f'c{i} text' for i in range(width))})"
+        )
+        options = f"FORMAT csv, HEADER true, ENCODING 'UTF8', DELIMITER {_sql_text(source.delimiter)}"
+        try:
+            with (
+                transaction.atomic(using=self.connection.alias),
+                self.connection.cursor() as cursor,
+                cursor.copy(f"COPY {RAW_LOANS} ({columns}) FROM STDIN ({options})") as copy,
+            ):
+                carry = b""
+                while chunk := stream.read(1 << 20):
+                    if b"\\." in carry + chunk[:1] or b"\\." in chunk:
+                        raise _NotForCopy
+                    carry = chunk[-1:]
+                    copy.write(chunk)
+        except (_NotForCopy, DatabaseError, psycopg.Error):
+            return None
+        finally:
+            stream.seek(here)
+        return self.count(RAW_LOANS)
+
+    def stage_unchanged_loans(self, probe: UnchangedProbe) -> int:
+        """Stage, as unchanged, the rows of RAW_LOANS the book holds as they are (LoanChecker._unchanged
+        in SQL: the loan number and the digest of the cells as the import that wrote the loan, the same
+        branch and officer as the full check would find, nothing the as-of date's checks would say).
+        The borrower columns are the loan's borrower's: a trigger forgets the digests of a borrower's
+        loans when his name, kind or ID number changes. Returns how many."""
+        self._cell_map(RAW_BRANCHES, probe.branch_at, lambda cell: (True, probe.branch_of(cell)))
+        joins = f"JOIN {RAW_BRANCHES} bm ON bm.cell = COALESCE(r.c{probe.branch_at}, '') AND bm.id = l.branch_id"
+        officer = "NULL"
+        if probe.officer_at is not None:
+            self._cell_map(RAW_OFFICERS, probe.officer_at, probe.officer_of)
+            joins += (
+                f" JOIN {RAW_OFFICERS} om ON om.cell = COALESCE(r.c{probe.officer_at}, '')"
+                " AND om.id IS NOT DISTINCT FROM l.responsible_officer_id"
+            )
+            officer = "l.responsible_officer_id"
+        overdue = "l.overdue_since" if probe.overdue_in_file else "NULL::date"
+        conditions = [f"({overdue} IS NULL OR {overdue} <= %(as_of)s)"]
+        if probe.warn_past_maturity:
+            conditions.append(f"NOT (l.maturity_on < %(as_of)s AND l.outstanding_principal > 0 AND {overdue} IS NULL)")
+        kind = "b.kind" if probe.kind_in_file else "%(kind)s"
+        digest = probe.digest_sql.replace("%s", "%(salt)s")
+        with transaction.atomic(using=self.connection.alias), self.connection.cursor() as cursor:
+            # Every row of the file meets a loan: hash joins, not a probe of each index per row (the
+            # planner, which cannot guess how many digests match, would pick those).
+            cursor.execute("SET LOCAL enable_nestloop = off")
+            cursor.execute(
+                f"""
+                INSERT INTO {LOANS} (row_no, loan_no, borrower_name, borrower_id_no, borrower_kind, branch_id,
+                                     officer_id, import_digest, unchanged)
+                SELECT r.ord + 1, l.loan_no, b.name, b.id_no, {kind}, l.branch_id, {officer}, l.import_digest, true
+                  -- OFFSET 0: each row's digest is computed once (a hash join on it would compute it
+                  -- for the hash and again for the match).
+                  FROM (SELECT r.*, {digest} AS digest FROM {RAW_LOANS} r OFFSET 0) r
+                  JOIN loans_loan l ON l.loan_no = btrim(r.c{probe.loan_at}, ' ') AND l.import_digest = r.digest
+                  JOIN loans_borrower b ON b.id = l.borrower_id
+                  {joins}
+                 WHERE {" AND ".join(conditions)}
+                """,
+                {"as_of": probe.as_of, "kind": probe.kind_default, "salt": probe.digest_params[0]},
+            )
+            return cursor.rowcount
+
+    def _cell_map(self, table: str, at: int, read: Any) -> None:
+        """The distinct cells of column `at` of RAW_LOANS with the id the full check reads in each
+        (only those it accepts)."""
+        self.execute(f"DROP TABLE IF EXISTS {table}")
+        self.execute(f"CREATE TEMPORARY TABLE {table} (cell text PRIMARY KEY, id bigint)")
+        cells = [cell for (cell,) in self.rows(f"SELECT DISTINCT COALESCE(c{at}, '') FROM {RAW_LOANS}")]
+        rows = [(cell, found) for cell in cells for ok, found in [read(cell)] if ok]
+        if rows:
+            with self.connection.cursor() as cursor, cursor.copy(f"COPY {table} (cell, id) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+
+    def raw_loans_left(self, width: int) -> Iterator[tuple[int, list[str]]]:
+        """The rows of RAW_LOANS not staged, in file order, as the CSV reader gives them: (row number,
+        cells, empty text for an empty cell), blank rows left out. A cursor on the server hands them
+        over a chunk at a time (constant memory whatever the file's size)."""
+        cells = ", ".join(f"COALESCE(c{i}, '')" for i in range(width))
+        self.connection.ensure_connection()
+        with self.connection.connection.cursor(name="npl_raw_loans_left", withhold=True) as cursor:
+            cursor.itersize = 5000
+            cursor.execute(
+                f"""
+                SELECT r.ord + 1, {cells} FROM {RAW_LOANS} r
+                 WHERE NOT EXISTS (SELECT 1 FROM {LOANS} s WHERE s.row_no = r.ord + 1)
+                 ORDER BY r.ord
+                """
+            )
+            for row_no, *row in cursor:
+                if not is_blank_row(row):
+                    yield row_no, row
+
     def imported_loans(self, loan_nos: list[str | None], digests: list[int], as_of: date) -> dict[tuple, tuple]:
         """The loans written from rows with these digests (and not changed since): (loan number,
         digest) -> (branch id, responsible officer id, overdue since, matured with a balance on as_of).
@@ -747,6 +879,24 @@ class PostgresStage(Stage):
 
 
 _SEP, _SEP_SQL = "\x1f", "\\x1f"
+
+
+def _not_only_unchanged(table: str, key: str) -> str:
+    """SQL (AND ...) that leaves out the people of the loans sheet named only in rows staged as unchanged:
+    those rows carry the borrower as the book has him (see stage_unchanged_loans and the trigger that
+    forgets a borrower's digests), so they agree with each other and with the book."""
+    if table != LOANS:
+        return ""
+    column = key.rsplit(".", 1)[-1]
+    return f"AND {key} IN (SELECT {column} FROM {LOANS} WHERE NOT unchanged)"
+
+
+class _NotForCopy(Exception):
+    """The file holds what COPY reads otherwise than the CSV reader."""
+
+
+def _sql_text(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 class PortableStage(Stage):

@@ -367,6 +367,25 @@ class SheetChecker:
                 column[i] = None
 
 
+@dataclass
+class UnchangedProbe:
+    """When a CSV row that PostgreSQL read may be staged unchanged without being read in Python:
+    LoanChecker._unchanged's rules, in the terms of the database (cells are text, NULL when empty)."""
+
+    digest_sql: str  # the row's digest over r.c0, r.c1...
+    digest_params: list[Any]
+    loan_at: int
+    branch_at: int
+    branch_of: Callable[[str], int | None]  # the branch a cell names, as the full check reads it
+    officer_at: int | None  # None: the file has no officer column
+    officer_of: Callable[[str], tuple[bool, int | None]]  # (the full check accepts it, the officer's id)
+    overdue_in_file: bool
+    warn_past_maturity: bool  # the past-maturity warning is still written (the full check writes it)
+    as_of: date
+    kind_in_file: bool
+    kind_default: Any
+
+
 class LoanChecker(SheetChecker):
     spec = LOANS
     stage_columns = (
@@ -413,22 +432,35 @@ class LoanChecker(SheetChecker):
             *(positions[c.field][0] for c in self.spec.columns if c.field in positions)
         )
         # The digest covers which columns the file has, so another layout of the same book is read in full.
-        self._digest_salt = repr((DIGEST_VERSION, tuple(c.field for c in self.spec.columns if c.field in positions)))
+        layout = repr((DIGEST_VERSION, tuple(c.field for c in self.spec.columns if c.field in positions)))
+        self._digest_salt = hashlib.md5(layout.encode(), usedforsecurity=False).hexdigest()[:16]
+        # The same cells' positions for the digest computed in PostgreSQL (digest_sql).
+        self.digest_positions = [positions[c.field][0] for c in self.spec.columns if c.field in positions]
         self.rows_skipped = 0
         self._branch_cache: dict[Any, int | None] = {}
         self._officer_cache: dict[Any, Any] = {}
 
     def row_digests(self, cells: list[Sequence[Any]]) -> list[int]:
-        """A 64-bit digest of each row's cells as read (the import's columns only, in the sheet's order)."""
-        get, salt, blake = self._digest_cells, self._digest_salt.encode(), hashlib.blake2b
+        """A 64-bit digest of each row's cells as read (the import's columns only, in the sheet's order):
+        the first 8 bytes of the MD5 of the salt and the cells' text, as a signed integer. Not a
+        security measure: a fingerprint that PostgreSQL computes the same way (digest_sql)."""
+        get, salt, md5 = self._digest_cells, self._digest_salt.encode(), hashlib.md5
         return [
             int.from_bytes(
-                blake(salt + _row_text(get(c)).encode(errors="surrogatepass"), digest_size=8).digest(),
+                md5(salt + _row_text(get(c)).encode(errors="surrogatepass"), usedforsecurity=False).digest()[:8],
                 "big",
                 signed=True,
             )
             for c in cells
         ]
+
+    def digest_sql(self, cell: Callable[[int], str]) -> tuple[str, list[Any]]:
+        """The same digest as an SQL expression (PostgreSQL) over a CSV row whose cells are text:
+        `cell(i)` is the expression of the row's i-th cell (NULL for an empty one, as COPY reads
+        it, and the empty text the CSV reader gives). Returns (SQL, parameters)."""
+        cells = ", ".join(f"COALESCE({cell(i)}, '')" for i in self.digest_positions)
+        text = f"concat_ws(E'\\x1f', {cells})"
+        return f"('x' || left(md5(%s || {text}), 16))::bit(64)::bigint", [self._digest_salt]
 
     def check_chunk(self, rows: Sequence[tuple[int, Sequence[Any]]]) -> list[tuple]:
         """Rows the book already holds as they are read (the same digest of their cells as the import
@@ -499,6 +531,30 @@ class LoanChecker(SheetChecker):
                 continue  # the past-maturity warning, written by the full check while warnings are kept
             skip[i] = (branch_id, None if officer_at < 0 else officer_id)
         return skip
+
+    def unchanged_probe(self) -> UnchangedProbe:
+        """_unchanged's rules for a CSV row read by PostgreSQL (staging.PostgresStage.stage_unchanged_loans)."""
+        positions = self.header_map.positions
+        digest, params = self.digest_sql(lambda i: f"r.c{i}")
+
+        def officer_of(cell: str) -> tuple[bool, int | None]:
+            officer_id = self._officer_of(cell)
+            return officer_id is not _MISSING, None if officer_id is _MISSING else officer_id
+
+        return UnchangedProbe(
+            digest_sql=digest,
+            digest_params=params,
+            loan_at=positions["loan_no"][0],
+            branch_at=positions["branch_code"][0],
+            branch_of=self._branch_of,
+            officer_at=positions["officer_username"][0] if "officer_username" in positions else None,
+            officer_of=officer_of,
+            overdue_in_file="overdue_since" in positions,
+            warn_past_maturity=self.errors.may_warn,
+            as_of=self.as_of,
+            kind_in_file="borrower_kind" in positions,
+            kind_default=self.default_for(self.spec.column("borrower_kind")),
+        )
 
     def _branch_of(self, cell: Any) -> int | None:
         """The branch id a cell names as the full check reads it; None when it names none (or is wrong)."""
@@ -660,7 +716,7 @@ def _row_text(cells: tuple) -> str:
 # What the checks across rows read of a row staged as unchanged (the borrower agrees with other rows).
 _BORROWER_FIELDS = ("borrower_name", "borrower_id_no", "borrower_kind")
 # Part of every row digest: a change to how rows are read or checked makes every row read in full once.
-DIGEST_VERSION = 1
+DIGEST_VERSION = 2
 
 
 class GuaranteeChecker(SheetChecker):

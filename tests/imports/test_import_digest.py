@@ -9,6 +9,7 @@ change made in the app since is never hidden.
 
 from __future__ import annotations
 
+import io
 from datetime import date
 from decimal import Decimal
 
@@ -181,3 +182,166 @@ def test_the_same_values_in_other_columns_are_skipped_and_other_columns_read_in_
     checked_in_full.clear()
     assert run_import(csv_bytes(rows, header=header), actor=admin_user).unchanged == 3
     assert checked_in_full == []
+
+
+# --- PostgreSQL reads the CSV itself (COPY) and stages the unchanged rows in SQL -------------------
+
+
+@pytest.fixture
+def staged_in_sql(monkeypatch) -> list[int]:
+    """How many rows each import staged unchanged in SQL (PostgresStage.stage_unchanged_loans)."""
+    from loans.importing.staging import PostgresStage
+
+    counts: list[int] = []
+    stage = PostgresStage.stage_unchanged_loans
+
+    def spy(self, probe):
+        counts.append(stage(self, probe))
+        return counts[-1]
+
+    monkeypatch.setattr(PostgresStage, "stage_unchanged_loans", spy)
+    return counts
+
+
+def test_postgresql_stages_the_unchanged_rows_and_hands_back_only_the_others(
+    require_postgres, bank, admin_user, checked_in_full, staged_in_sql
+):
+    rows = three_loans()
+    first = run_import(csv_bytes(rows), actor=admin_user)
+    assert first.ok and staged_in_sql == []  # a new book: nothing to compare, the file is not copied
+    rows[1]["outstanding_principal"] = "400,000.00"
+    rows.append(loan_row(loan_no="L-0004", borrower_name="Wang Fang", borrower_id_no="330101197001013456"))
+    checked_in_full.clear()
+    outcome = run_import(csv_bytes(rows, chinese=True), actor=admin_user)  # the template's 2nd header line
+    assert outcome.ok and (outcome.created, outcome.updated, outcome.unchanged) == (1, 1, 2)
+    assert staged_in_sql == [2] and checked_in_full == [4, 6]  # rows 3 and 5 never came back to Python
+    assert _outcomes(outcome.batch) == {
+        "L-0001": "unchanged", "L-0002": "updated", "L-0003": "unchanged", "L-0004": "created",
+    }  # fmt: skip
+
+    checked_in_full.clear()
+    again = run_import(csv_bytes(rows), actor=admin_user)
+    assert staged_in_sql == [2, 4] and checked_in_full == [] and again.unchanged == 4
+
+
+def test_the_digest_postgresql_computes_is_the_one_python_computes(require_postgres, bank, admin_user):
+    from loans.importing.columns import LOANS, find_header, map_headers
+    from loans.importing.readers import open_sheets
+    from loans.importing.services import _lookups
+    from loans.importing.staging import RAW_LOANS, stage_for
+    from loans.importing.validation import ErrorLog, NewLoanClasses
+    from loans.policy import classification_policy
+
+    tricky = [
+        loan_row(loan_no="L-0101", borrower_name='张伟, “大” "quoted" name', product=""),
+        loan_row(loan_no="L-0102", borrower_name="Two\nlines", product="  spaced  "),
+        loan_row(loan_no="L-0103", borrower_name="Ünïcödé ✓ 𠀀", interest_off_balance=""),
+    ]
+    content = csv_bytes(tricky).replace(b",,", b',"",', 1)  # a quoted empty cell beside empty ones
+    opened = open_sheets(io.BytesIO(content), default=LOANS)
+    reader = opened.sheets["loans"]
+    (header_row, header_cells), rows = find_header(LOANS, reader.rows)
+    header_map, _ = map_headers(LOANS, header_row, header_cells)
+    classes = NewLoanClasses(as_of=AS_OF, policy=classification_policy())
+    checker = LoanChecker(header_map, ErrorLog(), lookups=_lookups(), as_of=AS_OF, classes=classes)
+    stage = stage_for()
+    stage.create()
+    assert stage.copy_raw(reader.csv, len(header_cells)) == 3
+    python = checker.row_digests([cells for _, cells in rows])
+    digest, params = checker.digest_sql(lambda i: f"c{i}")
+    database = [d for (d,) in stage.rows(f"SELECT {digest} FROM {RAW_LOANS} ORDER BY ord", params)]
+    stage.drop()
+    opened.close()
+    assert database == python and len(set(python)) == 3
+
+
+@pytest.mark.parametrize(
+    "spoil",
+    [
+        pytest.param(lambda b: b.replace(b"no\r\n", b"no,extra\r\n", 1), id="a row wider than the header"),
+        pytest.param(lambda b: b.replace(b"Working capital", b"C:\\.", 1), id="a backslash-period"),
+        pytest.param(lambda b: b.decode().encode("gb18030"), id="GB18030"),
+        pytest.param(lambda b: b + b"\r\n", id="a blank line at the end"),
+    ],
+)
+def test_a_file_copy_would_read_otherwise_is_compared_in_python(
+    require_postgres, bank, admin_user, checked_in_full, staged_in_sql, spoil
+):
+    rows = three_loans()
+    rows[0]["borrower_name"] = "张伟"  # not the same bytes in GB18030
+    content = spoil(csv_bytes(rows))
+    first = run_import(content, actor=admin_user)
+    assert first.ok, first.errors
+    checked_in_full.clear()
+    again = run_import(content, actor=admin_user)
+    assert again.ok and again.unchanged == 3 and checked_in_full == []  # each chunk compared as it is read
+    assert staged_in_sql == []
+
+
+def test_a_borrower_renamed_since_is_read_in_full_and_named_as_the_file_says(
+    require_postgres, bank, admin_user, checked_in_full, staged_in_sql
+):
+    from loans.models import Borrower
+
+    content = csv_bytes(three_loans())
+    run_import(content, actor=admin_user)
+    Borrower.objects.filter(id_no="220101198505052345").update(name="Li Na (renamed in the app)")
+    assert Loan.objects.get(loan_no="L-0002").import_digest is None  # the trigger forgot it
+    assert Loan.objects.get(loan_no="L-0001").import_digest is not None
+
+    checked_in_full.clear()
+    outcome = run_import(content, actor=admin_user)
+    assert staged_in_sql == [2] and checked_in_full == [3]
+    assert Borrower.objects.get(id_no="220101198505052345").name == "Li Na"
+    assert outcome.batch.counts["borrowers"] == {"created": 0, "updated": 1, "unchanged": 2}
+
+
+def test_an_unchanged_row_twice_is_a_duplicate(require_postgres, bank, admin_user, staged_in_sql):
+    rows = three_loans()
+    run_import(csv_bytes(rows), actor=admin_user)
+    outcome = run_import(csv_bytes([*rows, rows[0]]), actor=admin_user)
+    assert staged_in_sql == [4]
+    assert outcome.errors == ["row 5, column loan_no: loan number “L-0001” is also in row 2"]
+
+
+def test_both_ways_of_comparing_give_the_same_import(require_postgres, bank, admin_user, monkeypatch):
+    """The same re-import compared in SQL and compared chunk by chunk in Python: the same outcomes,
+    problems, warnings and book."""
+    from django.db import transaction
+
+    from loans.importing.staging import PostgresStage
+
+    rows = three_loans()
+    rows.append(
+        loan_row(loan_no="L-0009", principal="1,000,000.00", outstanding_principal="800000.00",
+                 disbursed_on="2023-01-15", maturity_on="2026-01-15")
+    )  # fmt: skip
+    run_import(csv_bytes(rows), actor=admin_user)
+    rows[0]["outstanding_principal"] = "70000"
+    rows[2]["branch_code"] = "o11"  # the same branch, written otherwise
+    rows.append(loan_row(loan_no="L-0010", borrower_name="Zhang Wei", borrower_id_no="110101199001011234"))
+    rows.append(loan_row(loan_no="L-0011", borrower_name="Li Na (another name)", borrower_id_no="220101198505052345"))
+    content = csv_bytes(rows)
+
+    def run() -> tuple:
+        with transaction.atomic():
+            outcome = run_import(content, actor=admin_user)
+            batch = outcome.batch
+            seen = (
+                sorted(ImportRow.objects.filter(batch=batch).values_list("row_no", "key", "outcome")),
+                batch.errors,
+                batch.warnings,
+                (outcome.created, outcome.updated, outcome.unchanged),
+                book_state()["loans"],
+            )
+            transaction.set_rollback(True)
+        return seen
+
+    in_sql = run()
+    monkeypatch.setattr(PostgresStage, "copy_raw", lambda self, source, width: None)
+    in_python = run()
+    assert in_sql == in_python
+    assert in_sql[1] == [
+        "row 7, column borrower_name: the same borrower (ID number in row 3) has the name “Li Na” there but "
+        "“Li Na (another name)” here"
+    ]
