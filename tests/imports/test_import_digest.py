@@ -20,7 +20,7 @@ from collections_app.services import recovery_record
 from ledger.models import LedgerEntry
 from loans.importing.validation import LoanChecker
 from loans.models import ImportRow, Loan, User
-from tests.imports.conftest import AS_OF, book_state, csv_bytes, loan_row, run_import, three_loans
+from tests.imports.conftest import AS_OF, LOAN_HEADER, book_state, csv_bytes, loan_row, run_import, three_loans
 
 pytestmark = pytest.mark.django_db
 
@@ -253,6 +253,27 @@ def test_the_digest_postgresql_computes_is_the_one_python_computes(require_postg
     stage.drop()
     opened.close()
     assert database == python and len(set(python)) == 3
+
+
+def test_a_file_with_a_byte_order_mark_and_semicolons_is_compared_in_the_database(
+    require_postgres, bank, admin_user, checked_in_full, staged_in_sql
+):
+    """What spreadsheet programs write ("CSV UTF-8" from Excel, a European list separator)."""
+    import csv
+
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";")
+    writer.writerow(LOAN_HEADER)
+    rows = three_loans()
+    rows[0]["product"] = "Working capital; seasonal"
+    writer.writerows([row[h] for h in LOAN_HEADER] for row in rows)
+    content = "\ufeff".encode() + out.getvalue().encode()
+    assert b'"Working capital; seasonal"' in content
+    first = run_import(content, actor=admin_user)
+    assert first.ok, first.errors
+    checked_in_full.clear()
+    again = run_import(content, actor=admin_user)
+    assert again.unchanged == 3 and staged_in_sql == [3] and checked_in_full == []
 
 
 @pytest.mark.parametrize(
