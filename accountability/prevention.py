@@ -186,7 +186,20 @@ def first_pay_off_flags_find(*, as_of: date, batch_id: int, now: datetime | None
         ("officer_missed", "CAST(NULL AS bigint)", f"AND n.issuing_officer_id IN ({missed.format(col='officer_id')})"),
         ("branch_missed", "CAST(NULL AS bigint)", f"AND n.branch_id IN ({missed.format(col='branch_id')})"),
     )
+    # The import's new loans disbursed within the window, once, with statistics: in a first import of
+    # a book most new loans were lent long ago, and none of the four statements then has work to do.
+    candidates = "npl_prevention_first"
+    _execute(f"DROP TABLE IF EXISTS {candidates}", {})
+    _execute(
+        f"CREATE TEMPORARY TABLE {candidates} AS SELECT n.id FROM loans_loan n "
+        f"WHERE n.id IN ({_BATCH_NEW_LOANS}) AND n.disbursed_on > %(since)s",
+        params,
+    )
+    _execute(f"ANALYZE {candidates}", {})
     written = 0
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {candidates})")
+        reasons = reasons if cursor.fetchone()[0] else ()
     for code, overdue_loan, condition in reasons:
         sql = f"""
             INSERT INTO {FLAGS} ({_COLUMNS})
@@ -198,8 +211,7 @@ def first_pay_off_flags_find(*, as_of: date, batch_id: int, now: datetime | None
                        n.branch_id, n.issuing_officer_id AS lending_officer_id, n.disbursed_on, n.principal,
                        {row_no} AS row_no
                   FROM loans_loan n JOIN loans_borrower nb ON nb.id = n.borrower_id
-                 WHERE n.id IN ({_BATCH_NEW_LOANS})
-                   AND n.disbursed_on > %(since)s
+                 WHERE n.id IN (SELECT id FROM {candidates})
                    {condition}
                    -- a new loan already flagged (as loans by loans, or for a stronger reason) is not flagged twice
                    AND NOT EXISTS (SELECT 1 FROM {FLAGS} f WHERE f.new_loan_id = n.id)
@@ -207,6 +219,7 @@ def first_pay_off_flags_find(*, as_of: date, batch_id: int, now: datetime | None
              WHERE {"true" if "CAST" in overdue_loan else "overdue_loan_id IS NOT NULL"}
         """
         written += _execute(sql, params)
+    _execute(f"DROP TABLE {candidates}", {})
     return written
 
 
