@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 from django.utils import timezone
@@ -115,6 +116,38 @@ def test_the_rows_of_a_batch_are_listed_by_outcome(bank, admin_user, client, dja
         page = client.get(f"/loans/import/{outcome.batch.pk}/?outcome=created").content.decode()
     assert "L-0002" in page and "L-0003" in page and "<td>L-0001</td>" not in page
     assert ImportRow.objects.filter(batch=outcome.batch).count() == 3
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_a_dry_runs_rows_say_what_would_happen_to_each_alike(bank, admin_user, client, language):
+    """Seen on the batch page of a 100,000-row dry run: "would update" beside "Unchanged", the one
+    a lower-case plan and the other a capitalised fact."""
+    from tests.imports.conftest import run_import
+
+    rows = three_loans()
+    run_import(csv_bytes(rows[:2]))
+    rows[1]["outstanding_principal"] = "400,000.00"
+    outcome = run_import(csv_bytes(rows), dry_run=True)
+    client.force_login(admin_user)
+    page = client.get(f"/loans/import/{outcome.batch.pk}/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    badges = re.findall(r'<span class="badge badge-\w+">([^<]+)</span></td></tr>', page)
+    badge_words = {
+        "en": ["Would stay unchanged", "Would update", "Would create"],
+        "zh-hans": ["将保持不变", "将更新", "将新增"],
+    }
+    assert badges == badge_words[language]
+    options = re.findall(r'<option value="(?:created|updated|unchanged)"[^>]*>([^<]+)</option>', page)
+    option_words = {
+        "en": ["would create", "would update", "would stay unchanged"],
+        "zh-hans": ["将新增", "将更新", "将保持不变"],
+    }
+    assert options == option_words[language]
+
+    done = run_import(csv_bytes(rows))
+    page = client.get(f"/loans/import/{done.batch.pk}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert re.findall(r'<span class="badge badge-\w+">([^<]+)</span></td></tr>', page) == [
+        "Unchanged", "Updated", "Created",
+    ]  # fmt: skip
 
 
 def test_the_template_has_every_column_a_chinese_line_and_an_example(bank, admin_user, client):
