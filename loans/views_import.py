@@ -136,12 +136,45 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "outcome": outcome,
         "sheet": sheet,
         "sheets": [s for s in SHEETS if s.code in batch.counts or s.code == "loans"],
+        "other_records": _other_records(batch.counts),
+        "ledger_and_flags": _ledger_and_flags(batch.counts),
         "can_run": can_import(request.user)
         and batch.dry_run
         and batch.status == ImportBatch.Status.CHECKED
         and bool(batch.loans_file),
     }
     return render(request, "loans/import_detail.html", context)
+
+
+def _other_records(counts: dict) -> list[tuple[str, dict]]:
+    """The records besides loans that an import creates, updates or leaves: (label, counts)."""
+    labels = {
+        "borrowers": gettext("Borrowers"),
+        "guarantors": gettext("Guarantors"),
+        "guarantees": gettext("Guarantees"),
+        "collateral": gettext("Collateral"),
+    }
+    return [(label, counts[name]) for name, label in labels.items() if name in counts]
+
+
+def _ledger_and_flags(counts: dict) -> list[tuple[str, int]]:
+    """What an import wrote to the balance ledger and the prevention flags: (label, how many), in the
+    words of the ledger and the prevention page (empty for a dry run, which writes neither)."""
+    from accountability.models import LoansByLoansFlag
+    from ledger.models import LedgerEntry
+    from reconciliation.models import ReportedFall
+
+    ledger, flags = counts.get("ledger") or {}, counts.get("flags") or {}
+    if not ledger and not flags:
+        return []
+    return [
+        (LedgerEntry.Kind.BOOK_REPORTED.label, ledger.get("book_reported", 0)),
+        (ReportedFall.Status.TO_CLASSIFY.label, ledger.get("to_classify", 0)),
+        (LedgerEntry.Kind.BOOK_CORRECTION.label, ledger.get("book_correction", 0)),
+        (LedgerEntry.Kind.OPENING_BALANCE.label, ledger.get("opening_balance", 0)),
+        (LoansByLoansFlag.Kind.LOANS_BY_LOANS.label, flags.get("refinancing", 0)),
+        (LoansByLoansFlag.Kind.FIRST_PAY_OFF.label, flags.get("first_pay_off", 0)),
+    ]
 
 
 @login_required

@@ -150,6 +150,47 @@ def test_a_dry_runs_rows_say_what_would_happen_to_each_alike(bank, admin_user, c
     ]  # fmt: skip
 
 
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_an_imports_ledger_entries_and_flags_are_counted_on_its_page(bank, admin_user, client, language):
+    """Seen on the page of a 100,000-row re-import: "Flags" and "Ledger" rows with empty cells in
+    the table of other records (their counts are not created / updated / unchanged), untranslated
+    in Chinese, and the 10,000 balance changes reported by the book nowhere."""
+    from tests.imports.conftest import run_import
+
+    rows = three_loans()
+    run_import(csv_bytes(rows))
+    rows[1]["outstanding_principal"] = "400,000.00"
+    outcome = run_import(csv_bytes(rows))
+    assert outcome.batch.counts["ledger"]["book_reported"] == 1
+    client.force_login(admin_user)
+    page = client.get(f"/loans/import/{outcome.batch.pk}/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    others = page[page.index('id="other-records"') : page.index("</table>", page.index('id="other-records"'))]
+    assert re.findall(r"<tr><td>([^<]+)</td>", others) == {"en": ["Borrowers"], "zh-hans": ["借款人"]}[language]
+    title = {"en": "Ledger entries and flags", "zh-hans": "台账记录与标记"}[language]
+    assert f"<h2>{title}</h2>" in page
+    figures = page[page.index('id="ledger-and-flags"') :]
+    counted = dict(re.findall(r"<dt>([^<]+)</dt><dd[^>]*>([^<]+)</dd>", figures))
+    expected = {
+        "en": {
+            "Reported by the book": "1",
+            "To classify": "0",
+            "Correction from the book": "0",
+            "Opening balance": "0",
+            "Loans by loans": "0",
+            "First pay off, then increase": "0",
+        },
+        "zh-hans": {
+            "账面报告（待分类）": "1",
+            "待认定": "0",
+            "按账面更正": "0",
+            "期初余额": "0",
+            "以贷收贷": "0",
+            "先收后贷": "0",
+        },
+    }
+    assert counted == expected[language]
+
+
 def test_the_template_has_every_column_a_chinese_line_and_an_example(bank, admin_user, client):
     client.force_login(admin_user)
     response = client.get("/loans/import/template.xlsx")
