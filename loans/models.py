@@ -496,6 +496,9 @@ class ImportBatch(models.Model):
     class Phase(models.TextChoices):
         WAITING = "waiting", _("Waiting for a worker")
         READING = "reading", _("Reading and validating rows")
+        # A CSV re-imported on PostgreSQL: the database reads the file and finds the rows the book
+        # holds as they are (loans.importing.services._Import._unchanged_in_database).
+        COMPARING = "comparing", _("Comparing the file with the loan book")
         CHECKING = "checking", _("Checking across rows")
         WRITING = "writing", _("Writing")
         DONE = "done", _("Done")
@@ -572,7 +575,7 @@ class ImportBatch(models.Model):
             return 100
         if self.phase == self.Phase.WAITING:
             return 0
-        if self.phase == self.Phase.READING:
+        if self.phase in (self.Phase.READING, self.Phase.COMPARING):
             total = max(self.rows_total, self.rows_read, 1)
             return min(79, int(80 * self.rows_read / total))
         return 85 if self.phase == self.Phase.WRITING else 80

@@ -511,13 +511,11 @@ class _Import:
         back to be read and checked here, in file order. Returns the rows left to read (`rows` as
         they are when the file is not for COPY: each chunk is then compared as it is read) and how
         many were staged."""
-        if (
-            reader.csv is None
-            or header_row != 1
-            or checker.imported is None
-            or not stage.book_has_digests()
-            or stage.copy_raw(reader.csv, width) is None
-        ):
+        if reader.csv is None or header_row != 1 or checker.imported is None or not stage.book_has_digests():
+            return rows, 0
+        self.progress.update(force=True, phase=ImportBatch.Phase.COMPARING)
+        if stage.copy_raw(reader.csv, width) is None:
+            self.progress.update(force=True, phase=ImportBatch.Phase.READING)
             return rows, 0
         if hasattr(rows, "close"):
             rows.close()  # the CSV reader's, while its file is open: the rows now come from the database
@@ -525,7 +523,7 @@ class _Import:
         checker.imported = None  # the rows left differ from the book, or need the full check
         checker.rows_skipped += staged
         self.progress.read += staged
-        self.progress.update(force=True)
+        self.progress.update(force=True, phase=ImportBatch.Phase.READING)
         self.raw_rows = stage.raw_loans_left(width)
         return self.raw_rows, staged
 

@@ -366,3 +366,26 @@ def test_both_ways_of_comparing_give_the_same_import(require_postgres, bank, adm
         "row 7, column borrower_name: the same borrower (ID number in row 3) has the name “Li Na” there but "
         "“Li Na (another name)” here"
     ]
+
+
+def test_the_batch_says_it_compares_the_file_with_the_book_while_the_database_does(
+    require_postgres, bank, admin_user, monkeypatch
+):
+    """A million-row file takes PostgreSQL seconds to read and compare before the first row is
+    counted: the progress says what is going on meanwhile, then goes back to reading."""
+    from loans.importing.staging import PostgresStage
+    from loans.models import ImportBatch
+
+    content = csv_bytes(three_loans())
+    run_import(content, actor=admin_user)
+    seen: list[str] = []
+    stage = PostgresStage.stage_unchanged_loans
+
+    def spy(self, probe):
+        seen.append(ImportBatch.objects.order_by("-pk").values_list("phase", flat=True).first())
+        return stage(self, probe)
+
+    monkeypatch.setattr(PostgresStage, "stage_unchanged_loans", spy)
+    outcome = run_import(content, actor=admin_user)
+    assert seen == ["comparing"] and outcome.unchanged == 3
+    assert ImportBatch.Phase("comparing").label == "Comparing the file with the loan book"
