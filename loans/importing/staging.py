@@ -802,7 +802,10 @@ class PostgresStage(Stage):
         digest = probe.digest_sql.replace("%s", "%(salt)s")
         with transaction.atomic(using=self.connection.alias), self.connection.cursor() as cursor:
             # Every row of the file meets a loan: hash joins, not a probe of each index per row (the
-            # planner, which cannot guess how many digests match, would pick those).
+            # planner, which cannot guess how many digests match, would pick those). For this
+            # statement only: inside a caller's transaction SET LOCAL would outlive it.
+            cursor.execute("SELECT current_setting('enable_nestloop')")
+            (nestloop,) = cursor.fetchone()
             cursor.execute("SET LOCAL enable_nestloop = off")
             cursor.execute(
                 f"""
@@ -819,7 +822,9 @@ class PostgresStage(Stage):
                 """,
                 {"as_of": probe.as_of, "kind": probe.kind_default, "salt": probe.digest_params[0]},
             )
-            return cursor.rowcount
+            staged = cursor.rowcount
+            cursor.execute("SELECT set_config('enable_nestloop', %s, true)", [nestloop])
+            return staged
 
     def _cell_map(self, table: str, at: int, read: Any) -> None:
         """The distinct cells of column `at` of RAW_LOANS with the id the full check reads in each

@@ -328,7 +328,7 @@ def test_an_unchanged_row_twice_is_a_duplicate(require_postgres, bank, admin_use
 def test_both_ways_of_comparing_give_the_same_import(require_postgres, bank, admin_user, monkeypatch):
     """The same re-import compared in SQL and compared chunk by chunk in Python: the same outcomes,
     problems, warnings and book."""
-    from django.db import transaction
+    from django.db import connection, transaction
 
     from loans.importing.staging import PostgresStage
 
@@ -355,6 +355,9 @@ def test_both_ways_of_comparing_give_the_same_import(require_postgres, bank, adm
                 (outcome.created, outcome.updated, outcome.unchanged),
                 book_state()["loans"],
             )
+            with connection.cursor() as cursor:  # the comparison's planner setting did not outlive it
+                cursor.execute("SELECT current_setting('enable_nestloop')")
+                assert cursor.fetchone()[0] == "on"
             transaction.set_rollback(True)
         return seen
 
