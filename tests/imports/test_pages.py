@@ -168,6 +168,8 @@ def test_an_imports_ledger_entries_and_flags_are_counted_on_its_page(bank, admin
     assert re.findall(r"<tr><td>([^<]+)</td>", others) == {"en": ["Borrowers"], "zh-hans": ["借款人"]}[language]
     title = {"en": "Ledger entries and flags", "zh-hans": "台账记录与标记"}[language]
     assert f"<h2>{title}</h2>" in page
+    # The rows' heading is each row's outcome, not a count of rows ("行数", as the exports' column says).
+    assert {"en": "<h2>Rows</h2>", "zh-hans": "<h2>各行（处理结果）</h2>"}[language] in page
     figures = page[page.index('id="ledger-and-flags"') :]
     counted = dict(re.findall(r"<dt>([^<]+)</dt><dd[^>]*>([^<]+)</dd>", figures))
     expected = {
