@@ -799,7 +799,6 @@ class PostgresStage(Stage):
         if probe.warn_past_maturity:
             conditions.append(f"NOT (l.maturity_on < %(as_of)s AND l.outstanding_principal > 0 AND {overdue} IS NULL)")
         kind = "b.kind" if probe.kind_in_file else "%(kind)s"
-        digest = probe.digest_sql.replace("%s", "%(salt)s")
         with transaction.atomic(using=self.connection.alias), self.connection.cursor() as cursor:
             # Every row of the file meets a loan: hash joins, not a probe of each index per row (the
             # planner, which cannot guess how many digests match, would pick those). For this
@@ -814,13 +813,13 @@ class PostgresStage(Stage):
                 SELECT r.ord + 1, l.loan_no, b.name, b.id_no, {kind}, l.branch_id, {officer}, l.import_digest, true
                   -- OFFSET 0: each row's digest is computed once (a hash join on it would compute it
                   -- for the hash and again for the match).
-                  FROM (SELECT r.*, {digest} AS digest FROM {RAW_LOANS} r OFFSET 0) r
+                  FROM (SELECT r.*, {probe.digest_sql} AS digest FROM {RAW_LOANS} r OFFSET 0) r
                   JOIN loans_loan l ON l.loan_no = btrim(r.c{probe.loan_at}, ' ') AND l.import_digest = r.digest
                   JOIN loans_borrower b ON b.id = l.borrower_id
                   {joins}
                  WHERE {" AND ".join(conditions)}
                 """,
-                {"as_of": probe.as_of, "kind": probe.kind_default, "salt": probe.digest_params[0]},
+                {"as_of": probe.as_of, "kind": probe.kind_default, **probe.digest_params},
             )
             staged = cursor.rowcount
             cursor.execute("SELECT set_config('enable_nestloop', %s, true)", [nestloop])

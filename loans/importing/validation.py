@@ -373,7 +373,7 @@ class UnchangedProbe:
     LoanChecker._unchanged's rules, in the terms of the database (cells are text, NULL when empty)."""
 
     digest_sql: str  # the row's digest over r.c0, r.c1...
-    digest_params: list[Any]
+    digest_params: dict[str, Any]
     loan_at: int
     branch_at: int
     branch_of: Callable[[str], int | None]  # the branch a cell names, as the full check reads it
@@ -428,14 +428,13 @@ class LoanChecker(SheetChecker):
         # None: every row is read in full.
         self.imported = imported
         positions = header_map.positions
-        self._digest_cells = operator.itemgetter(
-            *(positions[c.field][0] for c in self.spec.columns if c.field in positions)
-        )
+        # The cells a row's digest covers, in the template's order (row_digests, and digest_sql in SQL).
+        digested = [c.field for c in self.spec.columns if c.field in positions]
+        self._digest_positions = [positions[name][0] for name in digested]
+        self._digest_cells = operator.itemgetter(*self._digest_positions)
         # The digest covers which columns the file has, so another layout of the same book is read in full.
-        layout = repr((DIGEST_VERSION, tuple(c.field for c in self.spec.columns if c.field in positions)))
+        layout = repr((DIGEST_VERSION, tuple(digested)))
         self._digest_salt = hashlib.md5(layout.encode(), usedforsecurity=False).hexdigest()[:16]
-        # The same cells' positions for the digest computed in PostgreSQL (digest_sql).
-        self.digest_positions = [positions[c.field][0] for c in self.spec.columns if c.field in positions]
         self.rows_skipped = 0
         self._branch_cache: dict[Any, int | None] = {}
         self._officer_cache: dict[Any, Any] = {}
@@ -454,13 +453,13 @@ class LoanChecker(SheetChecker):
             for c in cells
         ]
 
-    def digest_sql(self, cell: Callable[[int], str]) -> tuple[str, list[Any]]:
+    def digest_sql(self, cell: Callable[[int], str]) -> tuple[str, dict[str, Any]]:
         """The same digest as an SQL expression (PostgreSQL) over a CSV row whose cells are text:
         `cell(i)` is the expression of the row's i-th cell (NULL for an empty one, as COPY reads
-        it, and the empty text the CSV reader gives). Returns (SQL, parameters)."""
-        cells = ", ".join(f"COALESCE({cell(i)}, '')" for i in self.digest_positions)
+        it, and the empty text the CSV reader gives). Returns (SQL, its named parameters)."""
+        cells = ", ".join(f"COALESCE({cell(i)}, '')" for i in self._digest_positions)
         text = f"concat_ws(E'\\x1f', {cells})"
-        return f"('x' || left(md5(%s || {text}), 16))::bit(64)::bigint", [self._digest_salt]
+        return f"('x' || left(md5(%(digest_salt)s || {text}), 16))::bit(64)::bigint", {"digest_salt": self._digest_salt}
 
     def check_chunk(self, rows: Sequence[tuple[int, Sequence[Any]]]) -> list[tuple]:
         """Rows the book already holds as they are read (the same digest of their cells as the import
