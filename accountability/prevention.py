@@ -50,6 +50,19 @@ def _execute(sql: str, params: dict) -> int:
         return max(cursor.rowcount, 0)
 
 
+def _temporary(table: str, select: str, params: dict) -> None:
+    """A temporary table of `select`'s rows, with statistics."""
+    _execute(f"DROP TABLE IF EXISTS {table}", {})
+    _execute(f"CREATE TEMPORARY TABLE {table} AS {select}", params)
+    _execute(f"ANALYZE {table}", {})
+
+
+def _has_rows(table: str) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {table})")
+        return bool(cursor.fetchone()[0])
+
+
 @dataclass(frozen=True)
 class _Relation:
     code: str
@@ -102,21 +115,20 @@ def refinancing_flags_find(*, as_of: date, batch_id: int | None = None, now: dat
     """
     in_window = "e.value_date BETWEEN %(since)s AND %(as_of)s"
     tables = {falls: select_falls.format(scope=in_window)}
-    scopes = [(falls, "true")]
     if batch_id is not None:
-        # The falls this import reported; and the earlier falls of the window near the loans it created.
-        tables = {
-            falls: select_falls.format(scope="e.import_batch_id = %(batch)s"),
-            recent: select_falls.format(
-                scope=f"{in_window} AND (e.import_batch_id IS NULL OR e.import_batch_id <> %(batch)s)"
-            ),
-            new: _BATCH_NEW_LOANS,
-        }
-        scopes.append((recent, f"n.id IN (SELECT id FROM {new})"))
+        # The falls this import reported; and the loans it created.
+        tables = {falls: select_falls.format(scope="e.import_batch_id = %(batch)s"), new: _BATCH_NEW_LOANS}
     for table, select in tables.items():
-        _execute(f"DROP TABLE IF EXISTS {table}", {})
-        _execute(f"CREATE TEMPORARY TABLE {table} AS {select}", params)
-        _execute(f"ANALYZE {table}", {})
+        _temporary(table, select, params)
+    scopes = [(falls, "true")] if _has_rows(falls) else []
+    if batch_id is not None and _has_rows(new):
+        # The earlier falls of the window, near the loans this import created (an import that created
+        # none, such as a re-import of the book, has no use for them).
+        tables[recent] = select_falls.format(
+            scope=f"{in_window} AND (e.import_batch_id IS NULL OR e.import_batch_id <> %(batch)s)"
+        )
+        _temporary(recent, tables[recent], params)
+        scopes.append((recent, f"n.id IN (SELECT id FROM {new})"))
     row_no = "CAST(NULL AS integer)"
     written = 0
     for (source, scope), relation in itertools.product(scopes, _REFINANCING_RELATIONS):
@@ -189,17 +201,13 @@ def first_pay_off_flags_find(*, as_of: date, batch_id: int, now: datetime | None
     # The import's new loans disbursed within the window, once, with statistics: in a first import of
     # a book most new loans were lent long ago, and none of the four statements then has work to do.
     candidates = "npl_prevention_first"
-    _execute(f"DROP TABLE IF EXISTS {candidates}", {})
-    _execute(
-        f"CREATE TEMPORARY TABLE {candidates} AS SELECT n.id FROM loans_loan n "
-        f"WHERE n.id IN ({_BATCH_NEW_LOANS}) AND n.disbursed_on > %(since)s",
+    _temporary(
+        candidates,
+        f"SELECT n.id FROM loans_loan n WHERE n.id IN ({_BATCH_NEW_LOANS}) AND n.disbursed_on > %(since)s",
         params,
     )
-    _execute(f"ANALYZE {candidates}", {})
     written = 0
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {candidates})")
-        reasons = reasons if cursor.fetchone()[0] else ()
+    reasons = reasons if _has_rows(candidates) else ()
     for code, overdue_loan, condition in reasons:
         sql = f"""
             INSERT INTO {FLAGS} ({_COLUMNS})

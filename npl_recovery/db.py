@@ -4,20 +4,31 @@ from __future__ import annotations
 
 from django.db import connection
 
-# Rows written in one go past which the planner's statistics are refreshed at once.
+# Rows written in one go past which the planner's statistics are refreshed at once...
 BULK_ANALYZE_THRESHOLD = 10_000
+# ...when they are also more than this share of the table's rows as PostgreSQL last counted them:
+# autovacuum's own rule (autovacuum_analyze_scale_factor, 0.1), applied at once. A tenth of a table
+# rewritten barely moves its statistics, and ANALYZE of a large table takes seconds.
+BULK_ANALYZE_SHARE = 0.1
 
 
 def analyze_after_bulk_write(*tables: str, rows: int) -> bool:
-    """ANALYZE `tables` after a set-based write of `rows` rows (PostgreSQL only).
+    """ANALYZE those of `tables` that a set-based write of `rows` rows changed by more than a tenth
+    (PostgreSQL only; never when `rows` is under BULK_ANALYZE_THRESHOLD).
 
     The next statements of the same job (the daily checks chain one set-based step into the next)
     would otherwise plan on statistics from before the write: autovacuum comes later, or, as on
-    some installations, not at all. Returns whether it ran.
+    some installations, not at all. Returns whether any table was analysed.
     """
     if connection.vendor != "postgresql" or rows < BULK_ANALYZE_THRESHOLD:
         return False
+    analysed = False
     with connection.cursor() as cursor:
         for table in tables:
-            cursor.execute(f"ANALYZE {connection.ops.quote_name(table)}")
-    return True
+            cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [table])
+            (counted,) = cursor.fetchone()
+            # -1: never analysed (PostgreSQL 14 and later)
+            if rows > BULK_ANALYZE_SHARE * max(counted, 0):
+                cursor.execute(f"ANALYZE {connection.ops.quote_name(table)}")
+                analysed = True
+    return analysed

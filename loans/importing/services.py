@@ -624,9 +624,8 @@ class _Import:
             if "collateral" in self.present:
                 counts["collateral"] = stage.merge_collateral(batch_id, self.present["collateral"]).as_dict()
             # The cases opened on commit and the next pages plan on statistics that know the new rows.
-            analyze_after_bulk_write(
-                Loan._meta.db_table, Borrower._meta.db_table, rows=loans.created + loans.updated + borrowers.created
-            )
+            analyze_after_bulk_write(Loan._meta.db_table, rows=loans.created + loans.updated)
+            analyze_after_bulk_write(Borrower._meta.db_table, rows=borrowers.created + borrowers.updated)
             if updated_ids:
                 # Changed facts (overdue since, balances...) may change the class: the usual service,
                 # which knows each loan's history (manual class, upgrade hold, restructuring).

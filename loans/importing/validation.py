@@ -457,8 +457,8 @@ class LoanChecker(SheetChecker):
         """The same digest as an SQL expression (PostgreSQL) over a CSV row whose cells are text:
         `cell(i)` is the expression of the row's i-th cell (NULL for an empty one, as COPY reads
         it, and the empty text the CSV reader gives). Returns (SQL, its named parameters)."""
-        cells = ", ".join(f"COALESCE({cell(i)}, '')" for i in self._digest_positions)
-        text = f"concat_ws(E'\\x1f', {cells})"
+        # || rather than concat_ws: half the time (concat_ws calls each argument's output function).
+        text = " || E'\\x1f' || ".join(f"COALESCE({cell(i)}, '')" for i in self._digest_positions)
         return f"('x' || left(md5(%(digest_salt)s || {text}), 16))::bit(64)::bigint", {"digest_salt": self._digest_salt}
 
     def check_chunk(self, rows: Sequence[tuple[int, Sequence[Any]]]) -> list[tuple]:
