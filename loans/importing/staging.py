@@ -306,14 +306,24 @@ class Stage:
             link = f", borrower_id = COALESCE({target}.borrower_id, excluded.borrower_id)"
             link_changed = f" OR ({target}.borrower_id IS NULL AND excluded.borrower_id IS NOT NULL)"
         columns = {"name": f"s.{prefix}_name", "kind": f"s.{prefix}_kind", "id_no": f"s.{id_col}", **insert}
-        narrow = _not_only_unchanged(table, f"s.{id_col}")
+        # Each person's first row (the checks made sure the rows agree); on the loans sheet, the first
+        # of the rows not staged unchanged: the people named only in those are the book's already
+        # (_not_only_unchanged), and the others' rows all agree.
+        first = f"SELECT min(row_no) FROM {table}{' WHERE NOT unchanged' if table == LOANS else ''} GROUP BY {id_col}"
         sets = ", ".join(f"{c} = excluded.{c}" for c in attributes)
         changed = self.changed((f"{target}.{c}", f"excluded.{c}") for c in attributes)
+        # People the book already holds as the file gives them are left out before the upsert: ON
+        # CONFLICT locks (and so writes) every row it meets, changed or not. Its own WHERE still
+        # guards against a person changed since.
+        differs = self.changed((f"e.{c}", columns[c]) for c in attributes)
+        if link:
+            differs += " OR (e.borrower_id IS NULL AND pb.id IS NOT NULL)"
         return f"""
             INSERT INTO {target} ({", ".join(columns)})
             SELECT {", ".join(columns.values())}
               FROM {table} s {joins}
-             WHERE s.row_no IN (SELECT min(row_no) FROM {table} GROUP BY {id_col}) {narrow}
+              LEFT JOIN {target} e ON e.id_no = s.{id_col}
+             WHERE s.row_no IN ({first}) AND (e.id IS NULL OR {differs})
             ON CONFLICT (id_no) DO UPDATE SET {sets}{link} WHERE {changed}{link_changed}
         """
 
@@ -703,7 +713,7 @@ class PostgresStage(Stage):
             f"""
             WITH up AS ({upsert} RETURNING (xmax = 0) AS inserted)
             SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted),
-                   (SELECT count(DISTINCT {id_col}) FROM {table})
+                   (SELECT count(*) FROM (SELECT {id_col} FROM {table} WHERE {id_col} IS NOT NULL GROUP BY {id_col}) p)
               FROM up
             """,
             {"now": now},

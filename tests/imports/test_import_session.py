@@ -93,3 +93,24 @@ def test_a_reimport_that_creates_no_loan_reads_no_earlier_falls(require_postgres
     statements = " ".join(q["sql"] for q in queries.captured_queries)
     assert "npl_prevention_falls" in statements
     assert "npl_prevention_recent" not in statements
+
+
+def _borrower_locked(id_no: str) -> bool:
+    """Whether a transaction has locked or updated the borrower's row since it was written."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT xmax::text::bigint <> 0 FROM loans_borrower WHERE id_no = %s", [id_no])
+        return cursor.fetchone()[0]
+
+
+def test_a_reimport_leaves_the_borrowers_it_does_not_change_untouched(require_postgres, bank):
+    rows = three_loans()
+    assert run_import(csv_bytes(rows)).ok
+    id_no = rows[0]["borrower_id_no"]
+    assert not _borrower_locked(id_no)
+    rows[0]["outstanding_principal"] = "70000"  # the loan changes, its borrower does not
+    outcome = run_import(csv_bytes(rows))
+    assert outcome.ok and outcome.updated == 1, outcome.batch.errors
+    assert not _borrower_locked(id_no)
+    rows[0]["borrower_name"] = "Zhang Wei Jr"
+    assert run_import(csv_bytes(rows)).ok
+    assert _borrower_locked(id_no)
