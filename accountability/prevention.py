@@ -203,7 +203,7 @@ def first_pay_off_flags_find(*, as_of: date, batch_id: int, now: datetime | None
     candidates = "npl_prevention_first"
     _temporary(
         candidates,
-        f"SELECT n.id FROM loans_loan n WHERE n.id IN ({_BATCH_NEW_LOANS}) AND n.disbursed_on > %(since)s",
+        f"{_BATCH_NEW_LOANS} AND x.disbursed_on > %(since)s",
         params,
     )
     written = 0
