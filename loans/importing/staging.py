@@ -676,13 +676,12 @@ class PostgresStage(Stage):
         self.execute("RESET work_mem")
         self.execute("RESET jit")
 
-    def analyze(self) -> None:
-        (target,) = self.rows("SELECT current_setting('default_statistics_target')")[0]
-        self.execute("SELECT set_config('default_statistics_target', %s, false)", [str(self.STAGE_STATISTICS)])
-        try:
-            super().analyze()
-        finally:
-            self.execute("SELECT set_config('default_statistics_target', %s, false)", [target])
+    def create(self) -> None:
+        super().create()
+        # On the tables themselves: nothing of the session's to set and set back.
+        for table, columns in TABLES.items():
+            alters = ", ".join(f"ALTER COLUMN {name} SET STATISTICS {self.STAGE_STATISTICS}" for name, _ in columns)
+            self.execute(f"ALTER TABLE {table} {alters}")
 
     def lock_writes(self) -> None:
         # A second import waits here rather than interleaving.
