@@ -306,10 +306,9 @@ class Stage:
             link = f", borrower_id = COALESCE({target}.borrower_id, excluded.borrower_id)"
             link_changed = f" OR ({target}.borrower_id IS NULL AND excluded.borrower_id IS NOT NULL)"
         columns = {"name": f"s.{prefix}_name", "kind": f"s.{prefix}_kind", "id_no": f"s.{id_col}", **insert}
-        # Each person's first row (the checks made sure the rows agree); on the loans sheet, the first
-        # of the rows not staged unchanged: the people named only in those are the book's already
-        # (_not_only_unchanged), and the others' rows all agree.
-        first = f"SELECT min(row_no) FROM {table}{' WHERE NOT unchanged' if table == LOANS else ''} GROUP BY {id_col}"
+        # Each person's first row among the rows read in full: the people named only in rows staged
+        # unchanged are the book's already, and the checks made sure a person's rows agree.
+        first = f"SELECT min(row_no) FROM {table} WHERE {_read_in_full(table)} GROUP BY {id_col}"
         sets = ", ".join(f"{c} = excluded.{c}" for c in attributes)
         changed = self.changed((f"{target}.{c}", f"excluded.{c}") for c in attributes)
         # People the book already holds as the file gives them are left out before the upsert: ON
@@ -916,14 +915,20 @@ class PostgresStage(Stage):
 _SEP, _SEP_SQL = "\x1f", "\\x1f"
 
 
+def _read_in_full(table: str) -> str:
+    """SQL condition on a staged row: not staged unchanged (always true outside the loans sheet). Rows
+    staged unchanged carry the borrower as the book has him (see stage_unchanged_loans and the trigger
+    that forgets a borrower's digests), so they agree with each other and with the book."""
+    return "NOT unchanged" if table == LOANS else "true"
+
+
 def _not_only_unchanged(table: str, key: str) -> str:
-    """SQL (AND ...) that leaves out the people of the loans sheet named only in rows staged as unchanged:
-    those rows carry the borrower as the book has him (see stage_unchanged_loans and the trigger that
-    forgets a borrower's digests), so they agree with each other and with the book."""
+    """SQL (AND ...) that leaves out the people of the loans sheet named only in rows staged as
+    unchanged (_read_in_full)."""
     if table != LOANS:
         return ""
     column = key.rsplit(".", 1)[-1]
-    return f"AND {key} IN (SELECT {column} FROM {LOANS} WHERE NOT unchanged)"
+    return f"AND {key} IN (SELECT {column} FROM {LOANS} WHERE {_read_in_full(table)})"
 
 
 class _NotForCopy(Exception):
