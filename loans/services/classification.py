@@ -187,10 +187,13 @@ WITH upd AS (
            %(actor)s::bigint, %(as_of)s::date, %(now)s::timestamptz
       FROM reclassify_batch v JOIN upd ON upd.id = v.id WHERE v.old_four <> v.new_four
     RETURNING id
+), h AS MATERIALIZED (
+    -- computed once: as a subquery the planner (which expects one updated loan) ran the aggregate
+    -- again for every updated loan, reading all the batch's history rows each time (quadratic)
+    SELECT min(id) AS first_id, max(id) AS last_id, count(*) AS n FROM hist
 )
 -- the updated loans, each with the id range and count of the history rows written (for the audit)
-SELECT upd.id, h.first_id, h.last_id, h.n
-  FROM upd CROSS JOIN (SELECT min(id) AS first_id, max(id) AS last_id, count(*) AS n FROM hist) h
+SELECT upd.id, h.first_id, h.last_id, h.n FROM upd CROSS JOIN h
 """
 
 
