@@ -63,6 +63,23 @@ def _has_rows(table: str) -> bool:
         return bool(cursor.fetchone()[0])
 
 
+# The loans an older fall must be of to be near a new loan in {new} by one of the relations below
+# (a superset: the relations' own joins decide): its borrower's loans, the loans a guarantor who is
+# its borrower guarantees, and the loans of its borrower's group.
+_RELATED_LOANS = """
+    SELECT o.id FROM loans_loan o
+     WHERE o.borrower_id IN (SELECT x.borrower_id FROM loans_loan x WHERE x.id IN (SELECT id FROM {new}))
+    UNION
+    SELECT g.loan_id FROM loans_guarantee g JOIN loans_guarantor gr ON gr.id = g.guarantor_id
+     WHERE gr.borrower_id IN (SELECT x.borrower_id FROM loans_loan x WHERE x.id IN (SELECT id FROM {new}))
+    UNION
+    SELECT o.id FROM loans_borrower ob JOIN loans_loan o ON o.borrower_id = ob.id
+     WHERE ob.group_code <> '' AND ob.group_code IN (
+           SELECT b.group_code FROM loans_loan x JOIN loans_borrower b ON b.id = x.borrower_id
+            WHERE x.id IN (SELECT id FROM {new}))
+"""
+
+
 @dataclass(frozen=True)
 class _Relation:
     code: str
@@ -107,6 +124,7 @@ def refinancing_flags_find(*, as_of: date, batch_id: int | None = None, now: dat
     # statistics: the rows just written have none yet, and a planner that thinks there is one fall
     # joins it with every loan disbursed in the window.
     falls, recent, new = "npl_prevention_falls", "npl_prevention_recent", "npl_prevention_new"
+    related = "npl_prevention_related"
     select_falls = """
         SELECT e.id, e.loan_id, e.case_id, e.kind, e.principal, e.interest_on_balance, e.interest_off_balance,
                e.value_date
@@ -123,9 +141,14 @@ def refinancing_flags_find(*, as_of: date, batch_id: int | None = None, now: dat
     scopes = [(falls, "true")] if _has_rows(falls) else []
     if batch_id is not None and _has_rows(new):
         # The earlier falls of the window, near the loans this import created (an import that created
-        # none, such as a re-import of the book, has no use for them).
+        # none, such as a re-import of the book, has no use for them): only those of the loans
+        # related to the new loans' borrowers, found from them (the window's falls grow with every
+        # import of the book).
+        tables[related] = _RELATED_LOANS.format(new=new)
+        _temporary(related, tables[related], params)
         tables[recent] = select_falls.format(
-            scope=f"{in_window} AND (e.import_batch_id IS NULL OR e.import_batch_id <> %(batch)s)"
+            scope=f"{in_window} AND (e.import_batch_id IS NULL OR e.import_batch_id <> %(batch)s) "
+            f"AND e.loan_id IN (SELECT id FROM {related})"
         )
         _temporary(recent, tables[recent], params)
         scopes.append((recent, f"n.id IN (SELECT id FROM {new})"))

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.db.models import Sum
 
 from accountability.models import LoansByLoansFlag
@@ -267,3 +268,34 @@ def test_the_branch_managers_are_told_of_an_imports_flags(
         run_import(csv_bytes(_refinancing_book()), actor=admin_user, as_of=LATER)
     note = Notification.objects.get(recipient=manager, kind="loans_by_loans.flag")
     assert note.title.startswith("1 new loan(s) of an import flagged") and "prevention" in note.url
+
+
+def test_a_new_loan_is_compared_only_with_the_earlier_falls_of_related_loans(imported, admin_user, monkeypatch):
+    """An import that creates loans gathers the window's earlier falls to compare with them: only the
+    falls of loans related to the new loans' borrowers (before: every fall of the window, which grows
+    with every import of the book)."""
+    from accountability import prevention
+
+    rows = three_loans()
+    rows[1]["outstanding_principal"] = "400000"  # Li Na's NPL falls
+    rows[2]["outstanding_principal"] = "40000"  # so does Riverside Textiles' overdue loan
+    run_import(csv_bytes(rows), actor=admin_user, as_of=LATER)
+    assert LedgerEntry.objects.filter(kind="book_reported").count() == 2
+    assert not LoansByLoansFlag.objects.exists()
+
+    gathered: dict[str, int] = {}
+    real = prevention._temporary
+
+    def spy(table, select, params):
+        real(table, select, params)
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT count(*) FROM {table}")
+            gathered[table] = cursor.fetchone()[0]
+
+    monkeypatch.setattr(prevention, "_temporary", spy)
+    rows.append(_refinancing_book()[3])  # the next day, a new loan to Li Na
+    outcome = run_import(csv_bytes(rows), actor=admin_user, as_of=LATER + timedelta(days=1))
+    assert outcome.ok and outcome.created == 1, outcome.errors
+    flag = LoansByLoansFlag.objects.get(kind="loans_by_loans")
+    assert (flag.overdue_loan.loan_no, flag.new_loan.loan_no, flag.relation) == (NPL, "L-0009", "same_borrower")
+    assert gathered["npl_prevention_recent"] == 1  # Li Na's fall, not Riverside Textiles'
