@@ -204,13 +204,16 @@ class _History:
     first_id: int | None = None
     last_id: int | None = None
     count: int = 0
+    # The background writers add their batches' rows at once.
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def add(self, first_id: int | None, last_id: int | None, count: int) -> None:
         if not count:
             return
-        self.first_id = first_id if self.first_id is None else min(self.first_id, first_id)
-        self.last_id = last_id if self.last_id is None else max(self.last_id, last_id)
-        self.count += count
+        with self._lock:
+            self.first_id = first_id if self.first_id is None else min(self.first_id, first_id)
+            self.last_id = last_id if self.last_id is None else max(self.last_id, last_id)
+            self.count += count
 
 
 def _apply_changes(
@@ -315,14 +318,19 @@ def _announce(result: ReclassifyResult, actor: User | None) -> None:
 
 
 class _BackgroundWriter:
-    """Runs `write(batch)` in one thread, in submission order; errors come back on submit/finish."""
+    """Runs `write(batch)` in `threads` threads, each with its own connection and transactions, the
+    batches taken in submission order; errors come back on submit/finish. The batches hold other
+    loans, so two writers never want the same row."""
 
-    def __init__(self, write: Any) -> None:
+    def __init__(self, write: Any, threads: int = 1) -> None:
         self._write = write
-        self._queue: queue.Queue = queue.Queue(maxsize=2)
+        self._queue: queue.Queue = queue.Queue(maxsize=2 * threads)
         self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._work, name="reclassify-writer", daemon=True)
-        self._thread.start()
+        self._threads = [
+            threading.Thread(target=self._work, name=f"reclassify-writer-{i}", daemon=True) for i in range(threads)
+        ]
+        for thread in self._threads:
+            thread.start()
 
     def _work(self) -> None:
         try:
@@ -341,10 +349,16 @@ class _BackgroundWriter:
         self._queue.put(batch)
 
     def finish(self) -> None:
-        self._queue.put(None)
-        self._thread.join()
+        for _ in self._threads:
+            self._queue.put(None)
+        for thread in self._threads:
+            thread.join()
         if self._error is not None:
             raise self._error
+
+
+# Writer threads of a whole-book run on PostgreSQL (each holds a database connection while it runs).
+RECLASSIFY_WRITERS = 2
 
 
 def loans_reclassify(
@@ -370,21 +384,26 @@ def loans_reclassify(
 
     history = _History()
 
+    counted = threading.Lock()
+
     def write(changes: list[_Change]) -> None:
         with transaction.atomic():
             updated = _apply_changes(changes, as_of=as_of, actor_id=actor_id, history=history)
             batch = ReclassifyResult(as_of=as_of)
             _npl_moves(changes, updated, batch)
             _announce(batch, actor)
-        result.changed += len(updated)
-        result.became_non_performing += batch.became_non_performing
-        result.left_non_performing += batch.left_non_performing
-        result.class_changed += batch.class_changed
+        with counted:
+            result.changed += len(updated)
+            result.became_non_performing += batch.became_non_performing
+            result.left_non_performing += batch.left_non_performing
+            result.class_changed += batch.class_changed
 
-    # On PostgreSQL, outside a caller's transaction, a second thread (with its own connection)
-    # writes batch k while this one reads and classifies batch k+1: both cores work.
+    # On PostgreSQL, outside a caller's transaction, writer threads (each with its own connection)
+    # write batches k and k+1 while this one reads and classifies batch k+2: a batch's write (its
+    # UPDATE and history, then on commit the cases it opens) is most of the time, and two of them
+    # keep PostgreSQL busy on both cores while this thread mostly waits.
     pipelined = connection.vendor == "postgresql" and not connection.in_atomic_block and loan_ids is None
-    writer = _BackgroundWriter(write) if pipelined else None
+    writer = _BackgroundWriter(write, threads=RECLASSIFY_WRITERS) if pipelined else None
     last_id = 0
     try:
         while True:
