@@ -247,6 +247,11 @@ NPL_EXPORTS_PER_HOUR = env.int("NPL_EXPORTS_PER_HOUR", default=20)
 # kept NPL_EXPORT_KEEP_DAYS days for their owner to download, then deleted by a daily task.
 NPL_EXPORT_SYNC_MAX_ROWS = env.int("NPL_EXPORT_SYNC_MAX_ROWS", default=5000)
 NPL_EXPORT_KEEP_DAYS = env.int("NPL_EXPORT_KEEP_DAYS", default=7)
+# Writer threads of a whole-book reclassification on PostgreSQL, each with its own database connection
+# (loans/services/classification.py): more cores on the database server can take more.
+NPL_RECLASSIFY_WRITERS = env.int("NPL_RECLASSIFY_WRITERS", default=2)
+if NPL_RECLASSIFY_WRITERS < 1:
+    raise ImproperlyConfigured("NPL_RECLASSIFY_WRITERS must be 1 or more")
 # The Celery queue export jobs are sent to (default: Celery's default queue).
 NPL_EXPORT_QUEUE = env.str("NPL_EXPORT_QUEUE", default="") or None
 

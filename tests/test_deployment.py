@@ -45,6 +45,14 @@ def test_without_debug_or_a_secret_key_the_app_says_what_to_set():
     assert "DEBUG=1" in result.stderr  # and how to get the development defaults
 
 
+def test_the_reclassification_writers_come_from_the_environment():
+    read = "from django.conf import settings; print(settings.NPL_RECLASSIFY_WRITERS)"
+    result = _django(read, {"DEBUG": "1", "NPL_RECLASSIFY_WRITERS": "4"})
+    assert result.returncode == 0 and result.stdout.strip() == "4", result.stderr
+    result = _django(read, {"DEBUG": "1", "NPL_RECLASSIFY_WRITERS": "0"})
+    assert result.returncode != 0 and "NPL_RECLASSIFY_WRITERS must be 1 or more" in result.stderr
+
+
 def test_make_run_turns_debug_on_for_the_demo():
     plan = subprocess.run(["make", "-n", "run"], cwd=ROOT, capture_output=True, text=True, timeout=30)
     assert plan.returncode == 0, plan.stderr

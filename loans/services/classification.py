@@ -12,6 +12,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
@@ -357,10 +358,6 @@ class _BackgroundWriter:
             raise self._error
 
 
-# Writer threads of a whole-book run on PostgreSQL (each holds a database connection while it runs).
-RECLASSIFY_WRITERS = 2
-
-
 def loans_reclassify(
     *,
     as_of: date,
@@ -403,7 +400,8 @@ def loans_reclassify(
     # UPDATE and history, then on commit the cases it opens) is most of the time, and two of them
     # keep PostgreSQL busy on both cores while this thread mostly waits.
     pipelined = connection.vendor == "postgresql" and not connection.in_atomic_block and loan_ids is None
-    writer = _BackgroundWriter(write, threads=RECLASSIFY_WRITERS) if pipelined else None
+    # Writer threads (each holds a database connection while it runs): settings.NPL_RECLASSIFY_WRITERS.
+    writer = _BackgroundWriter(write, threads=settings.NPL_RECLASSIFY_WRITERS) if pipelined else None
     last_id = 0
     try:
         while True:
