@@ -752,7 +752,8 @@ class CaseOpeningRun(models.Model):
     """One run of the automatic case opener that opened cases: the subject of its system audit event.
 
     The cases it opened are those with ids from `first_case_id` to `last_case_id` opened on `as_of`
-    (`opened` of them; two runs at once may interleave their ids, so the count is what proves it).
+    (`opened` of them). On PostgreSQL runs take turns (services/opening.py, OPENER_LOCK), so no other
+    run's case falls in the range; a case opened by hand meanwhile may, and the count says so.
     """
 
     as_of = models.DateField()

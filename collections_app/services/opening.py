@@ -86,6 +86,9 @@ def case_open(*, loan: Loan, actor: User, as_of: date, reason: str) -> Collectio
     return case
 
 
+# The advisory lock the set-based opener holds until its transaction ends.
+OPENER_LOCK = "npl-case-opener"
+
 # Stored with the case and in the audit trail: data, kept in one language (not translated).
 OPENING_REASON = "Opened automatically: the loan is non-performing."
 
@@ -143,6 +146,11 @@ def _open_cases(*, as_of: date, actor: User | None, loan_ids: Iterable[int] | No
     eligible = loans_needing_a_case(as_of=as_of, loan_ids=loan_ids)
     with transaction.atomic():
         if set_based:
+            # One opener at a time until its commit, so that the ids of the cases a run opens are its
+            # own range (its CaseOpeningRun and audit event name them by first and last id): the
+            # reclassification's writers open the cases of two batches at once.
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [OPENER_LOCK])
             opened, first_id, last_id = _open_postgresql(
                 eligible, as_of=as_of, deadline=deadline, actor_id=actor_id, reason=OPENING_REASON, policy=policy
             )

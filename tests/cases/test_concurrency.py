@@ -127,3 +127,40 @@ def test_a_recovery_and_a_move_at_once_both_land_in_order(racing_case, officer, 
     assert set(outcomes.values()) == {"done"}, outcomes
     final = CollectionCase.objects.select_related("loan").get(pk=racing_case.pk)
     assert final.measure == "pressure" and final.loan.total_owed == Decimal("81400.00")
+
+
+def test_case_openers_take_turns_so_each_runs_ids_are_its_own(require_postgres, make_npl, today):
+    """A run of the opener is named in the audit trail by the first and last id of the cases it opened.
+    The reclassification's writers open the cases of two batches at once: without turns, one run's
+    ids would fall inside the other's range, and a case's history would show both runs."""
+    import time
+
+    import psycopg
+    from django.db import connections
+
+    from collections_app.models import CaseOpeningRun
+
+    loan = make_npl()
+    settings = connections["default"].get_connection_params()
+    settings.pop("cursor_factory", None)
+    settings.pop("context", None)
+    settings.pop("prepare_threshold", None)
+    with psycopg.connect(**settings, autocommit=False) as other:
+        other.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", ["npl-case-opener"])
+        opened: list[int] = []
+
+        def run():
+            try:
+                opened.append(services.cases_open_for_non_performing(as_of=today, loan_ids=[loan.pk]))
+            finally:
+                connection.close()
+
+        opener = threading.Thread(target=run)
+        opener.start()
+        time.sleep(0.5)
+        assert opener.is_alive(), "the opener waits while another run holds the turn"
+        other.rollback()  # the other run ends
+        opener.join(timeout=10)
+    assert opened == [1]
+    run = CaseOpeningRun.objects.get()
+    assert run.first_case_id == run.last_case_id == CollectionCase.objects.get(loan=loan).pk
