@@ -10,11 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.db import connection
-from django.db.models.expressions import RawSQL
-
 from collections_app.models import CollectionCase
 from collections_app.selectors import emphasis_conditions
+from npl_recovery.db import filter_ids
 
 
 def cases_refresh_emphasis(*, loan_ids: Iterable[int] | None = None, borrower_id: int | None = None) -> int:
@@ -26,11 +24,8 @@ def cases_refresh_emphasis(*, loan_ids: Iterable[int] | None = None, borrower_id
         loan_ids = sorted(set(loan_ids))
         if not loan_ids:
             return 0
-        if connection.vendor == "postgresql":
-            # One array parameter however many loans (an import announces 100,000 new loans at once).
-            cases = cases.filter(loan_id__in=RawSQL("SELECT unnest(%s::bigint[])", (loan_ids,)))
-        else:
-            cases = cases.filter(loan_id__in=loan_ids)
+        # One array parameter however many loans (an import announces 100,000 new loans at once).
+        cases = filter_ids(cases, "loan_id", loan_ids)
     if borrower_id is not None:
         cases = cases.filter(loan__borrower_id=borrower_id)
     changed = 0

@@ -31,7 +31,7 @@ from loans.models import ClassificationChange, ClassificationRun, Loan, User
 from loans.permissions import role_allows
 from loans.policy import classification_policy
 from loans.signals import loans_reclassified
-from npl_recovery.db import analyze_after_bulk_write
+from npl_recovery.db import analyze_after_bulk_write, filter_ids
 
 # The columns classification reads, in this order (see _facts_from_row).
 _FACT_COLUMNS = (
@@ -376,7 +376,7 @@ def loans_reclassify(
     run = ClassificationRun.objects.create(as_of=as_of, actor=actor) if loan_ids is None else None
     base = Loan.objects.all()
     if loan_ids is not None:
-        base = base.filter(pk__in=list(loan_ids))
+        base = filter_ids(base, "pk", loan_ids)
     actor_id = getattr(actor, "pk", None)
 
     history = _History()
