@@ -2,7 +2,8 @@
 returns the id range and count of the history rows it wrote. That count was a subquery the planner,
 expecting one updated loan, ran again for every updated loan: each run read all of the batch's
 history rows, so a batch of 5,000 changed loans read 5,000 x 10,000 rows. Measured on 100,000 loans
-of which 92,000 changed: 33.2 s before, 5.2 s after (the count computed once)."""
+of which 92,000 changed: 33.2 s before, 5.2 s after (the count computed once). And the loans of a
+reclassification by id (an import's changed loans) reach PostgreSQL as one array."""
 
 from __future__ import annotations
 
