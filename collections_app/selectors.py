@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.paginator import Page, Paginator
-from django.db import connection, connections
+from django.db import connections
 from django.db.models import (
     Case,
     CharField,
@@ -23,7 +23,6 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.expressions import RawSQL
 
 from collections_app.case_rules import (
     EMPHASIS_INSIDER,
@@ -72,6 +71,7 @@ from loans.models import Loan
 from loans.names import person_name
 from loans.policy import classification_policy
 from npl_recovery.compiled import CompiledQuery
+from npl_recovery.db import filter_ids
 
 QUEUE_RELATED = ("loan", "loan__borrower", "branch", "officer")
 
@@ -138,10 +138,8 @@ def loans_needing_a_case(*, as_of: date, loan_ids: Iterable[int] | None = None) 
     )
     if loan_ids is None:
         return loans
-    if connection.vendor == "postgresql":
-        # One array parameter however many loans (a statement takes at most 65,535 parameters).
-        return loans.filter(pk__in=RawSQL("SELECT unnest(%s::bigint[])", (sorted(set(loan_ids)),)))
-    return loans.filter(pk__in=list(loan_ids))
+    # One array parameter however many loans (a statement takes at most 65,535 parameters).
+    return filter_ids(loans, "pk", sorted(set(loan_ids)))
 
 
 def emphasis_conditions(loan_path: str = "") -> list[tuple[int, Q]]:

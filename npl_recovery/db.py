@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models import QuerySet
 from django.db.models.expressions import RawSQL
 
@@ -37,6 +37,15 @@ def analyze_after_bulk_write(*tables: str, rows: int) -> bool:
                 cursor.execute(f"ANALYZE {connection.ops.quote_name(table)}")
                 analysed = True
     return analysed
+
+
+def advisory_xact_lock(name: str, *, using: str = DEFAULT_DB_ALIAS) -> None:
+    """Wait for, then hold until the transaction ends, PostgreSQL's advisory lock called `name`: one
+    holder at a time across every process (nothing on other databases)."""
+    db = connections[using]
+    if db.vendor == "postgresql":
+        with db.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [name])
 
 
 def filter_ids(queryset: QuerySet, field: str, ids: Sequence[int]) -> QuerySet:

@@ -11,6 +11,7 @@ from collections_app.case_rules import limitation_expires, limitation_start, urg
 from collections_app.models import CollectionCase, Contact, LegalProceeding, Notice, PromiseToPay, Recovery
 from collections_app.policy import collection_policy
 from loans.models import Loan
+from npl_recovery.db import filter_ids
 
 
 def _limitation_inputs(loan_id_ref: Any) -> dict[str, Any]:
@@ -64,7 +65,7 @@ def cases_refresh_dates(*, case_ids: Iterable[int] | None = None, batch_size: in
     policy = collection_policy()
     base = CollectionCase.objects.filter(is_open=True)
     if case_ids is not None:
-        base = base.filter(pk__in=list(case_ids))
+        base = filter_ids(base, "pk", case_ids)
     changed = 0
     last_id = 0
     while True:

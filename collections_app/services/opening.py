@@ -31,7 +31,7 @@ from collections_app.services.dates import _refresh_dates, cases_refresh_dates
 from loans.models import Loan, User
 from loans.permissions import role_allows
 from loans.policy import classification_policy
-from npl_recovery.db import analyze_after_bulk_write
+from npl_recovery.db import advisory_xact_lock, analyze_after_bulk_write
 
 
 def _may_open(actor: Any, loan: Loan) -> None:
@@ -149,8 +149,7 @@ def _open_cases(*, as_of: date, actor: User | None, loan_ids: Iterable[int] | No
             # One opener at a time until its commit, so that the ids of the cases a run opens are its
             # own range (its CaseOpeningRun and audit event name them by first and last id): the
             # reclassification's writers open the cases of two batches at once.
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [OPENER_LOCK])
+            advisory_xact_lock(OPENER_LOCK)
             opened, first_id, last_id = _open_postgresql(
                 eligible, as_of=as_of, deadline=deadline, actor_id=actor_id, reason=OPENING_REASON, policy=policy
             )

@@ -28,6 +28,7 @@ from django.db import connection as default_connection
 
 from loans.classification import NON_PERFORMING_FIVE_CODES
 from loans.importing.readers import CsvSource, is_blank_row
+from npl_recovery.db import advisory_xact_lock
 
 if TYPE_CHECKING:
     from loans.importing.validation import UnchangedProbe
@@ -684,7 +685,7 @@ class PostgresStage(Stage):
 
     def lock_writes(self) -> None:
         # A second import waits here rather than interleaving.
-        self.execute("SELECT pg_advisory_xact_lock(hashtext('npl-loan-book-import'))")
+        advisory_xact_lock("npl-loan-book-import", using=self.connection.alias)
 
     def write(self, table: str, rows: Sequence[tuple]) -> None:
         if not rows:
