@@ -8,8 +8,9 @@ Each figure is the median over trials of its ratio to two references measured in
   indexes and foreign keys), committed: PostgreSQL checks Django's deferred foreign keys at commit,
   about half of its time. The COPY statement alone is reported as well.
 The import does more than either: it reads and checks every row in Python, stages the rows,
-checks across rows, upserts the borrowers, records each row's outcome, the new loans' first class
-and their history, reclassifies updated loans and opens the cases of new non-performing ones.
+checks across rows, upserts the borrowers, records each row's outcome (unchanged rows as runs),
+the new loans' first class and their history, reclassifies updated loans and opens the cases of new
+non-performing ones.
 
 Targets (issue 15, against the plain COPY): an unchanged 100,000-row book within 3x, a new book
 within 8x, 10% changed within 5x. XLSX is against calamine reading the workbook plus each COPY.
@@ -144,7 +145,7 @@ def reset_book() -> None:
         for m in apps.get_app_config(label).get_models()
         if m._meta.db_table in existing
     ]
-    tables = [*optional, "loans_importrow", "loans_importbatch", "loans_classificationchange",
+    tables = [*optional, "loans_importrow", "loans_importrowrun", "loans_importbatch", "loans_classificationchange",
               "loans_classificationrun", "loans_collateral", "loans_guarantee", "loans_guarantor", "loans_loan",
               "loans_borrower"]  # fmt: skip
     sql(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
@@ -188,7 +189,7 @@ def dump_loans() -> bytes:
 
 def load_loans(data: bytes) -> tuple[float, float]:
     """Raw COPY of the loans into loans_loan: (COPY statement, COPY + commit) in seconds."""
-    sql("TRUNCATE loans_classificationchange, loans_importrow, loans_loan CASCADE")
+    sql("TRUNCATE loans_classificationchange, loans_importrow, loans_importrowrun, loans_loan CASCADE")
     settle()
     started = time.perf_counter()
     with transaction.atomic():

@@ -616,6 +616,34 @@ class ImportRow(models.Model):
         return f"{self.sheet} row {self.row_no}: {self.key} {self.outcome}"
 
 
+class ImportRowRun(models.Model):
+    """Consecutive rows of one sheet of an import batch that left the book unchanged, kept as one
+    record with the rows' keys (loans/importing/outcomes.py): a daily import of a book that barely
+    moves would otherwise add a row to ImportRow for every loan in the book, every day."""
+
+    pk = models.CompositePrimaryKey("batch_id", "sheet", "first_row_no")
+    # As ImportRow's: written by one INSERT ... SELECT, deleted with the batch (CASCADE, in Django).
+    batch = models.ForeignKey(
+        ImportBatch, on_delete=models.CASCADE, related_name="unchanged_runs", db_index=False, db_constraint=False
+    )
+    sheet = models.CharField(max_length=12)
+    first_row_no = models.PositiveIntegerField()
+    last_row_no = models.PositiveIntegerField()
+    # The rows' keys in row order: a JSON array of strings, one per row from first_row_no to last_row_no.
+    keys = models.TextField()
+
+    class Meta:
+        ordering = ["batch", "sheet", "first_row_no"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(last_row_no__gte=models.F("first_row_no")), name="importrowrun_rows"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sheet} rows {self.first_row_no}-{self.last_row_no} unchanged"
+
+
 def _export_file_path(job: ExportJob, filename: str) -> str:
     # Under a private folder (no URL serves the media root); a random part keeps names unguessable.
     import secrets

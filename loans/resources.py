@@ -26,6 +26,7 @@ from import_export.results import Error, Result, RowResult
 from loans.exporting import LOANS_EXPORT, can_export, export_filters, export_response
 from loans.importing.columns import LOAN_COLUMNS
 from loans.importing.limits import upload_refusal
+from loans.importing.outcomes import BatchRows
 from loans.importing.services import ImportFiles, can_import, loan_book_import
 from loans.models import ImportBatch, ImportRow, Loan
 
@@ -113,12 +114,13 @@ def result_from_batch(batch: ImportBatch) -> LoanBookResult:
     result.totals[RowResult.IMPORT_TYPE_INVALID] = batch.error_count
     if batch.status == ImportBatch.Status.FAILED:
         result.append_base_error(Error(RuntimeError(batch.message or "the import failed")))
-    for row in ImportRow.objects.filter(batch=batch, sheet="loans").order_by("row_no")[:PREVIEW_ROWS]:
+    labels = dict(ImportRow.Outcome.choices)
+    for row_no, key, outcome in BatchRows(batch, "loans").each_row(limit=PREVIEW_ROWS):
         row_result = RowResult()
-        row_result.import_type = _TYPES[row.outcome]
-        row_result.object_repr = row.key
-        row_result.diff = [row.row_no, row.key]
-        row_result.outcome_label = row.get_outcome_display()
+        row_result.import_type = _TYPES[outcome]
+        row_result.object_repr = key
+        row_result.diff = [row_no, key]
+        row_result.outcome_label = labels[outcome]
         result.append_row_result(row_result)
     return result
 

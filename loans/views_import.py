@@ -29,9 +29,10 @@ from loans.exporting import (
 )
 from loans.importing.columns import SHEETS
 from loans.importing.limits import upload_refusal
+from loans.importing.outcomes import BatchRows
 from loans.importing.services import can_import, import_batch_create, import_batch_send
 from loans.importing.template import XLSX_CONTENT_TYPE, template_csv, template_xlsx
-from loans.models import ExportJob, ImportBatch, ImportRow
+from loans.models import ExportJob, ImportBatch
 from loans.permissions import role_allows
 
 ROWS_PER_PAGE = 50
@@ -126,9 +127,7 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
     sheet = request.GET.get("sheet", "loans")
     if sheet not in {s.code for s in SHEETS}:
         sheet = "loans"
-    rows = ImportRow.objects.filter(batch=batch, sheet=sheet).order_by("row_no")
-    if outcome in ImportRow.Outcome.values:
-        rows = rows.filter(outcome=outcome)
+    rows = BatchRows(batch, sheet, outcome)
     page = Paginator(rows, ROWS_PER_PAGE).get_page(request.GET.get("page"))
     context = {
         "batch": batch,

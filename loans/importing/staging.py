@@ -16,6 +16,7 @@ CONFLICT statements, so the database does the work and memory does not grow with
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -27,6 +28,7 @@ from django.db import DatabaseError, transaction
 from django.db import connection as default_connection
 
 from loans.classification import NON_PERFORMING_FIVE_CODES
+from loans.importing.outcomes import runs_of, runs_sql, unchanged_in_runs
 from loans.importing.readers import CsvSource, is_blank_row
 from npl_recovery.db import advisory_xact_lock
 
@@ -367,19 +369,45 @@ class Stage:
     def record_loan_outcomes(self, batch_id: int, present: set[str]) -> Counts:
         """Compare each staged loan with the book and record created / updated / unchanged."""
         changed = self.changed(self.loan_pairs(present))
-        self.execute(
+        self.record_outcomes(
+            batch_id,
+            "loans",
             f"""
-            INSERT INTO loans_importrow (batch_id, sheet, row_no, {_key_col()}, outcome)
-            SELECT %s, 'loans', s.row_no, s.loan_no,
+            SELECT s.row_no, s.loan_no AS {_key_col()},
                    CASE WHEN l.id IS NULL THEN 'created' WHEN s.unchanged THEN 'unchanged'
-                        WHEN {changed} THEN 'updated' ELSE 'unchanged' END
+                        WHEN {changed} THEN 'updated' ELSE 'unchanged' END AS outcome
               FROM {LOANS} s
               LEFT JOIN loans_borrower b ON b.id_no = s.borrower_id_no
               LEFT JOIN loans_loan l ON l.loan_no = s.loan_no
             """,
-            [batch_id],
         )
         return self.outcome_counts(batch_id, "loans")
+
+    def record_outcomes(self, batch_id: int, sheet: str, rows_sql: str) -> None:
+        """Record each row's outcome from `rows_sql` (columns row_no, key, outcome): created and
+        updated rows one by one, unchanged rows as runs (loans/importing/outcomes.py)."""
+        self.execute(
+            f"""
+            INSERT INTO loans_importrow (batch_id, sheet, row_no, {_key_col()}, outcome)
+            SELECT %s, %s, o.row_no, o.{_key_col()}, o.outcome FROM ({rows_sql}) o WHERE o.outcome <> 'unchanged'
+            """,
+            [batch_id, sheet],
+        )
+        unchanged = self.iterate(
+            f"SELECT o.row_no, o.{_key_col()} FROM ({rows_sql}) o WHERE o.outcome = 'unchanged' ORDER BY o.row_no"
+        )
+        runs = [
+            (batch_id, sheet, first, last, json.dumps(keys, ensure_ascii=False))
+            for first, last, keys in runs_of(unchanged)
+        ]
+        if runs:
+            self.connection.ensure_connection()
+            with self.connection.cursor() as cursor:
+                cursor.executemany(
+                    "INSERT INTO loans_importrowrun (batch_id, sheet, first_row_no, last_row_no, keys) "
+                    "VALUES (%s, %s, %s, %s, %s)",
+                    runs,
+                )
 
     def outcome_counts(self, batch_id: int, sheet: str) -> Counts:
         counts = Counts()
@@ -388,6 +416,7 @@ class Stage:
             [batch_id, sheet],
         ):
             setattr(counts, outcome, n)
+        counts.unchanged += unchanged_in_runs(batch_id, sheet, using=self.connection.alias)
         return counts
 
     def merge_loans(
@@ -564,17 +593,17 @@ class Stage:
             GUARANTEES, "guarantor_id_no", "loans_guarantor", self.guarantor_attributes(present)
         )
         changed = self.changed(self.guarantee_pairs(present))
-        self.execute(
+        self.record_outcomes(
+            batch_id,
+            "guarantees",
             f"""
-            INSERT INTO loans_importrow (batch_id, sheet, row_no, {_key_col()}, outcome)
-            SELECT %s, 'guarantees', s.row_no, s.loan_no || ' / ' || s.guarantor_id_no,
-                   CASE WHEN g.id IS NULL THEN 'created' WHEN {changed} THEN 'updated' ELSE 'unchanged' END
+            SELECT s.row_no, s.loan_no || ' / ' || s.guarantor_id_no AS {_key_col()},
+                   CASE WHEN g.id IS NULL THEN 'created' WHEN {changed} THEN 'updated' ELSE 'unchanged' END AS outcome
               FROM {GUARANTEES} s
               LEFT JOIN loans_loan l ON l.loan_no = s.loan_no
               LEFT JOIN loans_guarantor gr ON gr.id_no = s.guarantor_id_no
               LEFT JOIN loans_guarantee g ON g.loan_id = l.id AND g.guarantor_id = gr.id
             """,
-            [batch_id],
         )
         return self.outcome_counts(batch_id, "guarantees"), guarantors
 
@@ -613,16 +642,16 @@ class Stage:
 
     def record_collateral_outcomes(self, batch_id: int, present: set[str]) -> Counts:
         changed = self.changed(self.collateral_pairs(present))
-        self.execute(
+        self.record_outcomes(
+            batch_id,
+            "collateral",
             f"""
-            INSERT INTO loans_importrow (batch_id, sheet, row_no, {_key_col()}, outcome)
-            SELECT %s, 'collateral', s.row_no, s.loan_no || ' / ' || s.description,
-                   CASE WHEN m.id IS NULL THEN 'created' WHEN {changed} THEN 'updated' ELSE 'unchanged' END
+            SELECT s.row_no, s.loan_no || ' / ' || s.description AS {_key_col()},
+                   CASE WHEN m.id IS NULL THEN 'created' WHEN {changed} THEN 'updated' ELSE 'unchanged' END AS outcome
               FROM {COLLATERAL} s
               LEFT JOIN loans_loan l ON l.loan_no = s.loan_no
               LEFT JOIN loans_collateral m ON {self._MATCH}
             """,
-            [batch_id],
         )
         return self.outcome_counts(batch_id, "collateral")
 
@@ -719,6 +748,21 @@ class PostgresStage(Stage):
         )[0]
         return Counts(created, updated, total - created - updated)
 
+    def record_outcomes(self, batch_id: int, sheet: str, rows_sql: str) -> None:
+        """As Stage.record_outcomes, in one statement: the runs are cut in SQL."""
+        unchanged = f"SELECT row_no, {_key_col()} FROM o WHERE outcome = 'unchanged'"
+        runs = runs_sql(source=unchanged, batch="%(batch)s", sheet="%(sheet)s")
+        self.execute(
+            f"""
+            WITH o AS MATERIALIZED ({rows_sql}), each_row AS (
+                INSERT INTO loans_importrow (batch_id, sheet, row_no, {_key_col()}, outcome)
+                SELECT %(batch)s, %(sheet)s, row_no, {_key_col()}, outcome FROM o WHERE outcome <> 'unchanged'
+            )
+            {runs}
+            """,
+            {"batch": batch_id, "sheet": sheet},
+        )
+
     def _merge_loan_rows(self, batch_id: int, present: set[str], params: dict) -> tuple[Counts, list[int], list[int]]:
         insert_cols = ", ".join(c for c, _ in self._INSERT_COLUMNS)
         insert_vals = ", ".join(e for _, e in self._INSERT_COLUMNS)
@@ -730,6 +774,13 @@ class PostgresStage(Stage):
                   FROM up JOIN {LOANS} s ON s.loan_no = up.loan_no JOIN {CLASSES} c ON c.class_key = s.class_key
                  WHERE up.inserted AND c.{scheme}_level_class <> 'normal'"""
             for scheme in ("five", "four")
+        )
+        # The rows the upsert leaves (staged unchanged, or equal to the book) are unchanged.
+        unchanged_runs = runs_sql(
+            source=f"SELECT s.row_no, s.loan_no AS {_key_col()} FROM {LOANS} s "
+            "WHERE NOT EXISTS (SELECT 1 FROM up WHERE up.loan_no = s.loan_no)",
+            batch="%(batch)s",
+            sheet="'loans'",
         )
         # Rows equal to the book are left out before the upsert: ON CONFLICT would lock (and so
         # write) every row it meets, changed or not. The upsert's own WHERE still guards against a
@@ -748,9 +799,9 @@ class PostgresStage(Stage):
                 RETURNING l.id, l.loan_no, (l.xmax = 0) AS inserted, l.five_level_class, l.four_level_class
             ), outcome AS (
                 INSERT INTO loans_importrow (batch_id, sheet, row_no, {_key_col()}, outcome)
-                SELECT %(batch)s, 'loans', s.row_no, s.loan_no,
-                       CASE WHEN up.id IS NULL THEN 'unchanged' WHEN up.inserted THEN 'created' ELSE 'updated' END
-                  FROM {LOANS} s LEFT JOIN up ON up.loan_no = s.loan_no
+                SELECT %(batch)s, 'loans', s.row_no, s.loan_no, CASE WHEN up.inserted THEN 'created' ELSE 'updated' END
+                  FROM {LOANS} s JOIN up ON up.loan_no = s.loan_no
+            ), runs AS ({unchanged_runs}
             ), history AS (
                 INSERT INTO loans_classificationchange
                     (loan_id, scheme, from_class, to_class, source, rule, reason, actor_id, as_of, created_at)

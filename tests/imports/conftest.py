@@ -129,6 +129,23 @@ def run_import(
     return loan_book_import(files=files, actor=actor, dry_run=dry_run, as_of=as_of)
 
 
+def row_outcomes(batch, sheet: str = "loans") -> list[tuple[int, str, str]]:
+    """(row number, key, outcome) of every row of one sheet of a batch, runs of unchanged rows taken apart."""
+    from loans.importing.outcomes import BatchRows
+
+    return BatchRows(batch, sheet).each_row()
+
+
+def all_row_outcomes(batches) -> list[tuple[int, str, int, str, str]]:
+    """(batch id, sheet, row number, key, outcome) of every row of these batches."""
+    return [
+        (batch.pk, sheet, row_no, key, outcome)
+        for batch in batches
+        for sheet in ("loans", "guarantees", "collateral")
+        for row_no, key, outcome in row_outcomes(batch, sheet)
+    ]
+
+
 def book_state() -> dict[str, Any]:
     """Everything an import may write to, for "the database is unchanged" checks."""
     loan_fields = [f.attname for f in Loan._meta.concrete_fields if f.attname not in ("created_at", "updated_at")]

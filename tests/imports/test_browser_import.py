@@ -67,3 +67,25 @@ def test_admin_uploads_a_book_and_watches_the_progress_bar_reach_the_end(
     batch = ImportBatch.objects.get()
     assert (batch.status, batch.created, batch.rows_read) == ("imported", 60_000, 60_000)
     assert Loan.objects.count() == 60_000
+
+
+def test_the_batch_page_opens_a_run_of_unchanged_rows_to_show_its_loans(browser_session, bank, admin_user):
+    from tests.imports.conftest import run_import
+
+    rows = [
+        loan_row(loan_no=f"R-{i:04d}", borrower_id_no=f"RID-{i:04d}", borrower_name=f"Borrower {i}") for i in range(40)
+    ]
+    run_import(csv_bytes(rows))
+    rows[20]["outstanding_principal"] = "1000.00"
+    outcome = run_import(csv_bytes(rows))
+    s = browser_session.login("admin")
+    page = s.page
+    s.go(f"/loans/import/{outcome.batch.pk}/")
+    run = page.locator("#import-rows details.row-run").first
+    assert run.locator("summary").inner_text() == "R-0000 … R-0019 (20 rows)"
+    assert not run.locator(".row-run-keys").is_visible()
+    run.locator("summary").click()
+    assert run.locator(".row-run-keys").is_visible()
+    assert "R-0007, R-0008" in run.locator(".row-run-keys").inner_text()
+    assert page.locator("#import-rows tbody tr").count() == 3  # rows 2-21, row 22, rows 23-41
+    s.shot("import-batch-runs")

@@ -17,6 +17,7 @@ from loans.models import (
     Guarantor,
     ImportBatch,
     ImportRow,
+    ImportRowRun,
     Loan,
 )
 from loans.signals import loans_reclassified
@@ -29,6 +30,7 @@ from tests.imports.conftest import (
     book_state,
     csv_bytes,
     loan_row,
+    row_outcomes,
     run_import,
     three_loans,
     xlsx_bytes,
@@ -198,7 +200,10 @@ def test_reimporting_the_same_file_changes_nothing(bank):
     assert outcome.summary == "created 0, updated 0, unchanged 3"
     after = book_state()
     assert after["loans"] == before["loans"] and after["history"] == before["history"]
-    assert set(ImportRow.objects.filter(batch=outcome.batch).values_list("outcome", flat=True)) == {"unchanged"}
+    assert {o for _, _, o in row_outcomes(outcome.batch)} == {"unchanged"}
+    # The three rows are one run, not a record each.
+    assert not ImportRow.objects.filter(batch=outcome.batch).exists()
+    assert list(ImportRowRun.objects.filter(batch=outcome.batch).values_list("first_row_no", "last_row_no")) == [(2, 4)]
 
 
 def test_the_monthly_refresh_updates_and_reclassifies_what_changed(bank, admin_user):
@@ -216,7 +221,7 @@ def test_the_monthly_refresh_updates_and_reclassifies_what_changed(bank, admin_u
     assert second.arrears_cleared_on == AS_OF and second.five_level_class == "loss"
     assert second.five_level_rule == "upgrade_held" and second.specific_provision == Decimal("400000.00")
     assert Loan.objects.get(loan_no="L-0003").updated_at == untouched.updated_at
-    assert list(ImportRow.objects.filter(batch=outcome.batch).values_list("key", "outcome")) == [
+    assert [(key, o) for _, key, o in row_outcomes(outcome.batch)] == [
         ("L-0001", "updated"),
         ("L-0002", "updated"),
         ("L-0003", "unchanged"),
@@ -268,7 +273,7 @@ def test_a_dry_run_counts_what_would_change_and_writes_nothing(bank):
     assert outcome.ok and outcome.batch.status == "checked"
     assert outcome.summary == "created 1, updated 1, unchanged 1"
     assert book_state() == before
-    assert list(ImportRow.objects.filter(batch=outcome.batch).values_list("key", "outcome")) == [
+    assert [(key, o) for _, key, o in row_outcomes(outcome.batch)] == [
         ("L-0001", "updated"),
         ("L-0002", "unchanged"),
         ("L-0003", "created"),

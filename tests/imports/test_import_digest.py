@@ -20,7 +20,16 @@ from collections_app.services import recovery_record
 from ledger.models import LedgerEntry
 from loans.importing.validation import LoanChecker
 from loans.models import ImportRow, Loan, User
-from tests.imports.conftest import AS_OF, LOAN_HEADER, book_state, csv_bytes, loan_row, run_import, three_loans
+from tests.imports.conftest import (
+    AS_OF,
+    LOAN_HEADER,
+    book_state,
+    csv_bytes,
+    loan_row,
+    row_outcomes,
+    run_import,
+    three_loans,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -40,7 +49,7 @@ def checked_in_full(monkeypatch) -> list[int]:
 
 
 def _outcomes(batch) -> dict[str, str]:
-    return dict(ImportRow.objects.filter(batch=batch, sheet="loans").values_list("key", "outcome"))
+    return {key: outcome for _, key, outcome in row_outcomes(batch)}
 
 
 def test_the_same_file_again_is_staged_unchanged_without_checking_its_rows(

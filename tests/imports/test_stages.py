@@ -24,12 +24,12 @@ from loans.models import (
     Guarantee,
     Guarantor,
     ImportBatch,
-    ImportRow,
     Loan,
 )
 from tests.imports.conftest import (
     COLLATERAL_HEADER,
     GUARANTEE_HEADER,
+    all_row_outcomes,
     csv_bytes,
     loan_row,
     run_import,
@@ -152,7 +152,7 @@ def _book() -> dict[str, Any]:
             )
             for b in batches
         ],  # fmt: skip
-        "rows": sorted((batch_no[r.batch_id], r.sheet, r.row_no, r.key, r.outcome) for r in ImportRow.objects.all()),
+        "rows": sorted((batch_no[b], sheet, row, key, o) for b, sheet, row, key, o in all_row_outcomes(batches)),
         "cases": sorted(
             CollectionCase.objects.values_list(
                 "loan__loan_no",

@@ -13,7 +13,6 @@ from loans.models import (
     Collateral,
     Guarantee,
     ImportBatch,
-    ImportRow,
     Loan,
 )
 from tests.imports.conftest import (
@@ -22,6 +21,7 @@ from tests.imports.conftest import (
     LOAN_HEADER,
     LOAN_HEADER_ZH,
     admin_import,
+    all_row_outcomes,
     page_import,
     three_loans,
     xlsx_bytes,
@@ -53,7 +53,7 @@ def the_book() -> dict:
             ClassificationChange.objects.values_list("loan__loan_no", "scheme", "from_class", "to_class", "rule")
         ),
         "rows": sorted(
-            ImportRow.objects.filter(batch__dry_run=False).values_list("sheet", "row_no", "key", "outcome")
+            row[1:] for row in all_row_outcomes(ImportBatch.objects.filter(dry_run=False).order_by("pk"))
         ),
     }  # fmt: skip
 
