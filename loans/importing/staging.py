@@ -843,22 +843,21 @@ class PostgresStage(Stage):
         )
         options = f"FORMAT csv, HEADER true, ENCODING 'UTF8', DELIMITER {_sql_text(source.delimiter)}"
         try:
-            with (
-                transaction.atomic(using=self.connection.alias),
-                self.connection.cursor() as cursor,
-                cursor.copy(f"COPY {RAW_LOANS} ({columns}) FROM STDIN ({options})") as copy,
-            ):
-                carry = b""
-                while chunk := stream.read(1 << 20):
-                    if b"\\." in carry + chunk[:1] or b"\\." in chunk:
-                        raise _NotForCopy
-                    carry = chunk[-1:]
-                    copy.write(chunk)
+            with transaction.atomic(using=self.connection.alias), self.connection.cursor() as cursor:
+                with cursor.copy(f"COPY {RAW_LOANS} ({columns}) FROM STDIN ({options})") as copy:
+                    carry = b""
+                    while chunk := stream.read(1 << 20):
+                        if b"\\." in carry + chunk[:1] or b"\\." in chunk:
+                            raise _NotForCopy
+                        carry = chunk[-1:]
+                        copy.write(chunk)
+                # The rows COPY read, from its command tag (a count(*) of the table read it again).
+                read = cursor.rowcount
         except (_NotForCopy, DatabaseError, psycopg.Error):
             return None
         finally:
             stream.seek(here)
-        return self.count(RAW_LOANS)
+        return read if read >= 0 else self.count(RAW_LOANS)
 
     def stage_unchanged_loans(self, probe: UnchangedProbe) -> int:
         """Stage, as unchanged, the rows of RAW_LOANS the book holds as they are (LoanChecker._unchanged
