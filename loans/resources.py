@@ -114,13 +114,12 @@ def result_from_batch(batch: ImportBatch) -> LoanBookResult:
     result.totals[RowResult.IMPORT_TYPE_INVALID] = batch.error_count
     if batch.status == ImportBatch.Status.FAILED:
         result.append_base_error(Error(RuntimeError(batch.message or "the import failed")))
-    labels = dict(ImportRow.Outcome.choices)
     for row_no, key, outcome in BatchRows(batch, "loans").each_row(limit=PREVIEW_ROWS):
         row_result = RowResult()
         row_result.import_type = _TYPES[outcome]
         row_result.object_repr = key
         row_result.diff = [row_no, key]
-        row_result.outcome_label = labels[outcome]
+        row_result.outcome_label = ImportRow.Outcome(outcome).label
         result.append_row_result(row_result)
     return result
 

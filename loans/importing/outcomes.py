@@ -24,8 +24,6 @@ from loans.models import ImportBatch, ImportRow
 # Rows per run at most: the keys of a run are shown together on the import page.
 RUN_ROWS = 500
 
-_OUTCOME_LABELS = dict(ImportRow.Outcome.choices)
-
 
 def runs_of(rows: Iterable[tuple[int, str]], *, size: int | None = None) -> Iterator[tuple[int, int, list[str]]]:
     """(first row, last row, keys) of each run of consecutive row numbers in `rows` ((row number,
@@ -87,7 +85,7 @@ class OutcomeLine:
         return self.last_row_no - self.row_no + 1
 
     def get_outcome_display(self) -> str:
-        return str(_OUTCOME_LABELS.get(self.outcome, self.outcome))
+        return str(ImportRow.Outcome(self.outcome).label)
 
     def each_row(self) -> Iterator[tuple[int, str]]:
         """(row number, key) of every row the line stands for."""
@@ -166,14 +164,7 @@ class BatchRows:
         return iter(self[0:None])
 
     def each_row(self, limit: int | None = None) -> list[tuple[int, str, str]]:
-        """(row number, key, outcome) of every row, runs taken apart, at most `limit`."""
-        out: list[tuple[int, str, str]] = []
-        start, step = 0, 200
-        while limit is None or len(out) < limit:
-            lines = self[start : start + step]
-            for line in lines:
-                out.extend((row_no, key, line.outcome) for row_no, key in line.each_row())
-            if len(lines) < step:
-                break
-            start += step
+        """(row number, key, outcome) of every row, runs taken apart, at most `limit`: one query (a
+        line stands for one row at least, so `limit` lines are enough)."""
+        out = [(row_no, key, line.outcome) for line in self[0:limit] for row_no, key in line.each_row()]
         return out if limit is None else out[:limit]
